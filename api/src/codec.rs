@@ -1,0 +1,357 @@
+//! The body codec of the payments API: `Base64(AES-CBC(UTF-8 JSON))` with PKCS#7 padding.
+//!
+//! Every resource body of the payments API, in both directions, and every event the server
+//! relays to a client's webhook is encrypted this way. The scheme is the one the original
+//! TypeScript SDKs speak, so it is kept bit for bit:
+//!
+//! - key and IV are configured *strings*, taken as their UTF-8 bytes;
+//! - the key's byte length picks the cipher: 16 → AES-128, 24 → AES-192, 32 → AES-256;
+//!   the IV must be 16 bytes;
+//! - the IV is fixed, so equal plaintexts give equal ciphertexts (the protocol has no room
+//!   for a per-message nonce; confidentiality in transit is TLS's job, integrity of relayed
+//!   events is the webhook signature's);
+//! - the ciphertext travels as standard Base64 with `=` padding.
+//!
+//! Decoding is as lenient as the original server was: surrounding ASCII whitespace is
+//! ignored, missing padding and the URL-safe alphabet (`-`, `_`) are accepted. Whatever the
+//! input, decoding returns a typed [`DecodeError`] and never panics.
+
+use std::fmt;
+
+use aes::cipher::{BlockModeDecrypt, BlockModeEncrypt, KeyIvInit, block_padding::Pkcs7};
+use base64::Engine as _;
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// The key of the sandbox: public (the original project's sample key), for local sandboxes
+/// and tests only. A real deployment configures its own.
+pub const SANDBOX_KEY: &str = "MCKOxv9B23r7EatArCFcBP03nfaS03T8";
+
+/// The IV that goes with [`SANDBOX_KEY`]; public too.
+pub const SANDBOX_IV: &str = "9haeYD1tIf4v8xs7";
+
+/// Length in bytes of the IV (one AES block).
+pub const IV_LEN: usize = 16;
+
+/// Encodes standard Base64 with padding, as the SDKs expect.
+const ENCODER: GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// Decodes standard Base64 with or without padding (URL-safe input is mapped first).
+const DECODER: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// A key/IV pair ready to encrypt and decrypt bodies.
+///
+/// Cheap to clone; its `Debug` output names the cipher and never the key.
+///
+/// ```
+/// use payments_api::BodyCodec;
+/// use payments_api::codec::{SANDBOX_IV, SANDBOX_KEY};
+///
+/// let codec = BodyCodec::new(SANDBOX_KEY, SANDBOX_IV)?;
+/// let body = codec.encrypt_json(&serde_json::json!({"password": "some-password"}))?;
+/// assert_eq!(body, "/Lu96CDAgYv09JxV0IsOQy8H7LuG9o4QJ29eZjgYjeI=");
+/// let back: serde_json::Value = codec.decrypt_json(&body)?;
+/// assert_eq!(back["password"], "some-password");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct BodyCodec {
+    key: Key,
+    iv: [u8; IV_LEN],
+}
+
+#[derive(Clone)]
+enum Key {
+    Aes128([u8; 16]),
+    Aes192([u8; 24]),
+    Aes256([u8; 32]),
+}
+
+/// Why a key or IV cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    /// The key is not 16, 24 or 32 bytes of UTF-8.
+    #[error("the encryption key must be 16, 24 or 32 bytes long (AES-128/192/256), not {0}")]
+    KeyLength(usize),
+    /// The IV is not 16 bytes of UTF-8.
+    #[error("the encryption IV must be 16 bytes long, not {0}")]
+    IvLength(usize),
+}
+
+/// Why an encrypted body could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// Nothing but whitespace was given; a valid body is at least one cipher block.
+    #[error("the body is empty; an encrypted body is Base64 text of at least one AES block")]
+    Empty,
+    /// The text is not Base64.
+    #[error("the body is not valid Base64: {0}")]
+    Base64(#[from] base64::DecodeError),
+    /// The decoded bytes are not a whole number of 16-byte blocks.
+    #[error("the ciphertext is {0} bytes long, which is not a multiple of the 16-byte AES block")]
+    BlockLength(usize),
+    /// Decryption succeeded but the PKCS#7 padding is wrong: most often the wrong key or IV.
+    #[error("the body does not decrypt with this key and IV (bad padding)")]
+    Padding,
+    /// The plaintext is not UTF-8.
+    #[error("the decrypted body is not UTF-8 text")]
+    Utf8(#[from] std::string::FromUtf8Error),
+    /// The plaintext is not the JSON document that was expected.
+    #[error("the decrypted body is not the expected JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+impl BodyCodec {
+    /// Builds a codec from the configured key and IV strings.
+    pub fn new(key: &str, iv: &str) -> Result<Self, KeyError> {
+        let iv: [u8; IV_LEN] = iv
+            .as_bytes()
+            .try_into()
+            .map_err(|_| KeyError::IvLength(iv.len()))?;
+        let bytes = key.as_bytes();
+        let key = match bytes.len() {
+            16 => Key::Aes128(copy_array(bytes)),
+            24 => Key::Aes192(copy_array(bytes)),
+            32 => Key::Aes256(copy_array(bytes)),
+            other => return Err(KeyError::KeyLength(other)),
+        };
+        Ok(Self { key, iv })
+    }
+
+    /// The size of the key in bits: 128, 192 or 256.
+    pub fn key_bits(&self) -> u16 {
+        match self.key {
+            Key::Aes128(_) => 128,
+            Key::Aes192(_) => 192,
+            Key::Aes256(_) => 256,
+        }
+    }
+
+    /// Encrypts raw bytes into Base64 text.
+    pub fn encrypt(&self, plaintext: &[u8]) -> String {
+        let iv = (&self.iv).into();
+        let ciphertext = match &self.key {
+            Key::Aes128(k) => cbc::Encryptor::<aes::Aes128>::new(k.into(), iv)
+                .encrypt_padded_vec::<Pkcs7>(plaintext),
+            Key::Aes192(k) => cbc::Encryptor::<aes::Aes192>::new(k.into(), iv)
+                .encrypt_padded_vec::<Pkcs7>(plaintext),
+            Key::Aes256(k) => cbc::Encryptor::<aes::Aes256>::new(k.into(), iv)
+                .encrypt_padded_vec::<Pkcs7>(plaintext),
+        };
+        ENCODER.encode(ciphertext)
+    }
+
+    /// Serialises `value` as compact JSON and encrypts it.
+    pub fn encrypt_json<T: Serialize + ?Sized>(
+        &self,
+        value: &T,
+    ) -> Result<String, serde_json::Error> {
+        Ok(self.encrypt(&serde_json::to_vec(value)?))
+    }
+
+    /// Decrypts Base64 text into the raw plaintext bytes.
+    pub fn decrypt(&self, text: &str) -> Result<Vec<u8>, DecodeError> {
+        let text = text.trim_ascii();
+        if text.is_empty() {
+            return Err(DecodeError::Empty);
+        }
+        let ciphertext = if text.contains(['-', '_']) {
+            DECODER.decode(text.replace('-', "+").replace('_', "/"))?
+        } else {
+            DECODER.decode(text)?
+        };
+        if ciphertext.is_empty() || ciphertext.len() % IV_LEN != 0 {
+            return Err(DecodeError::BlockLength(ciphertext.len()));
+        }
+        let iv = (&self.iv).into();
+        let plaintext = match &self.key {
+            Key::Aes128(k) => cbc::Decryptor::<aes::Aes128>::new(k.into(), iv)
+                .decrypt_padded_vec::<Pkcs7>(&ciphertext),
+            Key::Aes192(k) => cbc::Decryptor::<aes::Aes192>::new(k.into(), iv)
+                .decrypt_padded_vec::<Pkcs7>(&ciphertext),
+            Key::Aes256(k) => cbc::Decryptor::<aes::Aes256>::new(k.into(), iv)
+                .decrypt_padded_vec::<Pkcs7>(&ciphertext),
+        };
+        plaintext.map_err(|_| DecodeError::Padding)
+    }
+
+    /// Decrypts Base64 text into a UTF-8 string.
+    pub fn decrypt_text(&self, text: &str) -> Result<String, DecodeError> {
+        Ok(String::from_utf8(self.decrypt(text)?)?)
+    }
+
+    /// Decrypts Base64 text and parses the plaintext as JSON of type `T`.
+    pub fn decrypt_json<T: DeserializeOwned>(&self, text: &str) -> Result<T, DecodeError> {
+        Ok(serde_json::from_str(&self.decrypt_text(text)?)?)
+    }
+}
+
+impl fmt::Debug for BodyCodec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BodyCodec")
+            .field("cipher", &format_args!("AES-{}-CBC", self.key_bits()))
+            .finish_non_exhaustive()
+    }
+}
+
+fn copy_array<const N: usize>(bytes: &[u8]) -> [u8; N] {
+    let mut out = [0; N];
+    out.copy_from_slice(bytes);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ERA_A: (&str, &str) = ("SqwHmmXm1fZteI3URPtoyBWFJDMQ7FBQ", "9eSfjygAClnE1JJs");
+    const ERA_B: (&str, &str) = (SANDBOX_KEY, SANDBOX_IV);
+
+    /// The six vectors of the reference spec, computed with Node and cross-checked with openssl.
+    const VECTORS: [((&str, &str), &str, &str); 6] = [
+        (
+            ERA_A,
+            r#"{"password":"some-password"}"#,
+            "Nr1NWT9sPTzyUyGAAVfACEiZ9Akpk/lXT/OR0fig6BQ=",
+        ),
+        (ERA_A, "{}", "ONx1vNWNdIPKeppO6gT9CQ=="),
+        (ERA_A, "", "gXLsPkxnjk+6a3EZSEzAxA=="),
+        (
+            ERA_B,
+            r#"{"password":"some-password"}"#,
+            "/Lu96CDAgYv09JxV0IsOQy8H7LuG9o4QJ29eZjgYjeI=",
+        ),
+        (ERA_B, "{}", "CLV48gAaXSHTObg27u/HPQ=="),
+        (ERA_B, "", "bp8N4w+BzXeMbfWPDJIguQ=="),
+    ];
+
+    fn codec((key, iv): (&str, &str)) -> BodyCodec {
+        BodyCodec::new(key, iv).expect("reference key and IV are valid")
+    }
+
+    #[test]
+    fn reference_vectors_encrypt() {
+        for (keys, plaintext, expected) in VECTORS {
+            assert_eq!(
+                codec(keys).encrypt(plaintext.as_bytes()),
+                expected,
+                "{plaintext:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn reference_vectors_decrypt() {
+        for (keys, plaintext, ciphertext) in VECTORS {
+            assert_eq!(codec(keys).decrypt_text(ciphertext).unwrap(), plaintext);
+        }
+    }
+
+    #[test]
+    fn encrypt_json_is_compact_json() {
+        let value = serde_json::json!({"password": "some-password"});
+        assert_eq!(
+            codec(ERA_B).encrypt_json(&value).unwrap(),
+            "/Lu96CDAgYv09JxV0IsOQy8H7LuG9o4QJ29eZjgYjeI="
+        );
+        let back: serde_json::Value = codec(ERA_B)
+            .decrypt_json("/Lu96CDAgYv09JxV0IsOQy8H7LuG9o4QJ29eZjgYjeI=")
+            .unwrap();
+        assert_eq!(back, value);
+    }
+
+    #[test]
+    fn surrounding_whitespace_is_tolerated() {
+        let text = " \t\r\n ONx1vNWNdIPKeppO6gT9CQ==\r\n";
+        assert_eq!(codec(ERA_A).decrypt_text(text).unwrap(), "{}");
+    }
+
+    #[test]
+    fn missing_padding_and_url_safe_alphabet_are_tolerated() {
+        assert_eq!(
+            codec(ERA_A).decrypt_text("ONx1vNWNdIPKeppO6gT9CQ").unwrap(),
+            "{}"
+        );
+        // The same ciphertext as "/Lu96…" in the URL-safe alphabet.
+        let url_safe = "_Lu96CDAgYv09JxV0IsOQy8H7LuG9o4QJ29eZjgYjeI";
+        assert_eq!(
+            codec(ERA_B).decrypt_text(url_safe).unwrap(),
+            r#"{"password":"some-password"}"#
+        );
+    }
+
+    #[test]
+    fn key_length_selects_the_cipher() {
+        let iv = "0123456789abcdef";
+        for (len, bits) in [(16, 128), (24, 192), (32, 256)] {
+            let key = "k".repeat(len);
+            let codec = BodyCodec::new(&key, iv).unwrap();
+            assert_eq!(codec.key_bits(), bits);
+            let text = codec.encrypt(b"{\"a\":1}");
+            assert_eq!(codec.decrypt(&text).unwrap(), b"{\"a\":1}");
+        }
+        // Different key sizes give different ciphertexts for the same input.
+        let c128 = BodyCodec::new(&"k".repeat(16), iv).unwrap().encrypt(b"x");
+        let c256 = BodyCodec::new(&"k".repeat(32), iv).unwrap().encrypt(b"x");
+        assert_ne!(c128, c256);
+    }
+
+    #[test]
+    fn bad_key_or_iv_is_refused() {
+        assert_eq!(
+            BodyCodec::new("short", "0123456789abcdef").unwrap_err(),
+            KeyError::KeyLength(5)
+        );
+        assert_eq!(
+            BodyCodec::new(&"k".repeat(32), "short").unwrap_err(),
+            KeyError::IvLength(5)
+        );
+        // Lengths are counted in UTF-8 bytes: 11 two-byte characters are 22 bytes.
+        assert_eq!(
+            BodyCodec::new(&"é".repeat(11), "0123456789abcdef").unwrap_err(),
+            KeyError::KeyLength(22)
+        );
+    }
+
+    #[test]
+    fn typed_errors_for_bad_bodies() {
+        let c = codec(ERA_A);
+        assert!(matches!(c.decrypt("   "), Err(DecodeError::Empty)));
+        assert!(matches!(
+            c.decrypt("not base64!"),
+            Err(DecodeError::Base64(_))
+        ));
+        // 3 bytes of valid Base64 are not a whole block.
+        assert!(matches!(
+            c.decrypt("AAAA"),
+            Err(DecodeError::BlockLength(3))
+        ));
+        // A ciphertext made with the other key does not unpad.
+        assert!(matches!(
+            c.decrypt("CLV48gAaXSHTObg27u/HPQ=="),
+            Err(DecodeError::Padding)
+        ));
+        // The empty plaintext is valid text but not JSON.
+        assert!(matches!(
+            c.decrypt_json::<serde_json::Value>("gXLsPkxnjk+6a3EZSEzAxA=="),
+            Err(DecodeError::Json(_))
+        ));
+        let not_utf8 = c.encrypt(&[0xff, 0xfe]);
+        assert!(matches!(
+            c.decrypt_text(&not_utf8),
+            Err(DecodeError::Utf8(_))
+        ));
+    }
+
+    #[test]
+    fn debug_never_shows_the_key() {
+        let shown = format!("{:?}", codec(ERA_A));
+        assert_eq!(shown, "BodyCodec { cipher: AES-256-CBC, .. }");
+        assert!(!shown.contains(ERA_A.0) && !shown.contains(ERA_A.1));
+    }
+}

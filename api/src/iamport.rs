@@ -1,0 +1,659 @@
+//! Wire types of the I'mport (PortOne V1) REST API.
+//!
+//! Field names, nullability and number formats follow the types of the npm SDK
+//! `iamport-server-api@10`, which typed clients check every response against; where the real
+//! API sends more (a `cancellation_id` on cancel entries and webhooks, an `enable_webhook`
+//! switch on cancels), the extra fields are optional so both shapes are read.
+//!
+//! Timestamps are unix seconds, `0` meaning "not happened" (never `null`), except
+//! `vbank_issued_at`, which the SDK documents in milliseconds.
+
+use serde::de::{self, Deserializer};
+use serde::{Deserialize, Serialize};
+
+use crate::wire::{amount, null_as_default, unix_seconds};
+
+/// The envelope of every I'mport answer: `{code, message, response}`.
+///
+/// Success is `code: 0` with the payload in `response`; an error has a non-zero code, a
+/// message and `response: null`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IamportResponse<T> {
+    /// `0` on success.
+    pub code: i64,
+    /// A human-readable message; the real API may send `null`, read as empty.
+    #[serde(deserialize_with = "null_as_default", default)]
+    pub message: String,
+    /// The payload; `null` on errors.
+    pub response: Option<T>,
+}
+
+impl<T> IamportResponse<T> {
+    /// A successful answer, as the fakes send it.
+    pub fn success(response: T) -> Self {
+        Self {
+            code: 0,
+            message: "success".to_owned(),
+            response: Some(response),
+        }
+    }
+}
+
+impl IamportResponse<()> {
+    /// An error answer: `response` is `null`.
+    pub fn error(code: i64, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            response: None,
+        }
+    }
+}
+
+/// The credentials of `POST /users/getToken`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IamportUserAccessor {
+    /// The REST API key.
+    pub imp_key: String,
+    /// The REST API secret.
+    pub imp_secret: String,
+}
+
+/// An access token (`response` of `POST /users/getToken`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IamportUser {
+    /// The token, sent back raw in the `Authorization` header.
+    pub access_token: String,
+    /// The server's clock when the token was issued, unix seconds.
+    #[serde(with = "unix_seconds")]
+    pub now: i64,
+    /// When the token stops working, unix seconds.
+    #[serde(with = "unix_seconds")]
+    pub expired_at: i64,
+}
+
+/// How a payment was paid (`pay_method`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IamportPayMethod {
+    Card,
+    Trans,
+    Vbank,
+    Phone,
+    Samsung,
+    Kpay,
+    Kakaopay,
+    Payco,
+    Lpay,
+    Ssgpay,
+    Tosspay,
+    Cultureland,
+    Smartculture,
+    Happymoney,
+    Booknlife,
+    Point,
+    /// A method the SDK does not list but the real API sends (`naverpay`, `applepay`, …).
+    #[serde(untagged)]
+    Other(String),
+}
+
+/// The state of a payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IamportPaymentStatus {
+    /// Not paid yet: a virtual account waiting for its deposit.
+    Ready,
+    /// Paid.
+    Paid,
+    /// The payment failed.
+    Failed,
+    /// Cancelled (fully, or partly: the real API also reports partial cancels this way).
+    Cancelled,
+}
+
+/// The currency of a payment.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum IamportCurrency {
+    KRW,
+    USD,
+    EUR,
+    JPY,
+    /// Another ISO code; the real API's currency is a free string.
+    #[serde(untagged)]
+    Other(String),
+}
+
+/// The fields every payment has, whatever its method (the SDK's `IIamportPayment.IBase`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IamportPaymentBase {
+    pub pay_method: IamportPayMethod,
+    /// I'mport's id of the payment (`imp_…`).
+    pub imp_uid: String,
+    /// The merchant's order id.
+    pub merchant_uid: String,
+    pub name: Option<String>,
+    /// The amount paid (or to be paid, for a waiting virtual account).
+    #[serde(with = "amount")]
+    pub amount: f64,
+    /// The total refunded so far.
+    #[serde(with = "amount")]
+    pub cancel_amount: f64,
+    pub currency: IamportCurrency,
+    pub receipt_url: String,
+    /// Whether a cash receipt was issued (the SDK's spelling).
+    pub cash_receipt_issue: bool,
+    pub channel: String,
+    pub pg_provider: String,
+    pub emb_pg_provider: Option<String>,
+    pub pg_id: String,
+    pub pg_tid: String,
+    pub escrow: bool,
+    pub buyer_name: Option<String>,
+    pub buyer_email: Option<String>,
+    pub buyer_tel: Option<String>,
+    pub buyer_addr: Option<String>,
+    pub buyer_postcode: Option<String>,
+    pub customer_uid: Option<String>,
+    pub customer_uid_usage: Option<String>,
+    pub custom_data: Option<String>,
+    pub user_agent: Option<String>,
+    pub status: IamportPaymentStatus,
+    #[serde(with = "unix_seconds")]
+    pub started_at: i64,
+    #[serde(with = "unix_seconds")]
+    pub paid_at: i64,
+    #[serde(with = "unix_seconds")]
+    pub failed_at: i64,
+    #[serde(with = "unix_seconds")]
+    pub cancelled_at: i64,
+    pub fail_reason: Option<String>,
+    pub cancel_reason: Option<String>,
+    pub cancel_history: Vec<IamportPaymentCancel>,
+}
+
+/// A card payment (`pay_method` `card` or `samsung`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IamportCardPayment {
+    #[serde(flatten)]
+    pub base: IamportPaymentBase,
+    pub card_code: String,
+    pub card_name: String,
+    /// `dddd-dddd-dddd-dddd`; the real API masks some digits with `*`.
+    pub card_number: String,
+    /// Instalment months, `0` for a lump sum.
+    pub card_quota: u32,
+    /// The card company's approval number.
+    pub apply_num: String,
+}
+
+/// A bank-transfer payment (`pay_method` `trans`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IamportTransferPayment {
+    #[serde(flatten)]
+    pub base: IamportPaymentBase,
+    pub bank_code: String,
+    pub bank_name: String,
+}
+
+/// A virtual-account payment (`pay_method` `vbank`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IamportVBankPayment {
+    #[serde(flatten)]
+    pub base: IamportPaymentBase,
+    pub vbank_code: String,
+    pub vbank_name: String,
+    pub vbank_num: String,
+    pub vbank_holder: String,
+    /// The deposit deadline, unix seconds.
+    #[serde(with = "unix_seconds")]
+    pub vbank_date: i64,
+    /// When the account was issued.
+    #[serde(with = "unix_seconds")]
+    pub vbank_issued_at: i64,
+}
+
+/// A payment, one variant per `pay_method` family (the SDK's `IIamportPayment` union).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum IamportPayment {
+    /// `card` and `samsung`.
+    Card(IamportCardPayment),
+    /// `trans`.
+    Transfer(IamportTransferPayment),
+    /// `vbank`.
+    VBank(IamportVBankPayment),
+    /// Every other method, which carries only the common fields.
+    Other(IamportPaymentBase),
+}
+
+impl IamportPayment {
+    /// The fields common to every method.
+    pub fn base(&self) -> &IamportPaymentBase {
+        match self {
+            Self::Card(p) => &p.base,
+            Self::Transfer(p) => &p.base,
+            Self::VBank(p) => &p.base,
+            Self::Other(base) => base,
+        }
+    }
+
+    /// The fields common to every method, mutably.
+    pub fn base_mut(&mut self) -> &mut IamportPaymentBase {
+        match self {
+            Self::Card(p) => &mut p.base,
+            Self::Transfer(p) => &mut p.base,
+            Self::VBank(p) => &mut p.base,
+            Self::Other(base) => base,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for IamportPayment {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // Dispatch on `pay_method` ourselves: an untagged read would silently take a card
+        // payment that lacks a card field for an `Other`, hiding the error.
+        let value = serde_json::Value::deserialize(deserializer)?;
+        let method = value
+            .get("pay_method")
+            .ok_or_else(|| de::Error::missing_field("pay_method"))?
+            .as_str()
+            .ok_or_else(|| de::Error::custom("pay_method must be a string"))?;
+        let result = match method {
+            "card" | "samsung" => serde_json::from_value(value).map(Self::Card),
+            "trans" => serde_json::from_value(value).map(Self::Transfer),
+            "vbank" => serde_json::from_value(value).map(Self::VBank),
+            _ => serde_json::from_value(value).map(Self::Other),
+        };
+        result.map_err(de::Error::custom)
+    }
+}
+
+/// One entry of a payment's `cancel_history`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IamportPaymentCancel {
+    pub pg_id: String,
+    pub pg_tid: String,
+    #[serde(with = "amount")]
+    pub amount: f64,
+    #[serde(with = "unix_seconds")]
+    pub cancelled_at: i64,
+    pub reason: String,
+    pub receipt_url: String,
+    /// The real API's id of this cancellation (absent from the SDK type and the old fake).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancellation_id: Option<String>,
+}
+
+/// The body of `POST /payments/cancel`.
+///
+/// The real API finds the payment by `imp_uid`, or by `merchant_uid` when `imp_uid` is
+/// absent; a missing or zero `amount` cancels the whole balance.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct IamportPaymentCancelCreate {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imp_uid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merchant_uid: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "amount::option"
+    )]
+    pub amount: Option<f64>,
+    /// The balance the caller believes is cancellable; checked by the real API when set.
+    #[serde(default, with = "amount::option")]
+    pub checksum: Option<f64>,
+    #[serde(default)]
+    pub reason: String,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "amount::option"
+    )]
+    pub tax_free: Option<f64>,
+    /// Refund account of a virtual-account payment: holder name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_holder: Option<String>,
+    /// Refund account: bank code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_bank: Option<String>,
+    /// Refund account: account number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_account: Option<String>,
+    /// Refund account: holder's phone number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_tel: Option<String>,
+    /// Real API: notify the webhook about this API cancel (off by default there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enable_webhook: Option<bool>,
+}
+
+/// The body I'mport posts to a merchant's notification URL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IamportWebhook {
+    pub imp_uid: String,
+    pub merchant_uid: String,
+    pub status: IamportPaymentStatus,
+    /// Present on cancel notifications of the real API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancellation_id: Option<String>,
+}
+
+/// A pre-registered amount (`POST /payments/prepare`, `GET /payments/prepare/{merchant_uid}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IamportPaymentPrepare {
+    pub merchant_uid: String,
+    #[serde(with = "amount")]
+    pub amount: f64,
+}
+
+/// A stored card: a billing key, named by the merchant's `customer_uid`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IamportSubscription {
+    pub customer_uid: String,
+    pub pg_provider: String,
+    pub pg_id: String,
+    pub card_name: String,
+    pub card_code: String,
+    pub card_number: String,
+    /// The SDK types it as a string; the real API's integer (0 credit, 1 check) is read too.
+    #[serde(deserialize_with = "string_or_number")]
+    pub card_type: String,
+    pub customer_name: Option<String>,
+    pub customer_tel: Option<String>,
+    pub customer_email: Option<String>,
+    pub customer_addr: Option<String>,
+    pub customer_postcode: Option<String>,
+    #[serde(with = "unix_seconds")]
+    pub inserted: i64,
+    #[serde(with = "unix_seconds")]
+    pub updated: i64,
+}
+
+/// The body of `POST /subscribe/customers/{customer_uid}`: register a card as a billing key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IamportSubscriptionCreate {
+    /// The path's `customer_uid`; the SDK repeats it in the body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_uid: Option<String>,
+    #[serde(flatten)]
+    pub card: IamportCardInput,
+}
+
+/// Card data as the subscribe endpoints take it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IamportCardInput {
+    /// `dddd-dddd-dddd-dddd`.
+    pub card_number: String,
+    /// `YYYY-MM`.
+    pub expiry: String,
+    /// `YYMMDD` of the holder, or a 10-digit business number.
+    pub birth: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pwd_2digit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cvc: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_tel: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_email: Option<String>,
+    /// The SDK's spelling (`customr_addr`); the real API's `customer_addr` is read too.
+    #[serde(
+        default,
+        rename = "customr_addr",
+        alias = "customer_addr",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub customer_addr: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_postcode: Option<String>,
+}
+
+/// What to charge: the order half of `onetime` and `again`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IamportOrderInput {
+    pub merchant_uid: String,
+    #[serde(with = "amount")]
+    pub amount: f64,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<IamportCurrency>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "amount::option"
+    )]
+    pub tax_free: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_quota: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buyer_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buyer_email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buyer_tel: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buyer_addr: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buyer_postcode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interest_free_by_merchant: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub use_card_point: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_data: Option<String>,
+    /// Where this payment's webhooks go instead of the merchant's URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice_url: Option<String>,
+}
+
+/// The body of `POST /subscribe/payments/onetime`: pay with card data; with a
+/// `customer_uid`, the card is also stored as that billing key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IamportSubscriptionOnetime {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_uid: Option<String>,
+    #[serde(flatten)]
+    pub card: IamportCardInput,
+    #[serde(flatten)]
+    pub order: IamportOrderInput,
+}
+
+/// The body of `POST /subscribe/payments/again`: pay with a stored billing key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IamportSubscriptionAgain {
+    pub customer_uid: String,
+    #[serde(flatten)]
+    pub order: IamportOrderInput,
+}
+
+/// The body of `POST /vbanks`: issue a virtual account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IamportVBankCreate {
+    pub merchant_uid: String,
+    #[serde(with = "amount")]
+    pub amount: f64,
+    pub vbank_code: String,
+    /// The deposit deadline, unix seconds.
+    #[serde(with = "unix_seconds")]
+    pub vbank_due: i64,
+    pub vbank_holder: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buyer_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buyer_email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buyer_tel: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buyer_addr: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buyer_postcode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pg: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_data: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pg_api_key: Option<String>,
+}
+
+/// The body of `PUT /vbanks/{imp_uid}`: change a waiting account's amount or deadline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IamportVBankUpdate {
+    pub imp_uid: String,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "amount::option"
+    )]
+    pub amount: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vbank_due: Option<i64>,
+}
+
+/// A mobile-phone identity verification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IamportCertification {
+    pub imp_uid: String,
+    pub merchant_uid: Option<String>,
+    pub name: String,
+    pub gender: String,
+    /// Birth date as unix seconds at UTC midnight.
+    #[serde(with = "unix_seconds")]
+    pub birth: i64,
+    /// Birth date as `YYYYMMDD`.
+    pub birthday: String,
+    pub foreigner: bool,
+    pub phone: String,
+    pub carrier: IamportCarrier,
+    pub certified: bool,
+    #[serde(with = "unix_seconds")]
+    pub certified_at: i64,
+    pub unique_key: String,
+    pub unique_in_site: String,
+    pub pg_tid: String,
+    pub pg_provider: String,
+    pub origin: String,
+    /// Fake-only: the one-time password, so tests can confirm without a phone.
+    #[serde(default, rename = "__otp", skip_serializing_if = "Option::is_none")]
+    pub otp: Option<String>,
+}
+
+/// A mobile carrier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum IamportCarrier {
+    SKT,
+    KT,
+    LGT,
+}
+
+/// The body of `POST /certifications/otp/request`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IamportCertificationCreate {
+    pub name: String,
+    pub phone: String,
+    /// `YYYYMMDD`.
+    pub birth: String,
+    /// The 7th digit of the resident registration number.
+    pub gender_digit: String,
+    pub carrier: IamportCarrier,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_mvno: Option<bool>,
+    /// The SDK's spelling; the real API's `company` is read too.
+    #[serde(
+        default,
+        rename = "commpany",
+        alias = "company",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub company: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merchant_uid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pg: Option<String>,
+}
+
+/// The body of `POST /certifications/otp/confirm/{imp_uid}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IamportCertificationConfirm {
+    pub otp: String,
+}
+
+/// Who a cash receipt is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IamportReceiptType {
+    Person,
+    Company,
+}
+
+/// What the receipt's `identifier` is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IamportReceiptIdentifierType {
+    Person,
+    Business,
+    Phone,
+    Taxcard,
+}
+
+/// A cash receipt issued for a payment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IamportReceipt {
+    pub imp_uid: String,
+    /// The SDK's name; the real API calls it `receipt_tid`, read too.
+    #[serde(alias = "receipt_tid")]
+    pub receipt_uid: String,
+    pub apply_num: String,
+    #[serde(rename = "type")]
+    pub kind: IamportReceiptType,
+    #[serde(with = "amount")]
+    pub amount: f64,
+    #[serde(with = "amount")]
+    pub vat: f64,
+    pub receipt_url: String,
+    #[serde(with = "unix_seconds")]
+    pub applied_at: i64,
+    #[serde(with = "unix_seconds")]
+    pub cancelled_at: i64,
+}
+
+/// The body of `POST /receipts/{imp_uid}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IamportReceiptCreate {
+    /// The path's `imp_uid`; the SDK repeats it in the body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imp_uid: Option<String>,
+    pub identifier: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identifier_type: Option<IamportReceiptIdentifierType>,
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<IamportReceiptType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buyer_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buyer_email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buyer_tel: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "amount::option"
+    )]
+    pub tax_free: Option<f64>,
+}
+
+fn string_or_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    match serde_json::Value::deserialize(deserializer)? {
+        serde_json::Value::String(s) => Ok(s),
+        serde_json::Value::Number(n) => Ok(n.to_string()),
+        other => Err(de::Error::custom(format!(
+            "expected a string or a number, found {other}"
+        ))),
+    }
+}

@@ -1,0 +1,19 @@
+//! The wire contract of the payments sandbox, with no server or database inside.
+//!
+//! - [`payments`]: the records and requests of the payments API, and the events it relays
+//!   to a client's webhook; [`monitors`]: its monitor endpoints;
+//! - [`iamport`] and [`toss`]: the PG APIs the server talks to and the fakes imitate;
+//! - [`codec`]: the AES body encryption every payments-API body travels in;
+//! - [`wire`]: the number and time formats the three share.
+//!
+//! Client backends depend on this crate alone, so it pulls in neither a web framework nor a
+//! database driver.
+
+pub mod codec;
+pub mod iamport;
+pub mod monitors;
+pub mod payments;
+pub mod toss;
+pub mod wire;
+
+pub use codec::{BodyCodec, DecodeError, KeyError};

@@ -1,0 +1,735 @@
+//! Wire types of the Toss Payments v1 API.
+//!
+//! Field names, nullability and formats follow the types of the npm SDK
+//! `toss-payments-server-api@10`, which typed clients check every response against; the
+//! real API's additions that the sandbox uses (the `/v1/payments/confirm` body, the billing
+//! `issue` body, the webhook envelopes with `createdAt`, `DEPOSIT_CALLBACK`) are here too.
+//!
+//! Date-times keep their offset: the real API writes KST (`+09:00`) without fractions.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
+use serde::de::{self, Deserializer};
+use serde::{Deserialize, Serialize};
+
+use crate::wire::{amount, date, local_micros, offset_date_time};
+
+/// The state of a payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TossPaymentStatus {
+    /// Created, nothing done yet.
+    Ready,
+    /// The customer authenticated; waiting for the merchant's confirmation.
+    InProgress,
+    /// A virtual account was issued and waits for the deposit.
+    WaitingForDeposit,
+    /// Approved (or deposited).
+    Done,
+    /// Fully cancelled.
+    Canceled,
+    /// Partly cancelled; a balance remains.
+    PartialCanceled,
+    /// Approval failed.
+    Aborted,
+    /// Not completed in time (a virtual account past its due date, an abandoned window).
+    Expired,
+}
+
+/// The payment's type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TossPaymentType {
+    /// An ordinary payment.
+    Normal,
+    /// A charge of a billing key.
+    Billing,
+    /// A BrandPay payment (real API).
+    Brandpay,
+}
+
+/// The fields every payment has, whatever its method (the SDK's `ITossPayment.IBase`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TossPaymentBase {
+    /// The method in Korean: `카드`, `가상계좌`, `계좌이체`, `휴대폰`, `상품권`, …
+    pub method: String,
+    #[serde(rename = "type")]
+    pub kind: TossPaymentType,
+    pub status: TossPaymentStatus,
+    pub m_id: String,
+    pub version: String,
+    pub payment_key: String,
+    pub order_id: String,
+    pub transaction_key: String,
+    pub order_name: String,
+    pub currency: String,
+    #[serde(with = "amount")]
+    pub total_amount: f64,
+    /// What can still be cancelled.
+    #[serde(with = "amount")]
+    pub balance_amount: f64,
+    #[serde(with = "amount")]
+    pub supplied_amount: f64,
+    #[serde(with = "amount")]
+    pub tax_free_amount: f64,
+    #[serde(with = "amount")]
+    pub vat: f64,
+    pub use_escrow: bool,
+    pub culture_expense: bool,
+    #[serde(with = "offset_date_time")]
+    pub requested_at: DateTime<FixedOffset>,
+    #[serde(with = "offset_date_time::option")]
+    pub approved_at: Option<DateTime<FixedOffset>>,
+    /// `null` until the first cancel.
+    pub cancels: Option<Vec<TossPaymentCancel>>,
+    pub cash_receipt: Option<TossCashReceiptSummary>,
+}
+
+/// The `method` of a card payment.
+pub const METHOD_CARD: &str = "카드";
+/// The `method` of a virtual-account payment.
+pub const METHOD_VIRTUAL_ACCOUNT: &str = "가상계좌";
+/// The `method` of a bank-transfer payment.
+pub const METHOD_TRANSFER: &str = "계좌이체";
+/// The `method` of a mobile-phone payment.
+pub const METHOD_MOBILE_PHONE: &str = "휴대폰";
+/// The `method` of a gift-certificate payment.
+pub const METHOD_GIFT_CERTIFICATE: &str = "상품권";
+
+/// A card payment (`method: "카드"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TossCardPayment {
+    pub card: TossCard,
+    pub discount: Option<TossDiscount>,
+    /// `토스결제`, `페이코`, `삼성페이` or `null`.
+    pub easy_pay: Option<String>,
+    #[serde(flatten)]
+    pub base: TossPaymentBase,
+}
+
+/// The card part of a card payment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TossCard {
+    pub company: String,
+    /// 16 digits in the SDK; the real API masks some with `*`.
+    pub number: String,
+    pub installment_plan_months: u32,
+    pub is_interest_free: bool,
+    pub approve_no: String,
+    pub use_card_point: bool,
+    /// `신용`, `체크`, `기프트` (real API also `미확인`).
+    pub card_type: String,
+    /// `개인`, `법인` (real API also `미확인`).
+    pub owner_type: String,
+    pub acquire_status: TossAcquireStatus,
+    pub receipt_url: String,
+}
+
+/// Where a card payment stands in the acquiring process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TossAcquireStatus {
+    Ready,
+    Requested,
+    Completed,
+    CancelRequested,
+    Canceled,
+}
+
+/// A card discount.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TossDiscount {
+    #[serde(with = "amount")]
+    pub amount: f64,
+}
+
+/// A virtual-account payment (`method: "가상계좌"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TossVirtualAccountPayment {
+    /// The value Toss repeats in `DEPOSIT_CALLBACK`, so the merchant can verify it.
+    pub secret: String,
+    pub virtual_account: TossVirtualAccount,
+    #[serde(flatten)]
+    pub base: TossPaymentBase,
+}
+
+/// The account part of a virtual-account payment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TossVirtualAccount {
+    pub account_number: String,
+    /// `일반` or `고정`.
+    pub account_type: String,
+    pub bank: String,
+    pub customer_name: String,
+    /// The deposit deadline's date.
+    #[serde(with = "date")]
+    pub due_date: NaiveDate,
+    pub expired: bool,
+    pub settlement_status: TossSettlementStatus,
+    pub refund_status: TossRefundStatus,
+}
+
+/// Whether the money has been settled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TossSettlementStatus {
+    Incompleted,
+    Completed,
+}
+
+/// Where the refund of a cancelled virtual-account payment stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TossRefundStatus {
+    None,
+    Failed,
+    Pending,
+    PartialFailed,
+    Completed,
+}
+
+/// A bank-transfer payment (`method: "계좌이체"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TossTransferPayment {
+    pub transfer: TossTransfer,
+    #[serde(flatten)]
+    pub base: TossPaymentBase,
+}
+
+/// The transfer part of a bank-transfer payment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TossTransfer {
+    pub bank: String,
+    pub settlement_status: TossSettlementStatus,
+}
+
+/// A mobile-phone payment (`method: "휴대폰"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TossMobilePhonePayment {
+    pub mobile_phone: TossMobilePhone,
+    #[serde(flatten)]
+    pub base: TossPaymentBase,
+}
+
+/// The phone part of a mobile-phone payment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TossMobilePhone {
+    pub carrier: String,
+    pub customer_mobile_phone: String,
+    pub settlement_status: TossSettlementStatus,
+}
+
+/// A gift-certificate payment (`method: "상품권"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TossGiftCertificatePayment {
+    pub gift_certificate: TossGiftCertificate,
+    #[serde(flatten)]
+    pub base: TossPaymentBase,
+}
+
+/// The certificate part of a gift-certificate payment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TossGiftCertificate {
+    pub approve_no: String,
+    /// `COMPLETE` or `INCOMPLETE` (no "D", unlike the other settlement statuses).
+    pub settlement_status: TossGiftSettlementStatus,
+}
+
+/// The settlement status of a gift certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TossGiftSettlementStatus {
+    Complete,
+    Incomplete,
+}
+
+/// A payment, one variant per method (the SDK's `ITossPayment` union).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum TossPayment {
+    Card(TossCardPayment),
+    VirtualAccount(TossVirtualAccountPayment),
+    Transfer(TossTransferPayment),
+    MobilePhone(TossMobilePhonePayment),
+    GiftCertificate(TossGiftCertificatePayment),
+    /// A method the SDK does not model (`간편결제`, `문화상품권`, …): its common fields.
+    Other(TossPaymentBase),
+}
+
+impl TossPayment {
+    /// The fields common to every method.
+    pub fn base(&self) -> &TossPaymentBase {
+        match self {
+            Self::Card(p) => &p.base,
+            Self::VirtualAccount(p) => &p.base,
+            Self::Transfer(p) => &p.base,
+            Self::MobilePhone(p) => &p.base,
+            Self::GiftCertificate(p) => &p.base,
+            Self::Other(base) => base,
+        }
+    }
+
+    /// The fields common to every method, mutably.
+    pub fn base_mut(&mut self) -> &mut TossPaymentBase {
+        match self {
+            Self::Card(p) => &mut p.base,
+            Self::VirtualAccount(p) => &mut p.base,
+            Self::Transfer(p) => &mut p.base,
+            Self::MobilePhone(p) => &mut p.base,
+            Self::GiftCertificate(p) => &mut p.base,
+            Self::Other(base) => base,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for TossPayment {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // Dispatch on `method` ourselves, so a card payment missing its `card` is an error
+        // rather than a silent `Other`.
+        let value = serde_json::Value::deserialize(deserializer)?;
+        let method = value
+            .get("method")
+            .ok_or_else(|| de::Error::missing_field("method"))?
+            .as_str()
+            .ok_or_else(|| de::Error::custom("method must be a string"))?;
+        let result = match method {
+            METHOD_CARD => serde_json::from_value(value).map(Self::Card),
+            METHOD_VIRTUAL_ACCOUNT => serde_json::from_value(value).map(Self::VirtualAccount),
+            METHOD_TRANSFER => serde_json::from_value(value).map(Self::Transfer),
+            METHOD_MOBILE_PHONE => serde_json::from_value(value).map(Self::MobilePhone),
+            METHOD_GIFT_CERTIFICATE => serde_json::from_value(value).map(Self::GiftCertificate),
+            _ => serde_json::from_value(value).map(Self::Other),
+        };
+        result.map_err(de::Error::custom)
+    }
+}
+
+/// One entry of a payment's `cancels`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TossPaymentCancel {
+    #[serde(with = "amount")]
+    pub cancel_amount: f64,
+    pub cancel_reason: String,
+    #[serde(with = "amount")]
+    pub tax_free_amount: f64,
+    #[serde(with = "amount")]
+    pub tax_amount: f64,
+    /// What remained cancellable after this cancel.
+    #[serde(with = "amount")]
+    pub refundable_amount: f64,
+    #[serde(with = "offset_date_time")]
+    pub canceled_at: DateTime<FixedOffset>,
+    /// The real API's key of the cancel transaction (absent from the SDK type).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transaction_key: Option<String>,
+}
+
+/// The body of `POST /v1/payments/{paymentKey}/cancel`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TossPaymentCancelCreate {
+    /// The SDK repeats the path's key in the body; the real API does not need it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_key: Option<String>,
+    pub cancel_reason: String,
+    /// Absent: cancel the whole balance.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "amount::option"
+    )]
+    pub cancel_amount: Option<f64>,
+    /// Where to refund a virtual-account payment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_receive_account: Option<TossRefundReceiveAccount>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "amount::option"
+    )]
+    pub tax_amount: Option<f64>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "amount::option"
+    )]
+    pub tax_free_amount: Option<f64>,
+    /// The balance the caller believes is cancellable; refused when it differs.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "amount::option"
+    )]
+    pub refundable_amount: Option<f64>,
+}
+
+/// A refund account for a cancelled virtual-account payment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TossRefundReceiveAccount {
+    pub bank: String,
+    /// Digits only, at most 20.
+    pub account_number: String,
+    pub holder_name: String,
+}
+
+/// The body of the legacy approval `POST /v1/payments/{paymentKey}` (SDK `IApproval`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TossPaymentApproval {
+    pub order_id: String,
+    #[serde(with = "amount")]
+    pub amount: f64,
+}
+
+/// The body of the real API's approval `POST /v1/payments/confirm`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TossPaymentConfirm {
+    pub payment_key: String,
+    pub order_id: String,
+    #[serde(with = "amount")]
+    pub amount: f64,
+}
+
+/// The body of `POST /v1/payments/key-in`: pay with card data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TossKeyInCreate {
+    /// The SDK sends `"card"`; the real API does not need it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// 16 digits.
+    pub card_number: String,
+    /// `YY`.
+    pub card_expiration_year: String,
+    /// `MM`.
+    pub card_expiration_month: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_password: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_installment_plan: Option<u32>,
+    #[serde(with = "amount")]
+    pub amount: f64,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "amount::option"
+    )]
+    pub tax_free_amount: Option<f64>,
+    pub order_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_name: Option<String>,
+    /// `YYMMDD`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_birthday: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vbv: Option<TossVbv>,
+    /// Fake-only: `false` leaves the payment `IN_PROGRESS` until it is confirmed.
+    #[serde(
+        default,
+        rename = "__approved",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub approved: Option<bool>,
+}
+
+/// 3-D Secure data of a key-in payment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TossVbv {
+    pub cavv: String,
+    pub xid: String,
+    pub eci: String,
+}
+
+/// The body of `POST /v1/virtual-accounts`: issue a virtual account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TossVirtualAccountCreate {
+    /// The SDK sends `"virtual-account"`; the real API does not need it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    pub order_id: String,
+    pub order_name: String,
+    pub bank: String,
+    pub customer_name: String,
+    #[serde(with = "amount")]
+    pub amount: f64,
+    /// Real API: hours until the account expires (the due date is derived from it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_hours: Option<u32>,
+    /// Real API: an explicit deadline.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "offset_date_time::option"
+    )]
+    pub due_date: Option<DateTime<FixedOffset>>,
+    /// Fake-only: `false` keeps the original fake's unapproved flow.
+    #[serde(
+        default,
+        rename = "__approved",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub approved: Option<bool>,
+}
+
+/// A billing key: a card stored for later charges.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TossBilling {
+    pub m_id: String,
+    pub customer_key: String,
+    pub billing_key: String,
+    /// Always `카드`.
+    pub method: String,
+    pub card_company: String,
+    pub card_number: String,
+    #[serde(with = "offset_date_time")]
+    pub authenticated_at: DateTime<FixedOffset>,
+}
+
+/// The body of `POST /v1/billing/authorizations/card`: register card data as a billing key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TossBillingCreate {
+    pub customer_key: String,
+    pub card_number: String,
+    pub card_expiration_year: String,
+    pub card_expiration_month: String,
+    pub card_password: String,
+    pub customer_birthday: String,
+    /// The SDK's spelling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumer_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vbv: Option<TossVbv>,
+}
+
+/// A customer key alone: the body of the legacy lookup
+/// `POST /v1/billing/authorizations/{billingKey}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TossCustomerKey {
+    pub customer_key: String,
+}
+
+/// The body of `POST /v1/billing/authorizations/issue`: turn the authKey of the
+/// card-registration window into a billing key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TossBillingIssue {
+    pub auth_key: String,
+    pub customer_key: String,
+}
+
+/// The body of `POST /v1/billing/{billingKey}`: charge a billing key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TossBillingCharge {
+    /// The SDK sends `"billing"`; the real API does not need it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// The SDK repeats the path's key in the body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_key: Option<String>,
+    pub customer_key: String,
+    pub order_id: String,
+    #[serde(with = "amount")]
+    pub amount: f64,
+    /// Required by the real API, absent from the SDK type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_name: Option<String>,
+}
+
+/// The purpose of a cash receipt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TossCashReceiptType {
+    /// Income deduction (for a person).
+    #[serde(rename = "소득공제")]
+    IncomeDeduction,
+    /// Proof of expense (for a business).
+    #[serde(rename = "지출증빙")]
+    ProofOfExpense,
+}
+
+/// A cash receipt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TossCashReceipt {
+    pub receipt_key: String,
+    #[serde(rename = "type")]
+    pub kind: TossCashReceiptType,
+    pub order_id: String,
+    pub order_name: String,
+    pub approval_number: String,
+    #[serde(with = "offset_date_time")]
+    pub approved_at: DateTime<FixedOffset>,
+    #[serde(with = "offset_date_time::option")]
+    pub canceled_at: Option<DateTime<FixedOffset>>,
+    pub receipt_url: String,
+}
+
+/// The cash receipt as summarised inside a payment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TossCashReceiptSummary {
+    #[serde(rename = "type")]
+    pub kind: TossCashReceiptType,
+    #[serde(with = "amount")]
+    pub amount: f64,
+    #[serde(with = "amount")]
+    pub tax_free_amount: f64,
+    pub issue_number: String,
+    pub receipt_url: String,
+}
+
+/// The body of `POST /v1/cash-receipts`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TossCashReceiptCreate {
+    #[serde(rename = "type")]
+    pub kind: TossCashReceiptType,
+    pub payment_key: String,
+    pub order_id: String,
+    pub order_name: String,
+    pub registration_number: String,
+    #[serde(with = "amount")]
+    pub amount: f64,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "amount::option"
+    )]
+    pub tax_free_amount: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_number: Option<String>,
+}
+
+/// The body of `POST /v1/cash-receipts/{receiptKey}/cancel`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct TossCashReceiptCancel {
+    /// Absent: cancel the whole receipt.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "amount::option"
+    )]
+    pub amount: Option<f64>,
+}
+
+/// A Toss error body: `{code, message}` with a non-2xx status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TossError {
+    /// A stable code such as `NOT_FOUND_PAYMENT` or `UNAUTHORIZED_KEY`.
+    pub code: String,
+    pub message: String,
+}
+
+/// What Toss posts to a merchant's webhook URL.
+///
+/// `PAYMENT_STATUS_CHANGED` names itself in `eventType`; a `DEPOSIT_CALLBACK` body is flat
+/// and carries no `eventType` (Toss tells the two apart by the URL each is registered at),
+/// so a body without `eventType` but with a `secret` is read as a deposit callback.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TossWebhook {
+    /// A payment changed state; `data` is the whole payment (boxed: it is large).
+    PaymentStatusChanged(Box<TossPaymentStatusChanged>),
+    /// Money arrived in (or was withdrawn from) a virtual account.
+    DepositCallback(TossDepositCallback),
+}
+
+/// The `eventType` of a payment's status change.
+pub const EVENT_PAYMENT_STATUS_CHANGED: &str = "PAYMENT_STATUS_CHANGED";
+/// The event name of a virtual-account deposit callback.
+pub const EVENT_DEPOSIT_CALLBACK: &str = "DEPOSIT_CALLBACK";
+
+impl Serialize for TossWebhook {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::PaymentStatusChanged(event) => {
+                #[derive(Serialize)]
+                struct Tagged<'a> {
+                    #[serde(rename = "eventType")]
+                    event_type: &'static str,
+                    #[serde(flatten)]
+                    event: &'a TossPaymentStatusChanged,
+                }
+                Tagged {
+                    event_type: EVENT_PAYMENT_STATUS_CHANGED,
+                    event: event.as_ref(),
+                }
+                .serialize(serializer)
+            }
+            Self::DepositCallback(event) => event.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for TossWebhook {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        let event_type = match value.get("eventType") {
+            None => None,
+            Some(serde_json::Value::String(name)) => Some(name.as_str()),
+            Some(_) => return Err(de::Error::custom("eventType must be a string")),
+        };
+        let result = match event_type {
+            Some(EVENT_PAYMENT_STATUS_CHANGED) => {
+                serde_json::from_value(value).map(Self::PaymentStatusChanged)
+            }
+            Some(EVENT_DEPOSIT_CALLBACK) => {
+                serde_json::from_value(value).map(Self::DepositCallback)
+            }
+            None if value.get("secret").is_some() => {
+                serde_json::from_value(value).map(Self::DepositCallback)
+            }
+            None => return Err(de::Error::missing_field("eventType")),
+            Some(other) => {
+                return Err(de::Error::custom(format!(
+                    "unknown Toss webhook eventType {other:?}"
+                )));
+            }
+        };
+        result.map_err(de::Error::custom)
+    }
+}
+
+/// The body of a `PAYMENT_STATUS_CHANGED` event (without its `eventType`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TossPaymentStatusChanged {
+    /// KST without a zone, microseconds.
+    #[serde(with = "local_micros")]
+    pub created_at: NaiveDateTime,
+    pub data: TossPayment,
+}
+
+/// The body of a `DEPOSIT_CALLBACK` event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TossDepositCallback {
+    /// KST without a zone, microseconds.
+    #[serde(with = "local_micros")]
+    pub created_at: NaiveDateTime,
+    /// The virtual account's `secret`: proof that the event comes from Toss.
+    pub secret: String,
+    /// `DONE` on a deposit, `WAITING_FOR_DEPOSIT` when a deposit is withdrawn, `CANCELED`…
+    pub status: TossPaymentStatus,
+    pub transaction_key: String,
+    pub order_id: String,
+}

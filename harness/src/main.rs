@@ -1,0 +1,113 @@
+//! `harness`: the command line of the payments sandbox.
+
+use std::io::{self, Read as _, Write as _};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use payments_api::BodyCodec;
+use payments_api::codec::{SANDBOX_IV, SANDBOX_KEY};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "harness",
+    version,
+    about = "The payments sandbox: the payments server and fake PGs, wired together"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Encrypt a JSON body the way payments-API clients send it (prints the Base64 text).
+    ///
+    /// Handy with curl: `curl -H 'Content-Type: text/plain' --data "$(harness encrypt '{…}')"`.
+    Encrypt {
+        /// The JSON document; read from standard input when absent.
+        json: Option<String>,
+        #[command(flatten)]
+        keys: Keys,
+    },
+    /// Decrypt a payments-API body or relayed webhook event (prints the JSON, indented).
+    Decrypt {
+        /// The Base64 text; read from standard input when absent.
+        text: Option<String>,
+        /// Print the plaintext exactly as it was, without re-indenting it.
+        #[arg(long)]
+        raw: bool,
+        #[command(flatten)]
+        keys: Keys,
+    },
+}
+
+#[derive(Debug, Args)]
+struct Keys {
+    /// The body encryption key: 16, 24 or 32 characters (AES-128/192/256).
+    /// Defaults to the sandbox's public key.
+    #[arg(long, env = "PAYMENTS_ENCRYPTION_KEY", hide_env_values = true, default_value = SANDBOX_KEY, hide_default_value = true)]
+    key: String,
+    /// The body encryption IV: 16 characters. Defaults to the sandbox's public IV.
+    #[arg(long, env = "PAYMENTS_ENCRYPTION_IV", hide_env_values = true, default_value = SANDBOX_IV, hide_default_value = true)]
+    iv: String,
+}
+
+impl Keys {
+    fn codec(&self) -> Result<BodyCodec, String> {
+        BodyCodec::new(&self.key, &self.iv).map_err(|e| e.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Encrypt { json, keys } => encrypt(json, &keys),
+        Command::Decrypt { text, raw, keys } => decrypt(text, raw, &keys),
+    };
+    match result.and_then(|out| write_line(&out)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("harness: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn encrypt(json: Option<String>, keys: &Keys) -> Result<String, String> {
+    let codec = keys.codec()?;
+    let input = argument_or_stdin(json)?;
+    // Parse first: a body that is not JSON would only fail later, at the server.
+    let value: serde_json::Value =
+        serde_json::from_str(&input).map_err(|e| format!("the input is not JSON: {e}"))?;
+    codec.encrypt_json(&value).map_err(|e| e.to_string())
+}
+
+fn decrypt(text: Option<String>, raw: bool, keys: &Keys) -> Result<String, String> {
+    let codec = keys.codec()?;
+    let input = argument_or_stdin(text)?;
+    let plaintext = codec.decrypt_text(&input).map_err(|e| e.to_string())?;
+    if raw {
+        return Ok(plaintext);
+    }
+    let value: serde_json::Value = serde_json::from_str(&plaintext)
+        .map_err(|e| format!("the decrypted body is not JSON ({e}); use --raw to see it"))?;
+    serde_json::to_string_pretty(&value).map_err(|e| e.to_string())
+}
+
+fn argument_or_stdin(argument: Option<String>) -> Result<String, String> {
+    match argument {
+        Some(text) => Ok(text),
+        None => {
+            let mut text = String::new();
+            io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| format!("cannot read standard input: {e}"))?;
+            Ok(text)
+        }
+    }
+}
+
+fn write_line(text: &str) -> Result<(), String> {
+    let mut out = io::stdout().lock();
+    writeln!(out, "{text}").map_err(|e| format!("cannot write the output: {e}"))
+}
