@@ -1,4 +1,22 @@
-//! Stateful in-memory fakes of the I'mport (PortOne V1) and Toss Payments APIs, so that
-//! payment flows run end to end in tests without a real PG.
+//! Stateful in-memory fakes of the I'mport (PortOne V1) and Toss Payments APIs, so payment
+//! flows run end to end in tests without a real PG.
 //!
-//! Their wire types live in the `payments-api` crate.
+//! Each fake is an axum [`Router`](axum::Router) over in-memory state, usable in-process
+//! (mount the router, or [`serve`](serve::serve) it on a port) or through
+//! `harness fake …`. Besides the PG's API, each serves fake-only controls under
+//! `/internal`: simulated customer actions, a movable clock, injected failures, a journal.
+//!
+//! - [`toss`]: the fake Toss Payments.
+//!
+//! Shared machinery: [`clock`], [`store`] (bounded, expiring maps), [`delivery`] (webhooks
+//! with retries), [`faults`], [`journal`], [`serve`].
+
+pub mod clock;
+pub mod delivery;
+pub mod faults;
+pub mod http;
+pub mod journal;
+pub mod serve;
+pub mod store;
+pub mod tls;
+pub mod toss;

@@ -1,0 +1,613 @@
+//! The fake Toss Payments: the v1 API over in-memory state, with Toss's error codes,
+//! state machine, webhooks and idempotency keys, plus fake-only controls under `/internal`.
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use payments_fakes::toss::{FakeToss, TossConfig};
+//!
+//! let fake = FakeToss::new(TossConfig::default());
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+//! let url = format!("http://{}", listener.local_addr().unwrap());
+//! tokio::spawn(payments_fakes::serve::serve(
+//!     listener,
+//!     fake.router(),
+//!     std::future::pending(),
+//!     std::time::Duration::from_secs(5),
+//! ));
+//! // Talk to `url` with `Authorization: Basic base64("test_sk_…:")`.
+//! # }
+//! ```
+
+mod error;
+mod internal;
+mod model;
+mod routes;
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::{Next, from_fn, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use base64::Engine as _;
+use chrono::Timelike;
+use http_body_util::BodyExt as _;
+use payments_api::toss::{
+    TossDepositCallback, TossPayment, TossPaymentStatus, TossPaymentStatusChanged, TossWebhook,
+};
+
+pub use error::TossFault;
+
+use crate::clock::{Clock, kst};
+use crate::delivery::{DeliveryConfig, DeliveryMode, Dispatcher, Outgoing};
+use crate::faults::{FaultLayer, Faults};
+use crate::http::{JournalLayer, MerchantLabel, mask};
+use crate::journal::Journal;
+use model::{Event, Idempotent, Merchant};
+
+/// The port the original fake listened on; `harness fake toss` uses it by default.
+pub const DEFAULT_PORT: u16 = 30771;
+
+/// The secret key the original ecosystem's tests and samples use.
+pub const DEFAULT_SECRET_KEY: &str = "test_ak_ZORzdMaqN3wQd5k6ygr5AkYXQGwy";
+
+/// Keys with this prefix are accepted too: any Toss test secret key works.
+pub const DEFAULT_SECRET_KEY_PREFIX: &str = "test_sk_";
+
+/// Toss's webhook retry delays, in minutes: 7 retries over about three days and 19 hours.
+pub const RETRY_SCHEDULE_MINUTES: [u64; 7] = [1, 4, 16, 64, 256, 1024, 4096];
+
+/// The request header of Toss's sandbox that makes a request fail with the given code.
+pub const TEST_CODE_HEADER: &str = "TossPayments-Test-Code";
+
+/// How the fake Toss behaves.
+#[derive(Debug, Clone)]
+pub struct TossConfig {
+    /// Secret keys accepted as they are; each is a merchant with its own data.
+    pub secret_keys: Vec<String>,
+    /// Any secret key starting with one of these is accepted too.
+    pub secret_key_prefixes: Vec<String>,
+    /// Where every merchant's webhooks go, unless a merchant sets its own; none when `None`.
+    pub webhook_url: Option<String>,
+    /// Whether webhooks are delivered before the triggering response returns.
+    pub webhook_mode: DeliveryMode,
+    /// Delays between webhook attempts.
+    pub webhook_retry_schedule: Vec<Duration>,
+    /// How long one webhook attempt may take.
+    pub webhook_timeout: Duration,
+    /// How long records live.
+    pub ttl: Duration,
+    /// How many records of each kind a merchant keeps (payments, billing keys, …).
+    pub capacity: usize,
+    /// How many merchants are kept; the least recently created is forgotten beyond it.
+    pub max_merchants: usize,
+    /// How long a payment may stay `IN_PROGRESS` before it expires.
+    pub payment_window: Duration,
+}
+
+impl Default for TossConfig {
+    fn default() -> Self {
+        Self {
+            secret_keys: vec![DEFAULT_SECRET_KEY.to_owned()],
+            secret_key_prefixes: vec![DEFAULT_SECRET_KEY_PREFIX.to_owned()],
+            webhook_url: None,
+            webhook_mode: DeliveryMode::Async,
+            webhook_retry_schedule: RETRY_SCHEDULE_MINUTES
+                .iter()
+                .map(|m| Duration::from_secs(m * 60))
+                .collect(),
+            webhook_timeout: Duration::from_secs(10),
+            ttl: Duration::from_secs(24 * 3600),
+            capacity: 100_000,
+            max_merchants: 1_000,
+            payment_window: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+/// A running fake Toss: cheap to clone, all clones share the state.
+#[derive(Debug, Clone)]
+pub struct FakeToss {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: TossConfig,
+    clock: Arc<Clock>,
+    journal: Arc<Journal>,
+    faults: Arc<Faults>,
+    webhooks: Arc<Dispatcher>,
+    merchants: Mutex<Merchants>,
+    timers: Mutex<BinaryHeap<Reverse<Timer>>>,
+    timer_seq: AtomicU64,
+    ticker: OnceLock<()>,
+}
+
+#[derive(Debug, Default)]
+struct Merchants {
+    by_key: HashMap<String, Arc<MerchantHandle>>,
+    order: VecDeque<String>,
+}
+
+/// A merchant, as the auth middleware hands it to the handlers.
+#[derive(Debug)]
+pub(crate) struct MerchantHandle {
+    key: String,
+    data: Mutex<Merchant>,
+}
+
+impl MerchantHandle {
+    fn lock(&self) -> MutexGuard<'_, Merchant> {
+        self.data.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A payment that expires at `due_ms` unless something happens to it first.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Timer {
+    due_ms: i64,
+    seq: u64,
+    merchant: String,
+    payment_key: String,
+}
+
+impl FakeToss {
+    /// A fake with no data yet. Webhooks are delivered by tasks of the Tokio runtime that
+    /// serves the router.
+    pub fn new(config: TossConfig) -> Self {
+        let clock = Arc::new(Clock::default());
+        let journal = Arc::new(Journal::default());
+        let webhooks = Arc::new(Dispatcher::new(
+            DeliveryConfig {
+                mode: config.webhook_mode,
+                retry_schedule: config.webhook_retry_schedule.clone(),
+                timeout: config.webhook_timeout,
+                capacity: 10_000,
+            },
+            clock.clone(),
+            journal.clone(),
+        ));
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                clock,
+                journal,
+                faults: Arc::new(Faults::default()),
+                webhooks,
+                merchants: Mutex::new(Merchants::default()),
+                timers: Mutex::new(BinaryHeap::new()),
+                timer_seq: AtomicU64::new(0),
+                ticker: OnceLock::new(),
+            }),
+        }
+    }
+
+    /// The configuration it runs with.
+    pub fn config(&self) -> &TossConfig {
+        &self.inner.config
+    }
+
+    /// The fake's clock.
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    /// What the fake saw and did.
+    pub fn journal(&self) -> &Journal {
+        &self.inner.journal
+    }
+
+    /// Moves the clock forward and runs what became due: expiries and webhook retries.
+    pub async fn advance(&self, by: chrono::Duration) {
+        self.inner.clock.advance(by);
+        self.tick().await;
+    }
+
+    /// Forgets every merchant, webhook, fault and journal entry, and puts the clock back.
+    pub fn reset(&self) {
+        let inner = &self.inner;
+        *lock(&inner.merchants) = Merchants::default();
+        lock(&inner.timers).clear();
+        inner.webhooks.clear();
+        inner.faults.clear();
+        inner.journal.clear();
+        inner.clock.reset();
+    }
+
+    /// The fake's HTTP API: Toss's `/v1` routes and the `/internal` controls.
+    pub fn router(&self) -> Router {
+        let journal = JournalLayer {
+            journal: self.inner.journal.clone(),
+            clock: self.inner.clock.clone(),
+        };
+        let faults = FaultLayer {
+            faults: self.inner.faults.clone(),
+            render: error::render,
+        };
+        let v1 = Router::new()
+            .route("/v1/payments/{payment_key}", get(routes::payment))
+            .route(
+                "/v1/payments/orders/{order_id}",
+                get(routes::payment_by_order),
+            )
+            .route("/v1/payments/key-in", post(routes::key_in))
+            .route("/v1/payments/{payment_key}/cancel", post(routes::cancel))
+            .route("/v1/virtual-accounts", post(routes::issue_virtual_account))
+            .route(
+                "/v1/billing/authorizations/card",
+                post(routes::billing_by_card),
+            )
+            .route(
+                "/v1/billing/authorizations/issue",
+                post(routes::billing_issue),
+            )
+            .route(
+                "/v1/billing/authorizations/{billing_key}",
+                post(routes::billing_lookup),
+            )
+            .route("/v1/billing/{billing_key}", post(routes::billing_charge))
+            .route("/v1/cash-receipts", post(routes::issue_cash_receipt))
+            .route(
+                "/v1/cash-receipts/{receipt_key}/cancel",
+                post(routes::cancel_cash_receipt),
+            )
+            .route_layer(from_fn(test_code))
+            // Approvals read the test code themselves: a failed approval aborts the payment.
+            .route("/v1/payments/confirm", post(routes::confirm))
+            .route("/v1/payments/{payment_key}", post(routes::approve))
+            .route_layer(from_fn_with_state(self.clone(), idempotency))
+            .route_layer(from_fn_with_state(self.clone(), authenticate))
+            .layer(from_fn_with_state(faults, crate::faults::inject));
+        let merchant_controls = Router::new()
+            .route(
+                "/internal/{payment_key}/deposit",
+                put(internal::deposit).get(internal::deposit),
+            )
+            .route("/internal/payments", post(internal::payment_window))
+            .route(
+                "/internal/billing/authorizations",
+                post(internal::card_registration_window),
+            )
+            .route(
+                "/internal/merchant",
+                get(internal::merchant).put(internal::set_merchant),
+            )
+            .route_layer(from_fn_with_state(self.clone(), authenticate));
+        let recorded = v1
+            .merge(merchant_controls)
+            .route("/internal/webhook", post(internal::sink))
+            .layer(from_fn_with_state(journal, crate::http::record));
+        recorded
+            .route(
+                "/internal/clock",
+                get(internal::clock).post(internal::advance),
+            )
+            .route(
+                "/internal/faults",
+                get(internal::faults)
+                    .post(internal::add_fault)
+                    .delete(internal::clear_faults),
+            )
+            .route("/internal/journal", get(internal::journal))
+            .route("/internal/webhooks", get(internal::deliveries))
+            .route("/internal/reset", post(internal::reset))
+            .fallback(|| async {
+                TossFault::with("NOT_FOUND", "요청한 경로를 찾을 수 없습니다.")
+            })
+            .with_state(self.clone())
+    }
+
+    /// Runs due expiries and webhook retries.
+    async fn tick(&self) {
+        let now = self.inner.clock.now_ms();
+        let mut due = Vec::new();
+        {
+            let mut timers = lock(&self.inner.timers);
+            while timers.peek().is_some_and(|Reverse(t)| t.due_ms <= now) {
+                if let Some(Reverse(timer)) = timers.pop() {
+                    due.push(timer);
+                }
+            }
+        }
+        let mut outgoing = Vec::new();
+        for timer in due {
+            let Some(merchant) = self.existing_merchant(&timer.merchant) else {
+                continue;
+            };
+            let events = {
+                let mut data = merchant.lock();
+                expire(&mut data, &timer, now)
+            };
+            outgoing.extend(self.outgoing(&merchant, events));
+        }
+        self.inner.webhooks.send(outgoing).await;
+        self.inner.webhooks.run_due().await;
+    }
+
+    /// Starts the once-a-second tick that runs expiries and retries in real time.
+    fn ensure_ticker(&self) {
+        self.inner.ticker.get_or_init(|| {
+            let weak: Weak<Inner> = Arc::downgrade(&self.inner);
+            tokio::spawn(async move {
+                let mut interval = tokio::time::interval(Duration::from_secs(1));
+                interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    interval.tick().await;
+                    let Some(inner) = weak.upgrade() else { break };
+                    FakeToss { inner }.tick().await;
+                }
+            });
+        });
+    }
+
+    fn accepts(&self, key: &str) -> bool {
+        let config = &self.inner.config;
+        config.secret_keys.iter().any(|k| k == key)
+            || config
+                .secret_key_prefixes
+                .iter()
+                .any(|p| key.len() > p.len() && key.starts_with(p.as_str()))
+    }
+
+    /// The merchant of a secret key, created on first use.
+    fn merchant(&self, key: &str) -> Arc<MerchantHandle> {
+        let mut merchants = lock(&self.inner.merchants);
+        if let Some(handle) = merchants.by_key.get(key) {
+            return handle.clone();
+        }
+        while merchants.by_key.len() >= self.inner.config.max_merchants.max(1) {
+            let Some(oldest) = merchants.order.pop_front() else {
+                break;
+            };
+            merchants.by_key.remove(&oldest);
+        }
+        let config = &self.inner.config;
+        let handle = Arc::new(MerchantHandle {
+            key: key.to_owned(),
+            data: Mutex::new(Merchant::new(
+                i64::try_from(config.ttl.as_millis()).unwrap_or(i64::MAX),
+                config.capacity,
+            )),
+        });
+        merchants.by_key.insert(key.to_owned(), handle.clone());
+        merchants.order.push_back(key.to_owned());
+        handle
+    }
+
+    fn existing_merchant(&self, key: &str) -> Option<Arc<MerchantHandle>> {
+        lock(&self.inner.merchants).by_key.get(key).cloned()
+    }
+
+    /// Arms the expiry of a payment.
+    fn schedule_expiry(&self, merchant: &MerchantHandle, payment_key: &str, due_ms: i64) {
+        let seq = self.inner.timer_seq.fetch_add(1, Ordering::Relaxed);
+        lock(&self.inner.timers).push(Reverse(Timer {
+            due_ms,
+            seq,
+            merchant: merchant.key.clone(),
+            payment_key: payment_key.to_owned(),
+        }));
+    }
+
+    /// Turns events into webhooks to the merchant's URL (none if it has no URL).
+    fn outgoing(&self, merchant: &MerchantHandle, events: Vec<Event>) -> Vec<Outgoing> {
+        let url = {
+            let data = merchant.lock();
+            match &data.webhook_url {
+                Some(own) => own.clone(),
+                None => self.inner.config.webhook_url.clone(),
+            }
+        };
+        let Some(url) = url else { return Vec::new() };
+        let now = self.inner.clock.now().with_timezone(&kst());
+        let created_at = now
+            .with_nanosecond(now.nanosecond() / 1000 * 1000)
+            .unwrap_or(now)
+            .naive_local();
+        events
+            .into_iter()
+            .map(|event| {
+                let (webhook, subject) = match event {
+                    Event::StatusChanged(payment) => {
+                        let subject = payment.base().payment_key.clone();
+                        let webhook =
+                            TossWebhook::PaymentStatusChanged(Box::new(TossPaymentStatusChanged {
+                                created_at,
+                                data: payment,
+                            }));
+                        (webhook, subject)
+                    }
+                    Event::Deposit(payment) => {
+                        let base = payment.base();
+                        let secret = match &payment {
+                            TossPayment::VirtualAccount(va) => va.secret.clone(),
+                            _ => String::new(),
+                        };
+                        let webhook = TossWebhook::DepositCallback(TossDepositCallback {
+                            created_at,
+                            secret,
+                            status: base.status,
+                            transaction_key: base.transaction_key.clone(),
+                            order_id: base.order_id.clone(),
+                        });
+                        (webhook, base.payment_key.clone())
+                    }
+                };
+                let event = match webhook {
+                    TossWebhook::PaymentStatusChanged(_) => "PAYMENT_STATUS_CHANGED",
+                    TossWebhook::DepositCallback(_) => "DEPOSIT_CALLBACK",
+                };
+                Outgoing {
+                    url: url.clone(),
+                    event: event.to_owned(),
+                    subject,
+                    body: crate::delivery::Body::Json(
+                        serde_json::to_value(&webhook).unwrap_or_default(),
+                    ),
+                }
+            })
+            .collect()
+    }
+
+    /// Sends the webhooks of `events` (before returning, in sync mode).
+    async fn notify(&self, merchant: &MerchantHandle, events: Vec<Event>) {
+        let outgoing = self.outgoing(merchant, events);
+        self.inner.webhooks.send(outgoing).await;
+    }
+}
+
+/// Expires a payment whose timer fired, if it is still waiting.
+fn expire(data: &mut Merchant, timer: &Timer, now_ms: i64) -> Vec<Event> {
+    let Ok(record) = data.payment(&timer.payment_key, now_ms) else {
+        return Vec::new();
+    };
+    if record.expires_at_ms != Some(timer.due_ms) {
+        return Vec::new();
+    }
+    let status = record.payment.base().status;
+    if !matches!(
+        status,
+        TossPaymentStatus::InProgress
+            | TossPaymentStatus::WaitingForDeposit
+            | TossPaymentStatus::Ready
+    ) {
+        return Vec::new();
+    }
+    record.expires_at_ms = None;
+    record.payment.base_mut().status = TossPaymentStatus::Expired;
+    if let TossPayment::VirtualAccount(va) = &mut record.payment {
+        va.virtual_account.expired = true;
+    }
+    vec![Event::StatusChanged(record.payment.clone())]
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The secret key of a `Basic base64(key + ":")` header.
+fn secret_key(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    let (key, _password) = decoded.split_once(':')?;
+    (!key.is_empty()).then(|| key.to_owned())
+}
+
+/// Authenticates the merchant and hands it to the handler.
+async fn authenticate(State(fake): State<FakeToss>, mut request: Request, next: Next) -> Response {
+    fake.ensure_ticker();
+    let Some(key) = secret_key(request.headers()).filter(|k| fake.accepts(k)) else {
+        return TossFault::unauthorized().into_response();
+    };
+    let merchant = fake.merchant(&key);
+    request.extensions_mut().insert(merchant);
+    let mut response = next.run(request).await;
+    response.extensions_mut().insert(MerchantLabel(mask(&key)));
+    response
+}
+
+/// Fails a request that carries Toss's sandbox test-code header, as Toss's sandbox does.
+async fn test_code(request: Request, next: Next) -> Response {
+    match forced_code(request.headers()) {
+        Some(code) => TossFault::of(&code).into_response(),
+        None => next.run(request).await,
+    }
+}
+
+fn forced_code(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(TEST_CODE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
+/// Replays the first answer to a repeated `Idempotency-Key`.
+async fn idempotency(State(fake): State<FakeToss>, request: Request, next: Next) -> Response {
+    if request.method() != Method::POST {
+        return next.run(request).await;
+    }
+    let Some(key) = request
+        .headers()
+        .get("Idempotency-Key")
+        .map(|v| v.to_str().map(str::to_owned))
+    else {
+        return next.run(request).await;
+    };
+    let key = match key {
+        Ok(key) if !key.is_empty() && key.len() <= 300 => key,
+        _ => {
+            return TossFault::invalid("Idempotency-Key must be 1 to 300 visible characters")
+                .into_response();
+        }
+    };
+    let Some(merchant) = request.extensions().get::<Arc<MerchantHandle>>().cloned() else {
+        return next.run(request).await;
+    };
+    let now = fake.inner.clock.now_ms();
+    {
+        let mut data = merchant.lock();
+        match data.idempotency.get(&key, now) {
+            Some(Idempotent::Done { status, body }) => {
+                let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::OK);
+                return (
+                    status,
+                    [(header::CONTENT_TYPE, "application/json")],
+                    body.clone(),
+                )
+                    .into_response();
+            }
+            Some(Idempotent::InFlight) => {
+                return TossFault::of("IDEMPOTENT_REQUEST_PROCESSING").into_response();
+            }
+            None => {
+                data.idempotency
+                    .insert(key.clone(), Idempotent::InFlight, now);
+            }
+        }
+    }
+    // If the request is abandoned midway, the key must not stay "in flight" for ever.
+    struct Abandoned(Option<(Arc<MerchantHandle>, String)>);
+    impl Drop for Abandoned {
+        fn drop(&mut self) {
+            if let Some((merchant, key)) = self.0.take() {
+                merchant.lock().idempotency.remove(&key);
+            }
+        }
+    }
+    let mut guard = Abandoned(Some((merchant.clone(), key.clone())));
+    let response = next.run(request).await;
+    let (parts, body) = response.into_parts();
+    let bytes = body
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .unwrap_or_default();
+    guard.0 = None;
+    let now = fake.inner.clock.now_ms();
+    merchant.lock().idempotency.insert(
+        key,
+        Idempotent::Done {
+            status: parts.status.as_u16(),
+            body: bytes.clone(),
+        },
+        now,
+    );
+    Response::from_parts(parts, Body::from(bytes))
+}

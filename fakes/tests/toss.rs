@@ -1,0 +1,1311 @@
+//! The fake Toss over real HTTP on loopback.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use payments_api::toss::{TossBilling, TossCashReceipt, TossPayment, TossWebhook};
+use payments_fakes::delivery::DeliveryMode;
+use payments_fakes::toss::{DEFAULT_SECRET_KEY, FakeToss, TossConfig};
+use serde_json::{Value, json};
+use support::{Api, Receiver, spawn};
+
+const KEY: &str = "test_sk_zXLkKEypNArWmo50nX3lmeaxYG5R";
+const WAIT: Duration = Duration::from_secs(5);
+
+struct Setup {
+    api: Api,
+    internal: Api,
+    fake: FakeToss,
+}
+
+async fn start(config: TossConfig) -> Setup {
+    let fake = FakeToss::new(config);
+    let url = spawn(fake.router()).await;
+    Setup {
+        api: Api::new(&url, Some(KEY)),
+        internal: Api::new(&url, None),
+        fake,
+    }
+}
+
+async fn start_default() -> Setup {
+    start(TossConfig::default()).await
+}
+
+/// A fake whose webhooks go to a fresh receiver, delivered before each response returns.
+async fn start_with_receiver() -> (Setup, Receiver) {
+    let receiver = Receiver::start().await;
+    let setup = start(TossConfig {
+        webhook_url: Some(receiver.url.clone()),
+        webhook_mode: DeliveryMode::Sync,
+        ..TossConfig::default()
+    })
+    .await;
+    (setup, receiver)
+}
+
+fn order() -> String {
+    format!("order-{}", uuid::Uuid::new_v4().simple())
+}
+
+fn key_in(order_id: &str, amount: u32, approved: bool) -> Value {
+    json!({
+        "method": "card",
+        "cardNumber": "4330123412341234",
+        "cardExpirationYear": "49",
+        "cardExpirationMonth": "12",
+        "cardPassword": "12",
+        "amount": amount,
+        "orderId": order_id,
+        "orderName": "토스 티셔츠",
+        "customerBirthday": "880311",
+        "__approved": approved,
+    })
+}
+
+fn virtual_account(order_id: &str, amount: u32) -> Value {
+    json!({
+        "method": "virtual-account",
+        "orderId": order_id,
+        "orderName": "토스 티셔츠",
+        "bank": "신한",
+        "customerName": "홍길동",
+        "amount": amount,
+    })
+}
+
+fn typed(value: &Value) -> TossPayment {
+    serde_json::from_value(value.clone()).expect("the SDK's payment type reads it")
+}
+
+async fn paid_card(api: &Api, amount: u32) -> Value {
+    api.post("/v1/payments/key-in", key_in(&order(), amount, true))
+        .await
+        .ok()
+        .clone()
+}
+
+fn key_of(payment: &Value) -> String {
+    payment["paymentKey"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn auth_accepts_the_default_and_test_keys_only() {
+    let s = start_default().await;
+    let path = "/v1/payments/nothing";
+    // Accepted keys reach the handler (which finds no payment).
+    assert_eq!(s.api.get(path).await.error(404), "NOT_FOUND_PAYMENT");
+    assert_eq!(
+        s.api
+            .as_merchant(DEFAULT_SECRET_KEY)
+            .get(path)
+            .await
+            .error(404),
+        "NOT_FOUND_PAYMENT"
+    );
+    for bad in [
+        s.internal.clone(),
+        s.api.as_merchant("test_sk_"),
+        s.api.as_merchant("live_sk_abc"),
+        Api {
+            auth: Some("Bearer abc".into()),
+            ..s.internal.clone()
+        },
+        // The key without the trailing colon.
+        Api {
+            auth: Some(format!(
+                "Basic {}",
+                base64::Engine::encode(&base64::engine::general_purpose::STANDARD, KEY)
+            )),
+            ..s.internal.clone()
+        },
+        Api {
+            auth: Some("Basic !!!".into()),
+            ..s.internal.clone()
+        },
+    ] {
+        let answer = bad.get(path).await;
+        assert_eq!(answer.error(401), "UNAUTHORIZED_KEY");
+        assert!(answer.body["message"].as_str().unwrap().len() > 10);
+    }
+}
+
+#[tokio::test]
+async fn merchants_see_only_their_own_data() {
+    let s = start_default().await;
+    let other = s.api.as_merchant("test_sk_other_merchant_0000");
+    let order_id = order();
+    let mine = s
+        .api
+        .post("/v1/payments/key-in", key_in(&order_id, 1000, true))
+        .await;
+    let key = key_of(mine.ok());
+    assert_eq!(
+        other.get(&format!("/v1/payments/{key}")).await.error(404),
+        "NOT_FOUND_PAYMENT"
+    );
+    // The same orderId is free for another merchant.
+    other
+        .post("/v1/payments/key-in", key_in(&order_id, 2000, true))
+        .await
+        .ok();
+    let again = s.api.get(&format!("/v1/payments/orders/{order_id}")).await;
+    assert_eq!(again.ok()["totalAmount"], 1000);
+}
+
+#[tokio::test]
+async fn key_in_makes_a_done_card_payment_in_the_sdks_shape() {
+    let s = start_default().await;
+    let order_id = order();
+    let answer = s
+        .api
+        .post("/v1/payments/key-in", key_in(&order_id, 15000, true))
+        .await;
+    assert_eq!(answer.status, 200);
+    let body = answer.ok();
+    let payment = typed(body);
+    let TossPayment::Card(card) = &payment else {
+        panic!("a card payment: {body}")
+    };
+    assert_eq!(body["status"], "DONE");
+    assert_eq!(body["method"], "카드");
+    assert_eq!(body["balanceAmount"], 15000);
+    assert_eq!(
+        body["suppliedAmount"].as_f64().unwrap() + body["vat"].as_f64().unwrap(),
+        15000.0
+    );
+    assert_eq!(card.card.number, "4330123412341234");
+    assert!(card.base.approved_at.is_some());
+    // KST, whole seconds, as the real API writes them.
+    let requested = body["requestedAt"].as_str().unwrap();
+    assert!(
+        requested.ends_with("+09:00") && requested.len() == 25,
+        "{requested}"
+    );
+    assert_eq!(body["cancels"], Value::Null);
+    assert_eq!(body["cashReceipt"], Value::Null);
+
+    let key = key_of(body);
+    assert_eq!(s.api.get(&format!("/v1/payments/{key}")).await.ok(), body);
+    assert_eq!(
+        s.api
+            .get(&format!("/v1/payments/orders/{order_id}"))
+            .await
+            .ok(),
+        body
+    );
+    assert_eq!(
+        s.api.get("/v1/payments/orders/nothing").await.error(404),
+        "NOT_FOUND_PAYMENT"
+    );
+}
+
+#[tokio::test]
+async fn key_in_refuses_bad_input() {
+    let s = start_default().await;
+    let order_id = order();
+    paid_card(&s.api, 1000).await;
+    s.api
+        .post("/v1/payments/key-in", key_in(&order_id, 1000, true))
+        .await
+        .ok();
+    let duplicate = s
+        .api
+        .post("/v1/payments/key-in", key_in(&order_id, 1000, true))
+        .await;
+    assert_eq!(duplicate.error(400), "DUPLICATED_ORDER_ID");
+
+    let mut bad_card = key_in(&order(), 1000, true);
+    bad_card["cardNumber"] = json!("1234");
+    assert_eq!(
+        s.api.post("/v1/payments/key-in", bad_card).await.error(400),
+        "INVALID_CARD_NUMBER"
+    );
+    let mut expired = key_in(&order(), 1000, true);
+    expired["cardExpirationYear"] = json!("20");
+    assert_eq!(
+        s.api.post("/v1/payments/key-in", expired).await.error(400),
+        "INVALID_CARD_EXPIRATION"
+    );
+    let mut negative = key_in(&order(), 1000, true);
+    negative["amount"] = json!(-5);
+    assert_eq!(
+        s.api.post("/v1/payments/key-in", negative).await.error(400),
+        "INVALID_REQUEST"
+    );
+    let missing = s
+        .api
+        .post("/v1/payments/key-in", json!({"orderId": order()}))
+        .await;
+    assert_eq!(missing.error(400), "INVALID_REQUEST");
+    assert!(
+        missing.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("missing field")
+    );
+    let garbage = s
+        .api
+        .send(
+            reqwest::Method::POST,
+            "/v1/payments/key-in",
+            None,
+            &[("content-type", "application/json")],
+        )
+        .await;
+    assert_eq!(garbage.error(400), "INVALID_REQUEST");
+}
+
+#[tokio::test]
+async fn confirm_checks_order_and_amount_then_approves_once() {
+    let (s, hooks) = start_with_receiver().await;
+    let order_id = order();
+    let pending = s
+        .api
+        .post("/v1/payments/key-in", key_in(&order_id, 30000, false))
+        .await;
+    let body = pending.ok();
+    assert_eq!(body["status"], "IN_PROGRESS");
+    assert_eq!(body["approvedAt"], Value::Null);
+    let key = key_of(body);
+
+    let wrong_order = json!({"paymentKey": key, "orderId": "wrong-order-id", "amount": 30000});
+    assert_eq!(
+        s.api
+            .post("/v1/payments/confirm", wrong_order)
+            .await
+            .error(400),
+        "INVALID_REQUEST"
+    );
+    let wrong_amount = json!({"paymentKey": key, "orderId": order_id, "amount": 29900});
+    assert_eq!(
+        s.api
+            .post("/v1/payments/confirm", wrong_amount)
+            .await
+            .error(400),
+        "INVALID_REQUEST"
+    );
+    let unknown = json!({"paymentKey": "nope", "orderId": order_id, "amount": 30000});
+    assert_eq!(
+        s.api.post("/v1/payments/confirm", unknown).await.error(404),
+        "NOT_FOUND_PAYMENT"
+    );
+    assert!(hooks.try_next().await.is_none(), "refusals change nothing");
+
+    let good = json!({"paymentKey": key, "orderId": order_id, "amount": 30000});
+    let done = s.api.post("/v1/payments/confirm", good.clone()).await;
+    assert_eq!(done.ok()["status"], "DONE");
+    assert!(done.body["approvedAt"].is_string());
+    let (_, event) = hooks.next(WAIT).await;
+    assert_eq!(event["eventType"], "PAYMENT_STATUS_CHANGED");
+    assert_eq!(event["data"]["status"], "DONE");
+
+    assert_eq!(
+        s.api.post("/v1/payments/confirm", good).await.error(400),
+        "ALREADY_PROCESSED_PAYMENT"
+    );
+    // The legacy approval path answers the same.
+    let legacy = s
+        .api
+        .post(
+            &format!("/v1/payments/{key}"),
+            json!({"orderId": order_id, "amount": 30000}),
+        )
+        .await;
+    assert_eq!(legacy.error(400), "ALREADY_PROCESSED_PAYMENT");
+}
+
+#[tokio::test]
+async fn the_legacy_approval_path_approves() {
+    let s = start_default().await;
+    let order_id = order();
+    let key = key_of(
+        s.api
+            .post("/v1/payments/key-in", key_in(&order_id, 5000, false))
+            .await
+            .ok(),
+    );
+    let approved = s
+        .api
+        .post(
+            &format!("/v1/payments/{key}"),
+            json!({"orderId": order_id, "amount": 5000}),
+        )
+        .await;
+    assert_eq!(approved.ok()["status"], "DONE");
+}
+
+#[tokio::test]
+async fn the_payment_window_waits_for_confirmation_and_expires() {
+    let s = start_default().await;
+    let order_id = order();
+    let window = s
+        .api
+        .post(
+            "/internal/payments",
+            json!({"orderId": order_id, "amount": 12000}),
+        )
+        .await;
+    let result = window.ok().clone();
+    assert_eq!(result["orderId"], order_id);
+    assert_eq!(result["amount"], 12000);
+    let key = result["paymentKey"].as_str().unwrap().to_owned();
+    let payment = s.api.get(&format!("/v1/payments/{key}")).await;
+    assert_eq!(payment.ok()["status"], "IN_PROGRESS");
+
+    // Unconfirmed for 30 minutes, it expires.
+    s.fake.advance(chrono::Duration::minutes(31)).await;
+    let expired = s.api.get(&format!("/v1/payments/{key}")).await;
+    assert_eq!(expired.ok()["status"], "EXPIRED");
+    let late = s
+        .api
+        .post(
+            "/v1/payments/confirm",
+            json!({"paymentKey": key, "orderId": order_id, "amount": 12000}),
+        )
+        .await;
+    assert_eq!(late.error(404), "NOT_FOUND_PAYMENT_SESSION");
+}
+
+#[tokio::test]
+async fn a_virtual_account_chosen_in_the_window_is_issued_on_confirmation() {
+    let s = start_default().await;
+    let order_id = order();
+    let key = s
+        .api
+        .post(
+            "/internal/payments",
+            json!({"orderId": order_id, "amount": 19900, "method": "virtual-account"}),
+        )
+        .await
+        .ok()["paymentKey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let confirmed = s
+        .api
+        .post(
+            "/v1/payments/confirm",
+            json!({"paymentKey": key, "orderId": order_id, "amount": 19900}),
+        )
+        .await;
+    assert_eq!(confirmed.ok()["status"], "WAITING_FOR_DEPOSIT");
+    assert_eq!(
+        confirmed.body["virtualAccount"]["settlementStatus"],
+        "INCOMPLETED"
+    );
+    let deposited = s.api.put(&format!("/internal/{key}/deposit"), None).await;
+    assert_eq!(deposited.ok()["status"], "DONE");
+}
+
+#[tokio::test]
+async fn the_test_code_header_fails_requests_and_aborts_approvals() {
+    let s = start_default().await;
+    let order_id = order();
+    let key = key_of(
+        s.api
+            .post("/v1/payments/key-in", key_in(&order_id, 1000, false))
+            .await
+            .ok(),
+    );
+    let rejected = s
+        .api
+        .send(
+            reqwest::Method::POST,
+            "/v1/payments/confirm",
+            Some(json!({"paymentKey": key, "orderId": order_id, "amount": 1000})),
+            &[("TossPayments-Test-Code", "REJECT_CARD_COMPANY")],
+        )
+        .await;
+    assert_eq!(rejected.error(403), "REJECT_CARD_COMPANY");
+    let aborted = s.api.get(&format!("/v1/payments/{key}")).await;
+    assert_eq!(aborted.ok()["status"], "ABORTED");
+
+    let failed_lookup = s
+        .api
+        .send(
+            reqwest::Method::GET,
+            &format!("/v1/payments/{key}"),
+            None,
+            &[(
+                "TossPayments-Test-Code",
+                "FAILED_INTERNAL_SYSTEM_PROCESSING",
+            )],
+        )
+        .await;
+    assert_eq!(
+        failed_lookup.error(500),
+        "FAILED_INTERNAL_SYSTEM_PROCESSING"
+    );
+    let unknown_code = s
+        .api
+        .send(
+            reqwest::Method::POST,
+            "/v1/payments/key-in",
+            Some(key_in(&order(), 1000, true)),
+            &[("TossPayments-Test-Code", "INVALID_STOPPED_CARD")],
+        )
+        .await;
+    assert_eq!(unknown_code.error(400), "INVALID_STOPPED_CARD");
+}
+
+#[tokio::test]
+async fn a_full_cancel_refunds_everything_once() {
+    let (s, hooks) = start_with_receiver().await;
+    let key = key_of(&paid_card(&s.api, 20000).await);
+    let cancel = json!({"cancelReason": "고객 변심"});
+    let cancelled = s
+        .api
+        .post(&format!("/v1/payments/{key}/cancel"), cancel.clone())
+        .await;
+    let body = cancelled.ok();
+    assert_eq!(body["status"], "CANCELED");
+    assert_eq!(body["balanceAmount"], 0);
+    assert_eq!(body["cancels"].as_array().unwrap().len(), 1);
+    assert_eq!(body["cancels"][0]["cancelAmount"], 20000);
+    assert_eq!(body["cancels"][0]["refundableAmount"], 0);
+    assert_eq!(body["card"]["acquireStatus"], "CANCELED");
+    typed(body);
+    let (_, event) = hooks.next(WAIT).await;
+    assert_eq!(event["data"]["status"], "CANCELED");
+
+    let again = s
+        .api
+        .post(&format!("/v1/payments/{key}/cancel"), cancel)
+        .await;
+    assert_eq!(again.error(400), "ALREADY_CANCELED_PAYMENT");
+    assert_eq!(
+        s.api
+            .post("/v1/payments/nothing/cancel", json!({"cancelReason": "x"}))
+            .await
+            .error(404),
+        "NOT_FOUND_PAYMENT"
+    );
+}
+
+#[tokio::test]
+async fn partial_cancels_accumulate_and_over_cancel_changes_nothing() {
+    let (s, hooks) = start_with_receiver().await;
+    let key = key_of(&paid_card(&s.api, 20000).await);
+    let path = format!("/v1/payments/{key}/cancel");
+    let over = s
+        .api
+        .post(&path, json!({"cancelReason": "x", "cancelAmount": 20100}))
+        .await;
+    assert_eq!(over.error(403), "NOT_CANCELABLE_AMOUNT");
+    let mismatch = s
+        .api
+        .post(
+            &path,
+            json!({"cancelReason": "x", "cancelAmount": 100, "refundableAmount": 19000}),
+        )
+        .await;
+    assert_eq!(mismatch.error(400), "NOT_MATCHES_REFUNDABLE_AMOUNT");
+    let zero = s
+        .api
+        .post(&path, json!({"cancelReason": "x", "cancelAmount": 0}))
+        .await;
+    assert_eq!(zero.error(400), "INVALID_REQUEST");
+    let untouched = s.api.get(&format!("/v1/payments/{key}")).await;
+    assert_eq!(untouched.ok()["balanceAmount"], 20000);
+    assert_eq!(untouched.body["cancels"], Value::Null);
+
+    for i in 1..=5 {
+        let answer = s
+            .api
+            .post(
+                &path,
+                json!({"cancelReason": format!("부분 취소 {i}"), "cancelAmount": 4000, "refundableAmount": 20000 - 4000 * (i - 1)}),
+            )
+            .await;
+        let body = answer.ok();
+        let expected = if i < 5 {
+            "PARTIAL_CANCELED"
+        } else {
+            "CANCELED"
+        };
+        assert_eq!(body["status"], expected);
+        assert_eq!(body["balanceAmount"], 20000 - 4000 * i);
+        assert_eq!(body["cancels"].as_array().unwrap().len(), i as usize);
+        assert_eq!(
+            body["cancels"][i as usize - 1]["refundableAmount"],
+            20000 - 4000 * i
+        );
+        let (_, event) = hooks.next(WAIT).await;
+        assert_eq!(event["data"]["status"], expected);
+        assert_eq!(event["data"]["balanceAmount"], 20000 - 4000 * i);
+    }
+}
+
+#[tokio::test]
+async fn unpaid_payments_cannot_be_cancelled() {
+    let s = start_default().await;
+    let key = key_of(
+        s.api
+            .post("/v1/payments/key-in", key_in(&order(), 1000, false))
+            .await
+            .ok(),
+    );
+    let answer = s
+        .api
+        .post(
+            &format!("/v1/payments/{key}/cancel"),
+            json!({"cancelReason": "x"}),
+        )
+        .await;
+    assert_eq!(answer.error(403), "NOT_CANCELABLE_PAYMENT");
+    let no_reason = s
+        .api
+        .post(
+            &format!("/v1/payments/{key}/cancel"),
+            json!({"cancelReason": " "}),
+        )
+        .await;
+    assert_eq!(no_reason.error(400), "INVALID_REQUEST");
+}
+
+#[tokio::test]
+async fn virtual_accounts_are_issued_deposited_and_refunded_to_an_account() {
+    let (s, hooks) = start_with_receiver().await;
+    let order_id = order();
+    let issued = s
+        .api
+        .post("/v1/virtual-accounts", virtual_account(&order_id, 25000))
+        .await;
+    let body = issued.ok().clone();
+    assert_eq!(body["status"], "WAITING_FOR_DEPOSIT");
+    assert_eq!(body["method"], "가상계좌");
+    let secret = body["secret"].as_str().unwrap().to_owned();
+    let due = body["virtualAccount"]["dueDate"].as_str().unwrap();
+    assert_eq!(due.len(), 10, "a date, as the SDK types it: {due}");
+    typed(&body);
+    let (_, event) = hooks.next(WAIT).await;
+    assert_eq!(event["data"]["status"], "WAITING_FOR_DEPOSIT");
+    let key = key_of(&body);
+
+    // Approving an issued account returns it unchanged.
+    let approved = s
+        .api
+        .post(
+            "/v1/payments/confirm",
+            json!({"paymentKey": key, "orderId": order_id, "amount": 25000}),
+        )
+        .await;
+    assert_eq!(approved.ok()["status"], "WAITING_FOR_DEPOSIT");
+    let partial = s
+        .api
+        .post(
+            &format!("/v1/payments/{key}/cancel"),
+            json!({"cancelReason": "x", "cancelAmount": 1000}),
+        )
+        .await;
+    assert_eq!(
+        partial.error(403),
+        "NOT_ALLOWED_PARTIAL_REFUND_WAITING_DEPOSIT"
+    );
+
+    let deposited = s.api.put(&format!("/internal/{key}/deposit"), None).await;
+    let paid = deposited.ok();
+    assert_eq!(paid["status"], "DONE");
+    assert!(paid["approvedAt"].is_string());
+    assert_eq!(paid["virtualAccount"]["settlementStatus"], "COMPLETED");
+    let (_, changed) = hooks.next(WAIT).await;
+    assert_eq!(changed["eventType"], "PAYMENT_STATUS_CHANGED");
+    assert_eq!(changed["data"]["status"], "DONE");
+    let (_, deposit) = hooks.next(WAIT).await;
+    assert!(deposit.get("eventType").is_none(), "{deposit}");
+    assert_eq!(deposit["secret"], secret.as_str());
+    assert_eq!(deposit["status"], "DONE");
+    assert_eq!(deposit["orderId"], order_id.as_str());
+    assert!(matches!(
+        serde_json::from_value::<TossWebhook>(deposit).unwrap(),
+        TossWebhook::DepositCallback(_)
+    ));
+    let twice = s.api.put(&format!("/internal/{key}/deposit"), None).await;
+    assert_eq!(twice.error(400), "INVALID_REQUEST");
+
+    let path = format!("/v1/payments/{key}/cancel");
+    let no_account = s.api.post(&path, json!({"cancelReason": "x"})).await;
+    assert_eq!(no_account.error(400), "INVALID_REFUND_ACCOUNT_INFO");
+    let bad_number = s
+        .api
+        .post(
+            &path,
+            json!({"cancelReason": "x", "refundReceiveAccount": {"bank": "국민은행", "accountNumber": "123-456", "holderName": "홍길동"}}),
+        )
+        .await;
+    assert_eq!(bad_number.error(400), "INVALID_REFUND_ACCOUNT_NUMBER");
+    let refunded = s
+        .api
+        .post(
+            &path,
+            json!({"cancelReason": "x", "refundReceiveAccount": {"bank": "국민은행", "accountNumber": "12345678901234", "holderName": "홍길동"}}),
+        )
+        .await;
+    assert_eq!(refunded.ok()["status"], "CANCELED");
+    assert_eq!(refunded.body["virtualAccount"]["refundStatus"], "COMPLETED");
+}
+
+#[tokio::test]
+async fn an_unpaid_virtual_account_expires_at_its_due_date() {
+    let (s, hooks) = start_with_receiver().await;
+    let mut input = virtual_account(&order(), 9900);
+    input["validHours"] = json!(2);
+    let key = key_of(s.api.post("/v1/virtual-accounts", input).await.ok());
+    hooks.next(WAIT).await;
+
+    s.fake.advance(chrono::Duration::minutes(119)).await;
+    assert_eq!(
+        s.api.get(&format!("/v1/payments/{key}")).await.ok()["status"],
+        "WAITING_FOR_DEPOSIT"
+    );
+    let clock = s
+        .internal
+        .post("/internal/clock", json!({"minutes": 2}))
+        .await;
+    assert_eq!(clock.ok()["offset_seconds"], 121 * 60);
+    let expired = s.api.get(&format!("/v1/payments/{key}")).await;
+    assert_eq!(expired.ok()["status"], "EXPIRED");
+    assert_eq!(expired.body["virtualAccount"]["expired"], true);
+    let (_, event) = hooks.next(WAIT).await;
+    assert_eq!(event["data"]["status"], "EXPIRED");
+    let late = s.api.put(&format!("/internal/{key}/deposit"), None).await;
+    assert_eq!(late.error(400), "INVALID_REQUEST");
+
+    let backwards = s
+        .internal
+        .post("/internal/clock", json!({"hours": -1}))
+        .await;
+    assert_eq!(backwards.error(400), "INVALID_REQUEST");
+    let unknown = s
+        .internal
+        .post("/internal/clock", json!({"weeks": 1}))
+        .await;
+    assert_eq!(unknown.error(400), "INVALID_REQUEST");
+}
+
+#[tokio::test]
+async fn deposits_only_go_to_virtual_accounts() {
+    let s = start_default().await;
+    let key = key_of(&paid_card(&s.api, 1000).await);
+    let answer = s.api.get(&format!("/internal/{key}/deposit")).await;
+    assert_eq!(answer.error(400), "INVALID_REQUEST");
+    assert_eq!(
+        s.api
+            .put("/internal/nothing/deposit", None)
+            .await
+            .error(404),
+        "NOT_FOUND_PAYMENT"
+    );
+    assert_eq!(
+        s.internal
+            .put(&format!("/internal/{key}/deposit"), None)
+            .await
+            .error(401),
+        "UNAUTHORIZED_KEY"
+    );
+}
+
+fn billing_card(customer_key: &str) -> Value {
+    json!({
+        "customerKey": customer_key,
+        "cardNumber": "5365101234567540",
+        "cardExpirationYear": "49",
+        "cardExpirationMonth": "03",
+        "cardPassword": "99",
+        "customerBirthday": "880311",
+        "consumerName": "남정호",
+    })
+}
+
+#[tokio::test]
+async fn billing_keys_are_issued_looked_up_and_charged_by_their_customer_only() {
+    let s = start_default().await;
+    let customer = format!("customer-{}", uuid::Uuid::new_v4().simple());
+    let issued = s
+        .api
+        .post("/v1/billing/authorizations/card", billing_card(&customer))
+        .await;
+    let billing: TossBilling = serde_json::from_value(issued.ok().clone()).unwrap();
+    assert_eq!(billing.customer_key, customer);
+    assert_eq!(billing.method, "카드");
+    assert_eq!(billing.card_number, "5365101234567540");
+    let key = billing.billing_key.clone();
+
+    let lookup = format!("/v1/billing/authorizations/{key}");
+    let found = s.api.post(&lookup, json!({"customerKey": customer})).await;
+    assert_eq!(found.ok()["billingKey"], key.as_str());
+    let stranger = s
+        .api
+        .post(&lookup, json!({"customerKey": "someone-else"}))
+        .await;
+    assert_eq!(stranger.error(403), "NOT_MATCHES_CUSTOMER_KEY");
+    let unknown = s
+        .api
+        .post(
+            "/v1/billing/authorizations/nothing",
+            json!({"customerKey": customer}),
+        )
+        .await;
+    assert_eq!(unknown.error(404), "NOT_FOUND");
+
+    let order_id = order();
+    let charged = s
+        .api
+        .post(
+            &format!("/v1/billing/{key}"),
+            json!({"method": "billing", "billingKey": key, "customerKey": customer, "orderId": order_id, "amount": 4900, "orderName": "월간 구독"}),
+        )
+        .await;
+    let payment = charged.ok();
+    assert_eq!(payment["status"], "DONE");
+    assert_eq!(payment["type"], "BILLING");
+    assert_eq!(payment["card"]["number"], "5365101234567540");
+    typed(payment);
+    let wrong_customer = s
+        .api
+        .post(
+            &format!("/v1/billing/{key}"),
+            json!({"customerKey": "someone-else", "orderId": order(), "amount": 4900}),
+        )
+        .await;
+    assert_eq!(wrong_customer.error(403), "NOT_MATCHES_CUSTOMER_KEY");
+    let reused_order = s
+        .api
+        .post(
+            &format!("/v1/billing/{key}"),
+            json!({"customerKey": customer, "orderId": order_id, "amount": 4900}),
+        )
+        .await;
+    assert_eq!(reused_order.error(400), "DUPLICATED_ORDER_ID");
+}
+
+#[tokio::test]
+async fn the_card_registration_window_gives_an_auth_key_exchanged_once() {
+    let s = start_default().await;
+    let customer = format!("customer-{}", uuid::Uuid::new_v4().simple());
+    let window = s
+        .api
+        .post(
+            "/internal/billing/authorizations",
+            json!({"customerKey": customer}),
+        )
+        .await;
+    let auth_key = window.ok()["authKey"].as_str().unwrap().to_owned();
+    let wrong = s
+        .api
+        .post(
+            "/v1/billing/authorizations/issue",
+            json!({"authKey": auth_key, "customerKey": "someone-else"}),
+        )
+        .await;
+    assert_eq!(wrong.error(403), "NOT_MATCHES_CUSTOMER_KEY");
+    let issued = s
+        .api
+        .post(
+            "/v1/billing/authorizations/issue",
+            json!({"authKey": auth_key, "customerKey": customer}),
+        )
+        .await;
+    let billing: TossBilling = serde_json::from_value(issued.ok().clone()).unwrap();
+    assert_eq!(billing.customer_key, customer);
+    let again = s
+        .api
+        .post(
+            "/v1/billing/authorizations/issue",
+            json!({"authKey": auth_key, "customerKey": customer}),
+        )
+        .await;
+    assert_eq!(again.error(404), "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn cash_receipts_are_issued_once_and_cancelled() {
+    let s = start_default().await;
+    let payment = paid_card(&s.api, 15000).await;
+    let key = key_of(&payment);
+    let request = json!({
+        "type": "소득공제",
+        "paymentKey": key,
+        "orderId": payment["orderId"],
+        "orderName": "토스 티셔츠",
+        "registrationNumber": "01012345678",
+        "amount": 15000,
+    });
+    let issued = s.api.post("/v1/cash-receipts", request.clone()).await;
+    let receipt: TossCashReceipt = serde_json::from_value(issued.ok().clone()).unwrap();
+    assert!(receipt.canceled_at.is_none());
+    let reloaded = s.api.get(&format!("/v1/payments/{key}")).await;
+    assert_eq!(
+        reloaded.ok()["cashReceipt"]["receiptUrl"],
+        receipt.receipt_url.as_str()
+    );
+    assert_eq!(
+        reloaded.body["cashReceipt"]["issueNumber"],
+        receipt.approval_number.as_str()
+    );
+
+    let twice = s.api.post("/v1/cash-receipts", request.clone()).await;
+    assert_eq!(twice.error(400), "INVALID_REQUEST");
+    let mut too_much = request.clone();
+    too_much["amount"] = json!(99999);
+    assert_eq!(
+        s.api.post("/v1/cash-receipts", too_much).await.error(400),
+        "INVALID_REQUEST"
+    );
+
+    let cancel = format!("/v1/cash-receipts/{}/cancel", receipt.receipt_key);
+    let cancelled = s.api.post(&cancel, json!({})).await;
+    assert!(cancelled.ok()["canceledAt"].is_string());
+    let reloaded = s.api.get(&format!("/v1/payments/{key}")).await;
+    assert_eq!(reloaded.ok()["cashReceipt"], Value::Null);
+    assert_eq!(
+        s.api.post(&cancel, json!({})).await.error(400),
+        "INVALID_REQUEST"
+    );
+    assert_eq!(
+        s.api
+            .post("/v1/cash-receipts/nothing/cancel", json!({}))
+            .await
+            .error(404),
+        "NOT_FOUND"
+    );
+
+    let unpaid = key_of(
+        s.api
+            .post("/v1/payments/key-in", key_in(&order(), 1000, false))
+            .await
+            .ok(),
+    );
+    let mut for_unpaid = request;
+    for_unpaid["paymentKey"] = json!(unpaid);
+    assert_eq!(
+        s.api.post("/v1/cash-receipts", for_unpaid).await.error(400),
+        "INVALID_REQUEST"
+    );
+}
+
+#[tokio::test]
+async fn an_idempotency_key_replays_the_first_answer() {
+    let s = start_default().await;
+    let order_id = order();
+    let send = |key: &'static str| {
+        let api = s.api.clone();
+        let body = key_in(&order_id, 1000, true);
+        async move {
+            api.send(
+                reqwest::Method::POST,
+                "/v1/payments/key-in",
+                Some(body),
+                &[("Idempotency-Key", key)],
+            )
+            .await
+        }
+    };
+    let first = send("idem-1").await;
+    let replay = send("idem-1").await;
+    assert_eq!(first.ok(), replay.ok());
+    // Without the key, the same order is a duplicate: the replay did not pay twice.
+    assert_eq!(send("idem-2").await.error(400), "DUPLICATED_ORDER_ID");
+    // A repeated error is replayed too.
+    assert_eq!(send("idem-2").await.error(400), "DUPLICATED_ORDER_ID");
+    let long = "k".repeat(301);
+    let too_long = s
+        .api
+        .send(
+            reqwest::Method::POST,
+            "/v1/payments/key-in",
+            Some(key_in(&order(), 1000, true)),
+            &[("Idempotency-Key", long.as_str())],
+        )
+        .await;
+    assert_eq!(too_long.error(400), "INVALID_REQUEST");
+    // Keys belong to a merchant.
+    let other = s.api.as_merchant("test_sk_another_merchant_1");
+    let theirs = other
+        .send(
+            reqwest::Method::POST,
+            "/v1/payments/key-in",
+            Some(key_in(&order_id, 1000, true)),
+            &[("Idempotency-Key", "idem-1")],
+        )
+        .await;
+    assert_ne!(key_of(theirs.ok()), key_of(first.ok()));
+}
+
+#[tokio::test]
+async fn async_webhooks_arrive_in_order_after_the_response() {
+    let receiver = Receiver::start().await;
+    let s = start(TossConfig {
+        webhook_url: Some(receiver.url.clone()),
+        ..TossConfig::default()
+    })
+    .await;
+    let key = key_of(
+        s.api
+            .post("/v1/virtual-accounts", virtual_account(&order(), 5000))
+            .await
+            .ok(),
+    );
+    s.api
+        .put(&format!("/internal/{key}/deposit"), None)
+        .await
+        .ok();
+    let (headers, first) = receiver.next(WAIT).await;
+    assert_eq!(headers["content-type"], "application/json");
+    assert_eq!(first["data"]["status"], "WAITING_FOR_DEPOSIT");
+    let created_at = first["createdAt"].as_str().unwrap();
+    assert_eq!(
+        created_at.len(),
+        26,
+        "yyyy-MM-ddTHH:mm:ss.SSSSSS: {created_at}"
+    );
+    assert_eq!(receiver.next(WAIT).await.1["data"]["status"], "DONE");
+    assert!(receiver.next(WAIT).await.1.get("secret").is_some());
+    let parsed: TossWebhook = serde_json::from_value(first).unwrap();
+    assert!(matches!(parsed, TossWebhook::PaymentStatusChanged(_)));
+}
+
+#[tokio::test]
+async fn a_merchant_can_set_its_own_webhook_url() {
+    let receiver = Receiver::start().await;
+    let s = start(TossConfig {
+        webhook_mode: DeliveryMode::Sync,
+        ..TossConfig::default()
+    })
+    .await;
+    assert_eq!(
+        s.api.get("/internal/merchant").await.ok()["webhookUrl"],
+        Value::Null
+    );
+    let bad = s
+        .api
+        .put("/internal/merchant", Some(json!({"webhookUrl": "ftp://x"})))
+        .await;
+    assert_eq!(bad.error(400), "INVALID_REQUEST");
+    let set = s
+        .api
+        .put(
+            "/internal/merchant",
+            Some(json!({"webhookUrl": receiver.url})),
+        )
+        .await;
+    assert_eq!(set.ok()["webhookUrl"], receiver.url.as_str());
+    s.api
+        .post("/v1/virtual-accounts", virtual_account(&order(), 5000))
+        .await
+        .ok();
+    assert!(
+        receiver.try_next().await.is_some(),
+        "sync delivery came before the answer"
+    );
+    // Another merchant still has none.
+    let other = s.api.as_merchant("test_sk_no_webhooks_here");
+    other
+        .post("/v1/virtual-accounts", virtual_account(&order(), 5000))
+        .await
+        .ok();
+    assert!(receiver.try_next().await.is_none());
+}
+
+#[tokio::test]
+async fn failed_deliveries_retry_on_tosss_schedule_as_the_clock_moves() {
+    let (s, hooks) = start_with_receiver().await;
+    hooks.answer(500);
+    let key = key_of(
+        s.api
+            .post("/v1/virtual-accounts", virtual_account(&order(), 5000))
+            .await
+            .ok(),
+    );
+    hooks.next(WAIT).await;
+    let attempts = |s: &Setup| {
+        let internal = s.internal.clone();
+        async move {
+            let list = internal.get("/internal/webhooks").await;
+            list.ok()[0]["attempts"].as_u64().unwrap()
+        }
+    };
+    assert_eq!(attempts(&s).await, 1);
+    // 1, 4, 16, 64, 256, 1024, 4096 minutes after each failure.
+    for (retry, minutes) in [1i64, 4, 16, 64, 256, 1024, 4096].into_iter().enumerate() {
+        s.fake
+            .advance(chrono::Duration::minutes(minutes) - chrono::Duration::seconds(2))
+            .await;
+        assert_eq!(attempts(&s).await, retry as u64 + 1, "not yet due");
+        s.fake.advance(chrono::Duration::seconds(3)).await;
+        let (_, body) = hooks.next(WAIT).await;
+        assert_eq!(body["data"]["paymentKey"], key.as_str());
+        assert_eq!(attempts(&s).await, retry as u64 + 2);
+    }
+    let list = s.internal.get("/internal/webhooks").await;
+    assert_eq!(list.ok()[0]["state"], "failed");
+    s.fake.advance(chrono::Duration::days(30)).await;
+    assert!(
+        hooks.try_next().await.is_none(),
+        "no attempt after the last"
+    );
+
+    let journal = s.internal.get("/internal/journal").await;
+    let deliveries = journal.ok()["deliveries"].as_array().unwrap().clone();
+    assert_eq!(deliveries.len(), 8);
+    assert!(
+        deliveries
+            .iter()
+            .all(|d| d["status"] == 500 && d["delivered"] == false)
+    );
+    assert_eq!(deliveries[7]["next_attempt_at"], Value::Null);
+}
+
+#[tokio::test]
+async fn a_retry_that_succeeds_stops_the_schedule() {
+    let (s, hooks) = start_with_receiver().await;
+    hooks.answer(503);
+    s.api
+        .post("/v1/virtual-accounts", virtual_account(&order(), 5000))
+        .await
+        .ok();
+    hooks.next(WAIT).await;
+    hooks.answer(200);
+    s.fake.advance(chrono::Duration::minutes(1)).await;
+    hooks.next(WAIT).await;
+    let list = s.internal.get("/internal/webhooks").await;
+    assert_eq!(list.ok()[0]["state"], "delivered");
+    assert_eq!(list.body[0]["attempts"], 2);
+    s.fake.advance(chrono::Duration::days(4)).await;
+    assert!(hooks.try_next().await.is_none());
+}
+
+#[tokio::test]
+async fn an_unreachable_webhook_url_is_retried_too() {
+    let s = start(TossConfig {
+        webhook_url: Some("http://127.0.0.1:9/unreachable".into()),
+        webhook_mode: DeliveryMode::Sync,
+        ..TossConfig::default()
+    })
+    .await;
+    s.api
+        .post("/v1/virtual-accounts", virtual_account(&order(), 5000))
+        .await
+        .ok();
+    let journal = s.internal.get("/internal/journal").await;
+    let delivery = &journal.ok()["deliveries"][0];
+    assert_eq!(delivery["status"], Value::Null);
+    assert_eq!(delivery["error"], "could not connect");
+    assert!(delivery["next_attempt_at"].is_string());
+}
+
+#[tokio::test]
+async fn fault_rules_fail_delay_or_drop_the_next_matching_requests() {
+    let s = start_default().await;
+    let key = key_of(&paid_card(&s.api, 1000).await);
+    let path = format!("/v1/payments/{key}");
+
+    let rule = s
+        .internal
+        .post(
+            "/internal/faults",
+            json!({"method": "GET", "path": "/v1/payments/*", "times": 2, "action": "error", "code": "PROVIDER_ERROR"}),
+        )
+        .await;
+    assert_eq!(rule.status, 201);
+    assert_eq!(rule.body["remaining"], 2);
+    assert_eq!(s.api.get(&path).await.error(400), "PROVIDER_ERROR");
+    assert_eq!(s.api.get(&path).await.error(400), "PROVIDER_ERROR");
+    s.api.get(&path).await.ok();
+
+    s.internal
+        .post(
+            "/internal/faults",
+            json!({"path": "/v1/payments/*", "action": "error", "code": "COMMON_ERROR", "status": 503, "message": "down"}),
+        )
+        .await
+        .ok();
+    let down = s.api.get(&path).await;
+    assert_eq!(down.error(503), "COMMON_ERROR");
+    assert_eq!(down.body["message"], "down");
+
+    s.internal
+        .post(
+            "/internal/faults",
+            json!({"path": path, "action": "delay", "ms": 300}),
+        )
+        .await
+        .ok();
+    let started = Instant::now();
+    s.api.get(&path).await.ok();
+    assert!(started.elapsed() >= Duration::from_millis(300));
+
+    s.internal
+        .post("/internal/faults", json!({"path": path, "action": "drop"}))
+        .await
+        .ok();
+    let dropped = s
+        .api
+        .http
+        .get(format!("{}{path}", s.api.url))
+        .header("authorization", s.api.auth.clone().unwrap())
+        .send()
+        .await;
+    assert!(dropped.is_err(), "the connection was dropped: {dropped:?}");
+    s.api.get(&path).await.ok();
+
+    s.internal
+        .post(
+            "/internal/faults",
+            json!({"path": "/v1/*", "times": 5, "action": "drop"}),
+        )
+        .await
+        .ok();
+    assert_eq!(
+        s.internal
+            .get("/internal/faults")
+            .await
+            .ok()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(s.internal.delete("/internal/faults").await.status, 204);
+    s.api.get(&path).await.ok();
+
+    let invalid = s
+        .internal
+        .post(
+            "/internal/faults",
+            json!({"path": "/v1", "action": "explode"}),
+        )
+        .await;
+    assert_eq!(invalid.error(400), "INVALID_REQUEST");
+    let journal = s.internal.get("/internal/journal").await;
+    let faults: Vec<_> = journal.ok()["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["fault"].as_str())
+        .collect();
+    assert_eq!(
+        faults,
+        [
+            "error PROVIDER_ERROR",
+            "error PROVIDER_ERROR",
+            "error COMMON_ERROR",
+            "delay 300 ms",
+            "drop"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_journal_records_requests_and_reset_forgets_everything() {
+    let s = start_default().await;
+    let payment = paid_card(&s.api, 1000).await;
+    let key = key_of(&payment);
+    let journal = s.internal.get("/internal/journal").await;
+    let requests = journal.ok()["requests"].as_array().unwrap().clone();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0]["method"], "POST");
+    assert_eq!(requests[0]["path"], "/v1/payments/key-in");
+    assert_eq!(requests[0]["status"], 200);
+    assert_eq!(requests[0]["merchant"], "test_sk_…YG5R");
+    assert_eq!(requests[0]["body"]["amount"], 1000);
+    let mark = journal.body["last_seq"].as_u64().unwrap();
+    s.api.get(&format!("/v1/payments/{key}")).await.ok();
+    let later = s
+        .internal
+        .get(&format!("/internal/journal?after={mark}"))
+        .await;
+    assert_eq!(later.ok()["requests"].as_array().unwrap().len(), 1);
+
+    let sink = s
+        .internal
+        .post("/internal/webhook", json!({"eventType": "PAYMENT_STATUS_CHANGED", "data": {"paymentKey": key, "orderId": "o", "status": "DONE"}}))
+        .await;
+    assert_eq!(sink.status, 200);
+    let journal = s.internal.get("/internal/journal").await;
+    assert_eq!(
+        journal.ok()["received"][0]["body"]["data"]["paymentKey"],
+        key.as_str()
+    );
+
+    s.internal
+        .post("/internal/clock", json!({"days": 1}))
+        .await
+        .ok();
+    assert_eq!(
+        s.internal.post("/internal/reset", json!({})).await.status,
+        204
+    );
+    assert_eq!(
+        s.api.get(&format!("/v1/payments/{key}")).await.error(404),
+        "NOT_FOUND_PAYMENT"
+    );
+    let clock = s.internal.get("/internal/clock").await;
+    assert_eq!(clock.ok()["offset_seconds"], 0);
+    let journal = s.internal.get("/internal/journal").await;
+    assert_eq!(
+        journal.ok()["requests"].as_array().unwrap().len(),
+        1,
+        "only the lookup since"
+    );
+}
+
+#[tokio::test]
+async fn records_expire_and_the_capacity_evicts_the_oldest() {
+    let s = start(TossConfig {
+        capacity: 3,
+        ttl: Duration::from_secs(3600),
+        ..TossConfig::default()
+    })
+    .await;
+    let first = paid_card(&s.api, 1000).await;
+    let others = [
+        paid_card(&s.api, 1000).await,
+        paid_card(&s.api, 1000).await,
+        paid_card(&s.api, 1000).await,
+    ];
+    assert_eq!(
+        s.api
+            .get(&format!("/v1/payments/{}", key_of(&first)))
+            .await
+            .error(404),
+        "NOT_FOUND_PAYMENT"
+    );
+    // Its orderId is free again.
+    s.api
+        .post(
+            "/v1/payments/key-in",
+            key_in(first["orderId"].as_str().unwrap(), 1000, true),
+        )
+        .await
+        .ok();
+    for p in &others[1..] {
+        s.api.get(&format!("/v1/payments/{}", key_of(p))).await.ok();
+    }
+    s.fake.advance(chrono::Duration::minutes(61)).await;
+    for p in &others {
+        assert_eq!(
+            s.api
+                .get(&format!("/v1/payments/{}", key_of(p)))
+                .await
+                .error(404),
+            "NOT_FOUND_PAYMENT"
+        );
+    }
+    s.api
+        .post(
+            "/v1/payments/key-in",
+            key_in(others[2]["orderId"].as_str().unwrap(), 1000, true),
+        )
+        .await
+        .ok();
+}
+
+#[tokio::test]
+async fn unknown_routes_answer_in_tosss_shape() {
+    let s = start_default().await;
+    let answer = s.api.get("/v2/nothing").await;
+    assert_eq!(answer.error(404), "NOT_FOUND");
+}
