@@ -7,6 +7,8 @@ use clap::{Args, Parser, Subcommand};
 use payments_api::BodyCodec;
 use payments_api::codec::{SANDBOX_IV, SANDBOX_KEY};
 
+mod fake;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "harness",
@@ -20,6 +22,11 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run one fake PG alone, until Ctrl-C.
+    Fake {
+        #[command(subcommand)]
+        pg: fake::FakeCommand,
+    },
     /// Encrypt a JSON body the way payments-API clients send it (prints the Base64 text).
     ///
     /// Handy with curl: `curl -H 'Content-Type: text/plain' --data "$(harness encrypt '{…}')"`.
@@ -61,6 +68,7 @@ impl Keys {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Fake { pg } => return fake::run(pg),
         Command::Encrypt { json, keys } => encrypt(json, &keys),
         Command::Decrypt { text, raw, keys } => decrypt(text, raw, &keys),
     };

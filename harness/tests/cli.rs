@@ -110,3 +110,129 @@ fn keys_never_appear_in_help() {
     assert!(!help.contains("MCKOxv9B23r7EatArCFcBP03nfaS03T8"), "{help}");
     assert!(help.contains("PAYMENTS_ENCRYPTION_KEY"), "{help}");
 }
+
+mod fake_toss {
+    use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+    use std::net::TcpStream;
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    /// Starts `harness fake toss --port 0 …`; returns the process and its URL's address.
+    fn start(extra: &[&str]) -> (Child, String, BufReader<std::process::ChildStdout>) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
+            .args(["fake", "toss", "--port", "0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        stdout.read_line(&mut first).unwrap();
+        let address = first
+            .trim()
+            .strip_prefix("fake Toss Payments listening on http://")
+            .unwrap_or_else(|| panic!("unexpected banner: {first:?}"))
+            .to_owned();
+        (child, address, stdout)
+    }
+
+    fn http(address: &str, request: &str) -> String {
+        let mut stream = TcpStream::connect(address).unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer
+    }
+
+    fn stop(
+        mut child: Child,
+        mut stdout: BufReader<std::process::ChildStdout>,
+    ) -> (std::process::ExitStatus, String) {
+        let status = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                let mut rest = String::new();
+                stdout.read_to_string(&mut rest).unwrap();
+                return (status, rest);
+            }
+            assert!(Instant::now() < deadline, "the fake did not stop on Ctrl-C");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    #[test]
+    fn serves_the_fake_prints_credentials_and_stops_on_ctrl_c() {
+        let (child, address, mut stdout) = start(&["--webhook-url", "http://127.0.0.1:9/hook"]);
+        let mut banner = String::new();
+        for _ in 0..5 {
+            stdout.read_line(&mut banner).unwrap();
+        }
+        assert!(
+            banner.contains("test_ak_ZORzdMaqN3wQd5k6ygr5AkYXQGwy"),
+            "{banner}"
+        );
+        assert!(banner.contains("test_sk_"), "{banner}");
+        assert!(
+            banner.contains("Basic dGVzdF9ha19aT1J6ZE1hcU4zd1FkNWs2eWdyNUFrWVhRR3d5Og=="),
+            "{banner}"
+        );
+        assert!(
+            banner.contains("http://127.0.0.1:9/hook (async)"),
+            "{banner}"
+        );
+
+        let answer = http(
+            &address,
+            &format!(
+                "GET /v1/payments/nothing HTTP/1.1\r\nHost: {address}\r\nAuthorization: Basic dGVzdF9ha19aT1J6ZE1hcU4zd1FkNWs2eWdyNUFrWVhRR3d5Og==\r\nConnection: close\r\n\r\n"
+            ),
+        );
+        assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+        assert!(answer.contains("NOT_FOUND_PAYMENT"), "{answer}");
+
+        let (status, rest) = stop(child, stdout);
+        assert!(status.success(), "{status:?}");
+        assert!(rest.contains("stopped"), "{rest}");
+    }
+
+    #[test]
+    fn a_taken_port_is_a_clear_error() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = taken.local_addr().unwrap().port().to_string();
+        let out = Command::new(env!("CARGO_BIN_EXE_harness"))
+            .args(["fake", "toss", "--port", &port])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("cannot listen on 127.0.0.1:") && stderr.contains("--port"),
+            "{stderr}"
+        );
+    }
+
+    #[test]
+    fn a_bad_webhook_url_is_refused() {
+        let out = Command::new(env!("CARGO_BIN_EXE_harness"))
+            .args([
+                "fake",
+                "toss",
+                "--port",
+                "0",
+                "--webhook-url",
+                "localhost:3000",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("--webhook-url must be an http(s) URL")
+        );
+    }
+}
