@@ -45,22 +45,39 @@ async fn run(duration: Duration, connections: usize) {
         base64::engine::general_purpose::STANDARD.encode(format!("{KEY}:"))
     );
     let mut setup = Connection::open(&address, &auth).await;
-    let created = setup.send("POST", "/v1/payments/key-in", Some(key_in("bench-seed"))).await;
+    let created = setup
+        .send("POST", "/v1/payments/key-in", Some(key_in("bench-seed")))
+        .await;
     let payment: serde_json::Value = serde_json::from_slice(&created).expect("a payment");
-    let lookup = format!("/v1/payments/{}", payment["paymentKey"].as_str().expect("a key"));
+    let lookup = format!(
+        "/v1/payments/{}",
+        payment["paymentKey"].as_str().expect("a key")
+    );
 
     println!(
         "fake Toss, {connections} keep-alive connections, {} s per scenario, {} cores",
         duration.as_secs(),
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
-    report("GET  /v1/payments/{paymentKey}", drive(&address, &auth, connections, duration, {
-        let lookup = lookup.clone();
-        move |_| ("GET", lookup.clone(), None)
-    }).await);
-    report("POST /v1/payments/key-in", drive(&address, &auth, connections, duration, |n| {
-        ("POST", "/v1/payments/key-in".to_owned(), Some(key_in(&format!("bench-{n}"))))
-    }).await);
+    report(
+        "GET  /v1/payments/{paymentKey}",
+        drive(&address, &auth, connections, duration, {
+            let lookup = lookup.clone();
+            move |_| ("GET", lookup.clone(), None)
+        })
+        .await,
+    );
+    report(
+        "POST /v1/payments/key-in",
+        drive(&address, &auth, connections, duration, |n| {
+            (
+                "POST",
+                "/v1/payments/key-in".to_owned(),
+                Some(key_in(&format!("bench-{n}"))),
+            )
+        })
+        .await,
+    );
 }
 
 fn key_in(order_id: &str) -> String {
@@ -176,7 +193,11 @@ impl Connection {
             .await
             .expect("a body")
             .to_bytes();
-        assert!(status.is_success(), "{status}: {}", String::from_utf8_lossy(&bytes));
+        assert!(
+            status.is_success(),
+            "{status}: {}",
+            String::from_utf8_lossy(&bytes)
+        );
         bytes
     }
 }
