@@ -8,15 +8,21 @@
 //!
 //! - [`toss`]: the fake Toss Payments.
 //!
-//! Shared machinery: [`clock`], [`store`] (bounded, expiring maps), [`delivery`] (webhooks
-//! with retries), [`faults`], [`journal`], [`serve`].
+//! Shared machinery: [`core`] (what every fake has, and the [`Fake`](core::Fake) trait the
+//! shared [`controls`] are written against), [`clock`], [`store`] (bounded, expiring maps),
+//! [`registry`] (merchants), [`timers`], [`delivery`] (webhooks with retries), [`faults`],
+//! [`journal`], [`serve`].
 
 pub mod clock;
+pub mod controls;
+pub mod core;
 pub mod delivery;
 pub mod faults;
 pub mod http;
 pub mod journal;
+pub mod registry;
 pub mod serve;
 pub mod store;
+pub mod timers;
 pub mod tls;
 pub mod toss;

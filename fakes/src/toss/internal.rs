@@ -3,10 +3,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Extension, Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use chrono::SecondsFormat;
+use axum::extract::{Extension, Path, State};
 use payments_api::toss::*;
 use serde::{Deserialize, Serialize};
 
@@ -14,7 +11,6 @@ use super::error::TossFault;
 use super::model::{self, AuthKeyRecord, Event, PaymentRecord};
 use super::routes::{TossJson, check_customer_key, window_ms};
 use super::{FakeToss, MerchantHandle};
-use crate::faults::FaultRule;
 
 type Merchant = Extension<Arc<MerchantHandle>>;
 
@@ -24,8 +20,8 @@ pub(super) async fn deposit(
     Extension(merchant): Merchant,
     Path(payment_key): Path<String>,
 ) -> Result<Json<TossPayment>, TossFault> {
-    let now = fake.inner.clock.now_kst();
-    let now_ms = fake.inner.clock.now_ms();
+    let now = fake.inner.core.clock.now_kst();
+    let now_ms = fake.inner.core.clock.now_ms();
     let payment = {
         let mut data = merchant.lock();
         let record = data.payment(&payment_key, now_ms)?;
@@ -95,8 +91,8 @@ pub(super) async fn payment_window(
     Extension(merchant): Merchant,
     TossJson(input): TossJson<WindowPayment>,
 ) -> Result<Json<WindowResult>, TossFault> {
-    let now = fake.inner.clock.now_kst();
-    let now_ms = fake.inner.clock.now_ms();
+    let now = fake.inner.core.clock.now_kst();
+    let now_ms = fake.inner.core.clock.now_ms();
     let amount = model::positive("amount", input.amount)?;
     let order_name = input.order_name.as_deref().unwrap_or("주문");
     let payment = {
@@ -198,7 +194,7 @@ pub(super) async fn card_registration_window(
             customer_key: input.customer_key.clone(),
             card_number,
         },
-        fake.inner.clock.now_ms(),
+        fake.inner.core.clock.now_ms(),
     );
     Ok(Json(CardRegistered {
         auth_key,
@@ -245,123 +241,6 @@ fn check_url(url: &str) -> Result<(), TossFault> {
         Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(()),
         _ => Err(TossFault::invalid(format!("{url:?} is not an http(s) URL"))),
     }
-}
-
-/// The fake's clock.
-#[derive(Debug, Serialize)]
-pub(super) struct ClockState {
-    now: String,
-    offset_seconds: i64,
-}
-
-fn clock_state(fake: &FakeToss) -> ClockState {
-    let clock = &fake.inner.clock;
-    ClockState {
-        now: clock.now_kst().to_rfc3339_opts(SecondsFormat::Secs, false),
-        offset_seconds: clock.offset().num_seconds(),
-    }
-}
-
-/// `GET /internal/clock`.
-pub(super) async fn clock(State(fake): State<FakeToss>) -> Json<ClockState> {
-    Json(clock_state(&fake))
-}
-
-/// How far to move the clock; the parts add up.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct Advance {
-    #[serde(default)]
-    days: f64,
-    #[serde(default)]
-    hours: f64,
-    #[serde(default)]
-    minutes: f64,
-    #[serde(default)]
-    seconds: f64,
-}
-
-/// `POST /internal/clock`: moves the clock forward and runs what became due.
-pub(super) async fn advance(
-    State(fake): State<FakeToss>,
-    TossJson(by): TossJson<Advance>,
-) -> Result<Json<ClockState>, TossFault> {
-    let seconds = by.days * 86_400.0 + by.hours * 3_600.0 + by.minutes * 60.0 + by.seconds;
-    if !(0.0..=3_650.0 * 86_400.0).contains(&seconds) {
-        return Err(TossFault::invalid(
-            "the clock only moves forward, by at most ten years",
-        ));
-    }
-    fake.advance(chrono::Duration::milliseconds((seconds * 1000.0) as i64))
-        .await;
-    Ok(Json(clock_state(&fake)))
-}
-
-/// `GET /internal/faults`.
-pub(super) async fn faults(State(fake): State<FakeToss>) -> Response {
-    Json(fake.inner.faults.list()).into_response()
-}
-
-/// `POST /internal/faults`: adds a rule.
-pub(super) async fn add_fault(
-    State(fake): State<FakeToss>,
-    TossJson(rule): TossJson<FaultRule>,
-) -> Result<Response, TossFault> {
-    rule.validate().map_err(TossFault::invalid)?;
-    let active = fake.inner.faults.add(rule);
-    Ok((StatusCode::CREATED, Json(active)).into_response())
-}
-
-/// `DELETE /internal/faults`: removes every rule.
-pub(super) async fn clear_faults(State(fake): State<FakeToss>) -> StatusCode {
-    fake.inner.faults.clear();
-    StatusCode::NO_CONTENT
-}
-
-#[derive(Debug, Deserialize)]
-pub(super) struct JournalQuery {
-    #[serde(default)]
-    after: u64,
-    #[serde(default = "default_limit")]
-    limit: usize,
-}
-
-fn default_limit() -> usize {
-    1000
-}
-
-/// `GET /internal/journal?after=N&limit=M`.
-pub(super) async fn journal(
-    State(fake): State<FakeToss>,
-    Query(query): Query<JournalQuery>,
-) -> Response {
-    Json(fake.inner.journal.snapshot(query.after, query.limit)).into_response()
-}
-
-/// `GET /internal/webhooks`: every webhook with its delivery state.
-pub(super) async fn deliveries(State(fake): State<FakeToss>) -> Response {
-    Json(fake.inner.webhooks.list()).into_response()
-}
-
-/// `POST /internal/reset`.
-pub(super) async fn reset(State(fake): State<FakeToss>) -> StatusCode {
-    fake.reset();
-    StatusCode::NO_CONTENT
-}
-
-/// `POST /internal/webhook`: a sink that records webhook bodies (the original fake's default
-/// target; old clients post to it).
-pub(super) async fn sink(
-    State(fake): State<FakeToss>,
-    TossJson(body): TossJson<serde_json::Value>,
-) -> StatusCode {
-    let at = fake
-        .inner
-        .clock
-        .now()
-        .to_rfc3339_opts(SecondsFormat::Millis, true);
-    fake.inner.journal.received(at, body);
-    StatusCode::OK
 }
 
 fn status_name(status: TossPaymentStatus) -> String {

@@ -23,10 +23,7 @@ mod internal;
 mod model;
 mod routes;
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use axum::Router;
@@ -46,11 +43,17 @@ use payments_api::toss::{
 pub use error::TossFault;
 
 use crate::clock::{Clock, kst};
-use crate::delivery::{DeliveryConfig, DeliveryMode, Dispatcher, Outgoing};
-use crate::faults::{FaultLayer, Faults};
+use crate::core::{Core, Fake};
+use crate::delivery::{DeliveryConfig, DeliveryMode, Outgoing};
+use crate::faults::FaultLayer;
 use crate::http::{JournalLayer, MerchantLabel, mask};
 use crate::journal::Journal;
-use model::{Event, Idempotent, Merchant};
+use crate::registry::Registry;
+use crate::timers::Timers;
+use model::{Event, Idempotent, MerchantData};
+
+/// A merchant of the fake Toss, as the auth middleware hands it to the handlers.
+pub(crate) type MerchantHandle = crate::registry::Merchant<MerchantData>;
 
 /// The port the original fake listened on; `harness fake toss` uses it by default.
 pub const DEFAULT_PORT: u16 = 30771;
@@ -121,71 +124,28 @@ pub struct FakeToss {
 #[derive(Debug)]
 struct Inner {
     config: TossConfig,
-    clock: Arc<Clock>,
-    journal: Arc<Journal>,
-    faults: Arc<Faults>,
-    webhooks: Arc<Dispatcher>,
-    merchants: Mutex<Merchants>,
-    timers: Mutex<BinaryHeap<Reverse<Timer>>>,
-    timer_seq: AtomicU64,
-    ticker: OnceLock<()>,
-}
-
-#[derive(Debug, Default)]
-struct Merchants {
-    by_key: HashMap<String, Arc<MerchantHandle>>,
-    order: VecDeque<String>,
-}
-
-/// A merchant, as the auth middleware hands it to the handlers.
-#[derive(Debug)]
-pub(crate) struct MerchantHandle {
-    key: String,
-    data: Mutex<Merchant>,
-}
-
-impl MerchantHandle {
-    fn lock(&self) -> MutexGuard<'_, Merchant> {
-        self.data.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-/// A payment that expires at `due_ms` unless something happens to it first.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct Timer {
-    due_ms: i64,
-    seq: u64,
-    merchant: String,
-    payment_key: String,
+    core: Core,
+    merchants: Registry<MerchantData>,
+    /// Payments that expire unless something happens first: (merchant, paymentKey).
+    timers: Timers<(String, String)>,
 }
 
 impl FakeToss {
     /// A fake with no data yet. Webhooks are delivered by tasks of the Tokio runtime that
     /// serves the router.
     pub fn new(config: TossConfig) -> Self {
-        let clock = Arc::new(Clock::default());
-        let journal = Arc::new(Journal::default());
-        let webhooks = Arc::new(Dispatcher::new(
-            DeliveryConfig {
-                mode: config.webhook_mode,
-                retry_schedule: config.webhook_retry_schedule.clone(),
-                timeout: config.webhook_timeout,
-                capacity: 10_000,
-            },
-            clock.clone(),
-            journal.clone(),
-        ));
+        let core = Core::new(DeliveryConfig {
+            mode: config.webhook_mode,
+            retry_schedule: config.webhook_retry_schedule.clone(),
+            timeout: config.webhook_timeout,
+            capacity: 10_000,
+        });
         Self {
             inner: Arc::new(Inner {
+                merchants: Registry::new(config.max_merchants),
                 config,
-                clock,
-                journal,
-                faults: Arc::new(Faults::default()),
-                webhooks,
-                merchants: Mutex::new(Merchants::default()),
-                timers: Mutex::new(BinaryHeap::new()),
-                timer_seq: AtomicU64::new(0),
-                ticker: OnceLock::new(),
+                core,
+                timers: Timers::default(),
             }),
         }
     }
@@ -197,39 +157,33 @@ impl FakeToss {
 
     /// The fake's clock.
     pub fn clock(&self) -> &Clock {
-        &self.inner.clock
+        &self.inner.core.clock
     }
 
     /// What the fake saw and did.
     pub fn journal(&self) -> &Journal {
-        &self.inner.journal
+        &self.inner.core.journal
     }
 
     /// Moves the clock forward and runs what became due: expiries and webhook retries.
     pub async fn advance(&self, by: chrono::Duration) {
-        self.inner.clock.advance(by);
-        self.tick().await;
+        Fake::advance(self, by).await;
     }
 
     /// Forgets every merchant, webhook, fault and journal entry, and puts the clock back.
     pub fn reset(&self) {
-        let inner = &self.inner;
-        *lock(&inner.merchants) = Merchants::default();
-        lock(&inner.timers).clear();
-        inner.webhooks.clear();
-        inner.faults.clear();
-        inner.journal.clear();
-        inner.clock.reset();
+        Fake::reset(self);
     }
 
     /// The fake's HTTP API: Toss's `/v1` routes and the `/internal` controls.
     pub fn router(&self) -> Router {
+        let core = &self.inner.core;
         let journal = JournalLayer {
-            journal: self.inner.journal.clone(),
-            clock: self.inner.clock.clone(),
+            journal: core.journal.clone(),
+            clock: core.clock.clone(),
         };
         let faults = FaultLayer {
-            faults: self.inner.faults.clone(),
+            faults: core.faults.clone(),
             render: error::render,
         };
         let v1 = Router::new()
@@ -281,71 +235,13 @@ impl FakeToss {
                 get(internal::merchant).put(internal::set_merchant),
             )
             .route_layer(from_fn_with_state(self.clone(), authenticate));
-        let recorded = v1
-            .merge(merchant_controls)
-            .route("/internal/webhook", post(internal::sink))
-            .layer(from_fn_with_state(journal, crate::http::record));
-        recorded
-            .route(
-                "/internal/clock",
-                get(internal::clock).post(internal::advance),
-            )
-            .route(
-                "/internal/faults",
-                get(internal::faults)
-                    .post(internal::add_fault)
-                    .delete(internal::clear_faults),
-            )
-            .route("/internal/journal", get(internal::journal))
-            .route("/internal/webhooks", get(internal::deliveries))
-            .route("/internal/reset", post(internal::reset))
+        v1.merge(merchant_controls)
+            .layer(from_fn_with_state(journal, crate::http::record))
+            .merge(crate::controls::routes::<FakeToss>())
             .fallback(|| async {
                 TossFault::with("NOT_FOUND", "요청한 경로를 찾을 수 없습니다.")
             })
             .with_state(self.clone())
-    }
-
-    /// Runs due expiries and webhook retries.
-    async fn tick(&self) {
-        let now = self.inner.clock.now_ms();
-        let mut due = Vec::new();
-        {
-            let mut timers = lock(&self.inner.timers);
-            while timers.peek().is_some_and(|Reverse(t)| t.due_ms <= now) {
-                if let Some(Reverse(timer)) = timers.pop() {
-                    due.push(timer);
-                }
-            }
-        }
-        let mut outgoing = Vec::new();
-        for timer in due {
-            let Some(merchant) = self.existing_merchant(&timer.merchant) else {
-                continue;
-            };
-            let events = {
-                let mut data = merchant.lock();
-                expire(&mut data, &timer, now)
-            };
-            outgoing.extend(self.outgoing(&merchant, events));
-        }
-        self.inner.webhooks.send(outgoing).await;
-        self.inner.webhooks.run_due().await;
-    }
-
-    /// Starts the once-a-second tick that runs expiries and retries in real time.
-    fn ensure_ticker(&self) {
-        self.inner.ticker.get_or_init(|| {
-            let weak: Weak<Inner> = Arc::downgrade(&self.inner);
-            tokio::spawn(async move {
-                let mut interval = tokio::time::interval(Duration::from_secs(1));
-                interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                loop {
-                    interval.tick().await;
-                    let Some(inner) = weak.upgrade() else { break };
-                    FakeToss { inner }.tick().await;
-                }
-            });
-        });
     }
 
     fn accepts(&self, key: &str) -> bool {
@@ -359,42 +255,20 @@ impl FakeToss {
 
     /// The merchant of a secret key, created on first use.
     fn merchant(&self, key: &str) -> Arc<MerchantHandle> {
-        let mut merchants = lock(&self.inner.merchants);
-        if let Some(handle) = merchants.by_key.get(key) {
-            return handle.clone();
-        }
-        while merchants.by_key.len() >= self.inner.config.max_merchants.max(1) {
-            let Some(oldest) = merchants.order.pop_front() else {
-                break;
-            };
-            merchants.by_key.remove(&oldest);
-        }
         let config = &self.inner.config;
-        let handle = Arc::new(MerchantHandle {
-            key: key.to_owned(),
-            data: Mutex::new(Merchant::new(
+        self.inner.merchants.get_or_create(key, || {
+            MerchantData::new(
                 i64::try_from(config.ttl.as_millis()).unwrap_or(i64::MAX),
                 config.capacity,
-            )),
-        });
-        merchants.by_key.insert(key.to_owned(), handle.clone());
-        merchants.order.push_back(key.to_owned());
-        handle
-    }
-
-    fn existing_merchant(&self, key: &str) -> Option<Arc<MerchantHandle>> {
-        lock(&self.inner.merchants).by_key.get(key).cloned()
+            )
+        })
     }
 
     /// Arms the expiry of a payment.
     fn schedule_expiry(&self, merchant: &MerchantHandle, payment_key: &str, due_ms: i64) {
-        let seq = self.inner.timer_seq.fetch_add(1, Ordering::Relaxed);
-        lock(&self.inner.timers).push(Reverse(Timer {
-            due_ms,
-            seq,
-            merchant: merchant.key.clone(),
-            payment_key: payment_key.to_owned(),
-        }));
+        self.inner
+            .timers
+            .push(due_ms, (merchant.key().to_owned(), payment_key.to_owned()));
     }
 
     /// Turns events into webhooks to the merchant's URL (none if it has no URL).
@@ -407,7 +281,7 @@ impl FakeToss {
             }
         };
         let Some(url) = url else { return Vec::new() };
-        let now = self.inner.clock.now().with_timezone(&kst());
+        let now = self.inner.core.clock.now().with_timezone(&kst());
         let created_at = now
             .with_nanosecond(now.nanosecond() / 1000 * 1000)
             .unwrap_or(now)
@@ -460,16 +334,62 @@ impl FakeToss {
     /// Sends the webhooks of `events` (before returning, in sync mode).
     async fn notify(&self, merchant: &MerchantHandle, events: Vec<Event>) {
         let outgoing = self.outgoing(merchant, events);
-        self.inner.webhooks.send(outgoing).await;
+        self.inner.core.webhooks.send(outgoing).await;
+    }
+}
+
+/// A handle on a [`FakeToss`] that does not keep it alive.
+#[derive(Debug, Clone)]
+pub struct WeakFakeToss(Weak<Inner>);
+
+impl Fake for FakeToss {
+    type Weak = WeakFakeToss;
+
+    fn core(&self) -> &Core {
+        &self.inner.core
+    }
+
+    fn downgrade(&self) -> Self::Weak {
+        WeakFakeToss(Arc::downgrade(&self.inner))
+    }
+
+    fn upgrade(weak: &Self::Weak) -> Option<Self> {
+        weak.0.upgrade().map(|inner| Self { inner })
+    }
+
+    async fn run_due(&self) {
+        let now = self.inner.core.clock.now_ms();
+        let mut outgoing = Vec::new();
+        for (due_ms, (merchant, payment_key)) in self.inner.timers.take_due(now) {
+            let Some(merchant) = self.inner.merchants.get(&merchant) else {
+                continue;
+            };
+            let events = expire(&mut merchant.lock(), &payment_key, due_ms, now);
+            outgoing.extend(self.outgoing(&merchant, events));
+        }
+        self.inner.core.webhooks.send(outgoing).await;
+    }
+
+    fn forget(&self) {
+        self.inner.merchants.clear();
+        self.inner.timers.clear();
+    }
+
+    fn bad_request(message: String) -> Response {
+        TossFault::invalid(message).into_response()
+    }
+
+    fn render_fault(code: &str, status: Option<u16>, message: Option<&str>) -> Response {
+        error::render(code, status, message)
     }
 }
 
 /// Expires a payment whose timer fired, if it is still waiting.
-fn expire(data: &mut Merchant, timer: &Timer, now_ms: i64) -> Vec<Event> {
-    let Ok(record) = data.payment(&timer.payment_key, now_ms) else {
+fn expire(data: &mut MerchantData, payment_key: &str, due_ms: i64, now_ms: i64) -> Vec<Event> {
+    let Ok(record) = data.payment(payment_key, now_ms) else {
         return Vec::new();
     };
-    if record.expires_at_ms != Some(timer.due_ms) {
+    if record.expires_at_ms != Some(due_ms) {
         return Vec::new();
     }
     let status = record.payment.base().status;
@@ -489,10 +409,6 @@ fn expire(data: &mut Merchant, timer: &Timer, now_ms: i64) -> Vec<Event> {
     vec![Event::StatusChanged(record.payment.clone())]
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 /// The secret key of a `Basic base64(key + ":")` header.
 fn secret_key(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
@@ -510,7 +426,7 @@ fn secret_key(headers: &HeaderMap) -> Option<String> {
 
 /// Authenticates the merchant and hands it to the handler.
 async fn authenticate(State(fake): State<FakeToss>, mut request: Request, next: Next) -> Response {
-    fake.ensure_ticker();
+    Fake::ensure_ticker(&fake);
     let Some(key) = secret_key(request.headers()).filter(|k| fake.accepts(k)) else {
         return TossFault::unauthorized().into_response();
     };
@@ -560,7 +476,7 @@ async fn idempotency(State(fake): State<FakeToss>, request: Request, next: Next)
     let Some(merchant) = request.extensions().get::<Arc<MerchantHandle>>().cloned() else {
         return next.run(request).await;
     };
-    let now = fake.inner.clock.now_ms();
+    let now = fake.inner.core.clock.now_ms();
     {
         let mut data = merchant.lock();
         match data.idempotency.get(&key, now) {
@@ -600,7 +516,7 @@ async fn idempotency(State(fake): State<FakeToss>, request: Request, next: Next)
         .map(|c| c.to_bytes())
         .unwrap_or_default();
     guard.0 = None;
-    let now = fake.inner.clock.now_ms();
+    let now = fake.inner.core.clock.now_ms();
     merchant.lock().idempotency.insert(
         key,
         Idempotent::Done {

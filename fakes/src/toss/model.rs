@@ -49,7 +49,7 @@ pub enum Idempotent {
 
 /// One merchant's data: everything a secret key can see.
 #[derive(Debug)]
-pub struct Merchant {
+pub struct MerchantData {
     /// The merchant's own webhook URL, replacing the configured one.
     pub webhook_url: Option<Option<String>>,
     pub payments: VolatileStore<PaymentRecord>,
@@ -61,7 +61,7 @@ pub struct Merchant {
     pub idempotency: VolatileStore<Idempotent>,
 }
 
-impl Merchant {
+impl MerchantData {
     pub fn new(ttl_ms: i64, capacity: usize) -> Self {
         Self {
             webhook_url: None,

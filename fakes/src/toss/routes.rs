@@ -42,7 +42,7 @@ pub(super) async fn payment(
     Extension(merchant): Merchant,
     Path(payment_key): Path<String>,
 ) -> Reply<TossPayment> {
-    let now = fake.inner.clock.now_ms();
+    let now = fake.inner.core.clock.now_ms();
     let data = merchant.lock();
     data.payments
         .get(&payment_key, now)
@@ -55,7 +55,7 @@ pub(super) async fn payment_by_order(
     Extension(merchant): Merchant,
     Path(order_id): Path<String>,
 ) -> Reply<TossPayment> {
-    let now = fake.inner.clock.now_ms();
+    let now = fake.inner.core.clock.now_ms();
     let data = merchant.lock();
     data.orders
         .get(&order_id)
@@ -69,8 +69,8 @@ pub(super) async fn key_in(
     Extension(merchant): Merchant,
     TossJson(input): TossJson<TossKeyInCreate>,
 ) -> Reply<TossPayment> {
-    let now = fake.inner.clock.now_kst();
-    let now_ms = fake.inner.clock.now_ms();
+    let now = fake.inner.core.clock.now_kst();
+    let now_ms = fake.inner.core.clock.now_ms();
     model::check_card(
         &input.card_number,
         &input.card_expiration_year,
@@ -164,8 +164,8 @@ async fn approve_payment(
     order_id: &str,
     amount: f64,
 ) -> Reply<TossPayment> {
-    let now = fake.inner.clock.now_kst();
-    let now_ms = fake.inner.clock.now_ms();
+    let now = fake.inner.core.clock.now_kst();
+    let now_ms = fake.inner.core.clock.now_ms();
     let (result, events, expiry) = {
         let mut data = merchant.lock();
         let record = data.payment(payment_key, now_ms)?;
@@ -244,8 +244,8 @@ pub(super) async fn cancel(
             "cancelReason must be 1 to 200 characters",
         ));
     }
-    let now = fake.inner.clock.now_kst();
-    let now_ms = fake.inner.clock.now_ms();
+    let now = fake.inner.core.clock.now_kst();
+    let now_ms = fake.inner.core.clock.now_ms();
     let payment = {
         let mut data = merchant.lock();
         let record = data.payment(&payment_key, now_ms)?;
@@ -338,8 +338,8 @@ pub(super) async fn issue_virtual_account(
     Extension(merchant): Merchant,
     TossJson(input): TossJson<TossVirtualAccountCreate>,
 ) -> Reply<TossPayment> {
-    let now = fake.inner.clock.now_kst();
-    let now_ms = fake.inner.clock.now_ms();
+    let now = fake.inner.core.clock.now_kst();
+    let now_ms = fake.inner.core.clock.now_ms();
     let amount = model::positive("amount", input.amount)?;
     for (name, value) in [
         ("orderName", &input.order_name),
@@ -389,7 +389,7 @@ pub(super) async fn billing_by_card(
     Extension(merchant): Merchant,
     TossJson(input): TossJson<TossBillingCreate>,
 ) -> Reply<TossBilling> {
-    let now = fake.inner.clock.now_kst();
+    let now = fake.inner.core.clock.now_kst();
     model::check_card(
         &input.card_number,
         &input.card_expiration_year,
@@ -416,7 +416,7 @@ pub(super) async fn billing_issue(
     Extension(merchant): Merchant,
     TossJson(input): TossJson<TossBillingIssue>,
 ) -> Reply<TossBilling> {
-    let now_ms = fake.inner.clock.now_ms();
+    let now_ms = fake.inner.core.clock.now_ms();
     let card_number = {
         let mut data = merchant.lock();
         let Some(auth) = data.auth_keys.get(&input.auth_key, now_ms) else {
@@ -454,14 +454,14 @@ fn store_billing(
         method: METHOD_CARD.to_owned(),
         card_company: model::card_company(card_number).to_owned(),
         card_number: card_number.to_owned(),
-        authenticated_at: fake.inner.clock.now_kst(),
+        authenticated_at: fake.inner.core.clock.now_kst(),
     };
     merchant.lock().billings.insert(
         billing.billing_key.clone(),
         BillingRecord {
             billing: billing.clone(),
         },
-        fake.inner.clock.now_ms(),
+        fake.inner.core.clock.now_ms(),
     );
     billing
 }
@@ -482,7 +482,7 @@ pub(super) async fn billing_lookup(
     Path(billing_key): Path<String>,
     TossJson(input): TossJson<TossCustomerKey>,
 ) -> Reply<TossBilling> {
-    let now_ms = fake.inner.clock.now_ms();
+    let now_ms = fake.inner.core.clock.now_ms();
     let data = merchant.lock();
     let record = data
         .billings
@@ -500,8 +500,8 @@ pub(super) async fn billing_charge(
     Path(billing_key): Path<String>,
     TossJson(input): TossJson<TossBillingCharge>,
 ) -> Reply<TossPayment> {
-    let now = fake.inner.clock.now_kst();
-    let now_ms = fake.inner.clock.now_ms();
+    let now = fake.inner.core.clock.now_kst();
+    let now_ms = fake.inner.core.clock.now_ms();
     let amount = model::positive("amount", input.amount)?;
     let mut data = merchant.lock();
     let card_number = {
@@ -542,8 +542,8 @@ pub(super) async fn issue_cash_receipt(
     Extension(merchant): Merchant,
     TossJson(input): TossJson<TossCashReceiptCreate>,
 ) -> Reply<TossCashReceipt> {
-    let now = fake.inner.clock.now_kst();
-    let now_ms = fake.inner.clock.now_ms();
+    let now = fake.inner.core.clock.now_kst();
+    let now_ms = fake.inner.core.clock.now_ms();
     let amount = model::positive("amount", input.amount)?;
     let mut data = merchant.lock();
     let record = data.payment(&input.payment_key, now_ms)?;
@@ -606,8 +606,8 @@ pub(super) async fn cancel_cash_receipt(
     Path(receipt_key): Path<String>,
     TossJson(_input): TossJson<TossCashReceiptCancel>,
 ) -> Reply<TossCashReceipt> {
-    let now = fake.inner.clock.now_kst();
-    let now_ms = fake.inner.clock.now_ms();
+    let now = fake.inner.core.clock.now_kst();
+    let now_ms = fake.inner.core.clock.now_ms();
     let mut data = merchant.lock();
     let record = data
         .receipts

@@ -1,0 +1,182 @@
+//! The controls every fake serves under `/internal`: its clock, fault rules, journal,
+//! webhooks, a reset, and a webhook sink.
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::SecondsFormat;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::clock::kst;
+use crate::core::Fake;
+use crate::faults::FaultRule;
+
+/// The shared control routes of fake `F`.
+pub fn routes<F: Fake>() -> Router<F> {
+    Router::new()
+        .route("/internal/clock", get(clock::<F>).post(advance::<F>))
+        .route(
+            "/internal/faults",
+            get(faults::<F>)
+                .post(add_fault::<F>)
+                .delete(clear_faults::<F>),
+        )
+        .route("/internal/journal", get(journal::<F>))
+        .route("/internal/webhooks", get(deliveries::<F>))
+        .route("/internal/reset", post(reset::<F>))
+        .route("/internal/webhook", post(sink::<F>))
+}
+
+fn parse<F: Fake, T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
+    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        body
+    };
+    serde_json::from_slice(body).map_err(|e| F::bad_request(e.to_string()))
+}
+
+/// The fake's clock, as `/internal/clock` shows it.
+#[derive(Debug, Serialize)]
+pub struct ClockState {
+    /// The fake's time, in KST.
+    pub now: String,
+    /// How far it is ahead of real time.
+    pub offset_seconds: i64,
+}
+
+fn clock_state<F: Fake>(fake: &F) -> ClockState {
+    let clock = &fake.core().clock;
+    ClockState {
+        now: clock
+            .now()
+            .with_timezone(&kst())
+            .to_rfc3339_opts(SecondsFormat::Secs, false),
+        offset_seconds: clock.offset().num_seconds(),
+    }
+}
+
+async fn clock<F: Fake>(State(fake): State<F>) -> Json<ClockState> {
+    Json(clock_state(&fake))
+}
+
+/// How far to move the clock; the parts add up.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Advance {
+    #[serde(default)]
+    days: f64,
+    #[serde(default)]
+    hours: f64,
+    #[serde(default)]
+    minutes: f64,
+    #[serde(default)]
+    seconds: f64,
+}
+
+async fn advance<F: Fake>(State(fake): State<F>, body: Bytes) -> Response {
+    let by: Advance = match parse::<F, _>(&body) {
+        Ok(by) => by,
+        Err(response) => return response,
+    };
+    let seconds = by.days * 86_400.0 + by.hours * 3_600.0 + by.minutes * 60.0 + by.seconds;
+    if !(0.0..=3_650.0 * 86_400.0).contains(&seconds) {
+        return F::bad_request("the clock only moves forward, by at most ten years".into());
+    }
+    fake.advance(chrono::Duration::milliseconds((seconds * 1000.0) as i64))
+        .await;
+    Json(clock_state(&fake)).into_response()
+}
+
+async fn faults<F: Fake>(State(fake): State<F>) -> Response {
+    Json(fake.core().faults.list()).into_response()
+}
+
+async fn add_fault<F: Fake>(State(fake): State<F>, body: Bytes) -> Response {
+    let rule: FaultRule = match parse::<F, _>(&body) {
+        Ok(rule) => rule,
+        Err(response) => return response,
+    };
+    if let Err(message) = rule.validate() {
+        return F::bad_request(message);
+    }
+    (StatusCode::CREATED, Json(fake.core().faults.add(rule))).into_response()
+}
+
+async fn clear_faults<F: Fake>(State(fake): State<F>) -> StatusCode {
+    fake.core().faults.clear();
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Debug, Deserialize)]
+struct JournalQuery {
+    #[serde(default)]
+    after: u64,
+    #[serde(default = "default_limit")]
+    limit: usize,
+}
+
+fn default_limit() -> usize {
+    1000
+}
+
+async fn journal<F: Fake>(State(fake): State<F>, Query(query): Query<JournalQuery>) -> Response {
+    Json(fake.core().journal.snapshot(query.after, query.limit)).into_response()
+}
+
+async fn deliveries<F: Fake>(State(fake): State<F>) -> Response {
+    Json(fake.core().webhooks.list()).into_response()
+}
+
+async fn reset<F: Fake>(State(fake): State<F>) -> StatusCode {
+    fake.reset();
+    StatusCode::NO_CONTENT
+}
+
+/// Records a posted webhook body, JSON or form-encoded, in the journal.
+async fn sink<F: Fake>(State(fake): State<F>, body: Bytes) -> Response {
+    let value = match serde_json::from_slice::<Value>(&body) {
+        Ok(value) => value,
+        Err(_) => match std::str::from_utf8(&body) {
+            Ok(text) if text.contains('=') => form_to_json(text),
+            _ => return F::bad_request("the body is neither JSON nor form-encoded".into()),
+        },
+    };
+    let at = fake
+        .core()
+        .clock
+        .now()
+        .to_rfc3339_opts(SecondsFormat::Millis, true);
+    fake.core().journal.received(at, value);
+    StatusCode::OK.into_response()
+}
+
+fn form_to_json(text: &str) -> Value {
+    let url = format!("http://sink/?{}", text.trim());
+    let pairs = reqwest::Url::parse(&url)
+        .map(|u| {
+            u.query_pairs()
+                .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+                .collect()
+        })
+        .unwrap_or_default();
+    Value::Object(pairs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_bodies_become_objects() {
+        assert_eq!(
+            form_to_json("imp_uid=imp_1&status=paid&name=a+b%26c"),
+            serde_json::json!({"imp_uid": "imp_1", "status": "paid", "name": "a b&c"})
+        );
+    }
+}
