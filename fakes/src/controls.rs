@@ -32,13 +32,13 @@ pub fn routes<F: Fake>() -> Router<F> {
         .route("/internal/webhook", post(sink::<F>))
 }
 
-fn parse<F: Fake, T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
+fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, String> {
     let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
         b"{}"
     } else {
         body
     };
-    serde_json::from_slice(body).map_err(|e| F::bad_request(e.to_string()))
+    serde_json::from_slice(body).map_err(|e| e.to_string())
 }
 
 /// The fake's clock, as `/internal/clock` shows it.
@@ -80,9 +80,9 @@ struct Advance {
 }
 
 async fn advance<F: Fake>(State(fake): State<F>, body: Bytes) -> Response {
-    let by: Advance = match parse::<F, _>(&body) {
+    let by: Advance = match parse(&body) {
         Ok(by) => by,
-        Err(response) => return response,
+        Err(message) => return F::bad_request(message),
     };
     let seconds = by.days * 86_400.0 + by.hours * 3_600.0 + by.minutes * 60.0 + by.seconds;
     if !(0.0..=3_650.0 * 86_400.0).contains(&seconds) {
@@ -98,9 +98,9 @@ async fn faults<F: Fake>(State(fake): State<F>) -> Response {
 }
 
 async fn add_fault<F: Fake>(State(fake): State<F>, body: Bytes) -> Response {
-    let rule: FaultRule = match parse::<F, _>(&body) {
+    let rule: FaultRule = match parse(&body) {
         Ok(rule) => rule,
-        Err(response) => return response,
+        Err(message) => return F::bad_request(message),
     };
     if let Err(message) = rule.validate() {
         return F::bad_request(message);

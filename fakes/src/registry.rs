@@ -26,8 +26,11 @@ impl<M> Merchant<M> {
 #[derive(Debug)]
 pub struct Registry<M> {
     max: usize,
-    inner: Mutex<(HashMap<String, Arc<Merchant<M>>>, VecDeque<String>)>,
+    inner: Mutex<Members<M>>,
 }
+
+/// The merchants by key, and their keys oldest first.
+type Members<M> = (HashMap<String, Arc<Merchant<M>>>, VecDeque<String>);
 
 impl<M> Registry<M> {
     pub fn new(max: usize) -> Self {

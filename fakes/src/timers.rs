@@ -7,8 +7,12 @@ use std::sync::Mutex;
 /// A queue of items, each due at a time in ms on the fake's clock.
 #[derive(Debug)]
 pub struct Timers<T: Ord> {
-    heap: Mutex<(u64, BinaryHeap<Reverse<(i64, u64, T)>>)>,
+    heap: Mutex<Queue<T>>,
 }
+
+/// The last sequence number handed out, and the items by (due, sequence): earliest first,
+/// and in arming order among items due at the same time.
+type Queue<T> = (u64, BinaryHeap<Reverse<(i64, u64, T)>>);
 
 impl<T: Ord> Default for Timers<T> {
     fn default() -> Self {
