@@ -479,7 +479,10 @@ pub struct IamportVBankCreate {
     /// The deposit deadline, unix seconds.
     #[serde(with = "unix_seconds")]
     pub vbank_due: i64,
-    pub vbank_holder: String,
+    /// The account holder's name shown to the payer (the SDK requires it; the real API
+    /// defaults it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vbank_holder: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -502,17 +505,23 @@ pub struct IamportVBankCreate {
     pub pg_api_key: Option<String>,
 }
 
-/// The body of `PUT /vbanks/{imp_uid}`: change a waiting account's amount or deadline.
+/// The body of `PUT /vbanks/{imp_uid}` (and of the SDK's `PUT /vbanks`, which names the
+/// payment in the body): change a waiting account's amount or deadline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IamportVBankUpdate {
-    pub imp_uid: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imp_uid: Option<String>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         with = "amount::option"
     )]
     pub amount: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "unix_seconds::option"
+    )]
     pub vbank_due: Option<i64>,
 }
 
@@ -656,4 +665,103 @@ fn string_or_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String
             "expected a string or a number, found {other}"
         ))),
     }
+}
+
+/// The body of `POST /subscribe/payments/schedule`: charge a billing key later.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IamportScheduleCreate {
+    pub customer_uid: String,
+    /// Checks the card with a charge of this amount, refunded at once (`0`: no check).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "amount::option"
+    )]
+    pub checking_amount: Option<f64>,
+    pub schedules: Vec<IamportScheduleRequest>,
+}
+
+/// One payment to schedule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IamportScheduleRequest {
+    pub merchant_uid: String,
+    /// When to charge, unix seconds.
+    #[serde(with = "unix_seconds")]
+    pub schedule_at: i64,
+    #[serde(with = "amount")]
+    pub amount: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<IamportCurrency>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "amount::option"
+    )]
+    pub tax_free: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buyer_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buyer_email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buyer_tel: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buyer_addr: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buyer_postcode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_data: Option<String>,
+    /// Where this payment's webhook goes instead of the merchant's URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice_url: Option<String>,
+}
+
+/// Where a scheduled payment stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IamportScheduleStatus {
+    /// Waiting for its time.
+    Scheduled,
+    /// Charged (successfully or not: see `payment_status`).
+    Executed,
+    /// Unscheduled before its time.
+    Revoked,
+}
+
+/// A scheduled payment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IamportSchedule {
+    pub customer_uid: String,
+    pub merchant_uid: String,
+    /// The payment made at execution; `null` before.
+    pub imp_uid: Option<String>,
+    #[serde(with = "unix_seconds")]
+    pub schedule_at: i64,
+    #[serde(with = "unix_seconds")]
+    pub executed_at: i64,
+    #[serde(with = "unix_seconds")]
+    pub revoked_at: i64,
+    #[serde(with = "amount")]
+    pub amount: f64,
+    pub name: Option<String>,
+    pub buyer_name: Option<String>,
+    pub buyer_email: Option<String>,
+    pub buyer_tel: Option<String>,
+    pub buyer_addr: Option<String>,
+    pub buyer_postcode: Option<String>,
+    pub custom_data: Option<String>,
+    pub schedule_status: IamportScheduleStatus,
+    /// The executed payment's status; `null` before execution.
+    pub payment_status: Option<IamportPaymentStatus>,
+    pub fail_reason: Option<String>,
+}
+
+/// The body of `POST /subscribe/payments/unschedule`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IamportUnschedule {
+    pub customer_uid: String,
+    /// The schedules to revoke; every pending one of the customer when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merchant_uid: Vec<String>,
 }

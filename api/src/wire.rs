@@ -75,6 +75,31 @@ pub mod unix_seconds {
         }
         Ok(seconds.trunc() as i64)
     }
+
+    /// The same rules for an optional timestamp.
+    pub mod option {
+        use super::*;
+
+        /// Serialises `Some` as an integer, `None` as `null`.
+        pub fn serialize<S: Serializer>(
+            value: &Option<i64>,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            match value {
+                Some(v) => serializer.serialize_i64(*v),
+                None => serializer.serialize_none(),
+            }
+        }
+
+        /// Deserialises seconds or `null`.
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Option<i64>, D::Error> {
+            #[derive(Deserialize)]
+            struct Wrap(#[serde(with = "super")] i64);
+            Ok(Option::<Wrap>::deserialize(deserializer)?.map(|Wrap(t)| t))
+        }
+    }
 }
 
 /// The payments API's times: UTC, always with milliseconds, as JavaScript's

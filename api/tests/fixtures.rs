@@ -192,6 +192,23 @@ const FIXTURES: &[(&str, Check)] = &[
     ("iamport/receipt-create.json", |f| {
         round_trip::<IamportReceiptCreate>(f);
     }),
+    ("iamport/schedule-create.json", |f| {
+        let s: IamportScheduleCreate = round_trip(f);
+        assert_eq!(s.schedules.len(), 2);
+        assert_eq!(s.schedules[1].name, None);
+    }),
+    ("iamport/schedule.json", |f| {
+        let s: IamportSchedule = round_trip(f);
+        assert_eq!(s.schedule_status, IamportScheduleStatus::Executed);
+        assert_eq!(s.payment_status, Some(IamportPaymentStatus::Paid));
+    }),
+    ("iamport/schedule.scheduled.json", |f| {
+        let s: IamportSchedule = round_trip(f);
+        assert!(s.imp_uid.is_none() && s.payment_status.is_none());
+    }),
+    ("iamport/unschedule.json", |f| {
+        round_trip::<IamportUnschedule>(f);
+    }),
     // Toss
     ("toss/payment.card.json", |f| {
         let p: TossPayment = round_trip(f);

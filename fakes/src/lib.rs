@@ -6,6 +6,7 @@
 //! `harness fake …`. Besides the PG's API, each serves fake-only controls under
 //! `/internal`: simulated customer actions, a movable clock, injected failures, a journal.
 //!
+//! - [`iamport`]: the fake I'mport (PortOne V1).
 //! - [`toss`]: the fake Toss Payments.
 //!
 //! Shared machinery: [`core`] (what every fake has, and the [`Fake`](core::Fake) trait the
@@ -19,6 +20,8 @@ pub mod core;
 pub mod delivery;
 pub mod faults;
 pub mod http;
+pub mod iamport;
+pub mod ids;
 pub mod journal;
 pub mod registry;
 pub mod serve;

@@ -115,29 +115,7 @@ pub enum Event {
     Deposit(TossPayment),
 }
 
-/// Random letters and digits, as Toss's keys look.
-pub fn random_alnum(len: usize) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    random_from(ALPHABET, len)
-}
-
-/// Random decimal digits.
-pub fn random_digits(len: usize) -> String {
-    random_from(b"0123456789", len)
-}
-
-fn random_from(alphabet: &[u8], len: usize) -> String {
-    let mut out = String::with_capacity(len);
-    while out.len() < len {
-        for byte in uuid::Uuid::new_v4().as_bytes() {
-            if out.len() == len {
-                break;
-            }
-            out.push(alphabet[*byte as usize % alphabet.len()] as char);
-        }
-    }
-    out
-}
+pub use crate::ids::{random_alnum, random_digits};
 
 /// A new transaction key (32 upper-case hex digits).
 pub fn transaction_key() -> String {

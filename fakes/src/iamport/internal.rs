@@ -1,0 +1,174 @@
+//! The I'mport-specific controls under `/internal`.
+
+use axum::extract::{Extension, Path, State};
+use payments_api::iamport::*;
+use serde::Deserialize;
+
+use super::FakeIamport;
+use super::error::IamportFault;
+use super::model::{self, Order, PaymentRecord, Settings};
+use super::routes::{IamportJson, Merchant, Reply, ok, positive, settle, waiting_vbank};
+
+/// `PUT|GET /internal/deposit/{imp_uid}`: the customer pays into the virtual account.
+pub(super) async fn deposit(
+    State(fake): State<FakeIamport>,
+    Extension(merchant): Merchant,
+    Path(imp_uid): Path<String>,
+) -> Reply<IamportPayment> {
+    let now_ms = fake.now_ms();
+    let (payment, outgoing) = {
+        let mut data = merchant.lock();
+        let record = waiting_vbank(&mut data, &imp_uid, now_ms)?;
+        let base = record.payment.base_mut();
+        base.status = IamportPaymentStatus::Paid;
+        base.paid_at = now_ms / 1000;
+        let record = record.clone();
+        let outgoing = fake.webhook(&data, &record, IamportPaymentStatus::Paid, None);
+        (record.payment, outgoing)
+    };
+    fake.send(outgoing.into_iter().collect()).await;
+    ok(payment)
+}
+
+/// What the customer does in the payment window (`IMP.request_pay`).
+#[derive(Debug, Deserialize)]
+pub(super) struct WindowPayment {
+    merchant_uid: String,
+    amount: f64,
+    #[serde(default)]
+    name: Option<String>,
+    /// `card` (default) or `vbank`.
+    #[serde(default)]
+    pay_method: Option<String>,
+    #[serde(default)]
+    card_number: Option<String>,
+    #[serde(default)]
+    card_quota: Option<u32>,
+    #[serde(default)]
+    vbank_code: Option<String>,
+    /// Unix seconds; a week from now when absent.
+    #[serde(default)]
+    vbank_due: Option<i64>,
+    #[serde(default)]
+    notice_url: Option<String>,
+    #[serde(default)]
+    buyer_name: Option<String>,
+    #[serde(default)]
+    buyer_email: Option<String>,
+    #[serde(default)]
+    buyer_tel: Option<String>,
+    #[serde(default)]
+    custom_data: Option<String>,
+}
+
+/// `POST /internal/payments`: the customer completes the payment window: a paid card
+/// payment (or a failed one, for a declined card or a wrong pre-registered amount), or a
+/// virtual account waiting for its deposit.
+pub(super) async fn payment_window(
+    State(fake): State<FakeIamport>,
+    Extension(merchant): Merchant,
+    IamportJson(input): IamportJson<WindowPayment>,
+) -> Reply<IamportPayment> {
+    positive("amount", input.amount)?;
+    let now_ms = fake.now_ms();
+    let now = now_ms / 1000;
+    let method = input.pay_method.as_deref().unwrap_or("card");
+    let order = || Order {
+        merchant_uid: &input.merchant_uid,
+        name: input.name.as_deref(),
+        amount: input.amount,
+        buyer_name: input.buyer_name.clone(),
+        buyer_email: input.buyer_email.clone(),
+        buyer_tel: input.buyer_tel.clone(),
+        custom_data: input.custom_data.clone(),
+        channel: "pc",
+        ..Order::default()
+    };
+    match method {
+        "card" => {
+            let number = model::card_number(
+                input
+                    .card_number
+                    .as_deref()
+                    .unwrap_or("4092-0230-1234-5678"),
+            )?;
+            let record = {
+                let data = merchant.lock();
+                data.check_new_order(&input.merchant_uid, now_ms)?;
+                let mut payment = model::card_payment(
+                    order(),
+                    &number,
+                    input.card_quota.unwrap_or(0),
+                    data.settings.mask_card_numbers,
+                    now,
+                );
+                // A wrong amount for a pre-registered order fails the payment, as the
+                // real window does.
+                if let Err(reason) = data.check_prepared(&input.merchant_uid, input.amount, now_ms)
+                {
+                    let base = payment.base_mut();
+                    base.status = IamportPaymentStatus::Failed;
+                    base.paid_at = 0;
+                    base.failed_at = now;
+                    base.fail_reason = Some(reason);
+                }
+                PaymentRecord {
+                    payment,
+                    notice_url: input.notice_url.clone(),
+                }
+            };
+            settle(&fake, &merchant, record).await
+        }
+        "vbank" => {
+            let due = input.vbank_due.unwrap_or(now + 7 * 86_400);
+            if due <= now {
+                return Err(IamportFault::refused(
+                    1,
+                    "입금기한(vbank_due)은 현재 이후여야 합니다.",
+                ));
+            }
+            let (payment, outgoing) = {
+                let mut data = merchant.lock();
+                data.check_new_order(&input.merchant_uid, now_ms)?;
+                data.check_prepared(&input.merchant_uid, input.amount, now_ms)
+                    .map_err(|m| IamportFault::refused(-1, m))?;
+                let code = input.vbank_code.as_deref().unwrap_or("088");
+                let record = PaymentRecord {
+                    payment: model::vbank_payment(order(), code, "테스트상점", due, now),
+                    notice_url: input.notice_url.clone(),
+                };
+                data.insert_payment(record.clone(), now_ms);
+                let outgoing = fake.webhook(&data, &record, IamportPaymentStatus::Ready, None);
+                (record.payment, outgoing)
+            };
+            fake.schedule_deadline(&merchant, &payment.base().imp_uid, due);
+            fake.send(outgoing.into_iter().collect()).await;
+            ok(payment)
+        }
+        other => Err(IamportFault::invalid(format!(
+            "pay_method 는 card 또는 vbank 여야 합니다: {other}"
+        ))),
+    }
+}
+
+/// `GET /internal/merchant`: the merchant's settings.
+pub(super) async fn settings(Extension(merchant): Merchant) -> Reply<Settings> {
+    ok(merchant.lock().settings.clone())
+}
+
+/// `PUT /internal/merchant`: replaces the merchant's settings.
+pub(super) async fn set_settings(
+    Extension(merchant): Merchant,
+    IamportJson(settings): IamportJson<Settings>,
+) -> Reply<Settings> {
+    if let Some(Some(url)) = &settings.webhook_url {
+        let valid = reqwest::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+        if !valid {
+            return Err(IamportFault::invalid(format!(
+                "{url:?} 는 http(s) URL 이 아닙니다."
+            )));
+        }
+    }
+    merchant.lock().settings = settings.clone();
+    ok(settings)
+}

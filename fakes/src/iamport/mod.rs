@@ -1,0 +1,493 @@
+//! The fake I'mport (PortOne V1 REST API): tokens, payments by card, billing key and
+//! virtual account, cancels, pre-registered amounts, scheduled payments, certifications and
+//! cash receipts over in-memory state, in the real API's envelope, plus fake-only controls
+//! under `/internal`.
+
+mod error;
+mod internal;
+mod model;
+mod routes;
+
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use payments_api::iamport::{
+    IamportPayment, IamportPaymentStatus, IamportScheduleStatus, IamportWebhook,
+};
+
+pub use error::IamportFault;
+pub use model::{Settings, WebhookFormat};
+
+use crate::clock::Clock;
+use crate::core::{Core, Fake};
+use crate::delivery::{Body, DeliveryConfig, DeliveryMode, Outgoing};
+use crate::faults::FaultLayer;
+use crate::http::{JournalLayer, MerchantLabel};
+use crate::journal::Journal;
+use crate::registry::Registry;
+use crate::store::VolatileStore;
+use crate::timers::Timers;
+use error::BusinessError;
+use model::MerchantData;
+
+/// A merchant of the fake I'mport, as the auth middleware hands it to the handlers.
+pub(crate) type MerchantHandle = crate::registry::Merchant<MerchantData>;
+
+/// The port the original fake listened on; `harness fake iamport` uses it by default.
+pub const DEFAULT_PORT: u16 = 10851;
+
+/// The REST API key of the original ecosystem's tests and samples.
+pub const DEFAULT_IMP_KEY: &str = "test_imp_key";
+
+/// The REST API secret that goes with [`DEFAULT_IMP_KEY`].
+pub const DEFAULT_IMP_SECRET: &str = "test_imp_secret";
+
+/// A REST API key pair; each is a merchant with its own data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub imp_key: String,
+    pub imp_secret: String,
+}
+
+/// How the fake I'mport behaves.
+#[derive(Debug, Clone)]
+pub struct IamportConfig {
+    /// The accepted key pairs.
+    pub credentials: Vec<Credentials>,
+    /// Where webhooks go when neither the payment (`notice_url`) nor the merchant names a URL.
+    pub webhook_url: Option<String>,
+    /// JSON or form-encoded webhooks, unless a merchant chooses.
+    pub webhook_format: WebhookFormat,
+    /// Whether webhooks are delivered before the triggering response returns.
+    pub webhook_mode: DeliveryMode,
+    /// Delays between webhook attempts (the real API's opt-in: 5 retries, 1 minute apart).
+    pub webhook_retry_schedule: Vec<Duration>,
+    /// How long one webhook attempt may take.
+    pub webhook_timeout: Duration,
+    /// How long an access token lives.
+    pub token_ttl: Duration,
+    /// How long records live.
+    pub ttl: Duration,
+    /// How many records of each kind a merchant keeps.
+    pub capacity: usize,
+    /// How many merchants (and live tokens per merchant, ×100) are kept.
+    pub max_merchants: usize,
+}
+
+impl Default for IamportConfig {
+    fn default() -> Self {
+        Self {
+            credentials: vec![Credentials {
+                imp_key: DEFAULT_IMP_KEY.to_owned(),
+                imp_secret: DEFAULT_IMP_SECRET.to_owned(),
+            }],
+            webhook_url: None,
+            webhook_format: WebhookFormat::Json,
+            webhook_mode: DeliveryMode::Async,
+            webhook_retry_schedule: vec![Duration::from_secs(60); 5],
+            webhook_timeout: Duration::from_secs(10),
+            token_ttl: Duration::from_secs(30 * 60),
+            ttl: Duration::from_secs(24 * 3600),
+            capacity: 100_000,
+            max_merchants: 1_000,
+        }
+    }
+}
+
+/// A running fake I'mport: cheap to clone, all clones share the state.
+#[derive(Debug, Clone)]
+pub struct FakeIamport {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: IamportConfig,
+    core: Core,
+    merchants: Registry<MerchantData>,
+    /// access token → (imp_key, expires at in ms).
+    tokens: Mutex<VolatileStore<(String, i64)>>,
+    timers: Timers<Due>,
+}
+
+/// Work that falls due on the fake's clock.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Due {
+    /// A virtual account's deadline: (merchant, imp_uid).
+    VbankDeadline(String, String),
+    /// A scheduled payment: (merchant, merchant_uid).
+    Schedule(String, String),
+}
+
+/// A handle on a [`FakeIamport`] that does not keep it alive.
+#[derive(Debug, Clone)]
+pub struct WeakFakeIamport(Weak<Inner>);
+
+impl FakeIamport {
+    /// A fake with no data yet. Webhooks are delivered by tasks of the Tokio runtime that
+    /// serves the router.
+    pub fn new(config: IamportConfig) -> Self {
+        let core = Core::new(DeliveryConfig {
+            mode: config.webhook_mode,
+            retry_schedule: config.webhook_retry_schedule.clone(),
+            timeout: config.webhook_timeout,
+            capacity: 10_000,
+        });
+        let token_life = i64::try_from(config.token_ttl.as_millis()).unwrap_or(i64::MAX / 2);
+        Self {
+            inner: Arc::new(Inner {
+                merchants: Registry::new(config.max_merchants),
+                tokens: Mutex::new(VolatileStore::new(
+                    token_life.saturating_add(3_600_000),
+                    config.max_merchants.saturating_mul(100),
+                )),
+                config,
+                core,
+                timers: Timers::default(),
+            }),
+        }
+    }
+
+    /// The configuration it runs with.
+    pub fn config(&self) -> &IamportConfig {
+        &self.inner.config
+    }
+
+    /// The fake's clock.
+    pub fn clock(&self) -> &Clock {
+        &self.inner.core.clock
+    }
+
+    /// What the fake saw and did.
+    pub fn journal(&self) -> &Journal {
+        &self.inner.core.journal
+    }
+
+    /// Moves the clock forward and runs what became due: deadlines, schedules, retries.
+    pub async fn advance(&self, by: chrono::Duration) {
+        Fake::advance(self, by).await;
+    }
+
+    /// Forgets every merchant, token, webhook, fault and journal entry, and puts the clock
+    /// back.
+    pub fn reset(&self) {
+        Fake::reset(self);
+    }
+
+    /// The fake's HTTP API: I'mport's routes and the `/internal` controls.
+    pub fn router(&self) -> Router {
+        let core = &self.inner.core;
+        let journal = JournalLayer {
+            journal: core.journal.clone(),
+            clock: core.clock.clone(),
+        };
+        let faults = FaultLayer {
+            faults: core.faults.clone(),
+            render: error::render,
+        };
+        let authenticated = Router::new()
+            .route("/payments", get(routes::payments))
+            .route("/payments/{imp_uid}", get(routes::payment))
+            .route("/payments/find/{merchant_uid}", get(routes::find))
+            .route(
+                "/payments/find/{merchant_uid}/{payment_status}",
+                get(routes::find_with_status),
+            )
+            .route("/payments/cancel", post(routes::cancel))
+            .route(
+                "/payments/prepare",
+                post(routes::prepare).put(routes::prepare_update),
+            )
+            .route("/payments/prepare/{merchant_uid}", get(routes::prepared))
+            .route("/subscribe/payments/onetime", post(routes::onetime))
+            .route("/subscribe/payments/again", post(routes::again))
+            .route("/subscribe/payments/schedule", post(routes::schedule))
+            .route("/subscribe/payments/unschedule", post(routes::unschedule))
+            .route(
+                "/subscribe/payments/schedule/{merchant_uid}",
+                get(routes::scheduled),
+            )
+            .route(
+                "/subscribe/customers/{customer_uid}",
+                get(routes::customer)
+                    .post(routes::register_customer)
+                    .delete(routes::delete_customer),
+            )
+            .route(
+                "/vbanks",
+                post(routes::issue_vbank).put(routes::update_vbank_by_body),
+            )
+            .route(
+                "/vbanks/{imp_uid}",
+                put(routes::update_vbank).delete(routes::revoke_vbank),
+            )
+            .route(
+                "/certifications/otp/request",
+                post(routes::request_certification),
+            )
+            .route(
+                "/certifications/otp/confirm/{imp_uid}",
+                post(routes::confirm_certification),
+            )
+            .route(
+                "/certifications/{imp_uid}",
+                get(routes::certification).delete(routes::delete_certification),
+            )
+            .route(
+                "/receipts/{imp_uid}",
+                get(routes::receipt)
+                    .post(routes::issue_receipt)
+                    .delete(routes::cancel_receipt),
+            )
+            .route(
+                "/internal/deposit/{imp_uid}",
+                put(internal::deposit).get(internal::deposit),
+            )
+            .route("/internal/payments", post(internal::payment_window))
+            .route(
+                "/internal/merchant",
+                get(internal::settings).put(internal::set_settings),
+            )
+            .route_layer(from_fn_with_state(self.clone(), authenticate));
+        authenticated
+            .route("/users/getToken", post(routes::get_token))
+            .layer(from_fn_with_state(faults, crate::faults::inject))
+            .layer(from_fn_with_state(journal, crate::http::record))
+            .merge(crate::controls::routes::<FakeIamport>())
+            .fallback(|| async {
+                IamportFault::not_found("요청한 API 를 찾을 수 없습니다.")
+            })
+            .with_state(self.clone())
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.inner.core.clock.now_ms()
+    }
+
+    fn now_s(&self) -> i64 {
+        self.inner.core.clock.now().timestamp()
+    }
+
+    fn merchant(&self, imp_key: &str) -> Arc<MerchantHandle> {
+        let config = &self.inner.config;
+        self.inner.merchants.get_or_create(imp_key, || {
+            MerchantData::new(
+                i64::try_from(config.ttl.as_millis()).unwrap_or(i64::MAX),
+                config.capacity,
+            )
+        })
+    }
+
+    /// Arms a virtual account's deadline.
+    fn schedule_deadline(&self, merchant: &MerchantHandle, imp_uid: &str, due_s: i64) {
+        self.inner.timers.push(
+            due_s.saturating_mul(1000),
+            Due::VbankDeadline(merchant.key().to_owned(), imp_uid.to_owned()),
+        );
+    }
+
+    /// Arms a scheduled payment.
+    fn schedule_payment(&self, merchant: &MerchantHandle, merchant_uid: &str, at_s: i64) {
+        self.inner.timers.push(
+            at_s.saturating_mul(1000),
+            Due::Schedule(merchant.key().to_owned(), merchant_uid.to_owned()),
+        );
+    }
+
+    /// The webhook announcing `status` for a payment, if it has somewhere to go.
+    fn webhook(
+        &self,
+        data: &MerchantData,
+        record: &model::PaymentRecord,
+        status: IamportPaymentStatus,
+        cancellation_id: Option<String>,
+    ) -> Option<Outgoing> {
+        let url = record
+            .notice_url
+            .clone()
+            .or_else(|| match &data.settings.webhook_url {
+                Some(own) => own.clone(),
+                None => self.inner.config.webhook_url.clone(),
+            })?;
+        let base = record.payment.base();
+        let body = IamportWebhook {
+            imp_uid: base.imp_uid.clone(),
+            merchant_uid: base.merchant_uid.clone(),
+            status,
+            cancellation_id,
+        };
+        let format = data
+            .settings
+            .webhook_format
+            .unwrap_or(self.inner.config.webhook_format);
+        let status_text = status_text(status);
+        let body = match format {
+            WebhookFormat::Json => Body::Json(serde_json::to_value(&body).unwrap_or_default()),
+            WebhookFormat::Form => {
+                let mut pairs = vec![
+                    ("imp_uid".to_owned(), body.imp_uid),
+                    ("merchant_uid".to_owned(), body.merchant_uid),
+                    ("status".to_owned(), status_text.clone()),
+                ];
+                if let Some(id) = body.cancellation_id {
+                    pairs.push(("cancellation_id".to_owned(), id));
+                }
+                Body::Form(pairs)
+            }
+        };
+        Some(Outgoing {
+            url,
+            event: status_text,
+            subject: base.imp_uid.clone(),
+            body,
+        })
+    }
+
+    async fn send(&self, outgoing: Vec<Outgoing>) {
+        self.inner.core.webhooks.send(outgoing).await;
+    }
+}
+
+fn status_text(status: IamportPaymentStatus) -> String {
+    serde_json::to_value(status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+impl Fake for FakeIamport {
+    type Weak = WeakFakeIamport;
+
+    fn core(&self) -> &Core {
+        &self.inner.core
+    }
+
+    fn downgrade(&self) -> Self::Weak {
+        WeakFakeIamport(Arc::downgrade(&self.inner))
+    }
+
+    fn upgrade(weak: &Self::Weak) -> Option<Self> {
+        weak.0.upgrade().map(|inner| Self { inner })
+    }
+
+    async fn run_due(&self) {
+        let now_ms = self.now_ms();
+        let now = self.now_s();
+        let mut outgoing = Vec::new();
+        for (due_ms, due) in self.inner.timers.take_due(now_ms) {
+            match due {
+                Due::VbankDeadline(merchant, imp_uid) => {
+                    let Some(merchant) = self.inner.merchants.get(&merchant) else {
+                        continue;
+                    };
+                    let mut data = merchant.lock();
+                    let Ok(record) = data.payment(&imp_uid, now_ms) else {
+                        continue;
+                    };
+                    let IamportPayment::VBank(vbank) = &mut record.payment else {
+                        continue;
+                    };
+                    // A deadline moved by `PUT /vbanks` leaves this timer stale.
+                    if vbank.base.status != IamportPaymentStatus::Ready
+                        || vbank.vbank_date.saturating_mul(1000) != due_ms
+                    {
+                        continue;
+                    }
+                    vbank.base.status = IamportPaymentStatus::Failed;
+                    vbank.base.failed_at = now;
+                    vbank.base.fail_reason = Some("가상계좌 입금기한 만료".to_owned());
+                    let record = record.clone();
+                    outgoing.extend(self.webhook(
+                        &data,
+                        &record,
+                        IamportPaymentStatus::Failed,
+                        None,
+                    ));
+                }
+                Due::Schedule(merchant, merchant_uid) => {
+                    let Some(merchant) = self.inner.merchants.get(&merchant) else {
+                        continue;
+                    };
+                    outgoing.extend(routes::execute_schedule(
+                        self,
+                        &merchant,
+                        &merchant_uid,
+                        due_ms,
+                    ));
+                }
+            }
+        }
+        self.send(outgoing).await;
+    }
+
+    fn forget(&self) {
+        self.inner.merchants.clear();
+        self.inner
+            .tokens
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        self.inner.timers.clear();
+    }
+
+    fn bad_request(message: String) -> Response {
+        IamportFault::invalid(message).into_response()
+    }
+
+    fn render_fault(code: &str, status: Option<u16>, message: Option<&str>) -> Response {
+        error::render(code, status, message)
+    }
+}
+
+/// Finds the merchant of the access token (raw, or after `Bearer `) and hands it on; turns
+/// business refusals into HTTP 200 for merchants that asked for the real API's habit.
+async fn authenticate(
+    State(fake): State<FakeIamport>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    Fake::ensure_ticker(&fake);
+    let token = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            let v = v.trim();
+            match v.split_once(' ') {
+                Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+                _ => v,
+            }
+            .to_owned()
+        });
+    let now = fake.now_ms();
+    let imp_key = token.and_then(|token| {
+        let tokens = fake.inner.tokens.lock().unwrap_or_else(|e| e.into_inner());
+        tokens
+            .get(&token, now)
+            .filter(|(_, expires)| now < *expires)
+            .map(|(key, _)| key.clone())
+    });
+    let Some(imp_key) = imp_key else {
+        return IamportFault::unauthorized().into_response();
+    };
+    let merchant = fake.merchant(&imp_key);
+    let as_200 = merchant.lock().settings.business_errors_as_200;
+    request.extensions_mut().insert(merchant);
+    let mut response = next.run(request).await;
+    if as_200 && response.extensions().get::<BusinessError>().is_some() {
+        *response.status_mut() = StatusCode::OK;
+    }
+    response.extensions_mut().insert(MerchantLabel(imp_key));
+    response
+}
+
+/// Whether a schedule is still waiting.
+fn is_pending(status: IamportScheduleStatus) -> bool {
+    status == IamportScheduleStatus::Scheduled
+}

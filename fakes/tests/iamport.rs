@@ -1,0 +1,1160 @@
+//! The fake I'mport over real HTTP on loopback.
+
+mod support;
+
+use std::time::Duration;
+
+use payments_api::iamport::{
+    IamportCertification, IamportPayment, IamportReceipt, IamportResponse, IamportSchedule,
+    IamportSubscription, IamportUser, IamportWebhook,
+};
+use payments_fakes::delivery::DeliveryMode;
+use payments_fakes::iamport::{Credentials, FakeIamport, IamportConfig, WebhookFormat};
+use serde_json::{Value, json};
+use support::{Answer, Api, Receiver, spawn};
+
+const WAIT: Duration = Duration::from_secs(5);
+
+struct Setup {
+    /// Authenticated with a token of the default merchant.
+    api: Api,
+    /// Not authenticated.
+    anonymous: Api,
+    fake: FakeIamport,
+}
+
+fn second_merchant() -> Credentials {
+    Credentials {
+        imp_key: "imp_other_key".into(),
+        imp_secret: "imp_other_secret".into(),
+    }
+}
+
+async fn start(config: IamportConfig) -> Setup {
+    let mut config = config;
+    config.credentials.push(second_merchant());
+    let fake = FakeIamport::new(config);
+    let url = spawn(fake.router()).await;
+    let anonymous = Api::new(&url, None);
+    let api = login(&anonymous, "test_imp_key", "test_imp_secret").await;
+    Setup {
+        api,
+        anonymous,
+        fake,
+    }
+}
+
+async fn start_default() -> Setup {
+    start(IamportConfig::default()).await
+}
+
+async fn start_with_receiver() -> (Setup, Receiver) {
+    let receiver = Receiver::start().await;
+    let setup = start(IamportConfig {
+        webhook_url: Some(receiver.url.clone()),
+        webhook_mode: DeliveryMode::Sync,
+        ..IamportConfig::default()
+    })
+    .await;
+    (setup, receiver)
+}
+
+async fn token(anonymous: &Api, key: &str, secret: &str) -> IamportUser {
+    let answer = anonymous
+        .post(
+            "/users/getToken",
+            json!({"imp_key": key, "imp_secret": secret}),
+        )
+        .await;
+    let envelope: IamportResponse<IamportUser> =
+        serde_json::from_value(answer.ok().clone()).unwrap();
+    envelope.response.unwrap()
+}
+
+async fn login(anonymous: &Api, key: &str, secret: &str) -> Api {
+    let user = token(anonymous, key, secret).await;
+    Api {
+        auth: Some(user.access_token),
+        ..anonymous.clone()
+    }
+}
+
+/// The envelope's payload of a success.
+fn response(answer: &Answer) -> &Value {
+    let body = answer.ok();
+    assert_eq!(body["code"], 0, "{body}");
+    assert_eq!(body["message"], "success");
+    &body["response"]
+}
+
+/// Asserts an error in I'mport's envelope; returns its message.
+fn refused(answer: &Answer, status: u16) -> String {
+    assert_eq!(answer.status, status, "{}", answer.body);
+    assert_ne!(answer.body["code"], 0, "{}", answer.body);
+    assert_eq!(answer.body["response"], Value::Null);
+    answer.body["message"].as_str().unwrap().to_owned()
+}
+
+fn order() -> String {
+    format!("order-{}", uuid::Uuid::new_v4().simple())
+}
+
+fn onetime(merchant_uid: &str, amount: u32) -> Value {
+    json!({
+        "card_number": "4092-0230-1234-5678",
+        "expiry": "2049-12",
+        "birth": "880311",
+        "pwd_2digit": "12",
+        "merchant_uid": merchant_uid,
+        "amount": amount,
+        "name": "월간 구독",
+        "buyer_name": "홍길동",
+        "buyer_email": "gildong@example.com",
+    })
+}
+
+fn typed(value: &Value) -> IamportPayment {
+    serde_json::from_value(value.clone()).expect("the SDK's payment type reads it")
+}
+
+async fn paid(api: &Api, amount: u32) -> Value {
+    response(
+        &api.post("/subscribe/payments/onetime", onetime(&order(), amount))
+            .await,
+    )
+    .clone()
+}
+
+fn uid(payment: &Value) -> String {
+    payment["imp_uid"].as_str().unwrap().to_owned()
+}
+
+async fn vbank(api: &Api, fake: &FakeIamport, amount: u32, due_in: i64) -> Value {
+    let due = fake.clock().now().timestamp() + due_in;
+    let answer = api
+        .post(
+            "/vbanks",
+            json!({"merchant_uid": order(), "amount": amount, "vbank_code": "088", "vbank_due": due, "vbank_holder": "홍길동"}),
+        )
+        .await;
+    response(&answer).clone()
+}
+
+#[tokio::test]
+async fn tokens_last_thirty_minutes_and_are_reused() {
+    let s = start_default().await;
+    let first = token(&s.anonymous, "test_imp_key", "test_imp_secret").await;
+    assert_eq!(first.expired_at - first.now, 1800);
+    let again = token(&s.anonymous, "test_imp_key", "test_imp_secret").await;
+    assert_eq!(again.access_token, first.access_token);
+
+    // Raw and Bearer forms both work.
+    let bearer = Api {
+        auth: Some(format!("Bearer {}", first.access_token)),
+        ..s.anonymous.clone()
+    };
+    assert_eq!(bearer.get("/payments/imp_000000000000").await.status, 404);
+
+    // In its last minute, asking again extends it by five minutes.
+    s.fake
+        .advance(chrono::Duration::minutes(29) + chrono::Duration::seconds(30))
+        .await;
+    let extended = token(&s.anonymous, "test_imp_key", "test_imp_secret").await;
+    assert_eq!(extended.access_token, first.access_token);
+    assert_eq!(extended.expired_at, first.expired_at + 300);
+
+    s.fake.advance(chrono::Duration::minutes(6)).await;
+    let expired = s.api.get("/payments/imp_000000000000").await;
+    assert_eq!(refused(&expired, 401), "Unauthorized");
+    let fresh = token(&s.anonymous, "test_imp_key", "test_imp_secret").await;
+    assert_ne!(fresh.access_token, first.access_token);
+}
+
+#[tokio::test]
+async fn get_token_takes_form_bodies_and_refuses_bad_keys() {
+    let s = start_default().await;
+    let form = s
+        .anonymous
+        .http
+        .post(format!("{}/users/getToken", s.anonymous.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("imp_key=test_imp_key&imp_secret=test_imp_secret")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 200);
+    let wrong = s
+        .anonymous
+        .post(
+            "/users/getToken",
+            json!({"imp_key": "test_imp_key", "imp_secret": "nope"}),
+        )
+        .await;
+    assert!(refused(&wrong, 401).contains("API키와 secret"));
+    let missing = s
+        .anonymous
+        .post("/users/getToken", json!({"imp_key": "x"}))
+        .await;
+    assert!(refused(&missing, 400).contains("누락"));
+    for auth in [None, Some("not-a-token"), Some("Bearer ")] {
+        let api = Api {
+            auth: auth.map(str::to_owned),
+            ..s.anonymous.clone()
+        };
+        assert_eq!(
+            refused(&api.get("/payments/imp_1").await, 401),
+            "Unauthorized"
+        );
+    }
+}
+
+#[tokio::test]
+async fn merchants_see_only_their_own_data() {
+    let s = start_default().await;
+    let other = login(&s.anonymous, "imp_other_key", "imp_other_secret").await;
+    let payment = paid(&s.api, 1000).await;
+    let answer = other.get(&format!("/payments/{}", uid(&payment))).await;
+    assert_eq!(refused(&answer, 404), "존재하지 않는 결제정보입니다.");
+    // The same merchant_uid is free for the other merchant.
+    let again = other
+        .post(
+            "/subscribe/payments/onetime",
+            onetime(payment["merchant_uid"].as_str().unwrap(), 2000),
+        )
+        .await;
+    response(&again);
+}
+
+#[tokio::test]
+async fn onetime_pays_by_card_in_the_sdks_shape_and_finds_it_every_way() {
+    let (s, hooks) = start_with_receiver().await;
+    let merchant_uid = order();
+    let answer = s
+        .api
+        .post("/subscribe/payments/onetime", onetime(&merchant_uid, 20000))
+        .await;
+    assert_eq!(answer.status, 200);
+    let payment = response(&answer).clone();
+    let IamportPayment::Card(card) = typed(&payment) else {
+        panic!("a card payment: {payment}")
+    };
+    assert_eq!(payment["status"], "paid");
+    assert_eq!(payment["pay_method"], "card");
+    assert_eq!(card.card_number, "4092-0230-1234-5678");
+    assert!(card.base.paid_at > 1_700_000_000 && payment["paid_at"].is_i64());
+    assert_eq!(payment["cancel_history"], json!([]));
+    assert_eq!(payment["channel"], "api");
+    assert!(uid(&payment).starts_with("imp_"));
+    let (headers, hook) = hooks.next(WAIT).await;
+    assert_eq!(headers["content-type"], "application/json");
+    assert_eq!(
+        hook,
+        json!({"imp_uid": uid(&payment), "merchant_uid": merchant_uid, "status": "paid"})
+    );
+
+    let imp_uid = uid(&payment);
+    assert_eq!(
+        response(&s.api.get(&format!("/payments/{imp_uid}")).await),
+        &payment
+    );
+    assert_eq!(
+        response(&s.api.get(&format!("/payments/find/{merchant_uid}")).await),
+        &payment
+    );
+    assert_eq!(
+        response(
+            &s.api
+                .get(&format!("/payments/find/{merchant_uid}/paid"))
+                .await
+        ),
+        &payment
+    );
+    refused(
+        &s.api
+            .get(&format!("/payments/find/{merchant_uid}/ready"))
+            .await,
+        404,
+    );
+    refused(
+        &s.api
+            .get(&format!("/payments/find/{merchant_uid}/nonsense"))
+            .await,
+        400,
+    );
+    let other = paid(&s.api, 500).await;
+    let many = s
+        .api
+        .get(&format!(
+            "/payments?imp_uid[]={imp_uid}&merchant_uid[]={}&imp_uid[]=imp_000000000000",
+            other["merchant_uid"].as_str().unwrap()
+        ))
+        .await;
+    let list = response(&many).as_array().unwrap().clone();
+    assert_eq!(list.len(), 2);
+    refused(
+        &s.api.get("/payments?imp_uid[]=imp_000000000000").await,
+        404,
+    );
+    refused(&s.api.get("/payments").await, 400);
+
+    let duplicate = s
+        .api
+        .post("/subscribe/payments/onetime", onetime(&merchant_uid, 20000))
+        .await;
+    assert!(refused(&duplicate, 400).contains("merchant_uid"));
+}
+
+#[tokio::test]
+async fn bad_cards_are_refused_and_magic_numbers_are_declined() {
+    let s = start_default().await;
+    let mut short = onetime(&order(), 1000);
+    short["card_number"] = json!("1234-5678");
+    assert!(
+        refused(&s.api.post("/subscribe/payments/onetime", short).await, 400).contains("카드번호")
+    );
+    let mut expired = onetime(&order(), 1000);
+    expired["expiry"] = json!("2020-01");
+    assert!(
+        refused(
+            &s.api.post("/subscribe/payments/onetime", expired).await,
+            400
+        )
+        .contains("유효기간")
+    );
+    let mut no_amount = onetime(&order(), 1000);
+    no_amount["amount"] = json!(-1);
+    refused(
+        &s.api.post("/subscribe/payments/onetime", no_amount).await,
+        400,
+    );
+    let malformed = s
+        .api
+        .post("/subscribe/payments/onetime", json!({"amount": "x"}))
+        .await;
+    assert!(refused(&malformed, 400).contains("요청 형식"));
+
+    for (number, reason) in [
+        ("4000-0000-0000-0002", "카드사 승인 거절"),
+        ("4000000000009995", "잔액 부족"),
+    ] {
+        let merchant_uid = order();
+        let mut declined = onetime(&merchant_uid, 1000);
+        declined["card_number"] = json!(number);
+        declined["customer_uid"] = json!("never-registered");
+        let answer = s.api.post("/subscribe/payments/onetime", declined).await;
+        assert!(refused(&answer, 400).contains(reason));
+        // The failed payment is on record; the merchant_uid can be paid again.
+        let failed = s
+            .api
+            .get(&format!("/payments/find/{merchant_uid}/failed"))
+            .await;
+        let failed = response(&failed).clone();
+        assert!(failed["fail_reason"].as_str().unwrap().contains(reason));
+        assert!(failed["failed_at"].as_i64().unwrap() > 0);
+        response(
+            &s.api
+                .post("/subscribe/payments/onetime", onetime(&merchant_uid, 1000))
+                .await,
+        );
+    }
+    refused(
+        &s.api.get("/subscribe/customers/never-registered").await,
+        404,
+    );
+}
+
+#[tokio::test]
+async fn business_errors_can_come_as_http_200_like_the_real_api() {
+    let s = start_default().await;
+    let settings = s
+        .api
+        .put(
+            "/internal/merchant",
+            Some(json!({"business_errors_as_200": true})),
+        )
+        .await;
+    assert_eq!(response(&settings)["business_errors_as_200"], true);
+    let answer = s
+        .api
+        .post(
+            "/payments/cancel",
+            json!({"imp_uid": "imp_000000000000", "checksum": null, "reason": "x"}),
+        )
+        .await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.body["code"], 1);
+    assert_eq!(answer.body["message"], "취소할 결제건이 존재하지 않습니다.");
+    assert_eq!(answer.body["response"], Value::Null);
+    // Lookups and auth keep their statuses.
+    refused(&s.api.get("/payments/imp_000000000000").await, 404);
+    refused(&s.anonymous.get("/payments/imp_000000000000").await, 401);
+}
+
+#[tokio::test]
+async fn prepared_amounts_are_enforced() {
+    let s = start_default().await;
+    let merchant_uid = order();
+    let prepared = s
+        .api
+        .post(
+            "/payments/prepare",
+            json!({"merchant_uid": merchant_uid, "amount": 15000}),
+        )
+        .await;
+    assert_eq!(response(&prepared)["amount"], 15000);
+    refused(
+        &s.api
+            .post(
+                "/payments/prepare",
+                json!({"merchant_uid": merchant_uid, "amount": 1}),
+            )
+            .await,
+        400,
+    );
+    let read = s
+        .api
+        .get(&format!("/payments/prepare/{merchant_uid}"))
+        .await;
+    assert_eq!(response(&read)["amount"], 15000);
+    refused(&s.api.get("/payments/prepare/nothing").await, 404);
+
+    let wrong = s
+        .api
+        .post("/subscribe/payments/onetime", onetime(&merchant_uid, 14000))
+        .await;
+    assert!(refused(&wrong, 400).contains("사전 등록된 결제금액"));
+    let window = s
+        .api
+        .post(
+            "/internal/payments",
+            json!({"merchant_uid": merchant_uid, "amount": 100}),
+        )
+        .await;
+    refused(&window, 400);
+    let failed = s.api.get(&format!("/payments/find/{merchant_uid}")).await;
+    assert_eq!(response(&failed)["status"], "failed");
+
+    let updated = s
+        .api
+        .put(
+            "/payments/prepare",
+            Some(json!({"merchant_uid": merchant_uid, "amount": 14000})),
+        )
+        .await;
+    response(&updated);
+    response(
+        &s.api
+            .post("/subscribe/payments/onetime", onetime(&merchant_uid, 14000))
+            .await,
+    );
+}
+
+#[tokio::test]
+async fn cancels_are_partial_or_full_and_over_cancel_changes_nothing() {
+    let (s, hooks) = start_with_receiver().await;
+    let payment = paid(&s.api, 20000).await;
+    hooks.next(WAIT).await;
+    let imp_uid = uid(&payment);
+    let cancel = |body: Value| {
+        let api = s.api.clone();
+        async move { api.post("/payments/cancel", body).await }
+    };
+    let over =
+        cancel(json!({"imp_uid": imp_uid, "amount": 20001, "checksum": null, "reason": "x"})).await;
+    assert!(refused(&over, 400).contains("잔여 금액"));
+    let checksum =
+        cancel(json!({"imp_uid": imp_uid, "amount": 100, "checksum": 100, "reason": "x"})).await;
+    assert!(refused(&checksum, 400).contains("checksum"));
+    let untouched = response(&s.api.get(&format!("/payments/{imp_uid}")).await).clone();
+    assert_eq!(untouched["cancel_amount"], 0);
+    assert!(hooks.try_next().await.is_none());
+
+    let partial = cancel(
+        json!({"imp_uid": imp_uid, "amount": 5000, "checksum": 20000, "reason": "부분 환불"}),
+    )
+    .await;
+    let partial = response(&partial).clone();
+    assert_eq!(
+        partial["status"], "paid",
+        "a partial cancel leaves the payment paid"
+    );
+    assert_eq!(partial["cancel_amount"], 5000);
+    assert_eq!(partial["cancel_reason"], "부분 환불");
+    assert!(partial["cancelled_at"].as_i64().unwrap() > 0);
+    let history = partial["cancel_history"].as_array().unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0]["amount"], 5000);
+    let cancellation_id = history[0]["cancellation_id"].as_str().unwrap().to_owned();
+    typed(&partial);
+    let (_, hook) = hooks.next(WAIT).await;
+    let hook: IamportWebhook = serde_json::from_value(hook).unwrap();
+    assert_eq!(
+        hook.cancellation_id.as_deref(),
+        Some(cancellation_id.as_str())
+    );
+    assert_eq!(serde_json::to_value(hook.status).unwrap(), "cancelled");
+
+    // By merchant_uid, amount 0 meaning "the rest".
+    let rest = cancel(json!({"merchant_uid": payment["merchant_uid"], "amount": 0, "checksum": null, "reason": "전액"})).await;
+    let rest = response(&rest).clone();
+    assert_eq!(rest["status"], "cancelled");
+    assert_eq!(rest["cancel_amount"], 20000);
+    assert_eq!(rest["cancel_history"][1]["amount"], 15000);
+    hooks.next(WAIT).await;
+    let again = cancel(json!({"imp_uid": imp_uid, "checksum": null, "reason": "x"})).await;
+    assert_eq!(refused(&again, 400), "이미 전액취소된 주문입니다.");
+    let unknown =
+        cancel(json!({"imp_uid": "imp_000000000000", "checksum": null, "reason": "x"})).await;
+    assert_eq!(refused(&unknown, 404), "취소할 결제건이 존재하지 않습니다.");
+    refused(&cancel(json!({"checksum": null, "reason": "x"})).await, 400);
+}
+
+#[tokio::test]
+async fn api_cancels_can_follow_the_real_enable_webhook_rule() {
+    let (s, hooks) = start_with_receiver().await;
+    s.api
+        .put(
+            "/internal/merchant",
+            Some(json!({"cancel_webhook_requires_flag": true})),
+        )
+        .await
+        .ok();
+    let payment = paid(&s.api, 3000).await;
+    hooks.next(WAIT).await;
+    let quiet = s
+        .api
+        .post(
+            "/payments/cancel",
+            json!({"imp_uid": uid(&payment), "amount": 1000, "checksum": null, "reason": "x"}),
+        )
+        .await;
+    response(&quiet);
+    assert!(hooks.try_next().await.is_none());
+    let loud = s
+        .api
+        .post("/payments/cancel", json!({"imp_uid": uid(&payment), "amount": 1000, "checksum": null, "reason": "x", "enable_webhook": true}))
+        .await;
+    response(&loud);
+    assert_eq!(hooks.next(WAIT).await.1["status"], "cancelled");
+}
+
+#[tokio::test]
+async fn virtual_accounts_are_issued_changed_deposited_and_refunded_to_an_account() {
+    let (s, hooks) = start_with_receiver().await;
+    let account = vbank(&s.api, &s.fake, 19900, 86_400).await;
+    let IamportPayment::VBank(typed_account) = typed(&account) else {
+        panic!("a vbank payment")
+    };
+    assert_eq!(account["status"], "ready");
+    assert_eq!(account["paid_at"], 0);
+    assert_eq!(typed_account.vbank_name, "신한은행");
+    assert_eq!(typed_account.vbank_holder, "홍길동");
+    assert_eq!(hooks.next(WAIT).await.1["status"], "ready");
+    let imp_uid = uid(&account);
+
+    let ready_cancel = s
+        .api
+        .post("/payments/cancel", json!({"imp_uid": imp_uid, "checksum": null, "reason": "x", "refund_holder": "a", "refund_bank": "088", "refund_account": "1"}))
+        .await;
+    assert!(refused(&ready_cancel, 400).contains("DELETE /vbanks"));
+
+    let due = chrono::Utc::now().timestamp() + 2 * 86_400;
+    let changed = s
+        .api
+        .put(
+            &format!("/vbanks/{imp_uid}"),
+            Some(json!({"amount": 21000, "vbank_due": due})),
+        )
+        .await;
+    let changed = response(&changed).clone();
+    assert_eq!(
+        (changed["amount"].clone(), changed["vbank_date"].clone()),
+        (json!(21000), json!(due))
+    );
+    hooks.next(WAIT).await;
+    let by_body = s
+        .api
+        .put(
+            "/vbanks",
+            Some(json!({"imp_uid": imp_uid, "amount": 22000})),
+        )
+        .await;
+    assert_eq!(response(&by_body)["amount"], 22000);
+    hooks.next(WAIT).await;
+
+    let deposited = s
+        .api
+        .put(&format!("/internal/deposit/{imp_uid}"), None)
+        .await;
+    let deposited = response(&deposited).clone();
+    assert_eq!(deposited["status"], "paid");
+    assert!(deposited["paid_at"].as_i64().unwrap() > 0);
+    assert_eq!(hooks.next(WAIT).await.1["status"], "paid");
+    refused(
+        &s.api.get(&format!("/internal/deposit/{imp_uid}")).await,
+        400,
+    );
+    refused(
+        &s.api
+            .put(&format!("/vbanks/{imp_uid}"), Some(json!({"amount": 1})))
+            .await,
+        400,
+    );
+
+    let no_account = s
+        .api
+        .post(
+            "/payments/cancel",
+            json!({"imp_uid": imp_uid, "checksum": null, "reason": "x"}),
+        )
+        .await;
+    assert!(refused(&no_account, 400).contains("계좌번호, 예금주, 은행명"));
+    let refunded = s
+        .api
+        .post("/payments/cancel", json!({"imp_uid": imp_uid, "checksum": null, "reason": "x", "refund_holder": "홍길동", "refund_bank": "088", "refund_account": "110123456789", "refund_tel": "01012345678"}))
+        .await;
+    assert_eq!(response(&refunded)["status"], "cancelled");
+}
+
+#[tokio::test]
+async fn an_unpaid_virtual_account_fails_at_its_deadline_or_is_revoked() {
+    let (s, hooks) = start_with_receiver().await;
+    let account = vbank(&s.api, &s.fake, 5000, 3600).await;
+    hooks.next(WAIT).await;
+    let imp_uid = uid(&account);
+    s.fake.advance(chrono::Duration::minutes(59)).await;
+    // Tokens expire after 30 minutes of fake time: log in again.
+    let api = login(&s.anonymous, "test_imp_key", "test_imp_secret").await;
+    assert_eq!(
+        response(&api.get(&format!("/payments/{imp_uid}")).await)["status"],
+        "ready"
+    );
+    s.fake.advance(chrono::Duration::minutes(2)).await;
+    let expired = response(&api.get(&format!("/payments/{imp_uid}")).await).clone();
+    assert_eq!(expired["status"], "failed");
+    assert_eq!(expired["fail_reason"], "가상계좌 입금기한 만료");
+    assert_eq!(hooks.next(WAIT).await.1["status"], "failed");
+    refused(
+        &api.put(&format!("/internal/deposit/{imp_uid}"), None).await,
+        400,
+    );
+
+    let other = vbank(&api, &s.fake, 5000, 3600).await;
+    hooks.next(WAIT).await;
+    let revoked = api.delete(&format!("/vbanks/{}", uid(&other))).await;
+    assert_eq!(response(&revoked)["status"], "cancelled");
+    assert_eq!(hooks.next(WAIT).await.1["status"], "cancelled");
+    refused(&api.delete(&format!("/vbanks/{}", uid(&other))).await, 400);
+    let past = api
+        .post(
+            "/vbanks",
+            json!({"merchant_uid": order(), "amount": 1, "vbank_code": "088", "vbank_due": 1}),
+        )
+        .await;
+    refused(&past, 400);
+}
+
+fn card(customer_uid: &str) -> Value {
+    json!({
+        "customer_uid": customer_uid,
+        "card_number": "5365-1012-3456-7540",
+        "expiry": "2049-03",
+        "birth": "880311",
+        "pwd_2digit": "99",
+        "customer_name": "홍길동",
+        "customer_tel": "01012345678",
+        "customr_addr": "서울",
+    })
+}
+
+#[tokio::test]
+async fn billing_keys_are_registered_charged_and_deleted() {
+    let (s, hooks) = start_with_receiver().await;
+    let customer_uid = format!("customer-{}", uuid::Uuid::new_v4().simple());
+    let path = format!("/subscribe/customers/{customer_uid}");
+    let registered = s.api.post(&path, card(&customer_uid)).await;
+    let key: IamportSubscription = serde_json::from_value(response(&registered).clone()).unwrap();
+    assert_eq!(key.customer_uid, customer_uid);
+    assert_eq!(key.card_name, "현대카드");
+    assert_eq!(key.customer_addr.as_deref(), Some("서울"));
+    assert_eq!(
+        response(&s.api.get(&path).await)["customer_uid"],
+        customer_uid.as_str()
+    );
+
+    let again = s
+        .api
+        .post(
+            "/subscribe/payments/again",
+            json!({"customer_uid": customer_uid, "merchant_uid": order(), "amount": 9900, "name": "정기 결제"}),
+        )
+        .await;
+    let payment = response(&again).clone();
+    assert_eq!(payment["status"], "paid");
+    assert_eq!(payment["card_number"], "5365-1012-3456-7540");
+    assert_eq!(payment["customer_uid_usage"], "payment");
+    assert_eq!(
+        payment["buyer_name"], "홍길동",
+        "the buyer defaults to the card's customer"
+    );
+    hooks.next(WAIT).await;
+    let stranger = s
+        .api
+        .post(
+            "/subscribe/payments/again",
+            json!({"customer_uid": "nobody", "merchant_uid": order(), "amount": 9900, "name": "x"}),
+        )
+        .await;
+    assert_eq!(refused(&stranger, 404), "등록되지 않은 구매자입니다.");
+
+    let deleted = s.api.delete(&path).await;
+    assert_eq!(response(&deleted)["customer_uid"], customer_uid.as_str());
+    assert!(refused(&s.api.get(&path).await, 404).contains(&customer_uid));
+    refused(&s.api.delete(&path).await, 404);
+
+    let mut declined = card(&customer_uid);
+    declined["card_number"] = json!("4000-0000-0000-0002");
+    refused(&s.api.post(&path, declined).await, 400);
+
+    // onetime with a customer_uid registers the card too.
+    let mut with_key = onetime(&order(), 1000);
+    with_key["customer_uid"] = json!(customer_uid);
+    let first = response(&s.api.post("/subscribe/payments/onetime", with_key).await).clone();
+    assert_eq!(first["customer_uid_usage"], "issue");
+    response(&s.api.get(&path).await);
+}
+
+#[tokio::test]
+async fn masked_card_numbers_on_request() {
+    let s = start_default().await;
+    s.api
+        .put(
+            "/internal/merchant",
+            Some(json!({"mask_card_numbers": true})),
+        )
+        .await
+        .ok();
+    let payment = paid(&s.api, 1000).await;
+    assert_eq!(payment["card_number"], "4092-02**-****-5678");
+}
+
+#[tokio::test]
+async fn scheduled_payments_run_when_the_clock_reaches_them() {
+    let (s, hooks) = start_with_receiver().await;
+    let customer_uid = "scheduled-customer";
+    response(
+        &s.api
+            .post(
+                &format!("/subscribe/customers/{customer_uid}"),
+                card(customer_uid),
+            )
+            .await,
+    );
+    let at = chrono::Utc::now().timestamp() + 600;
+    let created = s
+        .api
+        .post(
+            "/subscribe/payments/schedule",
+            json!({"customer_uid": customer_uid, "schedules": [
+                {"merchant_uid": "sub-1", "schedule_at": at, "amount": 9900, "name": "1월"},
+                {"merchant_uid": "sub-2", "schedule_at": at + 600, "amount": 9900, "name": "2월"},
+                {"merchant_uid": "sub-3", "schedule_at": at + 1200, "amount": 9900}
+            ]}),
+        )
+        .await;
+    let schedules: Vec<IamportSchedule> =
+        serde_json::from_value(response(&created).clone()).unwrap();
+    assert_eq!(schedules.len(), 3);
+    assert!(schedules.iter().all(|s| s.imp_uid.is_none()));
+    let duplicate = s
+        .api
+        .post(
+            "/subscribe/payments/schedule",
+            json!({"customer_uid": customer_uid, "schedules": [{"merchant_uid": "sub-1", "schedule_at": at, "amount": 1}]}),
+        )
+        .await;
+    refused(&duplicate, 400);
+    let past = s
+        .api
+        .post(
+            "/subscribe/payments/schedule",
+            json!({"customer_uid": customer_uid, "schedules": [{"merchant_uid": "sub-9", "schedule_at": 1, "amount": 1}]}),
+        )
+        .await;
+    refused(&past, 400);
+    let unknown = s
+        .api
+        .post(
+            "/subscribe/payments/schedule",
+            json!({"customer_uid": "nobody", "schedules": [{"merchant_uid": "sub-9", "schedule_at": at, "amount": 1}]}),
+        )
+        .await;
+    refused(&unknown, 404);
+    let busy = s
+        .api
+        .delete(&format!("/subscribe/customers/{customer_uid}"))
+        .await;
+    assert!(refused(&busy, 400).contains("예약"));
+
+    let revoked = s
+        .api
+        .post(
+            "/subscribe/payments/unschedule",
+            json!({"customer_uid": customer_uid, "merchant_uid": ["sub-3"]}),
+        )
+        .await;
+    assert_eq!(response(&revoked)[0]["schedule_status"], "revoked");
+
+    s.fake.advance(chrono::Duration::minutes(11)).await;
+    let (_, hook) = hooks.next(WAIT).await;
+    assert_eq!(hook["merchant_uid"], "sub-1");
+    assert_eq!(hook["status"], "paid");
+    let api = login(&s.anonymous, "test_imp_key", "test_imp_secret").await;
+    let executed = response(&api.get("/subscribe/payments/schedule/sub-1").await).clone();
+    assert_eq!(executed["schedule_status"], "executed");
+    assert_eq!(executed["payment_status"], "paid");
+    let imp_uid = executed["imp_uid"].as_str().unwrap();
+    let payment = response(&api.get(&format!("/payments/{imp_uid}")).await).clone();
+    assert_eq!(payment["customer_uid_usage"], "payment.scheduled");
+    assert_eq!(payment["amount"], 9900);
+    assert_eq!(
+        response(&api.get("/subscribe/payments/schedule/sub-2").await)["schedule_status"],
+        "scheduled"
+    );
+
+    s.fake.advance(chrono::Duration::minutes(30)).await;
+    assert_eq!(hooks.next(WAIT).await.1["merchant_uid"], "sub-2");
+    assert!(
+        hooks.try_next().await.is_none(),
+        "the revoked schedule never ran"
+    );
+    let api = login(&s.anonymous, "test_imp_key", "test_imp_secret").await;
+    let nothing = api
+        .post(
+            "/subscribe/payments/unschedule",
+            json!({"customer_uid": customer_uid}),
+        )
+        .await;
+    assert_eq!(
+        refused(&nothing, 400),
+        "취소할 예약결제 기록이 존재하지 않습니다."
+    );
+    refused(&api.get("/subscribe/payments/schedule/nothing").await, 404);
+}
+
+#[tokio::test]
+async fn certifications_confirm_with_the_otp_once() {
+    let s = start_default().await;
+    let requested = s
+        .api
+        .post(
+            "/certifications/otp/request",
+            json!({"name": "홍길동", "phone": "010-1234-5678", "birth": "19880311", "gender_digit": "1", "carrier": "SKT"}),
+        )
+        .await;
+    let imp_uid = response(&requested)["imp_uid"].as_str().unwrap().to_owned();
+    let path = format!("/certifications/{imp_uid}");
+    let pending: IamportCertification =
+        serde_json::from_value(response(&s.api.get(&path).await).clone()).unwrap();
+    assert!(!pending.certified);
+    assert_eq!(pending.birthday, "19880311");
+    assert_eq!(pending.phone, "01012345678");
+    let otp = pending.otp.clone().unwrap();
+    assert_eq!(otp.len(), 6);
+
+    let confirm = format!("/certifications/otp/confirm/{imp_uid}");
+    refused(&s.api.post(&confirm, json!({"otp": "000000x"})).await, 400);
+    let confirmed = s.api.post(&confirm, json!({"otp": otp})).await;
+    let confirmed = response(&confirmed).clone();
+    assert_eq!(confirmed["certified"], true);
+    assert!(confirmed["certified_at"].as_i64().unwrap() > 0);
+    refused(&s.api.post(&confirm, json!({"otp": otp})).await, 400);
+    response(&s.api.delete(&path).await);
+    refused(&s.api.get(&path).await, 404);
+    let bad_birth = s
+        .api
+        .post(
+            "/certifications/otp/request",
+            json!({"name": "홍길동", "phone": "01012345678", "birth": "880311", "gender_digit": "1", "carrier": "KT"}),
+        )
+        .await;
+    refused(&bad_birth, 400);
+}
+
+#[tokio::test]
+async fn cash_receipts_are_issued_for_paid_payments_and_cancelled() {
+    let s = start_default().await;
+    let payment = paid(&s.api, 11000).await;
+    let imp_uid = uid(&payment);
+    s.api
+        .post(
+            "/payments/cancel",
+            json!({"imp_uid": imp_uid, "amount": 1100, "checksum": null, "reason": "x"}),
+        )
+        .await
+        .ok();
+    let path = format!("/receipts/{imp_uid}");
+    let issued = s
+        .api
+        .post(
+            &path,
+            json!({"imp_uid": imp_uid, "identifier": "01012345678", "identifier_type": "phone"}),
+        )
+        .await;
+    let receipt: IamportReceipt = serde_json::from_value(response(&issued).clone()).unwrap();
+    assert_eq!(receipt.amount, 9900.0, "the balance after cancels");
+    assert_eq!(receipt.vat, 900.0);
+    assert_eq!(
+        response(&s.api.get(&format!("/payments/{imp_uid}")).await)["cash_receipt_issue"],
+        true
+    );
+    refused(
+        &s.api
+            .post(&path, json!({"identifier": "01012345678"}))
+            .await,
+        400,
+    );
+    assert_eq!(
+        response(&s.api.get(&path).await)["receipt_uid"],
+        receipt.receipt_uid.as_str()
+    );
+
+    let cancelled = s.api.delete(&path).await;
+    assert!(response(&cancelled)["cancelled_at"].as_i64().unwrap() > 0);
+    assert_eq!(
+        response(&s.api.get(&format!("/payments/{imp_uid}")).await)["cash_receipt_issue"],
+        false
+    );
+    refused(&s.api.delete(&path).await, 400);
+    // Issued again after its cancellation.
+    response(
+        &s.api
+            .post(&path, json!({"identifier": "01012345678"}))
+            .await,
+    );
+
+    let account = vbank(&s.api, &s.fake, 1000, 3600).await;
+    let unpaid = s
+        .api
+        .post(
+            &format!("/receipts/{}", uid(&account)),
+            json!({"identifier": "01012345678"}),
+        )
+        .await;
+    refused(&unpaid, 400);
+    refused(&s.api.get("/receipts/imp_000000000000").await, 404);
+    refused(&s.api.delete("/receipts/imp_000000000000").await, 400);
+}
+
+#[tokio::test]
+async fn the_payment_window_pays_by_card_or_issues_a_virtual_account() {
+    let (s, hooks) = start_with_receiver().await;
+    let card = s
+        .api
+        .post(
+            "/internal/payments",
+            json!({"merchant_uid": order(), "amount": 12000, "name": "주문"}),
+        )
+        .await;
+    let card = response(&card).clone();
+    assert_eq!(
+        (card["status"].clone(), card["channel"].clone()),
+        (json!("paid"), json!("pc"))
+    );
+    assert_eq!(hooks.next(WAIT).await.1["status"], "paid");
+    let account = s
+        .api
+        .post(
+            "/internal/payments",
+            json!({"merchant_uid": order(), "amount": 12000, "pay_method": "vbank"}),
+        )
+        .await;
+    assert_eq!(response(&account)["status"], "ready");
+    assert_eq!(hooks.next(WAIT).await.1["status"], "ready");
+    let declined = s
+        .api
+        .post(
+            "/internal/payments",
+            json!({"merchant_uid": order(), "amount": 1, "card_number": "4000000000000002"}),
+        )
+        .await;
+    refused(&declined, 400);
+    refused(
+        &s.api
+            .post(
+                "/internal/payments",
+                json!({"merchant_uid": order(), "amount": 1, "pay_method": "bitcoin"}),
+            )
+            .await,
+        400,
+    );
+}
+
+#[tokio::test]
+async fn webhooks_go_to_the_notice_url_and_can_be_form_encoded() {
+    let (s, hooks) = start_with_receiver().await;
+    let elsewhere = Receiver::start().await;
+    let mut body = onetime(&order(), 1000);
+    body["notice_url"] = json!(elsewhere.url);
+    response(&s.api.post("/subscribe/payments/onetime", body).await);
+    assert_eq!(elsewhere.next(WAIT).await.1["status"], "paid");
+    assert!(hooks.try_next().await.is_none());
+
+    s.api
+        .put(
+            "/internal/merchant",
+            Some(json!({"webhook_format": "form"})),
+        )
+        .await
+        .ok();
+    let payment = paid(&s.api, 1000).await;
+    let (headers, form) = hooks.next(WAIT).await;
+    assert_eq!(headers["content-type"], "application/x-www-form-urlencoded");
+    let expected = format!(
+        "imp_uid={}&merchant_uid={}&status=paid",
+        uid(&payment),
+        payment["merchant_uid"].as_str().unwrap()
+    );
+    assert_eq!(form, Value::String(expected));
+}
+
+#[tokio::test]
+async fn form_webhooks_are_the_default_when_configured_and_retries_follow_the_clock() {
+    let receiver = Receiver::start().await;
+    let s = start(IamportConfig {
+        webhook_url: Some(receiver.url.clone()),
+        webhook_mode: DeliveryMode::Sync,
+        webhook_format: WebhookFormat::Form,
+        ..IamportConfig::default()
+    })
+    .await;
+    receiver.answer(500);
+    paid(&s.api, 1000).await;
+    receiver.next(WAIT).await;
+    for attempt in 2..=6 {
+        s.fake.advance(chrono::Duration::seconds(59)).await;
+        assert!(receiver.try_next().await.is_none(), "not yet due");
+        s.fake.advance(chrono::Duration::seconds(1)).await;
+        let (_, body) = receiver.next(WAIT).await;
+        assert!(
+            body.as_str().unwrap().contains("status=paid"),
+            "attempt {attempt}"
+        );
+    }
+    s.fake.advance(chrono::Duration::hours(1)).await;
+    assert!(
+        receiver.try_next().await.is_none(),
+        "five retries, then none"
+    );
+    let list = s.anonymous.get("/internal/webhooks").await;
+    assert_eq!(list.ok()[0]["state"], "failed");
+    assert_eq!(list.body[0]["attempts"], 6);
+}
+
+#[tokio::test]
+async fn async_webhooks_arrive_after_the_response() {
+    let receiver = Receiver::start().await;
+    let s = start(IamportConfig {
+        webhook_url: Some(receiver.url.clone()),
+        ..IamportConfig::default()
+    })
+    .await;
+    let payment = paid(&s.api, 1000).await;
+    let (_, hook) = receiver.next(WAIT).await;
+    assert_eq!(hook["imp_uid"], uid(&payment).as_str());
+}
+
+#[tokio::test]
+async fn controls_faults_journal_sink_and_reset() {
+    let s = start_default().await;
+    let payment = paid(&s.api, 1000).await;
+    let path = format!("/payments/{}", uid(&payment));
+    s.anonymous
+        .post("/internal/faults", json!({"path": "/payments/*", "action": "error", "code": "-1", "message": "PG 점검 중"}))
+        .await
+        .ok();
+    let down = s.api.get(&path).await;
+    assert_eq!(refused(&down, 500), "PG 점검 중");
+    s.anonymous
+        .post(
+            "/internal/faults",
+            json!({"path": "/payments/*", "action": "drop"}),
+        )
+        .await
+        .ok();
+    let dropped = s
+        .api
+        .http
+        .get(format!("{}{path}", s.api.url))
+        .header("authorization", s.api.auth.clone().unwrap())
+        .send()
+        .await;
+    assert!(dropped.is_err());
+    response(&s.api.get(&path).await);
+    refused(
+        &s.anonymous
+            .post("/internal/faults", json!({"path": "x", "action": "drop"}))
+            .await,
+        400,
+    );
+
+    let form = s
+        .anonymous
+        .http
+        .post(format!("{}/internal/webhook", s.anonymous.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("imp_uid=imp_1&merchant_uid=m&status=paid")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 200);
+    let journal = s.anonymous.get("/internal/journal").await;
+    let journal = journal.ok();
+    assert_eq!(journal["received"][0]["body"]["status"], "paid");
+    let requests = journal["requests"].as_array().unwrap();
+    assert!(requests.iter().any(|r| r["path"] == "/users/getToken"));
+    assert!(
+        requests
+            .iter()
+            .any(|r| r["merchant"] == "test_imp_key" && r["path"] == path.as_str())
+    );
+
+    assert_eq!(
+        s.anonymous.post("/internal/reset", json!({})).await.status,
+        204
+    );
+    assert_eq!(
+        refused(&s.api.get(&path).await, 401),
+        "Unauthorized",
+        "tokens are gone too"
+    );
+    let api = login(&s.anonymous, "test_imp_key", "test_imp_secret").await;
+    refused(&api.get(&path).await, 404);
+    refused(&s.anonymous.get("/nothing/here").await, 404);
+}
+
+#[tokio::test]
+async fn records_expire_and_the_capacity_evicts_the_oldest() {
+    let s = start(IamportConfig {
+        capacity: 2,
+        ttl: Duration::from_secs(600),
+        ..IamportConfig::default()
+    })
+    .await;
+    let first = paid(&s.api, 1000).await;
+    let second = paid(&s.api, 1000).await;
+    let third = paid(&s.api, 1000).await;
+    refused(&s.api.get(&format!("/payments/{}", uid(&first))).await, 404);
+    response(&s.api.get(&format!("/payments/{}", uid(&second))).await);
+    s.fake.advance(chrono::Duration::minutes(11)).await;
+    refused(&s.api.get(&format!("/payments/{}", uid(&third))).await, 404);
+    // The merchant_uid of an evicted payment is free again.
+    response(
+        &s.api
+            .post(
+                "/subscribe/payments/onetime",
+                onetime(first["merchant_uid"].as_str().unwrap(), 1000),
+            )
+            .await,
+    );
+}
