@@ -7,6 +7,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use clap::{Args, Subcommand};
 use payments_fakes::delivery::DeliveryMode;
+use payments_fakes::iamport::{self, Credentials, FakeIamport, IamportConfig, WebhookFormat};
 use payments_fakes::toss::{self, FakeToss, TossConfig};
 
 #[derive(Debug, Subcommand)]
@@ -23,6 +24,31 @@ pub enum FakeCommand {
         #[arg(long = "secret-key", value_name = "KEY")]
         secret_keys: Vec<String>,
     },
+    /// The fake I'mport (PortOne V1 REST API).
+    Iamport {
+        /// The port to listen on; 0 picks a free one.
+        #[arg(long, default_value_t = iamport::DEFAULT_PORT)]
+        port: u16,
+        #[command(flatten)]
+        common: Common,
+        /// Accept this key pair too (repeatable), as `IMP_KEY:IMP_SECRET`. The default pair
+        /// `test_imp_key` / `test_imp_secret` is always accepted.
+        #[arg(long = "credentials", value_name = "KEY:SECRET", value_parser = parse_credentials)]
+        credentials: Vec<Credentials>,
+        /// Send webhooks form-encoded instead of as JSON.
+        #[arg(long)]
+        form_webhooks: bool,
+    },
+}
+
+fn parse_credentials(text: &str) -> Result<Credentials, String> {
+    match text.split_once(':') {
+        Some((key, secret)) if !key.is_empty() && !secret.is_empty() => Ok(Credentials {
+            imp_key: key.to_owned(),
+            imp_secret: secret.to_owned(),
+        }),
+        _ => Err(format!("expected IMP_KEY:IMP_SECRET, got {text:?}")),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -56,68 +82,119 @@ pub fn run(command: FakeCommand) -> ExitCode {
 }
 
 async fn serve(command: FakeCommand) -> Result<(), String> {
-    let FakeCommand::Toss {
-        port,
-        common,
-        secret_keys,
-    } = command;
-    if let Some(url) = &common.webhook_url
-        && !(url.starts_with("http://") || url.starts_with("https://"))
-    {
-        return Err(format!("--webhook-url must be an http(s) URL, got {url:?}"));
+    match command {
+        FakeCommand::Toss {
+            port,
+            common,
+            secret_keys,
+        } => {
+            let mut config = TossConfig {
+                webhook_url: common.webhook_url()?,
+                webhook_mode: common.mode(),
+                ..TossConfig::default()
+            };
+            config.secret_keys.extend(secret_keys);
+            let fake = FakeToss::new(config.clone());
+            let (listener, url) = common.bind(port).await?;
+            let default_auth = base64::engine::general_purpose::STANDARD
+                .encode(format!("{}:", toss::DEFAULT_SECRET_KEY));
+            println!("fake Toss Payments listening on {url}");
+            println!(
+                "  secret keys:   {} or any key starting with {}",
+                config.secret_keys.join(", "),
+                toss::DEFAULT_SECRET_KEY_PREFIX
+            );
+            println!("  Authorization: Basic {default_auth}");
+            common.print_webhooks(&url, "PUT {url}/internal/merchant {\"webhookUrl\": …}");
+            run_until_stopped(listener, fake.router(), &url).await;
+        }
+        FakeCommand::Iamport {
+            port,
+            common,
+            credentials,
+            form_webhooks,
+        } => {
+            let mut config = IamportConfig {
+                webhook_url: common.webhook_url()?,
+                webhook_mode: common.mode(),
+                webhook_format: if form_webhooks {
+                    WebhookFormat::Form
+                } else {
+                    WebhookFormat::Json
+                },
+                ..IamportConfig::default()
+            };
+            config.credentials.extend(credentials);
+            let fake = FakeIamport::new(config.clone());
+            let (listener, url) = common.bind(port).await?;
+            println!("fake I'mport listening on {url}");
+            let pairs: Vec<String> = config
+                .credentials
+                .iter()
+                .map(|c| format!("{} / {}", c.imp_key, c.imp_secret))
+                .collect();
+            println!("  key pairs:     {}", pairs.join(", "));
+            println!(
+                "  token:         POST {url}/users/getToken {{\"imp_key\": \"{}\", \"imp_secret\": \"{}\"}}",
+                iamport::DEFAULT_IMP_KEY,
+                iamport::DEFAULT_IMP_SECRET
+            );
+            common.print_webhooks(&url, "PUT {url}/internal/merchant {\"webhook_url\": …}");
+            run_until_stopped(listener, fake.router(), &url).await;
+        }
     }
-    let mut config = TossConfig {
-        webhook_url: common.webhook_url.clone(),
-        webhook_mode: if common.sync_webhooks {
+    println!("stopped");
+    Ok(())
+}
+
+impl Common {
+    fn webhook_url(&self) -> Result<Option<String>, String> {
+        match &self.webhook_url {
+            Some(url) if !(url.starts_with("http://") || url.starts_with("https://")) => {
+                Err(format!("--webhook-url must be an http(s) URL, got {url:?}"))
+            }
+            other => Ok(other.clone()),
+        }
+    }
+
+    fn mode(&self) -> DeliveryMode {
+        if self.sync_webhooks {
             DeliveryMode::Sync
         } else {
             DeliveryMode::Async
-        },
-        ..TossConfig::default()
-    };
-    config.secret_keys.extend(secret_keys);
-    let fake = FakeToss::new(config.clone());
-    let address = SocketAddr::new(common.host, port);
-    let listener = tokio::net::TcpListener::bind(address)
-        .await
-        .map_err(|e| format!("cannot listen on {address}: {e} (choose another with --port)"))?;
-    let url = format!(
-        "http://{}",
-        listener.local_addr().map_err(|e| e.to_string())?
-    );
-    let default_auth =
-        base64::engine::general_purpose::STANDARD.encode(format!("{}:", toss::DEFAULT_SECRET_KEY));
-    println!("fake Toss Payments listening on {url}");
-    println!(
-        "  secret keys:   {} or any key starting with {}",
-        config.secret_keys.join(", "),
-        toss::DEFAULT_SECRET_KEY_PREFIX
-    );
-    println!("  Authorization: Basic {default_auth}");
-    match &config.webhook_url {
-        Some(hook) => println!(
-            "  webhooks:      {hook} ({})",
-            if common.sync_webhooks {
-                "sync"
-            } else {
-                "async"
-            }
-        ),
-        None => println!(
-            "  webhooks:      none (set one with --webhook-url or PUT {url}/internal/merchant)"
-        ),
+        }
     }
+
+    async fn bind(&self, port: u16) -> Result<(tokio::net::TcpListener, String), String> {
+        let address = SocketAddr::new(self.host, port);
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .map_err(|e| format!("cannot listen on {address}: {e} (choose another with --port)"))?;
+        let url = format!(
+            "http://{}",
+            listener.local_addr().map_err(|e| e.to_string())?
+        );
+        Ok((listener, url))
+    }
+
+    fn print_webhooks(&self, url: &str, how: &str) {
+        match &self.webhook_url {
+            Some(hook) => println!(
+                "  webhooks:      {hook} ({})",
+                if self.sync_webhooks { "sync" } else { "async" }
+            ),
+            None => println!(
+                "  webhooks:      none (set one with --webhook-url or {})",
+                how.replace("{url}", url)
+            ),
+        }
+    }
+}
+
+async fn run_until_stopped(listener: tokio::net::TcpListener, router: axum::Router, url: &str) {
     println!("  controls:      {url}/internal/… (journal, clock, faults, reset)");
     println!("press Ctrl-C to stop");
-    payments_fakes::serve::serve(
-        listener,
-        fake.router(),
-        shutdown_signal(),
-        Duration::from_secs(5),
-    )
-    .await;
-    println!("stopped");
-    Ok(())
+    payments_fakes::serve::serve(listener, router, shutdown_signal(), Duration::from_secs(5)).await;
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -236,3 +236,83 @@ mod fake_toss {
         );
     }
 }
+
+mod fake_iamport {
+    use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+    use std::net::TcpStream;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn serves_the_fake_with_extra_credentials_and_stops_on_sigterm() {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
+            .args([
+                "fake",
+                "iamport",
+                "--port",
+                "0",
+                "--credentials",
+                "my_key:my_secret",
+            ])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        stdout.read_line(&mut first).unwrap();
+        let address = first
+            .trim()
+            .strip_prefix("fake I'mport listening on http://")
+            .unwrap_or_else(|| panic!("unexpected banner: {first:?}"))
+            .to_owned();
+        let mut pairs = String::new();
+        stdout.read_line(&mut pairs).unwrap();
+        assert!(
+            pairs.contains("test_imp_key / test_imp_secret, my_key / my_secret"),
+            "{pairs}"
+        );
+
+        let body = r#"{"imp_key":"my_key","imp_secret":"my_secret"}"#;
+        let mut stream = TcpStream::connect(&address).unwrap();
+        write!(
+            stream,
+            "POST /users/getToken HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.contains("\"access_token\""), "{answer}");
+
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "the fake did not stop");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert!(status.success());
+        let mut rest = String::new();
+        stdout.read_to_string(&mut rest).unwrap();
+        assert!(rest.contains("stopped"), "{rest}");
+    }
+
+    #[test]
+    fn malformed_credentials_are_a_usage_error() {
+        let out = Command::new(env!("CARGO_BIN_EXE_harness"))
+            .args(["fake", "iamport", "--credentials", "no-colon"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("expected IMP_KEY:IMP_SECRET"));
+    }
+}
