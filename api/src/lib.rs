@@ -4,11 +4,14 @@
 //!   to a client's webhook; [`monitors`]: its monitor endpoints;
 //! - [`iamport`] and [`toss`]: the PG APIs the server talks to and the fakes imitate;
 //! - [`codec`]: the AES body encryption every payments-API body travels in;
-//! - [`wire`]: the number and time formats the three share.
+//! - [`wire`]: the number and time formats the three share;
+//! - `client` (feature `client`): a typed async client of the payments API.
 //!
 //! Client backends depend on this crate alone, so it pulls in neither a web framework nor a
 //! database driver.
 
+#[cfg(feature = "client")]
+pub mod client;
 pub mod codec;
 pub mod iamport;
 pub mod monitors;

@@ -1,0 +1,259 @@
+//! The payments API over HTTP: the current routes under `/payments`, the older SDK
+//! generation's at the legacy paths, and the monitors.
+
+pub mod error;
+mod monitors;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::from_fn_with_state;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post, put};
+use payments_api::BodyCodec;
+use payments_api::payments::*;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::records::{Lookup, Records};
+use error::ApiError;
+pub use monitors::Monitor;
+
+/// What the handlers share.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub records: Arc<Records>,
+    pub codec: BodyCodec,
+    pub monitor: Arc<Monitor>,
+}
+
+/// The largest request body accepted.
+const MAX_BODY: usize = 1 << 20;
+
+/// The router of the whole API.
+pub fn router(state: AppState) -> Router {
+    let current = Router::new()
+        .route("/payments/histories", post(create_history))
+        .route("/payments/histories/get", patch(history_by_source))
+        .route("/payments/histories/cancel", put(cancel_history))
+        .route("/payments/histories/{id}", patch(history_by_id))
+        .route("/payments/reservations", post(create_reservation))
+        .route("/payments/reservations/get", patch(reservation_by_source))
+        .route("/payments/reservations/{id}", patch(reservation_by_id));
+    // The first SDK generation: the same records, un-prefixed, histories in their older shape.
+    let legacy = Router::new()
+        .route("/histories", post(legacy_create_history))
+        .route("/histories/get", patch(legacy_history_by_source))
+        .route("/histories/cancel", put(legacy_cancel_history))
+        .route("/histories/{id}", patch(legacy_history_by_id))
+        .route("/reservations", post(create_reservation))
+        .route("/reservations/get", patch(reservation_by_source))
+        .route("/reservations/{id}", patch(reservation_by_id));
+    current
+        .merge(legacy)
+        .route("/monitors/health", get(monitors::health))
+        .route("/monitors/performance", get(monitors::performance))
+        .route("/monitors/system", get(monitors::system))
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no_route", "no such route") })
+        .layer(from_fn_with_state(state.monitor.clone(), monitors::count))
+        .with_state(state)
+}
+
+/// An encrypted request body: `text/plain` Base64 of the AES-encrypted JSON.
+#[derive(Debug)]
+pub struct Encrypted<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for Encrypted<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let content_type = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("text/plain")
+            .to_ascii_lowercase();
+        // The first SDK generation sent no or any non-JSON type; the second `text/plain`.
+        if content_type.contains("json") || content_type.contains("form") {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "not_text_plain",
+                "the body must be text/plain: the Base64 text of the encrypted JSON",
+            ));
+        }
+        let body = Bytes::from_request(request, state)
+            .await
+            .map_err(|e| ApiError::invalid(e.body_text()))?;
+        if body.len() > MAX_BODY {
+            return Err(ApiError::invalid("the body is too large"));
+        }
+        let text = std::str::from_utf8(&body).map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "undecryptable",
+                "the body is not text",
+            )
+        })?;
+        let plain = state.codec.decrypt_text(text).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "undecryptable",
+                format!("the body could not be decrypted: {e}"),
+            )
+        })?;
+        serde_json::from_str(&plain)
+            .map(Encrypted)
+            .map_err(|e| ApiError::invalid(format!("the body is not the expected JSON: {e}")))
+    }
+}
+
+/// An encrypted response body.
+fn encrypted<T: Serialize>(codec: &BodyCodec, status: StatusCode, value: &T) -> Response {
+    match codec.encrypt_json(value) {
+        Ok(text) => (
+            status,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            text,
+        )
+            .into_response(),
+        Err(e) => ApiError::internal(format!("encoding a response: {e}")).into_response(),
+    }
+}
+
+type Reply = Result<Response, ApiError>;
+
+async fn create_history(
+    State(s): State<AppState>,
+    Encrypted(input): Encrypted<PaymentHistoryCreate>,
+) -> Reply {
+    let history = s.records.create_history(input).await?;
+    Ok(encrypted(&s.codec, StatusCode::CREATED, &history))
+}
+
+async fn history_by_source(
+    State(s): State<AppState>,
+    Encrypted(input): Encrypted<PaymentSourceAccessor>,
+) -> Reply {
+    let history = s
+        .records
+        .history(Lookup::Source(&input.source), &input.password)
+        .await?;
+    Ok(encrypted(&s.codec, StatusCode::OK, &history))
+}
+
+async fn history_by_id(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Encrypted(input): Encrypted<PaymentPassword>,
+) -> Reply {
+    let history = s.records.history(Lookup::Id(&id), &input.password).await?;
+    Ok(encrypted(&s.codec, StatusCode::OK, &history))
+}
+
+async fn cancel_history(
+    State(s): State<AppState>,
+    Encrypted(input): Encrypted<PaymentCancelCreate>,
+) -> Reply {
+    let history = s.records.cancel_history(input).await?;
+    Ok(encrypted(&s.codec, StatusCode::OK, &history))
+}
+
+async fn create_reservation(
+    State(s): State<AppState>,
+    Encrypted(input): Encrypted<PaymentReservationCreate>,
+) -> Reply {
+    let reservation = s.records.create_reservation(input).await?;
+    Ok(encrypted(&s.codec, StatusCode::CREATED, &reservation))
+}
+
+async fn reservation_by_source(
+    State(s): State<AppState>,
+    Encrypted(input): Encrypted<PaymentSourceAccessor>,
+) -> Reply {
+    let reservation = s
+        .records
+        .reservation(Lookup::Source(&input.source), &input.password)
+        .await?;
+    Ok(encrypted(&s.codec, StatusCode::OK, &reservation))
+}
+
+async fn reservation_by_id(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Encrypted(input): Encrypted<PaymentPassword>,
+) -> Reply {
+    let reservation = s
+        .records
+        .reservation(Lookup::Id(&id), &input.password)
+        .await?;
+    Ok(encrypted(&s.codec, StatusCode::OK, &reservation))
+}
+
+/// A history in the first SDK generation's shape: `currency_unit` for `currency`, and no
+/// `refund` or `cancels`.
+pub fn legacy_history(history: &PaymentHistory) -> serde_json::Value {
+    let mut value = serde_json::to_value(history).unwrap_or_default();
+    if let Some(object) = value.as_object_mut() {
+        if let Some(currency) = object.remove("currency") {
+            object.insert("currency_unit".into(), currency);
+        }
+        object.remove("refund");
+        object.remove("cancels");
+    }
+    value
+}
+
+async fn legacy_create_history(
+    State(s): State<AppState>,
+    Encrypted(input): Encrypted<PaymentHistoryCreate>,
+) -> Reply {
+    let history = s.records.create_history(input).await?;
+    Ok(encrypted(
+        &s.codec,
+        StatusCode::CREATED,
+        &legacy_history(&history),
+    ))
+}
+
+async fn legacy_history_by_source(
+    State(s): State<AppState>,
+    Encrypted(input): Encrypted<PaymentSourceAccessor>,
+) -> Reply {
+    let history = s
+        .records
+        .history(Lookup::Source(&input.source), &input.password)
+        .await?;
+    Ok(encrypted(
+        &s.codec,
+        StatusCode::OK,
+        &legacy_history(&history),
+    ))
+}
+
+async fn legacy_history_by_id(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Encrypted(input): Encrypted<PaymentPassword>,
+) -> Reply {
+    let history = s.records.history(Lookup::Id(&id), &input.password).await?;
+    Ok(encrypted(
+        &s.codec,
+        StatusCode::OK,
+        &legacy_history(&history),
+    ))
+}
+
+async fn legacy_cancel_history(
+    State(s): State<AppState>,
+    Encrypted(input): Encrypted<PaymentCancelCreate>,
+) -> Reply {
+    let history = s.records.cancel_history(input).await?;
+    Ok(encrypted(
+        &s.codec,
+        StatusCode::OK,
+        &legacy_history(&history),
+    ))
+}

@@ -1,0 +1,128 @@
+//! `/monitors/health`, `/monitors/performance` and `/monitors/system`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use payments_api::monitors::*;
+use uuid::Uuid;
+
+use super::{AppState, Reply, encrypted};
+
+/// Process-wide counters and identity.
+#[derive(Debug)]
+pub struct Monitor {
+    uid: Uuid,
+    started: DateTime<Utc>,
+    started_instant: std::time::Instant,
+    total: AtomicU64,
+    in_flight: AtomicU64,
+    client_errors: AtomicU64,
+    server_errors: AtomicU64,
+}
+
+impl Default for Monitor {
+    fn default() -> Self {
+        Self {
+            uid: Uuid::new_v4(),
+            started: Utc::now(),
+            started_instant: std::time::Instant::now(),
+            total: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
+            client_errors: AtomicU64::new(0),
+            server_errors: AtomicU64::new(0),
+        }
+    }
+}
+
+/// Counts requests by outcome.
+pub async fn count(State(monitor): State<Arc<Monitor>>, request: Request, next: Next) -> Response {
+    monitor.in_flight.fetch_add(1, Ordering::Relaxed);
+    let response = next.run(request).await;
+    monitor.in_flight.fetch_sub(1, Ordering::Relaxed);
+    monitor.total.fetch_add(1, Ordering::Relaxed);
+    if response.status().is_client_error() {
+        monitor.client_errors.fetch_add(1, Ordering::Relaxed);
+    } else if response.status().is_server_error() {
+        monitor.server_errors.fetch_add(1, Ordering::Relaxed);
+    }
+    response
+}
+
+pub async fn health() -> StatusCode {
+    StatusCode::OK
+}
+
+pub async fn performance(axum::extract::State(s): axum::extract::State<AppState>) -> Reply {
+    let m = &s.monitor;
+    let (user, system) = cpu_micros();
+    let (rss, virtual_size) = memory_bytes();
+    let value = Performance {
+        cpu: CpuUsage { user, system },
+        memory: MemoryUsage { rss, virtual_size },
+        uptime: m.started_instant.elapsed().as_secs_f64(),
+        requests: RequestCounts {
+            total: m.total.load(Ordering::Relaxed),
+            in_flight: m.in_flight.load(Ordering::Relaxed),
+            client_errors: m.client_errors.load(Ordering::Relaxed),
+            server_errors: m.server_errors.load(Ordering::Relaxed),
+        },
+    };
+    Ok(encrypted(&s.codec, StatusCode::OK, &value))
+}
+
+pub async fn system(axum::extract::State(s): axum::extract::State<AppState>) -> Reply {
+    let commit = option_env!("PAYMENTS_BUILD_COMMIT").map(|hash| Commit {
+        hash: hash.to_owned(),
+        branch: option_env!("PAYMENTS_BUILD_BRANCH").map(str::to_owned),
+        subject: option_env!("PAYMENTS_BUILD_SUBJECT").map(str::to_owned),
+        committed_at: option_env!("PAYMENTS_BUILD_COMMITTED_AT")
+            .and_then(|t| t.parse::<i64>().ok())
+            .and_then(|t| DateTime::from_timestamp(t, 0)),
+    });
+    let value = System {
+        uid: s.monitor.uid,
+        arguments: std::env::args().collect(),
+        package: Package {
+            name: env!("CARGO_PKG_NAME").to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        },
+        commit,
+        created_at: s.monitor.started,
+    };
+    Ok(encrypted(&s.codec, StatusCode::OK, &value))
+}
+
+/// User and system CPU time of this process in µs, from `/proc` (zero where it is absent).
+fn cpu_micros() -> (u64, u64) {
+    // Fields 14 and 15 of /proc/self/stat, in clock ticks (100 per second on Linux).
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    (ticks(11) * 10_000, ticks(12) * 10_000)
+}
+
+/// Resident and virtual memory of this process in bytes, from `/proc`.
+fn memory_bytes() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+            * 1024
+    };
+    (kib("VmRSS:"), kib("VmSize:"))
+}

@@ -1,0 +1,535 @@
+//! Payments and billing keys: verified at the PG, sealed at rest, opened only with their
+//! password.
+
+use std::sync::Arc;
+
+use payments_api::iamport::IamportPaymentCancelCreate;
+use payments_api::payments::*;
+use payments_api::toss::{TossPaymentCancelCreate, TossPaymentStatus, TossRefundReceiveAccount};
+use uuid::Uuid;
+
+use crate::crypto::{Passwords, Sealer};
+use crate::db::{CancelRow, Db, HistoryKey, HistoryRow, ReservationRow, is_duplicate};
+use crate::derive::{self, Props};
+use crate::http::error::ApiError;
+use crate::pg::Gateways;
+
+/// The record store and the PGs behind it.
+#[derive(Debug)]
+pub struct Records {
+    pub db: Db,
+    pub sealer: Sealer,
+    pub passwords: Passwords,
+    pub pgs: Gateways,
+}
+
+/// How a client names one record.
+#[derive(Debug, Clone, Copy)]
+pub enum Lookup<'a> {
+    Id(&'a str),
+    Source(&'a PaymentSource),
+}
+
+impl Lookup<'_> {
+    fn key(&self) -> HistoryKey<'_> {
+        match self {
+            Lookup::Id(id) => HistoryKey::Id(id),
+            Lookup::Source(s) => HistoryKey::Source(&s.schema, &s.table, &s.id),
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn data_context(table: &str, id: &str) -> String {
+    format!("{table}.data:{id}")
+}
+
+fn reason_context(id: &str, seq: usize) -> String {
+    format!("payment_history_cancels.reason:{id}:{seq}")
+}
+
+fn check_text(name: &str, value: &str, max: usize) -> Result<(), ApiError> {
+    if value.trim().is_empty() {
+        return Err(ApiError::invalid(format!("{name} must not be empty")));
+    }
+    if value.chars().count() > max {
+        return Err(ApiError::invalid(format!(
+            "{name} must be at most {max} characters"
+        )));
+    }
+    Ok(())
+}
+
+fn check_source(source: &PaymentSource) -> Result<(), ApiError> {
+    check_text("source.schema", &source.schema, 255)?;
+    check_text("source.table", &source.table, 255)?;
+    check_text("source.id", &source.id, 255)
+}
+
+fn check_vendor(vendor: &PaymentVendor) -> Result<(), ApiError> {
+    check_text("vendor.store_id", &vendor.store_id, 255)?;
+    check_text("vendor.uid", &vendor.uid, 255)
+}
+
+fn check_password(password: &str) -> Result<(), ApiError> {
+    if password.is_empty() || password.len() > 1024 {
+        return Err(ApiError::invalid("password must be 1 to 1024 bytes"));
+    }
+    Ok(())
+}
+
+impl Records {
+    /// Verifies a payment at the PG (I'mport: fetch and compare; Toss: confirm) and keeps it.
+    pub async fn create_history(
+        &self,
+        input: PaymentHistoryCreate,
+    ) -> Result<PaymentHistory, ApiError> {
+        check_vendor(&input.vendor)?;
+        check_source(&input.source)?;
+        check_password(&input.password)?;
+        if !(input.price.is_finite() && input.price >= 0.0) {
+            return Err(ApiError::invalid("price must be a number of at least 0"));
+        }
+        let url_ok = input.webhook_url.len() <= 1024
+            && reqwest::Url::parse(&input.webhook_url)
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+        if !url_ok {
+            return Err(ApiError::invalid(
+                "webhook_url must be an http(s) URL of at most 1024 characters",
+            ));
+        }
+        // Duplicates are refused before the PG is asked, so they leave no trace there.
+        self.refuse_duplicate_history(&input.vendor, &input.source)
+            .await?;
+
+        let (data, raw) = match input.vendor.code {
+            VendorCode::Iamport => {
+                let pg = self.pgs.iamport(&input.vendor.store_id)?;
+                let (payment, raw) = pg.payment(&input.vendor.uid).await?;
+                let base = payment.base();
+                if base.status == payments_api::iamport::IamportPaymentStatus::Failed {
+                    return Err(ApiError::refused(
+                        "payment_failed",
+                        "the payment failed at the PG",
+                    ));
+                }
+                if base.amount != input.price {
+                    let paid = base.amount;
+                    // Money taken for the wrong amount goes back to the customer.
+                    let refund = pg
+                        .cancel(&IamportPaymentCancelCreate {
+                            imp_uid: Some(input.vendor.uid.clone()),
+                            reason: "결제 금액 불일치".into(),
+                            ..Default::default()
+                        })
+                        .await;
+                    let refunded = if refund.is_ok() {
+                        "refunded"
+                    } else {
+                        "could not be refunded"
+                    };
+                    return Err(ApiError::refused(
+                        "amount_mismatch",
+                        format!(
+                            "the PG's amount is {paid}, not {}; the payment {refunded}",
+                            input.price
+                        ),
+                    ));
+                }
+                (PaymentData::Iamport(payment), raw)
+            }
+            VendorCode::TossPayments => {
+                let pg = self.pgs.toss(&input.vendor.store_id)?;
+                let (payment, raw) = pg
+                    .confirm(&input.vendor.uid, &input.source.id, input.price)
+                    .await?;
+                if matches!(
+                    payment.base().status,
+                    TossPaymentStatus::Aborted | TossPaymentStatus::Expired
+                ) {
+                    return Err(ApiError::refused(
+                        "payment_failed",
+                        "the payment failed at the PG",
+                    ));
+                }
+                (PaymentData::Toss(payment), raw)
+            }
+        };
+
+        let id = Uuid::new_v4().to_string();
+        let props = derive::props(&data);
+        let now = now_ms();
+        let row = HistoryRow {
+            id: id.clone(),
+            vendor_code: input.vendor.code.as_str().to_owned(),
+            vendor_store_id: input.vendor.store_id.clone(),
+            vendor_uid: input.vendor.uid.clone(),
+            source_schema: input.source.schema.clone(),
+            source_table: input.source.table.clone(),
+            source_id: input.source.id.clone(),
+            webhook_url: Some(input.webhook_url.clone()),
+            currency: props.currency.clone(),
+            price: props.price,
+            refund: props.refund,
+            paid_at: props.paid_at_ms,
+            cancelled_at: props.cancelled_at_ms,
+            data: self.sealer.seal(
+                &data_context("payment_histories", &id),
+                raw.to_string().as_bytes(),
+            ),
+            password_hash: self.passwords.hash(&id, &input.password),
+            created_at: now,
+            updated_at: now,
+        };
+        let cancels = self.seal_cancels(&id, &props);
+        match self.db.insert_history(&row, &cancels).await {
+            Ok(()) => {}
+            Err(e) if is_duplicate(&e) => {
+                return Err(ApiError::duplicate(
+                    "a payment with this PG id or source exists",
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        Ok(self.history_of(&row, data, &props))
+    }
+
+    async fn refuse_duplicate_history(
+        &self,
+        vendor: &PaymentVendor,
+        source: &PaymentSource,
+    ) -> Result<(), ApiError> {
+        if self
+            .db
+            .find_history(HistoryKey::Vendor(vendor.code.as_str(), &vendor.uid))
+            .await?
+            .is_some()
+        {
+            return Err(ApiError::duplicate(
+                "a payment with this PG id is stored already",
+            ));
+        }
+        if self
+            .db
+            .find_history(HistoryKey::Source(
+                &source.schema,
+                &source.table,
+                &source.id,
+            ))
+            .await?
+            .is_some()
+        {
+            return Err(ApiError::duplicate(
+                "a payment for this source is stored already",
+            ));
+        }
+        Ok(())
+    }
+
+    /// A payment, opened with its password.
+    pub async fn history(
+        &self,
+        lookup: Lookup<'_>,
+        password: &str,
+    ) -> Result<PaymentHistory, ApiError> {
+        let row = self.history_row(lookup, password).await?;
+        self.open_history(&row).await
+    }
+
+    async fn history_row(
+        &self,
+        lookup: Lookup<'_>,
+        password: &str,
+    ) -> Result<HistoryRow, ApiError> {
+        if let Lookup::Id(id) = lookup
+            && Uuid::parse_str(id).is_err()
+        {
+            return Err(ApiError::invalid("the id must be a UUID"));
+        }
+        let row = self
+            .db
+            .find_history(lookup.key())
+            .await?
+            .ok_or_else(|| ApiError::not_found("payment"))?;
+        if !self.passwords.verify(&row.id, password, &row.password_hash) {
+            return Err(ApiError::wrong_password());
+        }
+        Ok(row)
+    }
+
+    /// Cancels all or part of a payment at the PG and records the PG's answer.
+    pub async fn cancel_history(
+        &self,
+        input: PaymentCancelCreate,
+    ) -> Result<PaymentHistory, ApiError> {
+        check_source(&input.source)?;
+        check_text("reason", &input.reason, 200)?;
+        if !(input.price.is_finite() && input.price > 0.0) {
+            return Err(ApiError::invalid("price must be a number above 0"));
+        }
+        let mut row = self
+            .history_row(Lookup::Source(&input.source), &input.password)
+            .await?;
+        let code: VendorCode = row
+            .vendor_code
+            .parse()
+            .map_err(|e| ApiError::internal(format!("stored vendor code: {e}")))?;
+        let (data, raw) = match code {
+            VendorCode::Iamport => {
+                let pg = self.pgs.iamport(&row.vendor_store_id)?;
+                let account = input.account.as_ref();
+                let request = IamportPaymentCancelCreate {
+                    imp_uid: Some(row.vendor_uid.clone()),
+                    amount: Some(input.price),
+                    reason: input.reason.clone(),
+                    refund_holder: account.map(|a| a.holder.clone()),
+                    refund_bank: account.map(|a| a.bank.clone()),
+                    refund_account: account.map(|a| a.account.clone()),
+                    refund_tel: account.map(|a| a.mobile.clone()),
+                    ..Default::default()
+                };
+                let (payment, raw) = pg.cancel(&request).await?;
+                (PaymentData::Iamport(payment), raw)
+            }
+            VendorCode::TossPayments => {
+                let pg = self.pgs.toss(&row.vendor_store_id)?;
+                let request = TossPaymentCancelCreate {
+                    cancel_reason: input.reason.clone(),
+                    cancel_amount: Some(input.price),
+                    refund_receive_account: input.account.as_ref().map(|a| {
+                        TossRefundReceiveAccount {
+                            bank: a.bank.clone(),
+                            // Toss takes digits only; clients write numbers with dashes.
+                            account_number: a
+                                .account
+                                .chars()
+                                .filter(char::is_ascii_digit)
+                                .collect(),
+                            holder_name: a.holder.clone(),
+                        }
+                    }),
+                    ..Default::default()
+                };
+                let (payment, raw) = pg.cancel(&row.vendor_uid, &request).await?;
+                (PaymentData::Toss(payment), raw)
+            }
+        };
+        let props = derive::props(&data);
+        row.currency = props.currency.clone();
+        row.price = props.price;
+        row.refund = props.refund;
+        row.paid_at = props.paid_at_ms;
+        row.cancelled_at = props.cancelled_at_ms;
+        row.data = self.sealer.seal(
+            &data_context("payment_histories", &row.id),
+            raw.to_string().as_bytes(),
+        );
+        row.updated_at = now_ms();
+        let cancels = self.seal_cancels(&row.id, &props);
+        self.db.update_history(&row, &cancels).await?;
+        Ok(self.history_of(&row, data, &props))
+    }
+
+    fn seal_cancels(&self, id: &str, props: &Props) -> Vec<CancelRow> {
+        props
+            .cancels
+            .iter()
+            .enumerate()
+            .map(|(seq, c)| CancelRow {
+                price: c.price,
+                reason: self
+                    .sealer
+                    .seal(&reason_context(id, seq), c.reason.as_bytes()),
+                created_at: c.at_ms,
+            })
+            .collect()
+    }
+
+    /// The API's view of a stored payment.
+    async fn open_history(&self, row: &HistoryRow) -> Result<PaymentHistory, ApiError> {
+        let code: VendorCode = row
+            .vendor_code
+            .parse()
+            .map_err(|e| ApiError::internal(format!("stored vendor code: {e}")))?;
+        let plain = self
+            .sealer
+            .open(&data_context("payment_histories", &row.id), &row.data)
+            .map_err(|e| ApiError::internal(format!("payment {}: {e}", row.id)))?;
+        let value: serde_json::Value = serde_json::from_slice(&plain)
+            .map_err(|e| ApiError::internal(format!("payment {} data: {e}", row.id)))?;
+        let data = match code {
+            VendorCode::Iamport => serde_json::from_value(value).map(PaymentData::Iamport),
+            VendorCode::TossPayments => serde_json::from_value(value).map(PaymentData::Toss),
+        }
+        .map_err(|e| ApiError::internal(format!("payment {} data: {e}", row.id)))?;
+        let mut cancels = Vec::new();
+        for (seq, cancel) in self.db.cancels(&row.id).await?.into_iter().enumerate() {
+            let reason = self
+                .sealer
+                .open(&reason_context(&row.id, seq), &cancel.reason)
+                .map_err(|e| ApiError::internal(format!("payment {} cancel {seq}: {e}", row.id)))?;
+            cancels.push(derive::Cancel {
+                reason: String::from_utf8_lossy(&reason).into_owned(),
+                price: cancel.price,
+                at_ms: cancel.created_at,
+            });
+        }
+        let props = Props {
+            currency: row.currency.clone(),
+            price: row.price,
+            refund: row.refund,
+            paid_at_ms: row.paid_at,
+            cancelled_at_ms: row.cancelled_at,
+            cancels,
+        };
+        Ok(self.history_of(row, data, &props))
+    }
+
+    fn history_of(&self, row: &HistoryRow, data: PaymentData, props: &Props) -> PaymentHistory {
+        PaymentHistory {
+            id: Uuid::parse_str(&row.id).unwrap_or_default(),
+            vendor: PaymentVendor {
+                code: data.vendor_code(),
+                store_id: row.vendor_store_id.clone(),
+                uid: row.vendor_uid.clone(),
+            },
+            source: PaymentSource {
+                schema: row.source_schema.clone(),
+                table: row.source_table.clone(),
+                id: row.source_id.clone(),
+            },
+            data,
+            webhook_url: row.webhook_url.clone(),
+            currency: props.currency.clone(),
+            price: props.price,
+            refund: props.refund,
+            cancels: props
+                .cancels
+                .iter()
+                .map(|c| PaymentCancelHistory {
+                    reason: c.reason.clone(),
+                    price: c.price,
+                    created_at: derive::time(c.at_ms),
+                })
+                .collect(),
+            created_at: derive::time(row.created_at),
+            paid_at: props.paid_at_ms.map(derive::time),
+            cancelled_at: props.cancelled_at_ms.map(derive::time),
+        }
+    }
+
+    /// Verifies a billing key at the PG and keeps it.
+    pub async fn create_reservation(
+        &self,
+        input: PaymentReservationCreate,
+    ) -> Result<PaymentReservation, ApiError> {
+        check_vendor(&input.vendor)?;
+        check_source(&input.source)?;
+        check_password(&input.password)?;
+        check_text("title", &input.title, 255)?;
+        let vendor_key = HistoryKey::Vendor(input.vendor.code.as_str(), &input.vendor.uid);
+        let source_key =
+            HistoryKey::Source(&input.source.schema, &input.source.table, &input.source.id);
+        if self.db.find_reservation(vendor_key).await?.is_some()
+            || self.db.find_reservation(source_key).await?.is_some()
+        {
+            return Err(ApiError::duplicate(
+                "a billing key with this PG id or source is stored already",
+            ));
+        }
+        let (data, raw) = match input.vendor.code {
+            VendorCode::Iamport => {
+                let pg = self.pgs.iamport(&input.vendor.store_id)?;
+                let (key, raw) = pg.subscription(&input.vendor.uid).await?;
+                (ReservationData::Iamport(key), raw)
+            }
+            VendorCode::TossPayments => {
+                let pg = self.pgs.toss(&input.vendor.store_id)?;
+                let (key, raw) = pg.billing(&input.vendor.uid, &input.source.id).await?;
+                (ReservationData::Toss(key), raw)
+            }
+        };
+        let id = Uuid::new_v4().to_string();
+        let row = ReservationRow {
+            id: id.clone(),
+            vendor_code: input.vendor.code.as_str().to_owned(),
+            vendor_store_id: input.vendor.store_id.clone(),
+            vendor_uid: input.vendor.uid.clone(),
+            source_schema: input.source.schema.clone(),
+            source_table: input.source.table.clone(),
+            source_id: input.source.id.clone(),
+            title: input.title.clone(),
+            data: self.sealer.seal(
+                &data_context("payment_reservations", &id),
+                raw.to_string().as_bytes(),
+            ),
+            password_hash: self.passwords.hash(&id, &input.password),
+            created_at: now_ms(),
+        };
+        match self.db.insert_reservation(&row).await {
+            Ok(()) => Ok(reservation_of(&row, data)),
+            Err(e) if is_duplicate(&e) => Err(ApiError::duplicate(
+                "a billing key with this PG id or source is stored already",
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A billing key, opened with its password.
+    pub async fn reservation(
+        &self,
+        lookup: Lookup<'_>,
+        password: &str,
+    ) -> Result<PaymentReservation, ApiError> {
+        if let Lookup::Id(id) = lookup
+            && Uuid::parse_str(id).is_err()
+        {
+            return Err(ApiError::invalid("the id must be a UUID"));
+        }
+        let row = self
+            .db
+            .find_reservation(lookup.key())
+            .await?
+            .ok_or_else(|| ApiError::not_found("billing key"))?;
+        if !self.passwords.verify(&row.id, password, &row.password_hash) {
+            return Err(ApiError::wrong_password());
+        }
+        let plain = self
+            .sealer
+            .open(&data_context("payment_reservations", &row.id), &row.data)
+            .map_err(|e| ApiError::internal(format!("billing key {}: {e}", row.id)))?;
+        let value: serde_json::Value = serde_json::from_slice(&plain)
+            .map_err(|e| ApiError::internal(format!("billing key {} data: {e}", row.id)))?;
+        let data = match row.vendor_code.as_str() {
+            "iamport" => serde_json::from_value(value).map(ReservationData::Iamport),
+            _ => serde_json::from_value(value).map(ReservationData::Toss),
+        }
+        .map_err(|e| ApiError::internal(format!("billing key {} data: {e}", row.id)))?;
+        Ok(reservation_of(&row, data))
+    }
+}
+
+fn reservation_of(row: &ReservationRow, data: ReservationData) -> PaymentReservation {
+    PaymentReservation {
+        id: Uuid::parse_str(&row.id).unwrap_or_default(),
+        vendor: PaymentVendor {
+            code: data.vendor_code(),
+            store_id: row.vendor_store_id.clone(),
+            uid: row.vendor_uid.clone(),
+        },
+        source: PaymentSource {
+            schema: row.source_schema.clone(),
+            table: row.source_table.clone(),
+            id: row.source_id.clone(),
+        },
+        title: row.title.clone(),
+        data,
+        created_at: derive::time(row.created_at),
+    }
+}
+
+/// Shared handle.
+pub type SharedRecords = Arc<Records>;

@@ -1,0 +1,673 @@
+//! The payments server over real HTTP against both fakes, on SQLite and on MariaDB.
+
+mod support;
+
+use payments_api::client::ClientError;
+use payments_api::iamport::IamportPayment;
+use payments_api::payments::*;
+use payments_api::toss::TossPayment;
+use serde_json::{Value, json};
+use support::PASSWORD;
+
+fn uuid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+fn source(id: &str) -> PaymentSource {
+    PaymentSource {
+        schema: "shop".into(),
+        table: "orders".into(),
+        id: id.into(),
+    }
+}
+
+fn create(code: VendorCode, uid: &str, source_id: &str, price: f64) -> PaymentHistoryCreate {
+    PaymentHistoryCreate {
+        vendor: PaymentVendor {
+            code,
+            store_id: "store-1".into(),
+            uid: uid.into(),
+        },
+        source: source(source_id),
+        webhook_url: "http://127.0.0.1:9/hook".into(),
+        price,
+        password: PASSWORD.into(),
+    }
+}
+
+fn accessor(source_id: &str, password: &str) -> PaymentSourceAccessor {
+    PaymentSourceAccessor {
+        source: source(source_id),
+        password: password.into(),
+    }
+}
+
+fn cancel(source_id: &str, price: f64, account: Option<RefundAccount>) -> PaymentCancelCreate {
+    PaymentCancelCreate {
+        source: source(source_id),
+        password: PASSWORD.into(),
+        price,
+        reason: "고객 변심".into(),
+        account,
+    }
+}
+
+fn account() -> RefundAccount {
+    RefundAccount {
+        bank: "신한은행".into(),
+        account: "110-123-456789".into(),
+        holder: "홍길동".into(),
+        mobile: "010-1234-5678".into(),
+    }
+}
+
+fn status_of(result: Result<PaymentHistory, ClientError>) -> (u16, String) {
+    let error = result.expect_err("an error");
+    (
+        error.status().unwrap_or(0),
+        error.code().unwrap_or("").to_owned(),
+    )
+}
+
+on_both!(
+    a_toss_card_payment_is_confirmed_stored_and_read_back,
+    |ctx| {
+        let order = uuid();
+        let key = ctx.toss_card(&order, 30000).await;
+        let history = ctx
+            .client
+            .create_history(&create(VendorCode::TossPayments, &key, &order, 30000.0))
+            .await
+            .unwrap();
+        assert_eq!(history.vendor.code, VendorCode::TossPayments);
+        assert_eq!((history.price, history.currency.as_str()), (30000.0, "KRW"));
+        assert!(
+            history.paid_at.is_some() && history.cancelled_at.is_none() && history.refund.is_none()
+        );
+        let PaymentData::Toss(TossPayment::Card(card)) = &history.data else {
+            panic!("a Toss card payment")
+        };
+        assert_eq!(
+            serde_json::to_value(card.base.status).unwrap(),
+            "DONE",
+            "the server confirmed it at the PG"
+        );
+        assert_eq!(
+            history.paid_at.unwrap().timestamp(),
+            card.base.approved_at.unwrap().timestamp(),
+            "paid_at is the PG's approval time"
+        );
+        let by_id = ctx.client.history_at(history.id, PASSWORD).await.unwrap();
+        assert_eq!(by_id, history);
+        let by_source = ctx
+            .client
+            .history_by_source(&accessor(&order, PASSWORD))
+            .await
+            .unwrap();
+        assert_eq!(by_source, history);
+    }
+);
+
+on_both!(
+    an_iamport_card_payment_is_verified_stored_and_read_back,
+    |ctx| {
+        let order = uuid();
+        let imp_uid = ctx.iamport_card(&order, 20000).await;
+        let history = ctx
+            .client
+            .create_history(&create(VendorCode::Iamport, &imp_uid, &order, 20000.0))
+            .await
+            .unwrap();
+        assert!(matches!(
+            history.data,
+            PaymentData::Iamport(IamportPayment::Card(_))
+        ));
+        assert!(history.paid_at.is_some());
+        assert_eq!(
+            ctx.client.history_at(history.id, PASSWORD).await.unwrap(),
+            history
+        );
+        assert_eq!(
+            ctx.client
+                .history_by_source(&accessor(&order, PASSWORD))
+                .await
+                .unwrap(),
+            history
+        );
+    }
+);
+
+on_both!(unpaid_virtual_accounts_are_stored_without_paid_at, |ctx| {
+    let order = uuid();
+    let key = ctx.toss_virtual_account(&order, 25000).await;
+    let toss = ctx
+        .client
+        .create_history(&create(VendorCode::TossPayments, &key, &order, 25000.0))
+        .await
+        .unwrap();
+    assert!(toss.paid_at.is_none());
+    assert!(matches!(
+        toss.data,
+        PaymentData::Toss(TossPayment::VirtualAccount(_))
+    ));
+    let order = uuid();
+    let imp_uid = ctx.iamport_vbank(&order, 19900).await;
+    let iamport = ctx
+        .client
+        .create_history(&create(VendorCode::Iamport, &imp_uid, &order, 19900.0))
+        .await
+        .unwrap();
+    assert!(iamport.paid_at.is_none());
+    assert!(matches!(
+        iamport.data,
+        PaymentData::Iamport(IamportPayment::VBank(_))
+    ));
+});
+
+on_both!(billing_keys_are_verified_stored_and_read_back, |ctx| {
+    // Toss: a billing key for a customer, verified with the source id as customerKey.
+    let customer = uuid();
+    let (status, billing) = ctx
+        .toss_call(
+            reqwest::Method::POST,
+            "/v1/billing/authorizations/card",
+            Some(json!({"customerKey": customer, "cardNumber": "5365101234567540", "cardExpirationYear": "49", "cardExpirationMonth": "03", "cardPassword": "99", "customerBirthday": "880311"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{billing}");
+    let billing_key = billing["billingKey"].as_str().unwrap();
+    let input = PaymentReservationCreate {
+        vendor: PaymentVendor {
+            code: VendorCode::TossPayments,
+            store_id: "store-1".into(),
+            uid: billing_key.into(),
+        },
+        source: PaymentSource {
+            schema: "shop".into(),
+            table: "customers".into(),
+            id: customer.clone(),
+        },
+        title: "개인 카드".into(),
+        password: PASSWORD.into(),
+    };
+    // Another customer's billing key is refused by the PG.
+    let mut stranger = input.clone();
+    stranger.source.id = uuid();
+    assert_eq!(
+        ctx.client
+            .create_reservation(&stranger)
+            .await
+            .unwrap_err()
+            .status(),
+        Some(422)
+    );
+    let toss = ctx.client.create_reservation(&input).await.unwrap();
+    assert!(matches!(toss.data, ReservationData::Toss(_)));
+    assert_eq!(
+        ctx.client.reservation_at(toss.id, PASSWORD).await.unwrap(),
+        toss
+    );
+    let by_source = PaymentSourceAccessor {
+        source: input.source.clone(),
+        password: PASSWORD.into(),
+    };
+    assert_eq!(
+        ctx.client.reservation_by_source(&by_source).await.unwrap(),
+        toss
+    );
+    let again = ctx.client.create_reservation(&input).await.unwrap_err();
+    assert_eq!(again.status(), Some(409));
+
+    // I'mport: a billing key named by the client, same id as the source.
+    let customer_uid = uuid();
+    let (status, _) = ctx
+        .iamport_call(
+            reqwest::Method::POST,
+            &format!("/subscribe/customers/{customer_uid}"),
+            Some(json!({"customer_uid": customer_uid, "card_number": "4092-0230-1234-5678", "expiry": "2049-12", "birth": "880311"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let mut iamport_input = input.clone();
+    iamport_input.vendor.code = VendorCode::Iamport;
+    iamport_input.vendor.uid = customer_uid.clone();
+    iamport_input.source.id = customer_uid.clone();
+    let iamport = ctx.client.create_reservation(&iamport_input).await.unwrap();
+    assert!(matches!(iamport.data, ReservationData::Iamport(_)));
+    assert_eq!(
+        ctx.client
+            .reservation_at(iamport.id, PASSWORD)
+            .await
+            .unwrap(),
+        iamport
+    );
+    let wrong = ctx
+        .client
+        .reservation_at(iamport.id, "nope")
+        .await
+        .unwrap_err();
+    assert_eq!(wrong.status(), Some(403));
+    let mut unknown = iamport_input.clone();
+    unknown.vendor.uid = "nobody".into();
+    unknown.source.id = uuid();
+    assert_eq!(
+        ctx.client
+            .create_reservation(&unknown)
+            .await
+            .unwrap_err()
+            .status(),
+        Some(422)
+    );
+});
+
+on_both!(card_cancels_full_partial_and_over, |ctx| {
+    for code in [VendorCode::TossPayments, VendorCode::Iamport] {
+        // Full.
+        let order = uuid();
+        let uid = match code {
+            VendorCode::TossPayments => ctx.toss_card(&order, 20000).await,
+            VendorCode::Iamport => ctx.iamport_card(&order, 20000).await,
+        };
+        ctx.client
+            .create_history(&create(code, &uid, &order, 20000.0))
+            .await
+            .unwrap();
+        let full = ctx
+            .client
+            .cancel_history(&cancel(&order, 20000.0, None))
+            .await
+            .unwrap();
+        assert_eq!(full.refund, Some(20000.0), "{code}");
+        assert_eq!(full.cancels.len(), 1);
+        assert_eq!(full.cancels[0].price, 20000.0);
+        assert_eq!(full.cancels[0].reason, "고객 변심");
+        assert!(full.cancelled_at.is_some());
+        assert_eq!(
+            ctx.client.history_at(full.id, PASSWORD).await.unwrap(),
+            full
+        );
+
+        // Partial ×5, then over.
+        let order = uuid();
+        let uid = match code {
+            VendorCode::TossPayments => ctx.toss_card(&order, 20000).await,
+            VendorCode::Iamport => ctx.iamport_card(&order, 20000).await,
+        };
+        ctx.client
+            .create_history(&create(code, &uid, &order, 20000.0))
+            .await
+            .unwrap();
+        let mut first_cancel = None;
+        for i in 1..=5 {
+            let history = ctx
+                .client
+                .cancel_history(&cancel(&order, 4000.0, None))
+                .await
+                .unwrap();
+            assert_eq!(history.cancels.len(), i, "{code}");
+            assert_eq!(history.refund, Some(4000.0 * i as f64));
+            let sum: f64 = history.cancels.iter().map(|c| c.price).sum();
+            assert_eq!(sum, 4000.0 * i as f64);
+            first_cancel.get_or_insert(history.cancelled_at);
+            assert_eq!(
+                history.cancelled_at,
+                first_cancel.unwrap(),
+                "the first cancel's time"
+            );
+        }
+        let over = ctx.client.cancel_history(&cancel(&order, 1.0, None)).await;
+        assert_eq!(status_of(over), (422, "pg_refused".into()), "{code}");
+        let unchanged = ctx
+            .client
+            .history_by_source(&accessor(&order, PASSWORD))
+            .await
+            .unwrap();
+        assert_eq!(unchanged.cancels.len(), 5);
+    }
+});
+
+on_both!(virtual_accounts_are_refunded_to_an_account_only, |ctx| {
+    // Toss: issue, store, deposit at the PG, then cancel.
+    let order = uuid();
+    let key = ctx.toss_virtual_account(&order, 25000).await;
+    ctx.client
+        .create_history(&create(VendorCode::TossPayments, &key, &order, 25000.0))
+        .await
+        .unwrap();
+    let (status, _) = ctx
+        .toss_call(
+            reqwest::Method::PUT,
+            &format!("/internal/{key}/deposit"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let without = ctx
+        .client
+        .cancel_history(&cancel(&order, 5000.0, None))
+        .await;
+    assert_eq!(status_of(without).0, 422);
+    let partial = ctx
+        .client
+        .cancel_history(&cancel(&order, 5000.0, Some(account())))
+        .await
+        .unwrap();
+    assert_eq!(partial.refund, Some(5000.0));
+    assert!(
+        partial.paid_at.is_some(),
+        "the PG's deposit shows after the cancel"
+    );
+
+    // I'mport: the same.
+    let order = uuid();
+    let imp_uid = ctx.iamport_vbank(&order, 19900).await;
+    ctx.client
+        .create_history(&create(VendorCode::Iamport, &imp_uid, &order, 19900.0))
+        .await
+        .unwrap();
+    let (status, _) = ctx
+        .iamport_call(
+            reqwest::Method::PUT,
+            &format!("/internal/deposit/{imp_uid}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let without = ctx
+        .client
+        .cancel_history(&cancel(&order, 19900.0, None))
+        .await;
+    assert_eq!(status_of(without).0, 422);
+    let full = ctx
+        .client
+        .cancel_history(&cancel(&order, 19900.0, Some(account())))
+        .await
+        .unwrap();
+    assert_eq!(full.refund, Some(19900.0));
+});
+
+on_both!(errors_have_their_statuses_and_codes, |ctx| {
+    let order = uuid();
+    let key = ctx.toss_card(&order, 1000).await;
+    let stored = ctx
+        .client
+        .create_history(&create(VendorCode::TossPayments, &key, &order, 1000.0))
+        .await
+        .unwrap();
+
+    // 400: undecryptable, JSON instead of text, malformed input, a bad id.
+    let (status, body) = ctx
+        .raw(reqwest::Method::POST, "/payments/histories", None)
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let response = ctx
+        .http
+        .post(format!("{}/payments/histories", ctx.url))
+        .header("content-type", "text/plain")
+        .body("not base64!")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: ErrorBody = response.json().await.unwrap();
+    assert_eq!(body.code, "undecryptable");
+    let response = ctx
+        .http
+        .post(format!("{}/payments/histories", ctx.url))
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let (status, body) = ctx
+        .raw(
+            reqwest::Method::POST,
+            "/payments/histories",
+            Some(&json!({"price": 1})),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(body.contains("invalid_input"), "{body}");
+    let mut negative = create(VendorCode::TossPayments, "x", &uuid(), -1.0);
+    negative.price = -1.0;
+    assert_eq!(status_of(ctx.client.create_history(&negative).await).0, 400);
+    let (status, _) = ctx
+        .raw(
+            reqwest::Method::PATCH,
+            "/payments/histories/not-a-uuid",
+            Some(&json!({"password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(status, 400);
+
+    // 403 and 404.
+    assert_eq!(
+        status_of(ctx.client.history_at(stored.id, "wrong").await),
+        (403, "wrong_password".into())
+    );
+    assert_eq!(
+        status_of(ctx.client.history_at(uuid::Uuid::new_v4(), PASSWORD).await),
+        (404, "not_found".into())
+    );
+    assert_eq!(
+        status_of(
+            ctx.client
+                .history_by_source(&accessor("nothing", PASSWORD))
+                .await
+        )
+        .0,
+        404
+    );
+    assert_eq!(
+        status_of(
+            ctx.client
+                .cancel_history(&cancel("nothing", 1.0, None))
+                .await
+        )
+        .0,
+        404
+    );
+
+    // 409: the same PG id, or the same source; the PG is not asked again.
+    let confirms_before = confirm_count(&ctx);
+    let same_key = create(VendorCode::TossPayments, &key, &uuid(), 1000.0);
+    assert_eq!(
+        status_of(ctx.client.create_history(&same_key).await),
+        (409, "duplicate".into())
+    );
+    let other_key = ctx.toss_card(&uuid(), 1000).await;
+    let same_source = create(VendorCode::TossPayments, &other_key, &order, 1000.0);
+    assert_eq!(
+        status_of(ctx.client.create_history(&same_source).await).0,
+        409
+    );
+    assert_eq!(
+        confirm_count(&ctx),
+        confirms_before,
+        "no side effect at the PG"
+    );
+
+    // 422: the PG disagrees. A Toss amount mismatch is refused at confirmation…
+    let order = uuid();
+    let key = ctx.toss_card(&order, 1000).await;
+    let mismatch = create(VendorCode::TossPayments, &key, &order, 999.0);
+    assert_eq!(
+        status_of(ctx.client.create_history(&mismatch).await),
+        (422, "pg_refused".into())
+    );
+    // …an I'mport one is refunded at the PG.
+    let order = uuid();
+    let imp_uid = ctx.iamport_card(&order, 1000).await;
+    let mismatch = create(VendorCode::Iamport, &imp_uid, &order, 999.0);
+    assert_eq!(
+        status_of(ctx.client.create_history(&mismatch).await),
+        (422, "amount_mismatch".into())
+    );
+    let (_, payment) = ctx
+        .iamport_call(reqwest::Method::GET, &format!("/payments/{imp_uid}"), None)
+        .await;
+    assert_eq!(
+        payment["response"]["status"], "cancelled",
+        "refunded at the PG"
+    );
+    let unknown = create(VendorCode::Iamport, "imp_000000000000", &uuid(), 1.0);
+    assert_eq!(status_of(ctx.client.create_history(&unknown).await).0, 422);
+
+    // 502 and 504: the PG fails, or is too slow (the test PG timeout is 1 s).
+    let order = uuid();
+    let key = ctx.toss_card(&order, 1000).await;
+    ctx.toss_call(
+        reqwest::Method::POST,
+        "/internal/faults",
+        Some(json!({"path": "/v1/payments/confirm", "action": "error", "code": "FAILED_INTERNAL_SYSTEM_PROCESSING"})),
+    )
+    .await;
+    let failed = ctx
+        .client
+        .create_history(&create(VendorCode::TossPayments, &key, &order, 1000.0))
+        .await;
+    assert_eq!(status_of(failed), (502, "pg_failed".into()));
+    ctx.toss_call(
+        reqwest::Method::POST,
+        "/internal/faults",
+        Some(json!({"path": "/v1/payments/confirm", "action": "delay", "ms": 1500})),
+    )
+    .await;
+    let slow = ctx
+        .client
+        .create_history(&create(VendorCode::TossPayments, &key, &order, 1000.0))
+        .await;
+    assert_eq!(status_of(slow), (504, "pg_timeout".into()));
+    // Nothing was stored by the failures.
+    assert_eq!(
+        status_of(
+            ctx.client
+                .history_by_source(&accessor(&order, PASSWORD))
+                .await
+        )
+        .0,
+        404
+    );
+
+    let mut unknown_store = create(VendorCode::TossPayments, "k", &uuid(), 1.0);
+    unknown_store.vendor.store_id = "elsewhere".into();
+    // The default account serves every store.
+    assert_eq!(
+        status_of(ctx.client.create_history(&unknown_store).await).0,
+        422
+    );
+});
+
+fn confirm_count(ctx: &support::Ctx) -> usize {
+    ctx.toss
+        .journal()
+        .snapshot(0, 10_000)
+        .requests
+        .iter()
+        .filter(|r| r.path == "/v1/payments/confirm")
+        .count()
+}
+
+on_both!(the_legacy_paths_serve_the_older_shapes, |ctx| {
+    let order = uuid();
+    let key = ctx.toss_card(&order, 5000).await;
+    let codec = payments_api::BodyCodec::new(
+        payments_api::codec::SANDBOX_KEY,
+        payments_api::codec::SANDBOX_IV,
+    )
+    .unwrap();
+    let input =
+        serde_json::to_value(create(VendorCode::TossPayments, &key, &order, 5000.0)).unwrap();
+    let (status, body) = ctx
+        .raw(reqwest::Method::POST, "/histories", Some(&input))
+        .await;
+    assert_eq!(status, 201);
+    let legacy: Value = codec.decrypt_json(&body).unwrap();
+    assert_eq!(legacy["currency_unit"], "KRW");
+    assert!(
+        legacy.get("currency").is_none()
+            && legacy.get("cancels").is_none()
+            && legacy.get("refund").is_none()
+    );
+    let id = legacy["id"].as_str().unwrap();
+    let (status, body) = ctx
+        .raw(
+            reqwest::Method::PATCH,
+            &format!("/histories/{id}"),
+            Some(&json!({"password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(codec.decrypt_json::<Value>(&body).unwrap(), legacy);
+    let (status, body) = ctx
+        .raw(
+            reqwest::Method::PATCH,
+            "/histories/get",
+            Some(&json!({"schema": "shop", "table": "orders", "id": order, "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(codec.decrypt_json::<Value>(&body).unwrap(), legacy);
+    // The same record in the current shape.
+    let current = ctx
+        .client
+        .history_by_source(&accessor(&order, PASSWORD))
+        .await
+        .unwrap();
+    assert_eq!(current.id.to_string(), id);
+    let (status, _) = ctx
+        .raw(
+            reqwest::Method::PATCH,
+            &format!("/histories/{id}"),
+            Some(&json!({"password": "wrong"})),
+        )
+        .await;
+    assert_eq!(status, 403);
+});
+
+on_both!(monitors_answer, |ctx| {
+    ctx.client.health().await.unwrap();
+    let system = ctx.client.system().await.unwrap();
+    assert_eq!(system.package.name, "payments-server");
+    let performance = ctx.client.performance().await.unwrap();
+    assert!(performance.requests.total >= 2);
+    assert!(performance.memory.rss > 0);
+});
+
+on_both!(
+    records_survive_a_restart_and_nothing_is_stored_in_clear,
+    |ctx| {
+        let order = uuid();
+        let imp_uid = ctx.iamport_card(&order, 7000).await;
+        let history = ctx
+            .client
+            .create_history(&create(VendorCode::Iamport, &imp_uid, &order, 7000.0))
+            .await
+            .unwrap();
+        let after_cancel = ctx
+            .client
+            .cancel_history(&cancel(&order, 1000.0, None))
+            .await
+            .unwrap();
+        ctx.restart().await;
+        assert_eq!(
+            ctx.client.history_at(history.id, PASSWORD).await.unwrap(),
+            after_cancel
+        );
+
+        let dump = ctx.dump().await;
+        assert!(dump.contains(&imp_uid), "the PG id is a plain key column");
+        for secret in [
+            "4092-0230-1234-5678",
+            "4092",
+            "김결제자",
+            "고객 변심",
+            PASSWORD,
+            "card_number",
+            "buyer_name",
+        ] {
+            assert!(!dump.contains(secret), "{secret} is stored in clear");
+        }
+    }
+);

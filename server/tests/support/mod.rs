@@ -1,0 +1,394 @@
+//! The payments server over real HTTP, wired to both fakes on loopback, on SQLite or on
+//! MariaDB (a fresh database per test on the server at `PAYMENTS_TEST_DATABASE_URL`,
+//! default `mysql://root@127.0.0.1:3306`).
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use base64::Engine as _;
+use payments_api::client::PaymentsClient;
+use payments_api::codec::{SANDBOX_IV, SANDBOX_KEY};
+use payments_fakes::iamport::{FakeIamport, IamportConfig};
+use payments_fakes::toss::{FakeToss, TossConfig};
+use payments_server::App;
+use payments_server::config::{
+    BodyEncryption, Config, IamportAccount, Pgs, Secret, Storage, TossAccount,
+};
+use serde_json::{Value, json};
+use sqlx::Row;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+pub const TOSS_KEY: &str = "test_sk_server_tests_000000";
+pub const PASSWORD: &str = "some-password";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    MariaDb,
+}
+
+/// Runs `$body` as two tests, on SQLite and on MariaDB.
+#[macro_export]
+macro_rules! on_both {
+    ($name:ident, |$ctx:ident| $body:block) => {
+        mod $name {
+            use super::*;
+
+            #[allow(unused_mut)]
+            async fn run(mut $ctx: support::Ctx) {
+                $body
+                $ctx.finish().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                run(support::Ctx::start(support::Backend::Sqlite).await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn mariadb() {
+                run(support::Ctx::start(support::Backend::MariaDb).await).await;
+            }
+        }
+    };
+}
+
+/// A running server with its fakes.
+pub struct Ctx {
+    pub backend: Backend,
+    pub url: String,
+    pub client: PaymentsClient,
+    pub http: reqwest::Client,
+    pub toss_url: String,
+    pub iamport_url: String,
+    pub toss: FakeToss,
+    pub iamport: FakeIamport,
+    pub config: Config,
+    iamport_token: String,
+    database: Option<(String, String)>,
+    _dir: tempfile::TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+async fn spawn(router: axum::Router) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(payments_fakes::serve::serve(
+        listener,
+        router,
+        std::future::pending(),
+        Duration::from_secs(1),
+    ));
+    url
+}
+
+impl Ctx {
+    pub async fn start(backend: Backend) -> Self {
+        let toss = FakeToss::new(TossConfig::default());
+        let iamport = FakeIamport::new(IamportConfig::default());
+        let toss_url = spawn(toss.router()).await;
+        let iamport_url = spawn(iamport.router()).await;
+        let dir = tempfile::tempdir().unwrap();
+        let (database_url, database) = match backend {
+            Backend::Sqlite => (
+                format!("sqlite://{}", dir.path().join("payments.db").display()),
+                None,
+            ),
+            Backend::MariaDb => {
+                let server = std::env::var("PAYMENTS_TEST_DATABASE_URL")
+                    .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into());
+                // Tests make databases of their own: keep only the server part of the URL.
+                let mut url =
+                    reqwest::Url::parse(&server).expect("PAYMENTS_TEST_DATABASE_URL is a URL");
+                url.set_path("");
+                let server = url.to_string().trim_end_matches('/').to_owned();
+                let name = format!("payments_test_{}", uuid::Uuid::new_v4().simple());
+                admin(&server, &format!("CREATE DATABASE {name}")).await;
+                (format!("{server}/{name}"), Some((server, name)))
+            }
+        };
+        let storage_key = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+        let config = Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            database_url: Secret::new(database_url),
+            migrate_on_start: true,
+            encryption: BodyEncryption {
+                key: Secret::new(SANDBOX_KEY),
+                iv: Secret::new(SANDBOX_IV),
+            },
+            storage: Storage {
+                active_key: "k1".into(),
+                keys: BTreeMap::from([("k1".to_owned(), Secret::new(storage_key))]),
+                password_pepper: Secret::new("a-test-pepper-of-some-length"),
+            },
+            pg: Pgs {
+                iamport: BTreeMap::from([(
+                    "default".to_owned(),
+                    IamportAccount {
+                        base_url: iamport_url.clone(),
+                        imp_key: "test_imp_key".into(),
+                        imp_secret: Secret::new("test_imp_secret"),
+                    },
+                )]),
+                toss: BTreeMap::from([(
+                    "default".to_owned(),
+                    TossAccount {
+                        base_url: toss_url.clone(),
+                        secret_key: Secret::new(TOSS_KEY),
+                    },
+                )]),
+                timeout_seconds: 1.0,
+            },
+        };
+        payments_fakes::tls::install_provider();
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(20))
+            .build()
+            .unwrap();
+        let mut ctx = Self {
+            backend,
+            url: String::new(),
+            client: PaymentsClient::new("http://unused", SANDBOX_KEY, SANDBOX_IV).unwrap(),
+            http,
+            toss_url,
+            iamport_url,
+            toss,
+            iamport,
+            config,
+            iamport_token: String::new(),
+            database,
+            _dir: dir,
+            stop: None,
+            task: None,
+        };
+        ctx.boot().await;
+        let token = ctx
+            .iamport_call(
+                reqwest::Method::POST,
+                "/users/getToken",
+                Some(json!({"imp_key": "test_imp_key", "imp_secret": "test_imp_secret"})),
+            )
+            .await;
+        ctx.iamport_token = token.1["response"]["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        ctx
+    }
+
+    async fn boot(&mut self) {
+        let app = App::build(&self.config).await.expect("the server starts");
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        self.url = format!("http://{}", listener.local_addr().unwrap());
+        self.client = PaymentsClient::new(&self.url, SANDBOX_KEY, SANDBOX_IV).unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        self.stop = Some(stop);
+        self.task = Some(tokio::spawn(async move {
+            app.serve(listener, async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        }));
+    }
+
+    /// Stops the server and starts a new one on the same database.
+    pub async fn restart(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap();
+        }
+        self.boot().await;
+    }
+
+    /// Stops the server and drops the test database.
+    pub async fn finish(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        if let Some((server, name)) = self.database.take() {
+            admin(&server, &format!("DROP DATABASE {name}")).await;
+        }
+    }
+
+    /// Every byte stored in every column of every table, as text, for leak checks.
+    pub async fn dump(&self) -> String {
+        sqlx::any::install_default_drivers();
+        let url = self.config.database_url.expose();
+        let pool = sqlx::AnyPool::connect(url).await.unwrap();
+        let mut out = String::new();
+        for table in [
+            "payment_histories",
+            "payment_history_cancels",
+            "payment_reservations",
+        ] {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT * FROM {table}")))
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+            for row in rows {
+                for i in 0..row.len() {
+                    if let Ok(text) = row.try_get::<String, _>(i) {
+                        out.push_str(&text);
+                    } else if let Ok(bytes) = row.try_get::<Vec<u8>, _>(i) {
+                        out.push_str(&String::from_utf8_lossy(&bytes));
+                    }
+                    out.push('|');
+                }
+                out.push('\n');
+            }
+        }
+        pool.close().await;
+        out
+    }
+
+    // --- the fakes, as the customer and the merchant's own code would use them ---
+
+    pub async fn toss_call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let auth = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{TOSS_KEY}:"))
+        );
+        call(
+            &self.http,
+            method,
+            &format!("{}{path}", self.toss_url),
+            &auth,
+            body,
+        )
+        .await
+    }
+
+    pub async fn iamport_call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        call(
+            &self.http,
+            method,
+            &format!("{}{path}", self.iamport_url),
+            &self.iamport_token,
+            body,
+        )
+        .await
+    }
+
+    /// A Toss card payment waiting for approval; returns its paymentKey.
+    pub async fn toss_card(&self, order_id: &str, amount: u32) -> String {
+        let (status, body) = self
+            .toss_call(
+                reqwest::Method::POST,
+                "/v1/payments/key-in",
+                Some(json!({"method": "card", "cardNumber": "4330123412341234", "cardExpirationYear": "49", "cardExpirationMonth": "12", "amount": amount, "orderId": order_id, "orderName": "주문", "__approved": false})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["paymentKey"].as_str().unwrap().to_owned()
+    }
+
+    /// A Toss virtual account waiting for its deposit; returns its paymentKey.
+    pub async fn toss_virtual_account(&self, order_id: &str, amount: u32) -> String {
+        let (status, body) = self
+            .toss_call(
+                reqwest::Method::POST,
+                "/v1/virtual-accounts",
+                Some(json!({"orderId": order_id, "orderName": "주문", "bank": "신한", "customerName": "홍길동", "amount": amount})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["paymentKey"].as_str().unwrap().to_owned()
+    }
+
+    /// A paid I'mport card payment; returns its imp_uid.
+    pub async fn iamport_card(&self, merchant_uid: &str, amount: u32) -> String {
+        let (status, body) = self
+            .iamport_call(
+                reqwest::Method::POST,
+                "/subscribe/payments/onetime",
+                Some(json!({"card_number": "4092-0230-1234-5678", "expiry": "2049-12", "birth": "880311", "merchant_uid": merchant_uid, "amount": amount, "name": "주문", "buyer_name": "김결제자"})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["response"]["imp_uid"].as_str().unwrap().to_owned()
+    }
+
+    /// An I'mport virtual account waiting for its deposit; returns its imp_uid.
+    pub async fn iamport_vbank(&self, merchant_uid: &str, amount: u32) -> String {
+        let due = self.iamport.clock().now().timestamp() + 86_400;
+        let (status, body) = self
+            .iamport_call(
+                reqwest::Method::POST,
+                "/vbanks",
+                Some(json!({"merchant_uid": merchant_uid, "amount": amount, "vbank_code": "088", "vbank_due": due, "vbank_holder": "테스트상점"})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["response"]["imp_uid"].as_str().unwrap().to_owned()
+    }
+
+    /// Raw HTTP to the payments server with an encrypted body.
+    pub async fn raw(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, String) {
+        let codec = payments_api::BodyCodec::new(SANDBOX_KEY, SANDBOX_IV).unwrap();
+        let mut request = self.http.request(method, format!("{}{path}", self.url));
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "text/plain")
+                .body(codec.encrypt_json(body).unwrap());
+        }
+        let response = request.send().await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+}
+
+async fn call(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    auth: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = http.request(method, url).header("authorization", auth);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+async fn admin(server: &str, sql: &str) {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(server).await.unwrap_or_else(|e| {
+        panic!(
+            "MariaDB is needed for the MariaDB half of the tests: cannot connect to {server} ({e}). \
+             Start it, or point PAYMENTS_TEST_DATABASE_URL at one."
+        )
+    });
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+}
