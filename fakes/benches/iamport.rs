@@ -34,7 +34,7 @@ async fn run(duration: Duration, connections: usize) {
         std::future::pending(),
         Duration::from_secs(1),
     ));
-    let mut anonymous = Connection::open(&address, "").await;
+    let mut anonymous = Connection::open(&address, &[("content-type", "application/json")]).await;
     let token = anonymous
         .send(
             "POST",
@@ -47,7 +47,11 @@ async fn run(duration: Duration, connections: usize) {
         .as_str()
         .expect("an access token")
         .to_owned();
-    let mut setup = Connection::open(&address, &token).await;
+    let headers = [
+        ("authorization", token.as_str()),
+        ("content-type", "application/json"),
+    ];
+    let mut setup = Connection::open(&address, &headers).await;
     let created = setup
         .send(
             "POST",
@@ -68,14 +72,14 @@ async fn run(duration: Duration, connections: usize) {
     );
     report(
         "GET  /payments/{imp_uid}",
-        drive(&address, &token, connections, duration, move |_| {
+        drive(&address, &headers, connections, duration, move |_| {
             ("GET", lookup.clone(), None)
         })
         .await,
     );
     report(
         "POST /subscribe/payments/onetime",
-        drive(&address, &token, connections, duration, |n| {
+        drive(&address, &headers, connections, duration, |n| {
             (
                 "POST",
                 "/subscribe/payments/onetime".to_owned(),

@@ -41,7 +41,11 @@ async fn run(duration: Duration, connections: usize) {
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("{KEY}:"))
     );
-    let mut setup = Connection::open(&address, &auth).await;
+    let headers = [
+        ("authorization", auth.as_str()),
+        ("content-type", "application/json"),
+    ];
+    let mut setup = Connection::open(&address, &headers).await;
     let created = setup
         .send("POST", "/v1/payments/key-in", Some(key_in("bench-seed")))
         .await;
@@ -58,7 +62,7 @@ async fn run(duration: Duration, connections: usize) {
     );
     report(
         "GET  /v1/payments/{paymentKey}",
-        drive(&address, &auth, connections, duration, {
+        drive(&address, &headers, connections, duration, {
             let lookup = lookup.clone();
             move |_| ("GET", lookup.clone(), None)
         })
@@ -66,7 +70,7 @@ async fn run(duration: Duration, connections: usize) {
     );
     report(
         "POST /v1/payments/key-in",
-        drive(&address, &auth, connections, duration, |n| {
+        drive(&address, &headers, connections, duration, |n| {
             (
                 "POST",
                 "/v1/payments/key-in".to_owned(),

@@ -94,7 +94,7 @@ pub struct Storage {
 }
 
 /// The PG accounts.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Pgs {
     /// I'mport accounts by `store_id`; the one named `default` serves any other store.
@@ -125,6 +125,16 @@ pub struct TossAccount {
     #[serde(default = "default_toss_url")]
     pub base_url: String,
     pub secret_key: Secret,
+}
+
+impl Default for Pgs {
+    fn default() -> Self {
+        Self {
+            iamport: BTreeMap::new(),
+            toss: BTreeMap::new(),
+            timeout_seconds: default_timeout(),
+        }
+    }
 }
 
 fn default_listen() -> SocketAddr {
@@ -435,6 +445,16 @@ mod tests {
         );
         let env = parse(FILE, &[("PAYMENTS_MIGRATE_ON_START", "maybe")]).unwrap_err();
         assert!(env.to_string().contains("PAYMENTS_MIGRATE_ON_START"));
+    }
+
+    #[test]
+    fn the_example_configuration_is_valid() {
+        let config = parse(include_str!("../payments.example.toml"), &[]).unwrap();
+        assert_eq!(
+            config.pg.iamport["default"].base_url,
+            "http://127.0.0.1:10851"
+        );
+        assert_eq!(config.listen.port(), 37821);
     }
 
     #[test]

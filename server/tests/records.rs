@@ -549,15 +549,74 @@ on_both!(errors_have_their_statuses_and_codes, |ctx| {
         .0,
         404
     );
+});
 
-    let mut unknown_store = create(VendorCode::TossPayments, "k", &uuid(), 1.0);
-    unknown_store.vendor.store_id = "elsewhere".into();
-    // The default account serves every store.
+on_both!(each_store_uses_its_own_pg_account, |ctx| {
+    // A payment made at the merchant account of store-2…
+    let order = uuid();
+    let (status, payment) = ctx
+        .toss_call_as(
+            support::TOSS_KEY_2,
+            reqwest::Method::POST,
+            "/v1/payments/key-in",
+            Some(json!({"cardNumber": "4330123412341234", "cardExpirationYear": "49", "cardExpirationMonth": "12", "amount": 1000, "orderId": order, "__approved": false})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let key = payment["paymentKey"].as_str().unwrap();
+    // …is unknown to the default account, which serves store-1…
+    let wrong_store = create(VendorCode::TossPayments, key, &order, 1000.0);
     assert_eq!(
-        status_of(ctx.client.create_history(&unknown_store).await).0,
-        422
+        status_of(ctx.client.create_history(&wrong_store).await),
+        (422, "pg_refused".into())
+    );
+    // …and confirmed through store-2's own account.
+    let mut right_store = wrong_store.clone();
+    right_store.vendor.store_id = "store-2".into();
+    let history = ctx.client.create_history(&right_store).await.unwrap();
+    assert_eq!(history.vendor.store_id, "store-2");
+    // I'mport has only a default account: every store uses it.
+    let order = uuid();
+    let imp_uid = ctx.iamport_card(&order, 500).await;
+    let mut any_store = create(VendorCode::Iamport, &imp_uid, &order, 500.0);
+    any_store.vendor.store_id = "somewhere-else".into();
+    ctx.client.create_history(&any_store).await.unwrap();
+});
+
+on_both!(concurrent_iamport_calls_share_one_access_token, |ctx| {
+    let mut payments = Vec::new();
+    for _ in 0..8 {
+        let order = uuid();
+        let imp_uid = ctx.iamport_card(&order, 1000).await;
+        payments.push(create(VendorCode::Iamport, &imp_uid, &order, 1000.0));
+    }
+    let tokens_before = token_requests(&ctx);
+    let mut tasks = Vec::new();
+    for payment in payments {
+        let client = ctx.client.clone();
+        tasks.push(tokio::spawn(async move {
+            client.create_history(&payment).await
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(
+        token_requests(&ctx) - tokens_before,
+        1,
+        "one token for all eight"
     );
 });
+
+fn token_requests(ctx: &support::Ctx) -> usize {
+    ctx.iamport
+        .journal()
+        .snapshot(0, 10_000)
+        .requests
+        .iter()
+        .filter(|r| r.path == "/users/getToken")
+        .count()
+}
 
 fn confirm_count(ctx: &support::Ctx) -> usize {
     ctx.toss

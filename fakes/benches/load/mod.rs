@@ -19,7 +19,7 @@ pub struct Outcome {
 
 pub async fn drive(
     address: &str,
-    auth: &str,
+    headers: &[(&str, &str)],
     connections: usize,
     duration: Duration,
     make: impl Fn(u64) -> (&'static str, String, Option<String>) + Send + Sync + 'static,
@@ -30,7 +30,7 @@ pub async fn drive(
     let mut tasks = Vec::new();
     for c in 0..connections {
         let (make, stop) = (make.clone(), stop.clone());
-        let mut connection = Connection::open(address, auth).await;
+        let mut connection = Connection::open(address, headers).await;
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut n = c as u64 * 1_000_000_000;
@@ -74,12 +74,13 @@ pub fn report(name: &str, mut outcome: Outcome) {
 
 pub struct Connection {
     sender: hyper::client::conn::http1::SendRequest<Body>,
-    auth: String,
+    headers: Vec<(String, String)>,
     host: String,
 }
 
 impl Connection {
-    pub async fn open(address: &str, auth: &str) -> Self {
+    /// A keep-alive connection sending `headers` with every request.
+    pub async fn open(address: &str, headers: &[(&str, &str)]) -> Self {
         let stream = TcpStream::connect(address).await.expect("the fake accepts");
         stream.set_nodelay(true).expect("nodelay");
         let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
@@ -88,7 +89,10 @@ impl Connection {
         tokio::spawn(connection);
         Self {
             sender,
-            auth: auth.to_owned(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
             host: address.to_owned(),
         }
     }
@@ -99,12 +103,14 @@ impl Connection {
         path: &str,
         body: Option<String>,
     ) -> axum::body::Bytes {
-        let request = Request::builder()
+        let mut request = Request::builder()
             .method(method)
             .uri(path)
-            .header("host", &self.host)
-            .header("authorization", &self.auth)
-            .header("content-type", "application/json")
+            .header("host", &self.host);
+        for (name, value) in &self.headers {
+            request = request.header(name, value);
+        }
+        let request = request
             .body(body.map_or_else(Body::empty, Body::from))
             .expect("a request");
         self.sender.ready().await.expect("the connection is ready");

@@ -22,6 +22,8 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 pub const TOSS_KEY: &str = "test_sk_server_tests_000000";
+/// The Toss account of store `store-2`: another merchant at the fake.
+pub const TOSS_KEY_2: &str = "test_sk_server_tests_store2";
 pub const PASSWORD: &str = "some-password";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,13 +136,22 @@ impl Ctx {
                         imp_secret: Secret::new("test_imp_secret"),
                     },
                 )]),
-                toss: BTreeMap::from([(
-                    "default".to_owned(),
-                    TossAccount {
-                        base_url: toss_url.clone(),
-                        secret_key: Secret::new(TOSS_KEY),
-                    },
-                )]),
+                toss: BTreeMap::from([
+                    (
+                        "default".to_owned(),
+                        TossAccount {
+                            base_url: toss_url.clone(),
+                            secret_key: Secret::new(TOSS_KEY),
+                        },
+                    ),
+                    (
+                        "store-2".to_owned(),
+                        TossAccount {
+                            base_url: toss_url.clone(),
+                            secret_key: Secret::new(TOSS_KEY_2),
+                        },
+                    ),
+                ]),
                 timeout_seconds: 1.0,
             },
         };
@@ -259,9 +270,20 @@ impl Ctx {
         path: &str,
         body: Option<Value>,
     ) -> (u16, Value) {
+        self.toss_call_as(TOSS_KEY, method, path, body).await
+    }
+
+    /// A call to the fake Toss as the merchant of `secret_key`.
+    pub async fn toss_call_as(
+        &self,
+        secret_key: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let auth = format!(
             "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(format!("{TOSS_KEY}:"))
+            base64::engine::general_purpose::STANDARD.encode(format!("{secret_key}:"))
         );
         call(
             &self.http,
