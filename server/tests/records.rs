@@ -146,6 +146,17 @@ on_both!(unpaid_virtual_accounts_are_stored_without_paid_at, |ctx| {
         .await
         .unwrap();
     assert!(toss.paid_at.is_none());
+    assert_eq!(
+        ctx.client.history_at(toss.id, PASSWORD).await.unwrap(),
+        toss
+    );
+    assert_eq!(
+        ctx.client
+            .history_by_source(&accessor(&order, PASSWORD))
+            .await
+            .unwrap(),
+        toss
+    );
     assert!(matches!(
         toss.data,
         PaymentData::Toss(TossPayment::VirtualAccount(_))
@@ -158,6 +169,17 @@ on_both!(unpaid_virtual_accounts_are_stored_without_paid_at, |ctx| {
         .await
         .unwrap();
     assert!(iamport.paid_at.is_none());
+    assert_eq!(
+        ctx.client.history_at(iamport.id, PASSWORD).await.unwrap(),
+        iamport
+    );
+    assert_eq!(
+        ctx.client
+            .history_by_source(&accessor(&order, PASSWORD))
+            .await
+            .unwrap(),
+        iamport
+    );
     assert!(matches!(
         iamport.data,
         PaymentData::Iamport(IamportPayment::VBank(_))
@@ -683,6 +705,23 @@ on_both!(the_legacy_paths_serve_the_older_shapes, |ctx| {
         )
         .await;
     assert_eq!(status, 403);
+    // The legacy reservation routes answer too.
+    let (status, _) = ctx
+        .raw(
+            reqwest::Method::PATCH,
+            &format!("/reservations/{}", uuid()),
+            Some(&json!({"password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = ctx
+        .raw(
+            reqwest::Method::PATCH,
+            "/reservations/get",
+            Some(&json!({"schema": "shop", "table": "customers", "id": "nobody", "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(status, 404);
 });
 
 on_both!(monitors_answer, |ctx| {
