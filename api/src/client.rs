@@ -236,3 +236,32 @@ impl PaymentsClient {
         })
     }
 }
+
+impl PaymentsClient {
+    /// `PATCH /payments/histories/webhooks`: the events relayed for a payment, with their
+    /// delivery attempts.
+    pub async fn webhook_events(
+        &self,
+        accessor: &PaymentSourceAccessor,
+    ) -> Result<Vec<crate::payments::PaymentWebhookEvent>, ClientError> {
+        self.call(
+            Method::PATCH,
+            "/payments/histories/webhooks",
+            Some(accessor),
+        )
+        .await
+    }
+
+    /// `PUT /payments/histories/webhooks/redeliver`: sends an event again now.
+    pub async fn redeliver_webhook(
+        &self,
+        input: &crate::payments::PaymentWebhookRedeliver,
+    ) -> Result<crate::payments::PaymentWebhookEvent, ClientError> {
+        self.call(
+            Method::PUT,
+            "/payments/histories/webhooks/redeliver",
+            Some(input),
+        )
+        .await
+    }
+}

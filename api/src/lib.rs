@@ -4,6 +4,7 @@
 //!   to a client's webhook; [`monitors`]: its monitor endpoints;
 //! - [`iamport`] and [`toss`]: the PG APIs the server talks to and the fakes imitate;
 //! - [`codec`]: the AES body encryption every payments-API body travels in;
+//! - [`signature`]: the Standard Webhooks signatures of relayed events;
 //! - [`wire`]: the number and time formats the three share;
 //! - `client` (feature `client`): a typed async client of the payments API.
 //!
@@ -16,6 +17,7 @@ pub mod codec;
 pub mod iamport;
 pub mod monitors;
 pub mod payments;
+pub mod signature;
 pub mod toss;
 pub mod wire;
 

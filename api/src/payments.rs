@@ -480,3 +480,61 @@ fn check_vendor<E: de::Error>(code: VendorCode, vendor: &PaymentVendor) -> Resul
         )))
     }
 }
+
+/// Where a relayed event stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WebhookEventState {
+    /// Waiting for its next attempt.
+    Pending,
+    /// The client's endpoint answered 2xx.
+    Delivered,
+    /// Every attempt failed within the retry window.
+    Failed,
+}
+
+/// An event the server relays to a payment's `webhook_url`, with its delivery attempts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PaymentWebhookEvent {
+    /// The event's id: the delivered body's `id` and the `webhook-id` header.
+    pub id: Uuid,
+    pub webhook_url: String,
+    pub state: WebhookEventState,
+    #[serde(with = "iso_millis")]
+    pub created_at: DateTime<Utc>,
+    #[serde(with = "iso_millis::option")]
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    #[serde(with = "iso_millis::option")]
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub attempts: Vec<PaymentWebhookAttempt>,
+}
+
+/// One attempt to deliver an event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentWebhookAttempt {
+    #[serde(with = "iso_millis")]
+    pub attempted_at: DateTime<Utc>,
+    /// The client's HTTP status; `null` when it did not answer.
+    pub status: Option<u16>,
+    pub latency_ms: u64,
+    /// The start of the client's answer, or why there was none.
+    pub excerpt: Option<String>,
+}
+
+/// The body of `PUT /payments/histories/webhooks/redeliver`: send an event again now.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct PaymentWebhookRedeliver {
+    pub source: PaymentSource,
+    pub password: String,
+    pub event_id: Uuid,
+}
+
+impl fmt::Debug for PaymentWebhookRedeliver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PaymentWebhookRedeliver")
+            .field("source", &self.source)
+            .field("event_id", &self.event_id)
+            .field("password", &"<hidden>")
+            .finish()
+    }
+}

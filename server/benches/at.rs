@@ -23,7 +23,7 @@ use payments_api::codec::{SANDBOX_IV, SANDBOX_KEY};
 use payments_api::payments::*;
 use payments_fakes::toss::{FakeToss, TossConfig};
 use payments_server::App;
-use payments_server::config::{BodyEncryption, Config, Pgs, Secret, Storage, TossAccount};
+use payments_server::config::{BodyEncryption, Config, Pgs, Relay, Secret, Storage, TossAccount};
 use tokio::net::TcpListener;
 
 const RECORDS: usize = 500;
@@ -96,6 +96,7 @@ async fn run(duration: Duration, connections: usize, database: &str) {
             )]),
             ..Pgs::default()
         },
+        relay: Relay::with_secret("whsec_YmVuY2gtc2lnbmluZy1zZWNyZXQ="),
     };
     let app = App::build(&config).await.expect("the server starts");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");

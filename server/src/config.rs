@@ -69,6 +69,61 @@ pub struct Config {
     /// The PGs, by vendor and by `store_id`.
     #[serde(default)]
     pub pg: Pgs,
+    /// Delivery of events to clients' webhooks.
+    pub relay: Relay,
+}
+
+/// How events reach clients.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Relay {
+    /// `whsec_<Base64>` secrets; every delivery is signed with each (two during rotation).
+    pub signing_secrets: Vec<Secret>,
+    /// The first retry's delay; each next one doubles it, with ±20% jitter.
+    #[serde(default = "default_initial_backoff")]
+    pub initial_backoff_seconds: f64,
+    /// The longest delay between two attempts.
+    #[serde(default = "default_max_backoff")]
+    pub max_backoff_seconds: f64,
+    /// How long after its creation an event is still retried.
+    #[serde(default = "default_max_age")]
+    pub max_age_seconds: f64,
+    /// How long one attempt may take.
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: f64,
+    /// How often the worker looks for due events when nothing wakes it.
+    #[serde(default = "default_poll")]
+    pub poll_interval_ms: u64,
+}
+
+fn default_initial_backoff() -> f64 {
+    10.0
+}
+
+fn default_max_backoff() -> f64 {
+    6.0 * 3600.0
+}
+
+fn default_max_age() -> f64 {
+    3.0 * 86_400.0
+}
+
+fn default_poll() -> u64 {
+    500
+}
+
+impl Relay {
+    /// Relay settings with one signing secret and the defaults.
+    pub fn with_secret(secret: &str) -> Self {
+        Self {
+            signing_secrets: vec![Secret::new(secret)],
+            initial_backoff_seconds: default_initial_backoff(),
+            max_backoff_seconds: default_max_backoff(),
+            max_age_seconds: default_max_age(),
+            timeout_seconds: default_timeout(),
+            poll_interval_ms: default_poll(),
+        }
+    }
 }
 
 /// The key and IV of the body codec.
@@ -242,6 +297,29 @@ impl Config {
                 )));
             }
         }
+        if self.relay.signing_secrets.is_empty() {
+            return Err(ConfigError::Invalid(
+                "relay.signing_secrets needs at least one secret".into(),
+            ));
+        }
+        for secret in &self.relay.signing_secrets {
+            payments_api::signature::secret_key(secret.expose()).map_err(|_| {
+                ConfigError::Invalid(
+                    "relay.signing_secrets: each is `whsec_` followed by Base64".into(),
+                )
+            })?;
+        }
+        let relay = &self.relay;
+        if !(relay.initial_backoff_seconds > 0.0
+            && relay.max_backoff_seconds >= relay.initial_backoff_seconds
+            && relay.max_age_seconds > 0.0
+            && relay.timeout_seconds > 0.0
+            && relay.poll_interval_ms > 0)
+        {
+            return Err(ConfigError::Invalid(
+                "relay: backoffs, max_age_seconds, timeout_seconds and poll_interval_ms must be positive, max_backoff at least initial_backoff".into(),
+            ));
+        }
         if !(self.pg.timeout_seconds > 0.0 && self.pg.timeout_seconds <= 600.0) {
             return Err(ConfigError::Invalid(
                 "pg.timeout_seconds must be between 0 and 600".into(),
@@ -296,6 +374,14 @@ fn apply_env(
     vars: impl Iterator<Item = (String, String)>,
 ) -> Result<(), ConfigError> {
     for (name, value) in vars {
+        if name == "PAYMENTS_WEBHOOK_SECRET" {
+            // One secret replaces the list; rotation needs the file.
+            section(table, &["relay"]).insert(
+                "signing_secrets".into(),
+                toml::Value::Array(vec![toml::Value::String(value)]),
+            );
+            continue;
+        }
         if name == "PAYMENTS_STORAGE_KEY" {
             let storage = section(table, &["storage"]);
             storage.insert("active_key".into(), toml::Value::String("env".into()));
@@ -357,6 +443,8 @@ mod tests {
         k1 = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
         [pg.toss.default]
         secret_key = "test_sk_x"
+        [relay]
+        signing_secrets = ["whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ="]
     "#;
 
     fn parse(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {

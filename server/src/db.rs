@@ -104,6 +104,8 @@ pub struct HistoryRow {
     pub password_hash: Vec<u8>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Bumped by every change, so concurrent changes are detected.
+    pub version: i64,
 }
 
 /// A stored cancel of a payment.
@@ -113,6 +115,53 @@ pub struct CancelRow {
     /// Sealed.
     pub reason: Vec<u8>,
     pub created_at: i64,
+}
+
+/// An event of the relay's outbox.
+#[derive(Debug, Clone)]
+pub struct EventRow {
+    pub id: String,
+    pub payment_history_id: String,
+    pub seq: i64,
+    pub webhook_url: String,
+    /// The sealed JSON of the client event.
+    pub body: Vec<u8>,
+    /// `pending`, `delivered` or `failed`.
+    pub state: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub lease_until: Option<i64>,
+    pub created_at: i64,
+    pub delivered_at: Option<i64>,
+}
+
+/// One delivery attempt.
+#[derive(Debug, Clone)]
+pub struct AttemptRow {
+    pub attempt: i64,
+    pub attempted_at: i64,
+    pub status: Option<i64>,
+    pub latency_ms: i64,
+    pub excerpt: Option<String>,
+}
+
+const EVENT_COLUMNS: &str = "e.id, e.payment_history_id, e.seq, e.webhook_url, e.body, e.state, \
+     e.attempts, e.next_attempt_at, e.lease_until, e.created_at, e.delivered_at";
+
+fn event(row: &sqlx::any::AnyRow) -> Result<EventRow, sqlx::Error> {
+    Ok(EventRow {
+        id: row.try_get("id")?,
+        payment_history_id: row.try_get("payment_history_id")?,
+        seq: row.try_get("seq")?,
+        webhook_url: row.try_get("webhook_url")?,
+        body: row.try_get("body")?,
+        state: row.try_get("state")?,
+        attempts: row.try_get("attempts")?,
+        next_attempt_at: row.try_get("next_attempt_at")?,
+        lease_until: row.try_get("lease_until")?,
+        created_at: row.try_get("created_at")?,
+        delivered_at: row.try_get("delivered_at")?,
+    })
 }
 
 /// A stored billing key.
@@ -133,7 +182,7 @@ pub struct ReservationRow {
 
 const HISTORY_COLUMNS: &str = "id, vendor_code, vendor_store_id, vendor_uid, source_schema, \
      source_table, source_id, webhook_url, currency, price, refund, paid_at, cancelled_at, data, \
-     password_hash, created_at, updated_at";
+     password_hash, created_at, updated_at, version";
 
 fn history(row: &sqlx::any::AnyRow) -> Result<HistoryRow, sqlx::Error> {
     Ok(HistoryRow {
@@ -154,6 +203,7 @@ fn history(row: &sqlx::any::AnyRow) -> Result<HistoryRow, sqlx::Error> {
         password_hash: row.try_get("password_hash")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
+        version: row.try_get("version")?,
     })
 }
 
@@ -229,7 +279,7 @@ impl Db {
         let mut tx = self.pool.begin().await?;
         sqlx::query(trusted(format!(
             "INSERT INTO payment_histories ({HISTORY_COLUMNS}) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         )))
         .bind(row.id.clone())
         .bind(row.vendor_code.clone())
@@ -248,23 +298,28 @@ impl Db {
         .bind(row.password_hash.clone())
         .bind(row.created_at)
         .bind(row.updated_at)
+        .bind(row.version)
         .execute(&mut *tx)
         .await?;
         insert_cancels(&mut tx, &row.id, cancels).await?;
         tx.commit().await
     }
 
-    /// Replaces what a payment's record derives from the PG, and its cancels, in one
-    /// transaction.
+    /// Replaces what a payment's record derives from the PG, its cancels and, when given,
+    /// records the client event of the change, all in one transaction, provided nobody
+    /// changed the record since `row.version` was read. Answers `false` (and changes
+    /// nothing) when somebody did.
     pub async fn update_history(
         &self,
         row: &HistoryRow,
         cancels: &[CancelRow],
-    ) -> Result<(), sqlx::Error> {
+        event: Option<&EventRow>,
+    ) -> Result<bool, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
+        let updated = sqlx::query(
             "UPDATE payment_histories SET currency = ?, price = ?, refund = ?, paid_at = ?, \
-             cancelled_at = ?, data = ?, updated_at = ? WHERE id = ?",
+             cancelled_at = ?, data = ?, updated_at = ?, version = version + 1 \
+             WHERE id = ? AND version = ?",
         )
         .bind(row.currency.clone())
         .bind(row.price)
@@ -274,14 +329,233 @@ impl Db {
         .bind(row.data.clone())
         .bind(row.updated_at)
         .bind(row.id.clone())
+        .bind(row.version)
         .execute(&mut *tx)
         .await?;
+        if updated.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
         sqlx::query("DELETE FROM payment_history_cancels WHERE payment_history_id = ?")
             .bind(row.id.clone())
             .execute(&mut *tx)
             .await?;
         insert_cancels(&mut tx, &row.id, cancels).await?;
+        if let Some(event) = event {
+            let seq: i64 = sqlx::query(
+                "SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM payment_webhook_events WHERE payment_history_id = ?",
+            )
+            .bind(row.id.clone())
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("next")?;
+            sqlx::query(
+                "INSERT INTO payment_webhook_events (id, payment_history_id, seq, webhook_url, body, \
+                 state, attempts, next_attempt_at, lease_until, created_at, delivered_at) \
+                 VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, NULL, ?, NULL)",
+            )
+            .bind(event.id.clone())
+            .bind(row.id.clone())
+            .bind(seq)
+            .bind(event.webhook_url.clone())
+            .bind(event.body.clone())
+            .bind(event.next_attempt_at)
+            .bind(event.created_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Payments of a vendor whose source id is `source_id` (Toss's orderId).
+    pub async fn histories_by_source_id(
+        &self,
+        vendor_code: &str,
+        source_id: &str,
+    ) -> Result<Vec<HistoryRow>, sqlx::Error> {
+        let rows = sqlx::query(trusted(format!(
+            "SELECT {HISTORY_COLUMNS} FROM payment_histories WHERE vendor_code = ? AND source_id = ?"
+        )))
+        .bind(vendor_code.to_owned())
+        .bind(source_id.to_owned())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(history).collect()
+    }
+
+    /// Keeps an event for a payment not stored yet.
+    pub async fn add_pending(
+        &self,
+        vendor_code: &str,
+        vendor_uid: &str,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO payment_pending_events (id, vendor_code, vendor_uid, received_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(vendor_code.to_owned())
+        .bind(vendor_uid.to_owned())
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Removes the kept events of a payment; answers how many there were.
+    pub async fn take_pending(
+        &self,
+        vendor_code: &str,
+        vendor_uid: &str,
+    ) -> Result<u64, sqlx::Error> {
+        let done = sqlx::query(
+            "DELETE FROM payment_pending_events WHERE vendor_code = ? AND vendor_uid = ?",
+        )
+        .bind(vendor_code.to_owned())
+        .bind(vendor_uid.to_owned())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Claims due events for delivery until `lease_until`: the oldest pending event of each
+    /// payment only, so a payment's events go out in order. On MariaDB the candidates are
+    /// locked `FOR UPDATE SKIP LOCKED`, so instances sharing the database claim disjoint
+    /// events.
+    pub async fn claim_events(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> Result<Vec<EventRow>, sqlx::Error> {
+        let lock = match self.backend {
+            Backend::MariaDb => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let mut tx = self.pool.begin().await?;
+        let rows = sqlx::query(trusted(format!(
+            "SELECT {EVENT_COLUMNS} FROM payment_webhook_events e \
+             WHERE e.state = 'pending' AND e.next_attempt_at <= ? \
+             AND (e.lease_until IS NULL OR e.lease_until < ?) \
+             AND NOT EXISTS (SELECT 1 FROM payment_webhook_events p \
+                 WHERE p.payment_history_id = e.payment_history_id AND p.state = 'pending' AND p.seq < e.seq) \
+             ORDER BY e.next_attempt_at LIMIT ?{lock}"
+        )))
+        .bind(now)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        let events: Vec<EventRow> = rows.iter().map(event).collect::<Result<_, _>>()?;
+        let mut claimed = Vec::with_capacity(events.len());
+        for mut event in events {
+            // The lease is what other instances (and a restarted one) see; the lock above
+            // only keeps two claimers from taking the same row at the same moment.
+            let updated = sqlx::query(
+                "UPDATE payment_webhook_events SET lease_until = ? WHERE id = ? AND (lease_until IS NULL OR lease_until < ?)",
+            )
+            .bind(lease_until)
+            .bind(event.id.clone())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            if updated.rows_affected() == 1 {
+                event.lease_until = Some(lease_until);
+                claimed.push(event);
+            }
+        }
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    /// Records an attempt and the event's new state, releasing its lease.
+    pub async fn finish_attempt(
+        &self,
+        event: &EventRow,
+        attempt: &AttemptRow,
+    ) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO payment_webhook_attempts (event_id, attempt, attempted_at, status, latency_ms, excerpt) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(event.id.clone())
+        .bind(attempt.attempt)
+        .bind(attempt.attempted_at)
+        .bind(attempt.status)
+        .bind(attempt.latency_ms)
+        .bind(attempt.excerpt.clone())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE payment_webhook_events SET state = ?, attempts = ?, next_attempt_at = ?, \
+             lease_until = NULL, delivered_at = ? WHERE id = ?",
+        )
+        .bind(event.state.clone())
+        .bind(event.attempts)
+        .bind(event.next_attempt_at)
+        .bind(event.delivered_at)
+        .bind(event.id.clone())
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await
+    }
+
+    /// The events of a payment, oldest first, with their attempts.
+    pub async fn events_of(
+        &self,
+        history_id: &str,
+    ) -> Result<Vec<(EventRow, Vec<AttemptRow>)>, sqlx::Error> {
+        let rows = sqlx::query(trusted(format!(
+            "SELECT {EVENT_COLUMNS} FROM payment_webhook_events e WHERE e.payment_history_id = ? ORDER BY e.seq"
+        )))
+        .bind(history_id.to_owned())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let event = event(row)?;
+            let attempts = sqlx::query(
+                "SELECT attempt, attempted_at, status, latency_ms, excerpt FROM payment_webhook_attempts \
+                 WHERE event_id = ? ORDER BY attempt",
+            )
+            .bind(event.id.clone())
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|a| {
+                Ok(AttemptRow {
+                    attempt: a.try_get("attempt")?,
+                    attempted_at: a.try_get("attempted_at")?,
+                    status: a.try_get("status")?,
+                    latency_ms: a.try_get("latency_ms")?,
+                    excerpt: a.try_get("excerpt")?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+            out.push((event, attempts));
+        }
+        Ok(out)
+    }
+
+    /// Makes an event of a payment due again now, whatever its state.
+    pub async fn redeliver(
+        &self,
+        history_id: &str,
+        event_id: &str,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE payment_webhook_events SET state = 'pending', next_attempt_at = ?, lease_until = NULL \
+             WHERE id = ? AND payment_history_id = ?",
+        )
+        .bind(now)
+        .bind(event_id.to_owned())
+        .bind(history_id.to_owned())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     pub async fn find_reservation(

@@ -4,6 +4,7 @@
 //! Its wire contract lives in the `payments-api` crate. [`App::build`] makes the server
 //! from a [`Config`](config::Config); [`App::serve`] runs it until a shutdown signal.
 
+pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod db;
@@ -11,6 +12,7 @@ pub mod derive;
 pub mod http;
 pub mod pg;
 pub mod records;
+pub mod relay;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -39,6 +41,7 @@ pub enum StartError {
 #[derive(Debug, Clone)]
 pub struct App {
     state: http::AppState,
+    relay: Arc<relay::Relay>,
 }
 
 impl App {
@@ -59,14 +62,46 @@ impl App {
             sealer: crypto::Sealer::new(&config.storage).map_err(StartError::Keys)?,
             passwords: crypto::Passwords::new(config.storage.password_pepper.expose()),
             pgs: pg::Gateways::new(&config.pg),
+            clock: Arc::new(clock::Clock::default()),
+            wake: Arc::new(tokio::sync::Notify::new()),
         };
+        let records = Arc::new(records);
+        let relay = relay::Relay::new(records.clone(), codec.clone(), &config.relay)
+            .map_err(StartError::Keys)?;
         Ok(Self {
             state: http::AppState {
-                records: Arc::new(records),
+                records,
                 codec,
                 monitor: Arc::new(http::Monitor::default()),
+                received: Default::default(),
             },
+            relay: Arc::new(relay),
         })
+    }
+
+    /// The server's clock; tests move it forward to make retries due.
+    pub fn clock(&self) -> &clock::Clock {
+        &self.state.records.clock
+    }
+
+    /// Asks the relay to look for due events now.
+    pub fn wake_relay(&self) {
+        self.state.records.wake.notify_one();
+    }
+
+    /// The relay, to drive it by hand (tests, benchmarks).
+    pub fn relay(&self) -> &relay::Relay {
+        &self.relay
+    }
+
+    /// Client events the test receiver `/payments/internal/webhook` got, oldest first.
+    pub fn received(&self) -> Vec<payments_api::payments::PaymentWebhook> {
+        let received = self
+            .state
+            .received
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        received.iter().cloned().collect()
     }
 
     /// The HTTP API.
@@ -79,14 +114,20 @@ impl App {
         &self.state.records.db
     }
 
-    /// Serves on `listener` until `shutdown` completes, then finishes the requests in flight.
+    /// Serves on `listener`, and runs the relay, until `shutdown` completes; then finishes
+    /// the requests in flight and the deliveries under way.
     pub async fn serve(
         &self,
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(listener, self.router())
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let relay = tokio::spawn(self.relay.clone().run(stopped));
+        let served = axum::serve(listener, self.router())
             .with_graceful_shutdown(shutdown)
-            .await
+            .await;
+        let _ = stop.send(true);
+        let _ = relay.await;
+        served
     }
 }

@@ -8,8 +8,9 @@ use payments_api::payments::*;
 use payments_api::toss::{TossPaymentCancelCreate, TossPaymentStatus, TossRefundReceiveAccount};
 use uuid::Uuid;
 
+use crate::clock::Clock;
 use crate::crypto::{Passwords, Sealer};
-use crate::db::{CancelRow, Db, HistoryKey, HistoryRow, ReservationRow, is_duplicate};
+use crate::db::{CancelRow, Db, EventRow, HistoryKey, HistoryRow, ReservationRow, is_duplicate};
 use crate::derive::{self, Props};
 use crate::http::error::ApiError;
 use crate::pg::Gateways;
@@ -21,6 +22,20 @@ pub struct Records {
     pub sealer: Sealer,
     pub passwords: Passwords,
     pub pgs: Gateways,
+    pub clock: Arc<Clock>,
+    /// Wakes the relay when an event is written.
+    pub wake: Arc<tokio::sync::Notify>,
+}
+
+/// What a PG event did to a payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refresh {
+    /// The payment changed; the client event with this id is on its way.
+    Changed(String),
+    /// The PG reports nothing new.
+    Unchanged,
+    /// No client stored the payment yet: the event is kept for when one does.
+    Pending,
 }
 
 /// How a client names one record.
@@ -39,12 +54,13 @@ impl Lookup<'_> {
     }
 }
 
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
 fn data_context(table: &str, id: &str) -> String {
     format!("{table}.data:{id}")
+}
+
+/// The sealing context of a client event's body.
+pub fn event_context(event_id: &str) -> String {
+    format!("payment_webhook_events.body:{event_id}")
 }
 
 fn reason_context(id: &str, seq: usize) -> String {
@@ -161,7 +177,7 @@ impl Records {
 
         let id = Uuid::new_v4().to_string();
         let props = derive::props(&data);
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let row = HistoryRow {
             id: id.clone(),
             vendor_code: input.vendor.code.as_str().to_owned(),
@@ -183,6 +199,7 @@ impl Records {
             password_hash: self.passwords.hash(&id, &input.password),
             created_at: now,
             updated_at: now,
+            version: 0,
         };
         let cancels = self.seal_cancels(&id, &props);
         match self.db.insert_history(&row, &cancels).await {
@@ -194,7 +211,131 @@ impl Records {
             }
             Err(e) => return Err(e.into()),
         }
-        Ok(self.history_of(&row, data, &props))
+        let history = self.history_of(&row, data, &props);
+        // Events the PG sent before the client stored the payment: apply them now. The
+        // payment was just read from the PG, so usually they change nothing; one that
+        // raced the insert is caught here.
+        if self
+            .db
+            .take_pending(input.vendor.code.as_str(), &input.vendor.uid)
+            .await?
+            > 0
+        {
+            self.refresh(input.vendor.code, &input.vendor.uid).await?;
+            return self.history(Lookup::Id(&id), &input.password).await;
+        }
+        Ok(history)
+    }
+
+    /// A PG said something happened to payment `uid`: re-fetch it from the PG (the event's
+    /// body is never trusted), and if it changed, update the record and write the client
+    /// event in the same transaction. Concurrent events of one payment are serialised by
+    /// the record's version: a change computed from a stale read is redone.
+    pub async fn refresh(&self, code: VendorCode, uid: &str) -> Result<Refresh, ApiError> {
+        for _ in 0..8 {
+            let key = HistoryKey::Vendor(code.as_str(), uid);
+            let Some(row) = self.db.find_history(key).await? else {
+                self.db
+                    .add_pending(code.as_str(), uid, self.clock.now_ms())
+                    .await?;
+                // The client may have stored it between the lookup and the insert.
+                if self.db.find_history(key).await?.is_some() {
+                    self.db.take_pending(code.as_str(), uid).await?;
+                    continue;
+                }
+                return Ok(Refresh::Pending);
+            };
+            let previous = self.open_history(&row).await?;
+            let (data, raw) = self.fetch(code, &row.vendor_store_id, uid).await?;
+            if let Some(outcome) = self.apply(row, previous, data, raw).await? {
+                return Ok(outcome);
+            }
+        }
+        Err(ApiError::internal(format!(
+            "payment {uid} keeps changing under concurrent events"
+        )))
+    }
+
+    async fn fetch(
+        &self,
+        code: VendorCode,
+        store: &str,
+        uid: &str,
+    ) -> Result<(PaymentData, serde_json::Value), ApiError> {
+        Ok(match code {
+            VendorCode::Iamport => {
+                let (payment, raw) = self.pgs.iamport(store)?.payment(uid).await?;
+                (PaymentData::Iamport(payment), raw)
+            }
+            VendorCode::TossPayments => {
+                let (payment, raw) = self.pgs.toss(store)?.payment(uid).await?;
+                (PaymentData::Toss(payment), raw)
+            }
+        })
+    }
+
+    /// Writes the PG's `data` into the record read as `row` (shown to the client as
+    /// `previous`), with a client event if anything changed. `None`: the record changed
+    /// since it was read; nothing was written.
+    async fn apply(
+        &self,
+        mut row: HistoryRow,
+        previous: PaymentHistory,
+        data: PaymentData,
+        raw: serde_json::Value,
+    ) -> Result<Option<Refresh>, ApiError> {
+        let props = derive::props(&data);
+        row.currency = props.currency.clone();
+        row.price = props.price;
+        row.refund = props.refund;
+        row.paid_at = props.paid_at_ms;
+        row.cancelled_at = props.cancelled_at_ms;
+        let current = self.history_of(&row, data, &props);
+        if current == previous {
+            return Ok(Some(Refresh::Unchanged));
+        }
+        let now = self.clock.now_ms();
+        row.data = self.sealer.seal(
+            &data_context("payment_histories", &row.id),
+            raw.to_string().as_bytes(),
+        );
+        row.updated_at = now;
+        let cancels = self.seal_cancels(&row.id, &props);
+        let event = row.webhook_url.clone().map(|webhook_url| {
+            let id = Uuid::new_v4();
+            let body = PaymentWebhook {
+                id,
+                source: current.source.clone(),
+                previous,
+                current,
+            };
+            let json = serde_json::to_vec(&body).unwrap_or_default();
+            EventRow {
+                id: id.to_string(),
+                payment_history_id: row.id.clone(),
+                seq: 0,
+                webhook_url,
+                body: self.sealer.seal(&event_context(&id.to_string()), &json),
+                state: "pending".into(),
+                attempts: 0,
+                next_attempt_at: now,
+                lease_until: None,
+                created_at: now,
+                delivered_at: None,
+            }
+        });
+        if !self
+            .db
+            .update_history(&row, &cancels, event.as_ref())
+            .await?
+        {
+            return Ok(None);
+        }
+        self.wake.notify_one();
+        Ok(Some(match event {
+            Some(event) => Refresh::Changed(event.id),
+            None => Refresh::Unchanged,
+        }))
     }
 
     async fn refuse_duplicate_history(
@@ -239,7 +380,7 @@ impl Records {
         self.open_history(&row).await
     }
 
-    async fn history_row(
+    pub(crate) async fn history_row(
         &self,
         lookup: Lookup<'_>,
         password: &str,
@@ -270,7 +411,7 @@ impl Records {
         if !(input.price.is_finite() && input.price > 0.0) {
             return Err(ApiError::invalid("price must be a number above 0"));
         }
-        let mut row = self
+        let row = self
             .history_row(Lookup::Source(&input.source), &input.password)
             .await?;
         let code: VendorCode = row
@@ -317,20 +458,15 @@ impl Records {
                 (PaymentData::Toss(payment), raw)
             }
         };
-        let props = derive::props(&data);
-        row.currency = props.currency.clone();
-        row.price = props.price;
-        row.refund = props.refund;
-        row.paid_at = props.paid_at_ms;
-        row.cancelled_at = props.cancelled_at_ms;
-        row.data = self.sealer.seal(
-            &data_context("payment_histories", &row.id),
-            raw.to_string().as_bytes(),
-        );
-        row.updated_at = now_ms();
-        let cancels = self.seal_cancels(&row.id, &props);
-        self.db.update_history(&row, &cancels).await?;
-        Ok(self.history_of(&row, data, &props))
+        let previous = self.open_history(&row).await?;
+        let (code, uid) = (code, row.vendor_uid.clone());
+        // The cancel is a change like any other: recorded with its client event. A PG event
+        // that updated the record meanwhile makes us re-read the PG instead.
+        if self.apply(row, previous, data, raw).await?.is_none() {
+            self.refresh(code, &uid).await?;
+        }
+        self.history(Lookup::Source(&input.source), &input.password)
+            .await
     }
 
     fn seal_cancels(&self, id: &str, props: &Props) -> Vec<CancelRow> {
@@ -349,7 +485,7 @@ impl Records {
     }
 
     /// The API's view of a stored payment.
-    async fn open_history(&self, row: &HistoryRow) -> Result<PaymentHistory, ApiError> {
+    pub(crate) async fn open_history(&self, row: &HistoryRow) -> Result<PaymentHistory, ApiError> {
         let code: VendorCode = row
             .vendor_code
             .parse()
@@ -467,7 +603,7 @@ impl Records {
                 raw.to_string().as_bytes(),
             ),
             password_hash: self.passwords.hash(&id, &input.password),
-            created_at: now_ms(),
+            created_at: self.clock.now_ms(),
         };
         match self.db.insert_reservation(&row).await {
             Ok(()) => Ok(reservation_of(&row, data)),

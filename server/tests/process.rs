@@ -23,6 +23,9 @@ k1 = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc="
 [pg.toss.default]
 base_url = "http://127.0.0.1:9"
 secret_key = "test_sk_process"
+
+[relay]
+signing_secrets = ["whsec_cHJvY2Vzcy1zZWNyZXQ="]
 "#;
 
 fn write_config(dir: &std::path::Path) -> std::path::PathBuf {

@@ -213,8 +213,12 @@ async fn approve_payment(
                     Ok(record.payment.clone())
                 }
                 // An issued virtual account has nothing left to approve: approving it again
-                // returns it as it is, so servers that approve every payment work.
+                // returns it as it is, deposited or not, so servers that approve every
+                // payment work.
                 TossPaymentStatus::WaitingForDeposit => Ok(record.payment.clone()),
+                _ if matches!(record.payment, TossPayment::VirtualAccount(_)) => {
+                    Ok(record.payment.clone())
+                }
                 TossPaymentStatus::Expired | TossPaymentStatus::Ready => {
                     Err(TossFault::of("NOT_FOUND_PAYMENT_SESSION"))
                 }

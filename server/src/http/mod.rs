@@ -3,6 +3,7 @@
 
 pub mod error;
 mod monitors;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -28,6 +29,8 @@ pub struct AppState {
     pub records: Arc<Records>,
     pub codec: BodyCodec,
     pub monitor: Arc<Monitor>,
+    /// Client events posted to the test receiver `/payments/internal/webhook`.
+    pub received: Arc<std::sync::Mutex<std::collections::VecDeque<PaymentWebhook>>>,
 }
 
 /// The largest request body accepted.
@@ -39,6 +42,14 @@ pub fn router(state: AppState) -> Router {
         .route("/payments/histories", post(create_history))
         .route("/payments/histories/get", patch(history_by_source))
         .route("/payments/histories/cancel", put(cancel_history))
+        .route("/payments/histories/webhooks", patch(webhooks::events))
+        .route(
+            "/payments/histories/webhooks/redeliver",
+            put(webhooks::redeliver),
+        )
+        .route("/payments/webhooks/iamport", post(webhooks::iamport))
+        .route("/payments/webhooks/toss", post(webhooks::toss))
+        .route("/payments/internal/webhook", post(webhooks::sink))
         .route("/payments/histories/{id}", patch(history_by_id))
         .route("/payments/reservations", post(create_reservation))
         .route("/payments/reservations/get", patch(reservation_by_source))
@@ -51,7 +62,10 @@ pub fn router(state: AppState) -> Router {
         .route("/histories/{id}", patch(legacy_history_by_id))
         .route("/reservations", post(create_reservation))
         .route("/reservations/get", patch(reservation_by_source))
-        .route("/reservations/{id}", patch(reservation_by_id));
+        .route("/reservations/{id}", patch(reservation_by_id))
+        .route("/webhooks/iamport", post(webhooks::iamport))
+        .route("/webhooks/toss", post(webhooks::toss))
+        .route("/internal/webhook", post(webhooks::sink));
     current
         .merge(legacy)
         .route("/monitors/health", get(monitors::health))

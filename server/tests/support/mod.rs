@@ -14,7 +14,7 @@ use payments_fakes::iamport::{FakeIamport, IamportConfig};
 use payments_fakes::toss::{FakeToss, TossConfig};
 use payments_server::App;
 use payments_server::config::{
-    BodyEncryption, Config, IamportAccount, Pgs, Secret, Storage, TossAccount,
+    BodyEncryption, Config, IamportAccount, Pgs, Relay, Secret, Storage, TossAccount,
 };
 use serde_json::{Value, json};
 use sqlx::Row;
@@ -25,6 +25,8 @@ pub const TOSS_KEY: &str = "test_sk_server_tests_000000";
 /// The Toss account of store `store-2`: another merchant at the fake.
 pub const TOSS_KEY_2: &str = "test_sk_server_tests_store2";
 pub const PASSWORD: &str = "some-password";
+/// The relay's signing secret in the tests.
+pub const SIGNING_SECRET: &str = "whsec_dGVzdHMtc2lnbmluZy1zZWNyZXQ=";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -61,6 +63,8 @@ macro_rules! on_both {
 /// A running server with its fakes.
 pub struct Ctx {
     pub backend: Backend,
+    /// The running server (its clock, its relay).
+    pub app: Option<App>,
     pub url: String,
     pub client: PaymentsClient,
     pub http: reqwest::Client,
@@ -90,8 +94,15 @@ async fn spawn(router: axum::Router) -> String {
 
 impl Ctx {
     pub async fn start(backend: Backend) -> Self {
-        let toss = FakeToss::new(TossConfig::default());
-        let iamport = FakeIamport::new(IamportConfig::default());
+        // Sync delivery: a fake's webhook has reached the server when the fake answers.
+        let toss = FakeToss::new(TossConfig {
+            webhook_mode: payments_fakes::delivery::DeliveryMode::Sync,
+            ..TossConfig::default()
+        });
+        let iamport = FakeIamport::new(IamportConfig {
+            webhook_mode: payments_fakes::delivery::DeliveryMode::Sync,
+            ..IamportConfig::default()
+        });
         let toss_url = spawn(toss.router()).await;
         let iamport_url = spawn(iamport.router()).await;
         let dir = tempfile::tempdir().unwrap();
@@ -154,6 +165,10 @@ impl Ctx {
                 ]),
                 timeout_seconds: 1.0,
             },
+            relay: Relay {
+                poll_interval_ms: 100,
+                ..Relay::with_secret(SIGNING_SECRET)
+            },
         };
         payments_fakes::tls::install_provider();
         let http = reqwest::Client::builder()
@@ -162,6 +177,7 @@ impl Ctx {
             .unwrap();
         let mut ctx = Self {
             backend,
+            app: None,
             url: String::new(),
             client: PaymentsClient::new("http://unused", SANDBOX_KEY, SANDBOX_IV).unwrap(),
             http,
@@ -188,6 +204,7 @@ impl Ctx {
             .as_str()
             .unwrap()
             .to_owned();
+        ctx.point_fakes_at_server().await;
         ctx
     }
 
@@ -198,6 +215,7 @@ impl Ctx {
         self.client = PaymentsClient::new(&self.url, SANDBOX_KEY, SANDBOX_IV).unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         self.stop = Some(stop);
+        self.app = Some(app.clone());
         self.task = Some(tokio::spawn(async move {
             app.serve(listener, async {
                 let _ = stopped.await;
@@ -205,6 +223,43 @@ impl Ctx {
             .await
             .unwrap();
         }));
+        // The fakes notify this server, wherever it now listens.
+        if !self.iamport_token.is_empty() {
+            self.point_fakes_at_server().await;
+        }
+    }
+
+    /// Makes both fakes send their webhooks to the server's intake.
+    pub async fn point_fakes_at_server(&self) {
+        let toss_hook = format!("{}/payments/webhooks/toss", self.url);
+        let (status, _) = self
+            .toss_call(
+                reqwest::Method::PUT,
+                "/internal/merchant",
+                Some(json!({"webhookUrl": toss_hook})),
+            )
+            .await;
+        assert_eq!(status, 200);
+        let iamport_hook = format!("{}/payments/webhooks/iamport", self.url);
+        let (status, _) = self
+            .iamport_call(
+                reqwest::Method::PUT,
+                "/internal/merchant",
+                Some(json!({"webhook_url": iamport_hook})),
+            )
+            .await;
+        assert_eq!(status, 200);
+    }
+
+    /// The running server.
+    pub fn app(&self) -> &App {
+        self.app.as_ref().expect("the server runs")
+    }
+
+    /// Moves the server's clock forward and lets its relay look for due events.
+    pub fn advance(&self, by: Duration) {
+        self.app().clock().advance(by);
+        self.app().wake_relay();
     }
 
     /// Stops the server and starts a new one on the same database.
@@ -413,4 +468,100 @@ async fn admin(server: &str, sql: &str) {
         .await
         .unwrap();
     pool.close().await;
+}
+
+/// A client backend's webhook endpoint: checks each delivery's signature, decrypts it, and
+/// answers with a settable status; `next` gives the accepted events in arrival order.
+pub struct Inbox {
+    pub url: String,
+    status: std::sync::Arc<std::sync::atomic::AtomicU16>,
+    events: tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<Delivery>>,
+}
+
+/// One accepted delivery.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// The `webhook-id` header.
+    pub id: String,
+    pub event: payments_api::payments::PaymentWebhook,
+}
+
+type InboxState = (
+    tokio::sync::mpsc::UnboundedSender<Delivery>,
+    std::sync::Arc<std::sync::atomic::AtomicU16>,
+);
+
+impl Inbox {
+    pub async fn start() -> Self {
+        use axum::extract::State;
+        use axum::http::{HeaderMap, StatusCode};
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let status = std::sync::Arc::new(std::sync::atomic::AtomicU16::new(200));
+        let app =
+            axum::Router::new()
+                .route(
+                    "/client/webhook",
+                    axum::routing::post(
+                        |State((tx, status)): State<InboxState>,
+                         headers: HeaderMap,
+                         body: String| async move {
+                            let header = |name: &str| {
+                                headers
+                                    .get(name)
+                                    .and_then(|v| v.to_str().ok())
+                                    .unwrap_or_default()
+                                    .to_owned()
+                            };
+                            let id = header("webhook-id");
+                            // The server's clock may be moved forward in tests: a wide tolerance.
+                            let verified = payments_api::signature::verify(
+                                SIGNING_SECRET,
+                                &id,
+                                &header("webhook-timestamp"),
+                                &header("webhook-signature"),
+                                &body,
+                                chrono::Utc::now().timestamp(),
+                                365 * 86_400,
+                            );
+                            if verified.is_err() {
+                                return StatusCode::UNAUTHORIZED;
+                            }
+                            let answer = status.load(std::sync::atomic::Ordering::SeqCst);
+                            if (200..300).contains(&answer) {
+                                let codec =
+                                    payments_api::BodyCodec::new(SANDBOX_KEY, SANDBOX_IV).unwrap();
+                                let event = codec.decrypt_json(&body).expect("the body decrypts");
+                                let _ = tx.send(Delivery { id, event });
+                            }
+                            StatusCode::from_u16(answer).unwrap()
+                        },
+                    ),
+                )
+                .with_state((tx, status.clone()));
+        let url = format!("{}/client/webhook", spawn(app).await);
+        Self {
+            url,
+            status,
+            events: tokio::sync::Mutex::new(rx),
+        }
+    }
+
+    /// Answers every later delivery with `status`.
+    pub fn answer(&self, status: u16) {
+        self.status
+            .store(status, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The next accepted event, or panics after `timeout`.
+    pub async fn next(&self, timeout: Duration) -> Delivery {
+        tokio::time::timeout(timeout, self.events.lock().await.recv())
+            .await
+            .expect("an event arrives in time")
+            .expect("the inbox is open")
+    }
+
+    /// An event accepted already, if any.
+    pub async fn try_next(&self) -> Option<Delivery> {
+        self.events.lock().await.try_recv().ok()
+    }
 }

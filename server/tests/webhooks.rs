@@ -1,0 +1,477 @@
+//! PG events in, client events out: the fakes notify the server, the server re-reads the
+//! PG and relays `{previous, current}` to the client's endpoint, signed, durably.
+
+mod support;
+
+use std::time::Duration;
+
+use payments_api::payments::*;
+use serde_json::json;
+use support::{Inbox, PASSWORD};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn uuid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+fn create(
+    code: VendorCode,
+    uid: &str,
+    source_id: &str,
+    price: f64,
+    hook: &str,
+) -> PaymentHistoryCreate {
+    PaymentHistoryCreate {
+        vendor: PaymentVendor {
+            code,
+            store_id: "store-1".into(),
+            uid: uid.into(),
+        },
+        source: PaymentSource {
+            schema: "shop".into(),
+            table: "orders".into(),
+            id: source_id.into(),
+        },
+        webhook_url: hook.into(),
+        price,
+        password: PASSWORD.into(),
+    }
+}
+
+fn accessor(source_id: &str) -> PaymentSourceAccessor {
+    PaymentSourceAccessor {
+        source: PaymentSource {
+            schema: "shop".into(),
+            table: "orders".into(),
+            id: source_id.into(),
+        },
+        password: PASSWORD.into(),
+    }
+}
+
+fn account() -> RefundAccount {
+    RefundAccount {
+        bank: "신한은행".into(),
+        account: "110-123-456789".into(),
+        holder: "홍길동".into(),
+        mobile: "010-1234-5678".into(),
+    }
+}
+
+/// A virtual account stored unpaid at the server; returns its PG id.
+async fn stored_virtual_account(
+    ctx: &support::Ctx,
+    code: VendorCode,
+    order: &str,
+    hook: &str,
+) -> String {
+    let uid = match code {
+        VendorCode::TossPayments => ctx.toss_virtual_account(order, 25000).await,
+        VendorCode::Iamport => ctx.iamport_vbank(order, 25000).await,
+    };
+    let history = ctx
+        .client
+        .create_history(&create(code, &uid, order, 25000.0, hook))
+        .await
+        .unwrap();
+    assert!(history.paid_at.is_none());
+    uid
+}
+
+async fn deposit(ctx: &support::Ctx, code: VendorCode, uid: &str) {
+    let (status, body) = match code {
+        VendorCode::TossPayments => {
+            ctx.toss_call(
+                reqwest::Method::PUT,
+                &format!("/internal/{uid}/deposit"),
+                None,
+            )
+            .await
+        }
+        VendorCode::Iamport => {
+            ctx.iamport_call(
+                reqwest::Method::PUT,
+                &format!("/internal/deposit/{uid}"),
+                None,
+            )
+            .await
+        }
+    };
+    assert_eq!(status, 200, "{body}");
+}
+
+on_both!(a_deposit_and_a_cancel_reach_the_client_signed, |ctx| {
+    let inbox = Inbox::start().await;
+    for code in [VendorCode::TossPayments, VendorCode::Iamport] {
+        let order = uuid();
+        let uid = stored_virtual_account(&ctx, code, &order, &inbox.url).await;
+        deposit(&ctx, code, &uid).await;
+
+        let paid = inbox.next(WAIT).await;
+        assert_eq!(
+            paid.id,
+            paid.event.id.to_string(),
+            "webhook-id is the event's id"
+        );
+        assert_eq!(paid.event.source.id, order);
+        assert_eq!(paid.event.previous.id, paid.event.current.id);
+        assert!(paid.event.previous.paid_at.is_none(), "{code}");
+        assert!(paid.event.current.paid_at.is_some(), "{code}");
+
+        ctx.client
+            .cancel_history(&PaymentCancelCreate {
+                source: accessor(&order).source,
+                password: PASSWORD.into(),
+                price: 25000.0,
+                reason: "환불".into(),
+                account: Some(account()),
+            })
+            .await
+            .unwrap();
+        let cancelled = inbox.next(WAIT).await;
+        assert_eq!(
+            cancelled.event.previous, paid.event.current,
+            "previous is what the client last saw"
+        );
+        assert_eq!(cancelled.event.current.refund, Some(25000.0));
+        assert!(cancelled.event.current.cancelled_at.is_some());
+
+        // The PG's own cancel notification changed nothing more: two events in all, both
+        // recorded as delivered once the client has answered.
+        wait_until(|| async {
+            let events = ctx.client.webhook_events(&accessor(&order)).await.unwrap();
+            events
+                .iter()
+                .all(|e| e.state == WebhookEventState::Delivered)
+        })
+        .await;
+        let events = ctx.client.webhook_events(&accessor(&order)).await.unwrap();
+        assert_eq!(events.len(), 2, "{code}: {events:?}");
+        assert!(
+            events
+                .iter()
+                .all(|e| e.state == WebhookEventState::Delivered)
+        );
+        assert_eq!(events[0].id, paid.event.id);
+        assert_eq!(events[0].attempts.len(), 1);
+        assert_eq!(events[0].attempts[0].status, Some(200));
+    }
+});
+
+on_both!(
+    repeated_and_concurrent_pg_events_make_one_client_event,
+    |ctx| {
+        let inbox = Inbox::start().await;
+        let order = uuid();
+        let key = ctx.toss_card(&order, 10000).await;
+        ctx.client
+            .create_history(&create(
+                VendorCode::TossPayments,
+                &key,
+                &order,
+                10000.0,
+                &inbox.url,
+            ))
+            .await
+            .unwrap();
+        // A cancel in Toss's console: the fake changes, its notification is held back…
+        let (status, _) = ctx
+            .toss_call(
+                reqwest::Method::PUT,
+                "/internal/merchant",
+                Some(json!({"webhookUrl": null})),
+            )
+            .await;
+        assert_eq!(status, 200);
+        let (status, _) = ctx
+            .toss_call(
+                reqwest::Method::POST,
+                &format!("/v1/payments/{key}/cancel"),
+                Some(json!({"cancelReason": "콘솔 취소", "cancelAmount": 3000})),
+            )
+            .await;
+        assert_eq!(status, 200);
+        // …then arrives five times at once, and once more later.
+        let notification = json!({"eventType": "PAYMENT_STATUS_CHANGED", "createdAt": "2026-11-24T10:00:00.000000", "data": {"paymentKey": key}});
+        let mut posts = Vec::new();
+        for _ in 0..5 {
+            let http = ctx.http.clone();
+            let url = format!("{}/payments/webhooks/toss", ctx.url);
+            let body = notification.clone();
+            posts.push(tokio::spawn(async move {
+                http.post(url).json(&body).send().await.unwrap().status()
+            }));
+        }
+        for post in posts {
+            assert_eq!(post.await.unwrap(), 200);
+        }
+        let again = ctx
+            .http
+            .post(format!("{}/webhooks/toss", ctx.url))
+            .json(&notification)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 200, "the legacy path takes it too");
+
+        let event = inbox.next(WAIT).await;
+        assert_eq!(event.event.current.refund, Some(3000.0));
+        assert_eq!(event.event.current.cancels[0].reason, "콘솔 취소");
+        let events = ctx.client.webhook_events(&accessor(&order)).await.unwrap();
+        assert_eq!(events.len(), 1, "{events:?}");
+
+        // A forged body changes nothing: the server asks the PG.
+        let forged = ctx
+            .http
+            .post(format!("{}/payments/webhooks/iamport", ctx.url))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("imp_uid=imp_000000000000&merchant_uid=x&status=paid")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forged.status(), 200, "kept for a payment not stored yet");
+        let malformed = ctx
+            .http
+            .post(format!("{}/payments/webhooks/toss", ctx.url))
+            .body("not json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(malformed.status(), 400);
+    }
+);
+
+on_both!(
+    an_event_before_the_payment_is_stored_is_applied_when_it_is,
+    |ctx| {
+        let inbox = Inbox::start().await;
+        for code in [VendorCode::TossPayments, VendorCode::Iamport] {
+            let order = uuid();
+            let uid = match code {
+                VendorCode::TossPayments => ctx.toss_virtual_account(&order, 9000).await,
+                VendorCode::Iamport => ctx.iamport_vbank(&order, 9000).await,
+            };
+            // The customer pays before the client backend stores the payment.
+            deposit(&ctx, code, &uid).await;
+            let history = ctx
+                .client
+                .create_history(&create(code, &uid, &order, 9000.0, &inbox.url))
+                .await
+                .unwrap();
+            assert!(history.paid_at.is_some(), "{code}: the deposit is not lost");
+        }
+        // The fakes' notifications were answered 200, not retried.
+        let toss = ctx.toss.journal().snapshot(0, 1000).deliveries;
+        assert!(
+            !toss.is_empty() && toss.iter().all(|d| d.status == Some(200)),
+            "{toss:?}"
+        );
+        let iamport = ctx.iamport.journal().snapshot(0, 1000).deliveries;
+        assert!(!iamport.is_empty() && iamport.iter().all(|d| d.status == Some(200)));
+    }
+);
+
+on_both!(
+    a_client_that_is_down_gets_its_events_in_order_once_back,
+    |ctx| {
+        let inbox = Inbox::start().await;
+        inbox.answer(503);
+        let order = uuid();
+        let uid = stored_virtual_account(&ctx, VendorCode::TossPayments, &order, &inbox.url).await;
+        deposit(&ctx, VendorCode::TossPayments, &uid).await;
+        ctx.client
+            .cancel_history(&PaymentCancelCreate {
+                source: accessor(&order).source,
+                password: PASSWORD.into(),
+                price: 5000.0,
+                reason: "부분 환불".into(),
+                account: Some(account()),
+            })
+            .await
+            .unwrap();
+        let first_attempt = |ctx: &support::Ctx| {
+            let client = ctx.client.clone();
+            let accessor = accessor(&order);
+            async move {
+                let events = client.webhook_events(&accessor).await.unwrap();
+                (events[0].attempts.len(), events[1].attempts.len())
+            }
+        };
+        wait_until(|| async { first_attempt(&ctx).await.0 >= 1 }).await;
+        // The second event waits behind the first: order per payment.
+        assert_eq!(first_attempt(&ctx).await, (1, 0));
+
+        // 10 s ±20% later, the second attempt (still down).
+        ctx.advance(Duration::from_secs(13));
+        wait_until(|| async { first_attempt(&ctx).await.0 >= 2 }).await;
+        assert!(inbox.try_next().await.is_none());
+
+        inbox.answer(200);
+        ctx.advance(Duration::from_secs(30));
+        let deposit_event = inbox.next(WAIT).await;
+        let cancel_event = inbox.next(WAIT).await;
+        assert!(
+            deposit_event.event.current.paid_at.is_some()
+                && deposit_event.event.current.refund.is_none()
+        );
+        assert_eq!(cancel_event.event.current.refund, Some(5000.0));
+        // The relay records an attempt once the client has answered.
+        wait_until(|| async { first_attempt(&ctx).await.1 == 1 }).await;
+        let events = ctx.client.webhook_events(&accessor(&order)).await.unwrap();
+        let statuses: Vec<_> = events[0].attempts.iter().map(|a| a.status).collect();
+        assert_eq!(statuses, [Some(503), Some(503), Some(200)]);
+        assert!(events[0].attempts.iter().all(|a| a.excerpt.is_some()));
+        assert_eq!(events[1].attempts.len(), 1);
+
+        // Redelivery on request.
+        let redelivered = ctx
+            .client
+            .redeliver_webhook(&PaymentWebhookRedeliver {
+                source: accessor(&order).source,
+                password: PASSWORD.into(),
+                event_id: deposit_event.event.id,
+            })
+            .await
+            .unwrap();
+        assert_eq!(redelivered.state, WebhookEventState::Pending);
+        let again = inbox.next(WAIT).await;
+        assert_eq!(again.id, deposit_event.id, "the same event, the same id");
+        let wrong = ctx
+            .client
+            .redeliver_webhook(&PaymentWebhookRedeliver {
+                source: accessor(&order).source,
+                password: "wrong".into(),
+                event_id: deposit_event.event.id,
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(wrong.status(), Some(403));
+        let unknown = ctx
+            .client
+            .redeliver_webhook(&PaymentWebhookRedeliver {
+                source: accessor(&order).source,
+                password: PASSWORD.into(),
+                event_id: uuid::Uuid::new_v4(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(unknown.status(), Some(404));
+    }
+);
+
+on_both!(events_survive_a_restart_between_attempts, |ctx| {
+    let inbox = Inbox::start().await;
+    inbox.answer(500);
+    let order = uuid();
+    let uid = stored_virtual_account(&ctx, VendorCode::Iamport, &order, &inbox.url).await;
+    deposit(&ctx, VendorCode::Iamport, &uid).await;
+    wait_until(|| async {
+        let events = ctx.client.webhook_events(&accessor(&order)).await.unwrap();
+        events.first().is_some_and(|e| !e.attempts.is_empty())
+    })
+    .await;
+    ctx.restart().await;
+    inbox.answer(200);
+    ctx.advance(Duration::from_secs(15));
+    let event = inbox.next(WAIT).await;
+    assert!(event.event.current.paid_at.is_some());
+});
+
+on_both!(the_test_receiver_records_client_events, |ctx| {
+    let order = uuid();
+    let hook = format!("{}/payments/internal/webhook", ctx.url);
+    let uid = stored_virtual_account(&ctx, VendorCode::TossPayments, &order, &hook).await;
+    deposit(&ctx, VendorCode::TossPayments, &uid).await;
+    wait_until(|| async { !ctx.app().received().is_empty() }).await;
+    let received = ctx.app().received();
+    assert_eq!(received[0].source.id, order);
+    assert!(received[0].current.paid_at.is_some());
+});
+
+/// Polls `condition` every 20 ms for up to 10 s: for states only an API can show.
+async fn wait_until<F, Fut>(condition: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !condition().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the condition never held"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Three server instances on one MariaDB database: a burst of events, each delivered once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_instances_on_one_mariadb_deliver_each_event_once() {
+    let ctx = support::Ctx::start(support::Backend::MariaDb).await;
+    let mut stops = Vec::new();
+    for _ in 0..2 {
+        let app = payments_server::App::build(&ctx.config).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        stops.push(stop);
+        tokio::spawn(async move {
+            app.serve(listener, async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+    }
+    let inbox = Inbox::start().await;
+    let mut orders = Vec::new();
+    for _ in 0..20 {
+        let order = uuid();
+        let uid = stored_virtual_account(&ctx, VendorCode::TossPayments, &order, &inbox.url).await;
+        orders.push((order, uid));
+    }
+    // All the deposits at once.
+    let auth = format!(
+        "Basic {}",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            format!("{}:", support::TOSS_KEY)
+        )
+    );
+    let mut deposits = Vec::new();
+    for (_, uid) in &orders {
+        let request = ctx
+            .http
+            .put(format!("{}/internal/{uid}/deposit", ctx.toss_url))
+            .header("authorization", auth.clone());
+        deposits.push(tokio::spawn(async move {
+            request.send().await.unwrap().status()
+        }));
+    }
+    for deposit in deposits {
+        assert_eq!(deposit.await.unwrap(), 200);
+    }
+    let mut ids = std::collections::BTreeSet::new();
+    for _ in 0..orders.len() {
+        let delivery = inbox.next(WAIT).await;
+        assert!(
+            ids.insert(delivery.id.clone()),
+            "{} delivered twice",
+            delivery.id
+        );
+    }
+    for (order, _) in &orders {
+        wait_until(|| async {
+            let events = ctx.client.webhook_events(&accessor(order)).await.unwrap();
+            events.len() == 1 && events[0].state == WebhookEventState::Delivered
+        })
+        .await;
+        let events = ctx.client.webhook_events(&accessor(order)).await.unwrap();
+        assert_eq!(events[0].attempts.len(), 1, "one attempt, by one instance");
+    }
+    assert!(inbox.try_next().await.is_none(), "no event came twice");
+    for stop in stops {
+        let _ = stop.send(());
+    }
+    ctx.finish().await;
+}
