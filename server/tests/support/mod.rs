@@ -438,6 +438,22 @@ impl Ctx {
     }
 }
 
+impl Drop for Ctx {
+    /// A test that failed before `finish` still drops its MariaDB database.
+    fn drop(&mut self) {
+        if let Some((server, name)) = self.database.take() {
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a runtime");
+                runtime.block_on(admin(&server, &format!("DROP DATABASE IF EXISTS {name}")));
+            })
+            .join();
+        }
+    }
+}
+
 async fn call(
     http: &reqwest::Client,
     method: reqwest::Method,
