@@ -1,0 +1,252 @@
+//! The relay end to end: from a virtual-account deposit at the fake Toss to the client's
+//! endpoint receiving the signed event, over loopback HTTP.
+//!
+//! `cargo bench -p payments-server --bench relay [-- EVENTS [DATABASE]]`
+//!
+//! Latency: deposits one at a time, each timed until its event arrives. Throughput: a burst
+//! of deposits (32 at a time), timed until the last event arrives. DATABASE is `mariadb`
+//! (default, a fresh database on `PAYMENTS_BENCH_DATABASE_URL`, default
+//! `mysql://root@127.0.0.1:3306`, dropped after) or `sqlite`.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use axum::routing::post;
+use base64::Engine as _;
+use payments_api::client::PaymentsClient;
+use payments_api::codec::{SANDBOX_IV, SANDBOX_KEY};
+use payments_api::payments::*;
+use payments_fakes::delivery::DeliveryMode;
+use payments_fakes::toss::{FakeToss, TossConfig};
+use payments_server::App;
+use payments_server::config::{BodyEncryption, Config, Pgs, Relay, Secret, Storage, TossAccount};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+const TOSS_KEY: &str = "test_sk_relay_bench";
+
+fn main() {
+    let mut args = std::env::args().skip(1).filter(|a| !a.starts_with('-'));
+    let events: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(300);
+    let database = args.next().unwrap_or_else(|| "mariadb".into());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(run(events, &database));
+}
+
+async fn serve(router: axum::Router) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
+    let url = format!("http://{}", listener.local_addr().expect("an address"));
+    tokio::spawn(payments_fakes::serve::serve(
+        listener,
+        router,
+        std::future::pending(),
+        Duration::from_secs(1),
+    ));
+    url
+}
+
+async fn run(events: usize, database: &str) {
+    sqlx::any::install_default_drivers();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let (database_url, cleanup) = match database {
+        "sqlite" => (
+            format!("sqlite://{}", dir.path().join("relay.db").display()),
+            None,
+        ),
+        "mariadb" => {
+            let server = std::env::var("PAYMENTS_BENCH_DATABASE_URL")
+                .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into());
+            let name = format!("payments_bench_{}", uuid::Uuid::new_v4().simple());
+            let admin = sqlx::AnyPool::connect(&server)
+                .await
+                .expect("MariaDB answers");
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&admin)
+                .await
+                .expect("a bench database");
+            (
+                format!("{}/{name}", server.trim_end_matches('/')),
+                Some((admin, name)),
+            )
+        }
+        other => panic!("DATABASE is mariadb or sqlite, not {other}"),
+    };
+
+    // The client's endpoint: it notes when each event arrives.
+    let (tx, mut arrivals) = mpsc::unbounded_channel::<Instant>();
+    let inbox = serve(axum::Router::new().route(
+        "/hook",
+        post(move |_body: String| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send(Instant::now());
+                axum::http::StatusCode::OK
+            }
+        }),
+    ))
+    .await;
+    let hook = format!("{inbox}/hook");
+
+    let toss = FakeToss::new(TossConfig {
+        webhook_mode: DeliveryMode::Async,
+        ..TossConfig::default()
+    });
+    let toss_url = serve(toss.router()).await;
+    let config = Config {
+        listen: "127.0.0.1:0".parse().expect("an address"),
+        database_url: Secret::new(database_url),
+        migrate_on_start: true,
+        encryption: BodyEncryption {
+            key: Secret::new(SANDBOX_KEY),
+            iv: Secret::new(SANDBOX_IV),
+        },
+        storage: Storage {
+            active_key: "k1".into(),
+            keys: BTreeMap::from([(
+                "k1".to_owned(),
+                Secret::new(base64::engine::general_purpose::STANDARD.encode([5u8; 32])),
+            )]),
+            password_pepper: Secret::new("a-pepper-for-the-relay-benchmark"),
+        },
+        pg: Pgs {
+            toss: BTreeMap::from([(
+                "default".to_owned(),
+                TossAccount {
+                    base_url: toss_url.clone(),
+                    secret_key: Secret::new(TOSS_KEY),
+                },
+            )]),
+            ..Pgs::default()
+        },
+        relay: Relay::with_secret("whsec_cmVsYXktYmVuY2gtc2VjcmV0"),
+    };
+    let app = App::build(&config).await.expect("the server starts");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
+    let server_url = format!("http://{}", listener.local_addr().expect("an address"));
+    let server = app.clone();
+    tokio::spawn(async move { server.serve(listener, std::future::pending()).await });
+
+    let http = reqwest::Client::new();
+    let auth = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{TOSS_KEY}:"))
+    );
+    http.put(format!("{toss_url}/internal/merchant"))
+        .header("authorization", &auth)
+        .json(&serde_json::json!({"webhookUrl": format!("{server_url}/payments/webhooks/toss")}))
+        .send()
+        .await
+        .expect("the fake answers");
+    let client = PaymentsClient::new(&server_url, SANDBOX_KEY, SANDBOX_IV).expect("a client");
+
+    // Virtual accounts stored unpaid, for twice the number of events.
+    let mut keys = Vec::new();
+    for i in 0..events * 2 {
+        let order = format!("relay-bench-{i}");
+        let payment: serde_json::Value = http
+            .post(format!("{toss_url}/v1/virtual-accounts"))
+            .header("authorization", &auth)
+            .json(&serde_json::json!({"orderId": order, "orderName": "bench", "bank": "신한", "customerName": "홍길동", "amount": 9000}))
+            .send()
+            .await
+            .expect("the fake answers")
+            .json()
+            .await
+            .expect("a payment");
+        let key = payment["paymentKey"].as_str().expect("a key").to_owned();
+        client
+            .create_history(&PaymentHistoryCreate {
+                vendor: PaymentVendor {
+                    code: VendorCode::TossPayments,
+                    store_id: "bench".into(),
+                    uid: key.clone(),
+                },
+                source: PaymentSource {
+                    schema: "bench".into(),
+                    table: "orders".into(),
+                    id: order,
+                },
+                webhook_url: hook.clone(),
+                price: 9000.0,
+                password: "bench".into(),
+            })
+            .await
+            .expect("a stored payment");
+        keys.push(key);
+    }
+    let deposit = |key: &str| {
+        http.put(format!("{toss_url}/internal/{key}/deposit"))
+            .header("authorization", &auth)
+            .send()
+    };
+
+    println!(
+        "relay on {database}, {events} events each way, {} cores",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    // Latency, one event at a time.
+    let mut latencies = Vec::with_capacity(events);
+    for key in &keys[..events] {
+        let started = Instant::now();
+        deposit(key).await.expect("a deposit");
+        let arrived = arrivals.recv().await.expect("an event");
+        latencies.push(arrived - started);
+    }
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    println!(
+        "deposit at the fake → client event     p50 {:.2} ms   p99 {:.2} ms",
+        at(0.5).as_secs_f64() * 1000.0,
+        at(0.99).as_secs_f64() * 1000.0
+    );
+
+    // Throughput: the PG notifies a burst of deposits at once. The fake delivers its
+    // webhooks one at a time, as a PG's queue does; the burst is posted to the server's
+    // intake directly, 32 at a time, so the figure is the server's and not the fake's.
+    http.put(format!("{toss_url}/internal/merchant"))
+        .header("authorization", &auth)
+        .json(&serde_json::json!({"webhookUrl": null}))
+        .send()
+        .await
+        .expect("the fake answers");
+    let burst = &keys[events..];
+    for key in burst {
+        deposit(key).await.expect("a deposit");
+    }
+    let intake = format!("{server_url}/payments/webhooks/toss");
+    let started = Instant::now();
+    for chunk in burst.chunks(32) {
+        let sends: Vec<_> = chunk
+            .iter()
+            .map(|key| {
+                let request = http
+                    .post(&intake)
+                    .json(&serde_json::json!({"eventType": "PAYMENT_STATUS_CHANGED", "data": {"paymentKey": key}}));
+                tokio::spawn(async move { request.send().await })
+            })
+            .collect();
+        for send in sends {
+            send.await.expect("a task").expect("the server answers");
+        }
+    }
+    for _ in 0..burst.len() {
+        arrivals.recv().await.expect("an event");
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "burst of {} PG events → all client events {:>6.0} events/s   ({:.2} s)",
+        burst.len(),
+        burst.len() as f64 / elapsed.as_secs_f64(),
+        elapsed.as_secs_f64()
+    );
+
+    if let Some((admin, name)) = cleanup {
+        app.db().pool.close().await;
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name}")))
+            .execute(&admin)
+            .await;
+    }
+}
