@@ -475,3 +475,29 @@ async fn three_instances_on_one_mariadb_deliver_each_event_once() {
     }
     ctx.finish().await;
 }
+
+on_both!(a_rotated_signing_secret_signs_beside_the_old_one, |ctx| {
+    const NEW_SECRET: &str = "whsec_YS1icmFuZC1uZXctc2lnbmluZy1zZWNyZXQ=";
+    ctx.config
+        .relay
+        .signing_secrets
+        .insert(0, payments_server::config::Secret::new(NEW_SECRET));
+    ctx.restart().await;
+    let inbox = Inbox::start().await;
+    let order = uuid();
+    let uid = stored_virtual_account(&ctx, VendorCode::Iamport, &order, &inbox.url).await;
+    deposit(&ctx, VendorCode::Iamport, &uid).await;
+    // The inbox checked the old secret; the new one signs the same delivery.
+    let delivery = inbox.next(WAIT).await;
+    assert_eq!(delivery.signature.split_whitespace().count(), 2);
+    payments_api::signature::verify(
+        NEW_SECRET,
+        &delivery.id,
+        &delivery.timestamp,
+        &delivery.signature,
+        &delivery.body,
+        chrono::Utc::now().timestamp(),
+        300,
+    )
+    .unwrap();
+});

@@ -500,6 +500,10 @@ pub struct Delivery {
     /// The `webhook-id` header.
     pub id: String,
     pub event: payments_api::payments::PaymentWebhook,
+    /// The `webhook-timestamp` and `webhook-signature` headers and the raw body.
+    pub timestamp: String,
+    pub signature: String,
+    pub body: String,
 }
 
 type InboxState = (
@@ -547,7 +551,13 @@ impl Inbox {
                                 let codec =
                                     payments_api::BodyCodec::new(SANDBOX_KEY, SANDBOX_IV).unwrap();
                                 let event = codec.decrypt_json(&body).expect("the body decrypts");
-                                let _ = tx.send(Delivery { id, event });
+                                let _ = tx.send(Delivery {
+                                    id,
+                                    event,
+                                    timestamp: header("webhook-timestamp"),
+                                    signature: header("webhook-signature"),
+                                    body,
+                                });
                             }
                             StatusCode::from_u16(answer).unwrap()
                         },
