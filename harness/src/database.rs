@@ -1,0 +1,247 @@
+//! Databases for a harness: a fresh one per harness, removed when the harness stops.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::HarnessError;
+
+/// Where a harness keeps its payments server's records.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Database {
+    /// A MariaDB server from `PAYMENTS_TEST_DATABASE_URL` if set, else SQLite.
+    #[default]
+    Auto,
+    /// An SQLite file in a temporary directory.
+    Sqlite,
+    /// A fresh database on this MariaDB server (`mysql://user:pass@host:port`), dropped
+    /// when the harness stops.
+    MariaDb(String),
+    /// A private `mariadbd` on a temporary directory, stopped when the harness stops
+    /// (needs Debian's `mariadb-server` package or the like).
+    PrivateMariaDb,
+    /// This database URL as it is (e.g. a sandbox's SQLite file); kept when the harness
+    /// stops.
+    Url(String),
+}
+
+/// A database made for one harness, and how to remove it.
+#[derive(Debug)]
+pub(crate) struct Provisioned {
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+#[derive(Debug)]
+enum Cleanup {
+    Nothing,
+    Directory(#[allow(dead_code)] tempfile::TempDir),
+    Drop {
+        server: String,
+        name: String,
+    },
+    Process {
+        child: tokio::process::Child,
+        #[allow(dead_code)]
+        dir: tempfile::TempDir,
+    },
+}
+
+impl Provisioned {
+    /// Removes the database; also done, best effort, on drop.
+    pub async fn release(mut self) {
+        if let Cleanup::Drop { server, name } =
+            std::mem::replace(&mut self.cleanup, Cleanup::Nothing)
+        {
+            let _ = execute(&server, &format!("DROP DATABASE IF EXISTS {name}")).await;
+        }
+    }
+}
+
+impl Drop for Provisioned {
+    fn drop(&mut self) {
+        match std::mem::replace(&mut self.cleanup, Cleanup::Nothing) {
+            Cleanup::Drop { server, name } => {
+                // No async in drop: a thread with a runtime of its own.
+                let _ = std::thread::spawn(move || {
+                    if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    {
+                        let _ = runtime
+                            .block_on(execute(&server, &format!("DROP DATABASE IF EXISTS {name}")));
+                    }
+                })
+                .join();
+            }
+            Cleanup::Process { mut child, dir } => {
+                let _ = child.start_kill();
+                drop(dir);
+            }
+            Cleanup::Directory(_) | Cleanup::Nothing => {}
+        }
+    }
+}
+
+pub(crate) async fn provision(database: &Database) -> Result<Provisioned, HarnessError> {
+    match database {
+        Database::Auto => match std::env::var("PAYMENTS_TEST_DATABASE_URL") {
+            Ok(url) if !url.trim().is_empty() => mariadb(&url).await,
+            _ => sqlite(),
+        },
+        Database::Sqlite => sqlite(),
+        Database::MariaDb(server) => mariadb(server).await,
+        Database::PrivateMariaDb => private_mariadb().await,
+        Database::Url(url) => Ok(Provisioned {
+            url: url.clone(),
+            cleanup: Cleanup::Nothing,
+        }),
+    }
+}
+
+fn sqlite() -> Result<Provisioned, HarnessError> {
+    let dir = tempfile::tempdir()
+        .map_err(|e| HarnessError::Database(format!("a temporary directory: {e}")))?;
+    Ok(Provisioned {
+        url: format!("sqlite://{}", dir.path().join("payments.db").display()),
+        cleanup: Cleanup::Directory(dir),
+    })
+}
+
+async fn mariadb(server: &str) -> Result<Provisioned, HarnessError> {
+    let mut url = reqwest::Url::parse(server)
+        .map_err(|e| HarnessError::Database(format!("{server:?} is not a database URL: {e}")))?;
+    // Only the server part: the harness makes its own database.
+    url.set_path("");
+    let server = url.to_string().trim_end_matches('/').to_owned();
+    let name = format!("payments_h_{}", uuid::Uuid::new_v4().simple());
+    execute(&server, &format!("CREATE DATABASE {name}")).await?;
+    Ok(Provisioned {
+        url: format!("{server}/{name}"),
+        cleanup: Cleanup::Drop { server, name },
+    })
+}
+
+async fn execute(server: &str, sql: &str) -> Result<(), HarnessError> {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(server).await.map_err(|e| {
+        HarnessError::Database(format!("cannot connect to the MariaDB server: {e}"))
+    })?;
+    let result = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+        .execute(&pool)
+        .await;
+    pool.close().await;
+    result
+        .map(drop)
+        .map_err(|e| HarnessError::Database(format!("{sql}: {e}")))
+}
+
+fn find(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/usr/bin", "/usr/local/bin", "/usr/local/sbin"].map(PathBuf::from))
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
+}
+
+async fn private_mariadb() -> Result<Provisioned, HarnessError> {
+    let missing = |p: &str| {
+        HarnessError::Database(format!(
+            "{p} is not installed: a private MariaDB needs the mariadb-server package"
+        ))
+    };
+    let install = find("mariadb-install-db").ok_or_else(|| missing("mariadb-install-db"))?;
+    let server = find("mariadbd").ok_or_else(|| missing("mariadbd"))?;
+    let dir = tempfile::tempdir().map_err(|e| HarnessError::Database(e.to_string()))?;
+    let data = dir.path().join("data");
+    // mariadbd refuses to run as root unless told to.
+    let as_root = std::fs::metadata("/proc/self").map(|m| {
+        use std::os::unix::fs::MetadataExt;
+        m.uid() == 0
+    });
+    let user: &[&str] = if as_root.unwrap_or(false) {
+        &["--user=root"]
+    } else {
+        &[]
+    };
+    let started = Instant::now();
+    let output = tokio::process::Command::new(&install)
+        .arg("--no-defaults")
+        .arg(format!("--datadir={}", data.display()))
+        .args([
+            "--auth-root-authentication-method=normal",
+            "--skip-test-db",
+            "--innodb-log-file-size=8M",
+        ])
+        .args(user)
+        .output()
+        .await
+        .map_err(|e| HarnessError::Database(format!("mariadb-install-db: {e}")))?;
+    if !output.status.success() {
+        return Err(HarnessError::Database(format!(
+            "mariadb-install-db failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    let port = free_port()?;
+    let child = tokio::process::Command::new(&server)
+        .arg("--no-defaults")
+        .arg(format!("--datadir={}", data.display()))
+        .arg(format!(
+            "--socket={}",
+            dir.path().join("mysqld.sock").display()
+        ))
+        .arg(format!(
+            "--pid-file={}",
+            dir.path().join("mysqld.pid").display()
+        ))
+        .arg(format!(
+            "--log-error={}",
+            dir.path().join("error.log").display()
+        ))
+        .arg(format!("--port={port}"))
+        .args([
+            "--bind-address=127.0.0.1",
+            "--skip-log-bin",
+            "--innodb-buffer-pool-size=32M",
+            "--innodb-log-file-size=8M",
+        ])
+        .args(user)
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| HarnessError::Database(format!("mariadbd: {e}")))?;
+    let server_url = format!("mysql://root@127.0.0.1:{port}");
+    let deadline = started + Duration::from_secs(30);
+    loop {
+        match execute(&server_url, "CREATE DATABASE IF NOT EXISTS payments").await {
+            Ok(()) => break,
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(25)).await
+            }
+            Err(e) => {
+                let log = std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default();
+                return Err(HarnessError::Database(format!(
+                    "the private mariadbd did not start: {e}\n{}",
+                    tail(&log)
+                )));
+            }
+        }
+    }
+    Ok(Provisioned {
+        url: format!("{server_url}/payments"),
+        cleanup: Cleanup::Process { child, dir },
+    })
+}
+
+fn free_port() -> Result<u16, HarnessError> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")
+        .map_err(|e| HarnessError::Database(e.to_string()))?;
+    Ok(listener
+        .local_addr()
+        .map_err(|e| HarnessError::Database(e.to_string()))?
+        .port())
+}
+
+fn tail(log: &str) -> String {
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(10)..].join("\n")
+}

@@ -1,0 +1,652 @@
+//! The payments sandbox in one call: a database, the payments server and both fake PGs,
+//! wired to each other on loopback, with a typed client, helpers that act as the customer
+//! at each PG, and a webhook inbox standing in for your backend.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use payments_api::payments::*;
+//! use payments_harness::Harness;
+//!
+//! let harness = Harness::start().await?;
+//! let key = harness.toss().card_payment("order-1", 15000).await?;
+//! let history = harness
+//!     .client()
+//!     .create_history(&PaymentHistoryCreate {
+//!         vendor: PaymentVendor { code: VendorCode::TossPayments, store_id: "shop".into(), uid: key },
+//!         source: PaymentSource { schema: "shop".into(), table: "orders".into(), id: "order-1".into() },
+//!         webhook_url: harness.inbox().url().to_owned(),
+//!         price: 15000.0,
+//!         password: "secret".into(),
+//!     })
+//!     .await?;
+//! assert!(history.paid_at.is_some());
+//! harness.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod database;
+mod inbox;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use base64::Engine as _;
+use payments_api::BodyCodec;
+use payments_api::client::PaymentsClient;
+use payments_api::codec::{SANDBOX_IV, SANDBOX_KEY};
+use payments_fakes::delivery::DeliveryMode;
+use payments_fakes::iamport::{FakeIamport, IamportConfig};
+use payments_fakes::toss::{FakeToss, TossConfig};
+use payments_server::App;
+use payments_server::config::{
+    BodyEncryption, Config, IamportAccount, Pgs, Relay, Secret, Storage, TossAccount,
+};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub use database::Database;
+pub use inbox::{Inbox, InboxError, InboxEvent};
+
+/// The signing secret of the sandbox's relay: public, for sandboxes and tests only.
+pub const SANDBOX_WEBHOOK_SECRET: &str = "whsec_cGF5bWVudHMtc2FuZGJveC1zaWduaW5nLXNlY3JldA==";
+
+/// The Toss secret key the harness's payments server uses.
+pub const TOSS_SECRET_KEY: &str = payments_fakes::toss::DEFAULT_SECRET_KEY;
+
+/// Why a harness could not start or a helper failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HarnessError {
+    #[error("database: {0}")]
+    Database(String),
+    #[error("the payments server: {0}")]
+    Server(#[from] payments_server::StartError),
+    #[error("cannot listen: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("the fake PG answered {status}: {body}")]
+    Fake { status: u16, body: Value },
+    #[error("the fake PG could not be reached: {0}")]
+    Http(#[from] reqwest::Error),
+}
+
+/// Settings of a harness; `start` runs it.
+#[derive(Debug, Clone)]
+pub struct HarnessBuilder {
+    database: Database,
+    fake_webhooks: DeliveryMode,
+    key: String,
+    iv: String,
+    webhook_secret: String,
+    ports: (u16, u16, u16),
+    toss: TossConfig,
+    iamport: IamportConfig,
+}
+
+impl Default for HarnessBuilder {
+    fn default() -> Self {
+        Self {
+            database: Database::Auto,
+            fake_webhooks: DeliveryMode::Sync,
+            key: SANDBOX_KEY.to_owned(),
+            iv: SANDBOX_IV.to_owned(),
+            webhook_secret: SANDBOX_WEBHOOK_SECRET.to_owned(),
+            ports: (0, 0, 0),
+            toss: TossConfig::default(),
+            iamport: IamportConfig::default(),
+        }
+    }
+}
+
+impl HarnessBuilder {
+    /// Where the server keeps its records (default: `PAYMENTS_TEST_DATABASE_URL`'s MariaDB
+    /// if set, else SQLite).
+    pub fn database(mut self, database: Database) -> Self {
+        self.database = database;
+        self
+    }
+
+    /// Whether the fakes deliver their webhooks to the server before answering the request
+    /// that caused them (`Sync`, the default: deterministic tests) or after (`Async`, as
+    /// the real PGs do).
+    pub fn fake_webhooks(mut self, mode: DeliveryMode) -> Self {
+        self.fake_webhooks = mode;
+        self
+    }
+
+    /// The body encryption key and IV (default: the sandbox's public ones).
+    pub fn encryption(mut self, key: &str, iv: &str) -> Self {
+        self.key = key.to_owned();
+        self.iv = iv.to_owned();
+        self
+    }
+
+    /// The relay's signing secret (`whsec_…`; default: the sandbox's public one).
+    pub fn webhook_secret(mut self, secret: &str) -> Self {
+        self.webhook_secret = secret.to_owned();
+        self
+    }
+
+    /// Fixed ports for the server, the fake I'mport and the fake Toss (default: 0, free
+    /// ones).
+    pub fn ports(mut self, payments: u16, iamport: u16, toss: u16) -> Self {
+        self.ports = (payments, iamport, toss);
+        self
+    }
+
+    /// Settings of the fake Toss (its webhook URL and mode are the harness's).
+    pub fn toss(mut self, config: TossConfig) -> Self {
+        self.toss = config;
+        self
+    }
+
+    /// Settings of the fake I'mport (its webhook URL and mode are the harness's).
+    pub fn iamport(mut self, config: IamportConfig) -> Self {
+        self.iamport = config;
+        self
+    }
+
+    /// Starts the database, both fakes, the server and the inbox.
+    pub async fn start(self) -> Result<Harness, HarnessError> {
+        let (stop, stopped) = watch::channel(false);
+        let codec = BodyCodec::new(&self.key, &self.iv)
+            .map_err(|e| HarnessError::Database(e.to_string()))?;
+        let database = database::provision(&self.database).await?;
+
+        // Bind everything first: each side must know the others' URLs.
+        let payments_listener = bind(self.ports.0).await?;
+        let iamport_listener = bind(self.ports.1).await?;
+        let toss_listener = bind(self.ports.2).await?;
+        let payments_url = url_of(&payments_listener)?;
+        let iamport_url = url_of(&iamport_listener)?;
+        let toss_url = url_of(&toss_listener)?;
+
+        let toss = FakeToss::new(TossConfig {
+            webhook_url: Some(format!("{payments_url}/payments/webhooks/toss")),
+            webhook_mode: self.fake_webhooks,
+            ..self.toss.clone()
+        });
+        let iamport = FakeIamport::new(IamportConfig {
+            webhook_url: Some(format!("{payments_url}/payments/webhooks/iamport")),
+            webhook_mode: self.fake_webhooks,
+            ..self.iamport.clone()
+        });
+        let iamport_credentials = iamport.config().credentials[0].clone();
+        let mut tasks = Vec::new();
+        for (listener, router) in [
+            (toss_listener, toss.router()),
+            (iamport_listener, iamport.router()),
+        ] {
+            let mut stopped = stopped.clone();
+            tasks.push(tokio::spawn(payments_fakes::serve::serve(
+                listener,
+                router,
+                async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                },
+                Duration::from_secs(2),
+            )));
+        }
+
+        let storage_key = {
+            let mut key = [0u8; 32];
+            for (i, byte) in uuid::Uuid::new_v4()
+                .as_bytes()
+                .iter()
+                .chain(uuid::Uuid::new_v4().as_bytes())
+                .enumerate()
+            {
+                key[i] = *byte;
+            }
+            base64::engine::general_purpose::STANDARD.encode(key)
+        };
+        let config = Config {
+            listen: payments_listener.local_addr()?,
+            database_url: Secret::new(database.url.clone()),
+            migrate_on_start: true,
+            encryption: BodyEncryption {
+                key: Secret::new(self.key.clone()),
+                iv: Secret::new(self.iv.clone()),
+            },
+            storage: Storage {
+                active_key: "harness".into(),
+                keys: BTreeMap::from([("harness".to_owned(), Secret::new(storage_key))]),
+                password_pepper: Secret::new(uuid::Uuid::new_v4().to_string()),
+            },
+            pg: Pgs {
+                iamport: BTreeMap::from([(
+                    "default".to_owned(),
+                    IamportAccount {
+                        base_url: iamport_url.clone(),
+                        imp_key: iamport_credentials.imp_key.clone(),
+                        imp_secret: Secret::new(iamport_credentials.imp_secret.clone()),
+                    },
+                )]),
+                toss: BTreeMap::from([(
+                    "default".to_owned(),
+                    TossAccount {
+                        base_url: toss_url.clone(),
+                        secret_key: Secret::new(TOSS_SECRET_KEY),
+                    },
+                )]),
+                timeout_seconds: 10.0,
+            },
+            relay: Relay {
+                poll_interval_ms: 50,
+                ..Relay::with_secret(&self.webhook_secret)
+            },
+        };
+        let app = App::build(&config).await?;
+        {
+            let app = app.clone();
+            let mut stopped = stopped.clone();
+            tasks.push(tokio::spawn(async move {
+                let _ = app
+                    .serve(payments_listener, async move {
+                        let _ = stopped.wait_for(|s| *s).await;
+                    })
+                    .await;
+            }));
+        }
+        let (inbox, inbox_task) = Inbox::start(codec.clone(), &self.webhook_secret).await?;
+        tasks.push(inbox_task);
+        payments_fakes::tls::install_provider();
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()?;
+        Ok(Harness {
+            client: PaymentsClient::with_http(&payments_url, codec, http.clone()),
+            payments_url,
+            iamport_url,
+            toss_url,
+            key: self.key,
+            iv: self.iv,
+            webhook_secret: self.webhook_secret,
+            inbox,
+            app,
+            toss,
+            iamport,
+            iamport_credentials,
+            http,
+            stop,
+            tasks,
+            database: Some(database),
+        })
+    }
+}
+
+async fn bind(port: u16) -> Result<TcpListener, HarnessError> {
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    TcpListener::bind(address)
+        .await
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{address}: {e}")).into())
+}
+
+fn url_of(listener: &TcpListener) -> Result<String, HarnessError> {
+    Ok(format!("http://{}", listener.local_addr()?))
+}
+
+/// A running sandbox. Everything stops when it is dropped (or, cleanly, on `shutdown`).
+#[derive(Debug)]
+pub struct Harness {
+    client: PaymentsClient,
+    payments_url: String,
+    iamport_url: String,
+    toss_url: String,
+    key: String,
+    iv: String,
+    webhook_secret: String,
+    inbox: Inbox,
+    app: App,
+    toss: FakeToss,
+    iamport: FakeIamport,
+    iamport_credentials: payments_fakes::iamport::Credentials,
+    http: reqwest::Client,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    database: Option<database::Provisioned>,
+}
+
+impl Harness {
+    /// A harness with the default settings.
+    pub async fn start() -> Result<Self, HarnessError> {
+        Self::builder().start().await
+    }
+
+    /// Settings to start a harness with.
+    pub fn builder() -> HarnessBuilder {
+        HarnessBuilder::default()
+    }
+
+    /// The typed client of the payments server.
+    pub fn client(&self) -> &PaymentsClient {
+        &self.client
+    }
+
+    /// The webhook inbox standing in for the client backend.
+    pub fn inbox(&self) -> &Inbox {
+        &self.inbox
+    }
+
+    pub fn payments_url(&self) -> &str {
+        &self.payments_url
+    }
+
+    pub fn iamport_url(&self) -> &str {
+        &self.iamport_url
+    }
+
+    pub fn toss_url(&self) -> &str {
+        &self.toss_url
+    }
+
+    /// The body encryption key and IV.
+    pub fn encryption(&self) -> (&str, &str) {
+        (&self.key, &self.iv)
+    }
+
+    /// The URL of the server's database (with its credentials, if it has any).
+    pub fn database_url(&self) -> &str {
+        self.database.as_ref().map_or("", |d| d.url.as_str())
+    }
+
+    /// The relay's signing secret.
+    pub fn webhook_secret(&self) -> &str {
+        &self.webhook_secret
+    }
+
+    /// The fake I'mport's key pair.
+    pub fn iamport_credentials(&self) -> (&str, &str) {
+        (
+            &self.iamport_credentials.imp_key,
+            &self.iamport_credentials.imp_secret,
+        )
+    }
+
+    /// The payments server (its clock, its relay).
+    pub fn server(&self) -> &App {
+        &self.app
+    }
+
+    /// The fake Toss itself (its journal, its clock).
+    pub fn fake_toss(&self) -> &FakeToss {
+        &self.toss
+    }
+
+    /// The fake I'mport itself.
+    pub fn fake_iamport(&self) -> &FakeIamport {
+        &self.iamport
+    }
+
+    /// The customer and the PG's console at the fake Toss.
+    pub fn toss(&self) -> TossCustomer<'_> {
+        TossCustomer { harness: self }
+    }
+
+    /// The customer and the PG's console at the fake I'mport.
+    pub fn iamport(&self) -> IamportCustomer<'_> {
+        IamportCustomer { harness: self }
+    }
+
+    /// Moves the payments server's clock forward (retries of client events fall due).
+    pub fn advance_server_clock(&self, by: Duration) {
+        self.app.clock().advance(by);
+        self.app.wake_relay();
+    }
+
+    /// Stops everything and removes the database.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks.drain(..) {
+            task.abort();
+            let _ = task.await;
+        }
+        if let Some(database) = self.database.take() {
+            database.release().await;
+        }
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        url: String,
+        auth: &str,
+        body: Option<Value>,
+    ) -> Result<Value, HarnessError> {
+        let mut request = self.http.request(method, url).header("authorization", auth);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await?;
+        let status = response.status().as_u16();
+        let text = response.text().await?;
+        let body: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        if (200..300).contains(&status) {
+            Ok(body)
+        } else {
+            Err(HarnessError::Fake { status, body })
+        }
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// What a customer (and the PG's console) does at the fake Toss.
+#[derive(Debug, Clone, Copy)]
+pub struct TossCustomer<'a> {
+    harness: &'a Harness,
+}
+
+impl TossCustomer<'_> {
+    fn auth(&self) -> String {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{TOSS_SECRET_KEY}:"))
+        )
+    }
+
+    /// Calls the fake Toss as the server's merchant.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, HarnessError> {
+        let url = format!("{}{path}", self.harness.toss_url);
+        self.harness.call(method, url, &self.auth(), body).await
+    }
+
+    /// The customer pays by card in Toss's window; answers the paymentKey, waiting for the
+    /// server's approval.
+    pub async fn card_payment(&self, order_id: &str, amount: u32) -> Result<String, HarnessError> {
+        let result = self
+            .call(
+                reqwest::Method::POST,
+                "/internal/payments",
+                Some(json!({"orderId": order_id, "amount": amount})),
+            )
+            .await?;
+        Ok(result["paymentKey"].as_str().unwrap_or_default().to_owned())
+    }
+
+    /// A virtual account is issued for the order; answers its paymentKey.
+    pub async fn virtual_account(
+        &self,
+        order_id: &str,
+        amount: u32,
+    ) -> Result<String, HarnessError> {
+        let payment = self
+            .call(
+                reqwest::Method::POST,
+                "/v1/virtual-accounts",
+                Some(json!({"orderId": order_id, "orderName": "주문", "bank": "신한", "customerName": "홍길동", "amount": amount})),
+            )
+            .await?;
+        Ok(payment["paymentKey"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned())
+    }
+
+    /// The customer pays into the virtual account.
+    pub async fn deposit(&self, payment_key: &str) -> Result<Value, HarnessError> {
+        self.call(
+            reqwest::Method::PUT,
+            &format!("/internal/{payment_key}/deposit"),
+            None,
+        )
+        .await
+    }
+
+    /// The customer registers a card for `customer_key`; answers the billing key.
+    pub async fn billing_key(&self, customer_key: &str) -> Result<String, HarnessError> {
+        let auth = self
+            .call(
+                reqwest::Method::POST,
+                "/internal/billing/authorizations",
+                Some(json!({"customerKey": customer_key})),
+            )
+            .await?;
+        let billing = self
+            .call(
+                reqwest::Method::POST,
+                "/v1/billing/authorizations/issue",
+                Some(json!({"authKey": auth["authKey"], "customerKey": customer_key})),
+            )
+            .await?;
+        Ok(billing["billingKey"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned())
+    }
+
+    /// Makes the next `times` requests to `path` fail with Toss error `code`.
+    pub async fn fail_next(&self, path: &str, code: &str, times: u32) -> Result<(), HarnessError> {
+        self.call(
+            reqwest::Method::POST,
+            "/internal/faults",
+            Some(json!({"path": path, "times": times, "action": "error", "code": code})),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Moves the fake Toss's clock forward (due dates, expiries, its webhook retries).
+    pub async fn advance(&self, by: chrono::Duration) {
+        self.harness.toss.advance(by).await;
+    }
+}
+
+/// What a customer (and the PG's console) does at the fake I'mport.
+#[derive(Debug, Clone, Copy)]
+pub struct IamportCustomer<'a> {
+    harness: &'a Harness,
+}
+
+impl IamportCustomer<'_> {
+    /// Calls the fake I'mport with a fresh token of the server's merchant.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, HarnessError> {
+        let (key, secret) = self.harness.iamport_credentials();
+        let token = self
+            .harness
+            .call(
+                reqwest::Method::POST,
+                format!("{}/users/getToken", self.harness.iamport_url),
+                "",
+                Some(json!({"imp_key": key, "imp_secret": secret})),
+            )
+            .await?;
+        let token = token["response"]["access_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let url = format!("{}{path}", self.harness.iamport_url);
+        let answer = self.harness.call(method, url, &token, body).await?;
+        Ok(answer["response"].clone())
+    }
+
+    /// The customer pays by card in the payment window; answers the imp_uid (paid).
+    pub async fn card_payment(
+        &self,
+        merchant_uid: &str,
+        amount: u32,
+    ) -> Result<String, HarnessError> {
+        let payment = self
+            .call(
+                reqwest::Method::POST,
+                "/internal/payments",
+                Some(json!({"merchant_uid": merchant_uid, "amount": amount, "name": "주문"})),
+            )
+            .await?;
+        Ok(payment["imp_uid"].as_str().unwrap_or_default().to_owned())
+    }
+
+    /// A virtual account is issued for the order, due in a week; answers its imp_uid.
+    pub async fn virtual_account(
+        &self,
+        merchant_uid: &str,
+        amount: u32,
+    ) -> Result<String, HarnessError> {
+        let payment = self
+            .call(
+                reqwest::Method::POST,
+                "/internal/payments",
+                Some(
+                    json!({"merchant_uid": merchant_uid, "amount": amount, "pay_method": "vbank"}),
+                ),
+            )
+            .await?;
+        Ok(payment["imp_uid"].as_str().unwrap_or_default().to_owned())
+    }
+
+    /// The customer pays into the virtual account.
+    pub async fn deposit(&self, imp_uid: &str) -> Result<Value, HarnessError> {
+        self.call(
+            reqwest::Method::PUT,
+            &format!("/internal/deposit/{imp_uid}"),
+            None,
+        )
+        .await
+    }
+
+    /// A card is registered as the billing key `customer_uid`.
+    pub async fn billing_key(&self, customer_uid: &str) -> Result<(), HarnessError> {
+        self.call(
+            reqwest::Method::POST,
+            &format!("/subscribe/customers/{customer_uid}"),
+            Some(json!({"customer_uid": customer_uid, "card_number": "4092-0230-1234-5678", "expiry": "2049-12", "birth": "880311"})),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Makes the next `times` requests to `path` fail with HTTP 500.
+    pub async fn fail_next(&self, path: &str, times: u32) -> Result<(), HarnessError> {
+        self.harness
+            .call(
+                reqwest::Method::POST,
+                format!("{}/internal/faults", self.harness.iamport_url),
+                "",
+                Some(json!({"path": path, "times": times, "action": "error", "code": "-1"})),
+            )
+            .await
+            .map(drop)
+    }
+
+    /// Moves the fake I'mport's clock forward.
+    pub async fn advance(&self, by: chrono::Duration) {
+        self.harness.iamport.advance(by).await;
+    }
+}

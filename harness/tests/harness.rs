@@ -1,0 +1,320 @@
+//! The harness as a client backend's test suite uses it.
+
+use std::time::Duration;
+
+use payments_api::payments::*;
+use payments_harness::{Database, Harness};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn history(
+    code: VendorCode,
+    uid: &str,
+    order: &str,
+    price: f64,
+    hook: &str,
+) -> PaymentHistoryCreate {
+    PaymentHistoryCreate {
+        vendor: PaymentVendor {
+            code,
+            store_id: "shop".into(),
+            uid: uid.into(),
+        },
+        source: PaymentSource {
+            schema: "shop".into(),
+            table: "orders".into(),
+            id: order.into(),
+        },
+        webhook_url: hook.into(),
+        price,
+        password: "secret".into(),
+    }
+}
+
+fn order() -> String {
+    format!("order-{}", uuid::Uuid::new_v4().simple())
+}
+
+#[tokio::test]
+async fn card_payments_at_both_pgs_are_stored_and_read_back() {
+    let harness = Harness::start().await.unwrap();
+    let toss_order = order();
+    let key = harness
+        .toss()
+        .card_payment(&toss_order, 15000)
+        .await
+        .unwrap();
+    let stored = harness
+        .client()
+        .create_history(&history(
+            VendorCode::TossPayments,
+            &key,
+            &toss_order,
+            15000.0,
+            harness.inbox().url(),
+        ))
+        .await
+        .unwrap();
+    assert!(stored.paid_at.is_some());
+    assert_eq!(
+        harness
+            .client()
+            .history_at(stored.id, "secret")
+            .await
+            .unwrap(),
+        stored
+    );
+
+    let iamport_order = order();
+    let imp_uid = harness
+        .iamport()
+        .card_payment(&iamport_order, 20000)
+        .await
+        .unwrap();
+    let stored = harness
+        .client()
+        .create_history(&history(
+            VendorCode::Iamport,
+            &imp_uid,
+            &iamport_order,
+            20000.0,
+            harness.inbox().url(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(stored.price, 20000.0);
+    harness.shutdown().await;
+}
+
+#[tokio::test]
+async fn deposits_reach_the_inbox() {
+    let harness = Harness::start().await.unwrap();
+    let toss_order = order();
+    let key = harness
+        .toss()
+        .virtual_account(&toss_order, 9900)
+        .await
+        .unwrap();
+    harness
+        .client()
+        .create_history(&history(
+            VendorCode::TossPayments,
+            &key,
+            &toss_order,
+            9900.0,
+            harness.inbox().url(),
+        ))
+        .await
+        .unwrap();
+    let iamport_order = order();
+    let imp_uid = harness
+        .iamport()
+        .virtual_account(&iamport_order, 19900)
+        .await
+        .unwrap();
+    harness
+        .client()
+        .create_history(&history(
+            VendorCode::Iamport,
+            &imp_uid,
+            &iamport_order,
+            19900.0,
+            harness.inbox().url(),
+        ))
+        .await
+        .unwrap();
+    harness.iamport().deposit(&imp_uid).await.unwrap();
+    harness.toss().deposit(&key).await.unwrap();
+    // Filtered: the Toss event first, although the I'mport one came first.
+    let toss_event = harness.inbox().next_for(&toss_order, WAIT).await.unwrap();
+    assert!(
+        toss_event.event.previous.paid_at.is_none() && toss_event.event.current.paid_at.is_some()
+    );
+    let iamport_event = harness.inbox().next(WAIT).await.unwrap();
+    assert_eq!(iamport_event.event.source.id, iamport_order);
+    assert!(harness.inbox().try_next().await.is_none());
+    harness.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_client_that_is_down_gets_the_event_when_the_clock_moves() {
+    let harness = Harness::start().await.unwrap();
+    harness.inbox().answer(503);
+    let order = order();
+    let key = harness.toss().virtual_account(&order, 5000).await.unwrap();
+    harness
+        .client()
+        .create_history(&history(
+            VendorCode::TossPayments,
+            &key,
+            &order,
+            5000.0,
+            harness.inbox().url(),
+        ))
+        .await
+        .unwrap();
+    harness.toss().deposit(&key).await.unwrap();
+    let refused = harness.inbox().next(Duration::from_millis(300)).await;
+    assert!(refused.is_err(), "the client was down");
+    harness.inbox().answer(200);
+    harness.advance_server_clock(Duration::from_secs(15));
+    let event = harness.inbox().next(WAIT).await.unwrap();
+    assert_eq!(event.event.source.id, order);
+    harness.shutdown().await;
+}
+
+#[tokio::test]
+async fn billing_keys_register_at_both_pgs() {
+    let harness = Harness::start().await.unwrap();
+    let customer = order();
+    let billing_key = harness.toss().billing_key(&customer).await.unwrap();
+    let reservation = harness
+        .client()
+        .create_reservation(&PaymentReservationCreate {
+            vendor: PaymentVendor {
+                code: VendorCode::TossPayments,
+                store_id: "shop".into(),
+                uid: billing_key,
+            },
+            source: PaymentSource {
+                schema: "shop".into(),
+                table: "customers".into(),
+                id: customer.clone(),
+            },
+            title: "카드".into(),
+            password: "secret".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(reservation.source.id, customer);
+    let customer_uid = order();
+    harness.iamport().billing_key(&customer_uid).await.unwrap();
+    harness
+        .client()
+        .create_reservation(&PaymentReservationCreate {
+            vendor: PaymentVendor {
+                code: VendorCode::Iamport,
+                store_id: "shop".into(),
+                uid: customer_uid.clone(),
+            },
+            source: PaymentSource {
+                schema: "shop".into(),
+                table: "customers".into(),
+                id: customer_uid,
+            },
+            title: "카드".into(),
+            password: "secret".into(),
+        })
+        .await
+        .unwrap();
+    harness.shutdown().await;
+}
+
+#[tokio::test]
+async fn harnesses_run_side_by_side() {
+    let (a, b) = tokio::join!(Harness::start(), Harness::start());
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_ne!(a.payments_url(), b.payments_url());
+    let order = order();
+    let key = a.toss().card_payment(&order, 1000).await.unwrap();
+    let refused = b
+        .client()
+        .create_history(&history(
+            VendorCode::TossPayments,
+            &key,
+            &order,
+            1000.0,
+            b.inbox().url(),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.status(),
+        Some(422),
+        "b's fake Toss knows nothing of a's payment"
+    );
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_mariadb_database_is_made_per_harness_and_dropped() {
+    let server = std::env::var("PAYMENTS_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into());
+    let harness = Harness::builder()
+        .database(Database::MariaDb(server.clone()))
+        .start()
+        .await
+        .unwrap();
+    let order = order();
+    let key = harness.toss().card_payment(&order, 1000).await.unwrap();
+    harness
+        .client()
+        .create_history(&history(
+            VendorCode::TossPayments,
+            &key,
+            &order,
+            1000.0,
+            harness.inbox().url(),
+        ))
+        .await
+        .unwrap();
+    let name = harness
+        .database_url()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(name.starts_with("payments_h_"), "{name}");
+    assert!(harness_databases(&server).await.contains(&name));
+    harness.shutdown().await;
+    assert!(
+        !harness_databases(&server).await.contains(&name),
+        "its database was dropped"
+    );
+}
+
+async fn harness_databases(server: &str) -> Vec<String> {
+    use sqlx::Row;
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(server).await.unwrap();
+    let rows = sqlx::query("SHOW DATABASES LIKE 'payments\\_h\\_%'")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    rows.iter()
+        .map(|r| r.try_get::<String, _>(0).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_private_mariadbd_serves_one_harness() {
+    let harness = Harness::builder()
+        .database(Database::PrivateMariaDb)
+        .start()
+        .await
+        .unwrap();
+    let order = order();
+    let imp_uid = harness.iamport().card_payment(&order, 3000).await.unwrap();
+    let stored = harness
+        .client()
+        .create_history(&history(
+            VendorCode::Iamport,
+            &imp_uid,
+            &order,
+            3000.0,
+            harness.inbox().url(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        harness
+            .client()
+            .history_at(stored.id, "secret")
+            .await
+            .unwrap(),
+        stored
+    );
+    harness.shutdown().await;
+}
