@@ -8,6 +8,7 @@ use payments_api::BodyCodec;
 use payments_api::codec::{SANDBOX_IV, SANDBOX_KEY};
 
 mod fake;
+mod serve;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -22,6 +23,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the sandbox: the payments server and both fake PGs wired together, until Ctrl-C.
+    Serve(serve::ServeArgs),
     /// Run one fake PG alone, until Ctrl-C.
     Fake {
         #[command(subcommand)]
@@ -69,6 +72,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Fake { pg } => return fake::run(pg),
+        Command::Serve(args) => return serve::run(args),
         Command::Encrypt { json, keys } => encrypt(json, &keys),
         Command::Decrypt { text, raw, keys } => decrypt(text, raw, &keys),
     };

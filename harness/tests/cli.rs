@@ -316,3 +316,116 @@ mod fake_iamport {
         assert!(String::from_utf8_lossy(&out.stderr).contains("expected IMP_KEY:IMP_SECRET"));
     }
 }
+
+mod serve {
+    use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+    use std::net::TcpStream;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    fn http(url: &str, request: &str) -> String {
+        let address = url.trim_start_matches("http://");
+        let mut stream = TcpStream::connect(address).unwrap();
+        stream
+            .write_all(request.replace("HOST", address).as_bytes())
+            .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer
+    }
+
+    #[test]
+    fn the_sandbox_prints_one_json_line_and_answers_until_ctrl_c() {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
+            .args([
+                "serve",
+                "--json",
+                "--payments-port",
+                "0",
+                "--iamport-port",
+                "0",
+                "--toss-port",
+                "0",
+            ])
+            .env_remove("PAYMENTS_DATABASE_URL")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        let ready: serde_json::Value = serde_json::from_str(&line).unwrap();
+        for pointer in [
+            "/payments/url",
+            "/payments/encryption/key",
+            "/payments/encryption/iv",
+            "/payments/webhook_secret",
+            "/iamport/url",
+            "/iamport/imp_key",
+            "/iamport/imp_secret",
+            "/toss/url",
+            "/toss/secret_key",
+            "/inbox/url",
+        ] {
+            assert!(
+                ready.pointer(pointer).is_some_and(|v| v.is_string()),
+                "{pointer} in {line}"
+            );
+        }
+        let health = http(
+            ready["payments"]["url"].as_str().unwrap(),
+            "GET /monitors/health HTTP/1.1\r\nHost: HOST\r\nConnection: close\r\n\r\n",
+        );
+        assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+        let body = r#"{"imp_key":"test_imp_key","imp_secret":"test_imp_secret"}"#;
+        let token = http(
+            ready["iamport"]["url"].as_str().unwrap(),
+            &format!(
+                "POST /users/getToken HTTP/1.1\r\nHost: HOST\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            ),
+        );
+        assert!(token.starts_with("HTTP/1.1 200"), "{token}");
+
+        assert!(
+            Command::new("kill")
+                .args(["-INT", &child.id().to_string()])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "the sandbox did not stop");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert!(status.success());
+        let mut rest = String::new();
+        stdout.read_to_string(&mut rest).unwrap();
+        assert!(rest.is_empty(), "--json prints one line only: {rest}");
+    }
+
+    #[test]
+    fn a_taken_port_is_explained() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = taken.local_addr().unwrap().port().to_string();
+        let out = Command::new(env!("CARGO_BIN_EXE_harness"))
+            .args([
+                "serve",
+                "--payments-port",
+                &port,
+                "--iamport-port",
+                "0",
+                "--toss-port",
+                "0",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("--payments-port"), "{stderr}");
+    }
+}
