@@ -206,6 +206,9 @@ async fn private_mariadb() -> Result<Provisioned, HarnessError> {
             "--innodb-log-file-size=8M",
         ])
         .args(user)
+        // Its messages go to error.log; what it says before opening that file is noise.
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| HarnessError::Database(format!("mariadbd: {e}")))?;
