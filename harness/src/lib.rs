@@ -26,6 +26,7 @@
 
 mod database;
 mod inbox;
+pub mod scenario;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -79,6 +80,7 @@ pub struct HarnessBuilder {
     iv: String,
     webhook_secret: String,
     ports: (u16, u16, u16),
+    pg_timeout: Duration,
     toss: TossConfig,
     iamport: IamportConfig,
 }
@@ -92,6 +94,7 @@ impl Default for HarnessBuilder {
             iv: SANDBOX_IV.to_owned(),
             webhook_secret: SANDBOX_WEBHOOK_SECRET.to_owned(),
             ports: (0, 0, 0),
+            pg_timeout: Duration::from_secs(10),
             toss: TossConfig::default(),
             iamport: IamportConfig::default(),
         }
@@ -131,6 +134,12 @@ impl HarnessBuilder {
     /// ones).
     pub fn ports(mut self, payments: u16, iamport: u16, toss: u16) -> Self {
         self.ports = (payments, iamport, toss);
+        self
+    }
+
+    /// How long the server waits for a PG (default 10 s; shorter makes timeout tests quick).
+    pub fn pg_timeout(mut self, timeout: Duration) -> Self {
+        self.pg_timeout = timeout;
         self
     }
 
@@ -229,7 +238,7 @@ impl HarnessBuilder {
                         secret_key: Secret::new(TOSS_SECRET_KEY),
                     },
                 )]),
-                timeout_seconds: 10.0,
+                timeout_seconds: self.pg_timeout.as_secs_f64(),
             },
             relay: Relay {
                 poll_interval_ms: 50,
@@ -301,7 +310,7 @@ pub struct Harness {
     toss: FakeToss,
     iamport: FakeIamport,
     iamport_credentials: payments_fakes::iamport::Credentials,
-    http: reqwest::Client,
+    pub(crate) http: reqwest::Client,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     database: Option<database::Provisioned>,

@@ -8,6 +8,7 @@ use payments_api::BodyCodec;
 use payments_api::codec::{SANDBOX_IV, SANDBOX_KEY};
 
 mod fake;
+mod run;
 mod serve;
 
 #[derive(Debug, Parser)]
@@ -25,6 +26,8 @@ struct Cli {
 enum Command {
     /// Run the sandbox: the payments server and both fake PGs wired together, until Ctrl-C.
     Serve(serve::ServeArgs),
+    /// Run scenario files (or folders of them), each on a fresh harness.
+    Run(run::RunArgs),
     /// Run one fake PG alone, until Ctrl-C.
     Fake {
         #[command(subcommand)]
@@ -73,6 +76,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Fake { pg } => return fake::run(pg),
         Command::Serve(args) => return serve::run(args),
+        Command::Run(args) => return run::run(args),
         Command::Encrypt { json, keys } => encrypt(json, &keys),
         Command::Decrypt { text, raw, keys } => decrypt(text, raw, &keys),
     };

@@ -429,3 +429,55 @@ mod serve {
         assert!(stderr.contains("--payments-port"), "{stderr}");
     }
 }
+
+mod run {
+    use std::process::Command;
+
+    fn harness(args: &[&str]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_harness"))
+            .args(args)
+            .env_remove("PAYMENTS_TEST_DATABASE_URL")
+            .output()
+            .unwrap()
+    }
+
+    #[test]
+    fn runs_scenarios_with_progress_and_a_summary() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("a.yaml"),
+            "name: lookup of nothing\nsteps:\n  - name: ask\n    toss: GET /v1/payments/nothing\n    expect: {status: 404, body: {code: NOT_FOUND_PAYMENT}}\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "not a scenario").unwrap();
+        let out = harness(&["run", dir.path().to_str().unwrap()]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{stdout}");
+        assert!(stdout.contains("a.yaml: lookup of nothing"), "{stdout}");
+        assert!(stdout.contains("  step 1 (ask)"), "{stdout}");
+        assert!(stdout.contains("scenarios: 1 passed, 0 failed"), "{stdout}");
+    }
+
+    #[test]
+    fn a_failing_scenario_says_where_and_fails_the_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("b.yaml");
+        std::fs::write(
+            &file,
+            "name: wrong expectation\nsteps:\n  - name: ask\n    toss: GET /v1/payments/nothing\n    expect: {status: 200}\n",
+        )
+        .unwrap();
+        let out = harness(&["run", file.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains("b.yaml: step 1 (ask): status: expected 200, got 404"),
+            "{stdout}"
+        );
+        assert!(stdout.contains("scenarios: 0 passed, 1 failed"), "{stdout}");
+
+        let out = harness(&["run", "/nonexistent/scenarios"]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("no such file or folder"));
+    }
+}

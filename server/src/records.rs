@@ -159,9 +159,31 @@ impl Records {
             }
             VendorCode::TossPayments => {
                 let pg = self.pgs.toss(&input.vendor.store_id)?;
-                let (payment, raw) = pg
+                let (payment, raw) = match pg
                     .confirm(&input.vendor.uid, &input.source.id, input.price)
-                    .await?;
+                    .await
+                {
+                    Ok(confirmed) => confirmed,
+                    // Approved already (a billing-key charge, or a payment the client
+                    // approved itself): accept it if it is this order's, for this amount.
+                    Err(crate::pg::PgError::Refused { code, .. })
+                        if code == "ALREADY_PROCESSED_PAYMENT" =>
+                    {
+                        let (payment, raw) = pg.payment(&input.vendor.uid).await?;
+                        let base = payment.base();
+                        if base.order_id != input.source.id || base.total_amount != input.price {
+                            return Err(ApiError::refused(
+                                "amount_mismatch",
+                                format!(
+                                    "the approved payment is for order {:?} and {}, not {:?} and {}",
+                                    base.order_id, base.total_amount, input.source.id, input.price
+                                ),
+                            ));
+                        }
+                        (payment, raw)
+                    }
+                    Err(e) => return Err(e.into()),
+                };
                 if matches!(
                     payment.base().status,
                     TossPaymentStatus::Aborted | TossPaymentStatus::Expired
