@@ -20,6 +20,17 @@ pub struct RunArgs {
     /// How long the server waits for a PG, in seconds.
     #[arg(long, default_value_t = 2.0)]
     pg_timeout: f64,
+    /// Run on the sandbox whose payments server is at this URL (`harness serve`) instead of
+    /// fresh harnesses. Its fakes are at `--iamport-url` and `--toss-url`, its keys the
+    /// sandbox's; steps that move the payments server's clock cannot run there.
+    #[arg(long, value_name = "URL")]
+    target: Option<String>,
+    /// The fake I'mport of `--target`.
+    #[arg(long, default_value = "http://127.0.0.1:10851", requires = "target")]
+    iamport_url: String,
+    /// The fake Toss of `--target`.
+    #[arg(long, default_value = "http://127.0.0.1:30771", requires = "target")]
+    toss_url: String,
 }
 
 pub fn run(args: RunArgs) -> ExitCode {
@@ -56,6 +67,9 @@ pub fn run(args: RunArgs) -> ExitCode {
         let outcome = runtime.block_on(async {
             let scenario = Scenario::load(file).map_err(|e| e.to_string())?;
             println!("{shown}: {}", scenario.name);
+            if let Some(target) = &args.target {
+                return on_target(&scenario, &shown, target, &args).await;
+            }
             let harness = Harness::builder()
                 .database(database.clone())
                 .pg_timeout(timeout)
@@ -89,6 +103,44 @@ pub fn run(args: RunArgs) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// Runs a scenario on a sandbox elsewhere, with an inbox of this process.
+async fn on_target(
+    scenario: &Scenario,
+    shown: &str,
+    url: &str,
+    args: &RunArgs,
+) -> Result<(), String> {
+    use payments_api::codec::{SANDBOX_IV, SANDBOX_KEY};
+    let codec = payments_api::BodyCodec::new(SANDBOX_KEY, SANDBOX_IV).map_err(|e| e.to_string())?;
+    let (inbox, task) =
+        payments_harness::Inbox::start(codec.clone(), payments_harness::SANDBOX_WEBHOOK_SECRET)
+            .await
+            .map_err(|e| format!("the inbox: {e}"))?;
+    payments_fakes::tls::install_provider();
+    let target = payments_harness::scenario::Target {
+        payments_url: url.trim_end_matches('/').to_owned(),
+        iamport_url: args.iamport_url.trim_end_matches('/').to_owned(),
+        toss_url: args.toss_url.trim_end_matches('/').to_owned(),
+        codec,
+        imp_key: payments_fakes::iamport::DEFAULT_IMP_KEY.to_owned(),
+        imp_secret: payments_fakes::iamport::DEFAULT_IMP_SECRET.to_owned(),
+        toss_secret_key: payments_harness::TOSS_SECRET_KEY.to_owned(),
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| e.to_string())?,
+        inbox: &inbox,
+        server: None,
+    };
+    let result = scenario
+        .run_on(shown, &target, |_, step| println!("  {step}"))
+        .await
+        .map(drop)
+        .map_err(|e| e.to_string());
+    task.abort();
+    result
 }
 
 fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {

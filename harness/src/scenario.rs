@@ -27,7 +27,45 @@ use payments_api::BodyCodec;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::{Harness, TOSS_SECRET_KEY};
+use crate::{Harness, Inbox, TOSS_SECRET_KEY};
+
+/// What a scenario runs against: a harness in this process, or a sandbox running elsewhere
+/// (`harness serve`), with an inbox of this process.
+#[derive(Debug)]
+pub struct Target<'a> {
+    pub payments_url: String,
+    pub iamport_url: String,
+    pub toss_url: String,
+    pub codec: BodyCodec,
+    pub imp_key: String,
+    pub imp_secret: String,
+    pub toss_secret_key: String,
+    pub http: reqwest::Client,
+    pub inbox: &'a Inbox,
+    /// The in-process server, whose clock `clock: {payments: …}` moves; `None` for a
+    /// sandbox elsewhere.
+    pub server: Option<&'a payments_server::App>,
+}
+
+impl Harness {
+    /// The harness as a scenario target.
+    pub fn target(&self) -> Target<'_> {
+        let (key, iv) = self.encryption();
+        let (imp_key, imp_secret) = self.iamport_credentials();
+        Target {
+            payments_url: self.payments_url().to_owned(),
+            iamport_url: self.iamport_url().to_owned(),
+            toss_url: self.toss_url().to_owned(),
+            codec: BodyCodec::new(key, iv).expect("the harness's key and IV are valid"),
+            imp_key: imp_key.to_owned(),
+            imp_secret: imp_secret.to_owned(),
+            toss_secret_key: TOSS_SECRET_KEY.to_owned(),
+            http: self.http.clone(),
+            inbox: self.inbox(),
+            server: Some(self.server()),
+        }
+    }
+}
 
 /// A scenario file.
 #[derive(Debug, Clone, Deserialize)]
@@ -164,10 +202,20 @@ impl Scenario {
         &self,
         file: &str,
         harness: &Harness,
+        progress: impl FnMut(usize, &str),
+    ) -> Result<Outcome, ScenarioError> {
+        self.run_on(file, &harness.target(), progress).await
+    }
+
+    /// Runs the scenario on `target`, reporting each step to `progress`.
+    pub async fn run_on(
+        &self,
+        file: &str,
+        harness: &Target<'_>,
         mut progress: impl FnMut(usize, &str),
     ) -> Result<Outcome, ScenarioError> {
         let mut vars: BTreeMap<String, Value> = self.vars.clone();
-        vars.insert("inbox".into(), Value::from(harness.inbox().url()));
+        vars.insert("inbox".into(), Value::from(harness.inbox.url()));
         for name in &self.generate {
             vars.insert(name.clone(), Value::from(uuid::Uuid::new_v4().to_string()));
         }
@@ -181,25 +229,41 @@ impl Scenario {
                 message,
             };
             if let Some(status) = step.inbox_answers {
-                harness.inbox().answer(status);
+                harness.inbox.answer(status);
                 continue;
             }
             if let Some(clocks) = &step.clock {
                 for (which, seconds) in clocks {
-                    let by = Duration::from_secs_f64(seconds.max(0.0));
-                    let chrono_by = chrono::Duration::milliseconds(by.as_millis() as i64);
-                    match which.as_str() {
-                        "payments" => harness.advance_server_clock(by),
-                        "toss" => harness.toss().advance(chrono_by).await,
-                        "iamport" => harness.iamport().advance(chrono_by).await,
+                    let seconds = seconds.max(0.0);
+                    let fake = match which.as_str() {
+                        "payments" => {
+                            let server = harness.server.ok_or_else(|| {
+                                fail("clock: the payments server's clock moves only in a harness of this process".into())
+                            })?;
+                            server.clock().advance(Duration::from_secs_f64(seconds));
+                            server.wake_relay();
+                            continue;
+                        }
+                        "toss" => &harness.toss_url,
+                        "iamport" => &harness.iamport_url,
                         other => return Err(fail(format!("clock: unknown clock {other:?}"))),
+                    };
+                    let moved = harness
+                        .http
+                        .post(format!("{fake}/internal/clock"))
+                        .json(&serde_json::json!({"seconds": seconds}))
+                        .send()
+                        .await
+                        .map_err(|e| fail(format!("clock: {e}")))?;
+                    if !moved.status().is_success() {
+                        return Err(fail(format!("clock: the fake answered {}", moved.status())));
                     }
                 }
                 continue;
             }
             if let Some(wait) = &step.webhook {
                 let event = harness
-                    .inbox()
+                    .inbox
                     .next(Duration::from_millis(wait.timeout_ms))
                     .await
                     .map_err(|e| fail(format!("webhook: {e}")))?;
@@ -272,7 +336,7 @@ fn place(i: usize, step: &Step) -> String {
 }
 
 async fn call(
-    harness: &Harness,
+    harness: &Target<'_>,
     target: &str,
     method: reqwest::Method,
     path: &str,
@@ -280,11 +344,10 @@ async fn call(
 ) -> Result<(u16, Value), String> {
     match target {
         "payments" => {
-            let (key, iv) = harness.encryption();
-            let codec = BodyCodec::new(key, iv).map_err(|e| e.to_string())?;
+            let codec = &harness.codec;
             let mut request = harness
                 .http
-                .request(method, format!("{}{path}", harness.payments_url()));
+                .request(method, format!("{}{path}", harness.payments_url));
             if let Some(body) = body {
                 request = request
                     .header("content-type", "text/plain")
@@ -307,26 +370,25 @@ async fn call(
                 "Basic {}",
                 base64::Engine::encode(
                     &base64::engine::general_purpose::STANDARD,
-                    format!("{TOSS_SECRET_KEY}:")
+                    format!("{}:", harness.toss_secret_key)
                 )
             );
             raw(
                 harness,
                 method,
-                &format!("{}{path}", harness.toss_url()),
+                &format!("{}{path}", harness.toss_url),
                 &auth,
                 body,
             )
             .await
         }
         _ => {
-            let (key, secret) = harness.iamport_credentials();
             let (_, token) = raw(
                 harness,
                 reqwest::Method::POST,
-                &format!("{}/users/getToken", harness.iamport_url()),
+                &format!("{}/users/getToken", harness.iamport_url),
                 "",
-                Some(serde_json::json!({"imp_key": key, "imp_secret": secret})),
+                Some(serde_json::json!({"imp_key": harness.imp_key, "imp_secret": harness.imp_secret})),
             )
             .await?;
             let token = token["response"]["access_token"]
@@ -336,7 +398,7 @@ async fn call(
             raw(
                 harness,
                 method,
-                &format!("{}{path}", harness.iamport_url()),
+                &format!("{}{path}", harness.iamport_url),
                 &token,
                 body,
             )
@@ -346,7 +408,7 @@ async fn call(
 }
 
 async fn raw(
-    harness: &Harness,
+    harness: &Target<'_>,
     method: reqwest::Method,
     url: &str,
     auth: &str,

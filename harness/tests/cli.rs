@@ -481,3 +481,50 @@ mod run {
         assert!(String::from_utf8_lossy(&out.stderr).contains("no such file or folder"));
     }
 }
+
+mod run_on_a_sandbox {
+    use std::io::{BufRead as _, BufReader};
+    use std::process::{Command, Stdio};
+
+    #[test]
+    fn scenarios_run_against_a_running_sandbox() {
+        let mut sandbox = Command::new(env!("CARGO_BIN_EXE_harness"))
+            .args([
+                "serve",
+                "--json",
+                "--payments-port",
+                "0",
+                "--iamport-port",
+                "0",
+                "--toss-port",
+                "0",
+            ])
+            .env_remove("PAYMENTS_DATABASE_URL")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(sandbox.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let ready: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let scenarios = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios");
+        let out = Command::new(env!("CARGO_BIN_EXE_harness"))
+            .args([
+                "run",
+                "--target",
+                ready["payments"]["url"].as_str().unwrap(),
+            ])
+            .args(["--iamport-url", ready["iamport"]["url"].as_str().unwrap()])
+            .args(["--toss-url", ready["toss"]["url"].as_str().unwrap()])
+            .arg(format!("{scenarios}/toss-virtual-account.yaml"))
+            .arg(format!("{scenarios}/iamport-card-payment.yaml"))
+            .output()
+            .unwrap();
+        let _ = sandbox.kill();
+        let _ = sandbox.wait();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{stdout}");
+        assert!(stdout.contains("scenarios: 2 passed, 0 failed"), "{stdout}");
+    }
+}
