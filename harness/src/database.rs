@@ -22,6 +22,10 @@ pub enum Database {
     /// This database URL as it is (e.g. a sandbox's SQLite file); kept when the harness
     /// stops.
     Url(String),
+    /// A MariaDB container started through testcontainers, removed when the harness stops
+    /// (feature `docker`; needs a Docker engine).
+    #[cfg(feature = "docker")]
+    Docker,
 }
 
 /// A database made for one harness, and how to remove it.
@@ -44,6 +48,16 @@ enum Cleanup {
         #[allow(dead_code)]
         dir: tempfile::TempDir,
     },
+    /// Dropping the container stops and removes it.
+    #[cfg(feature = "docker")]
+    Container(
+        #[allow(dead_code)]
+        Box<
+            testcontainers_modules::testcontainers::ContainerAsync<
+                testcontainers_modules::mariadb::Mariadb,
+            >,
+        >,
+    ),
 }
 
 impl Provisioned {
@@ -77,6 +91,8 @@ impl Drop for Provisioned {
                 let _ = child.start_kill();
                 drop(dir);
             }
+            #[cfg(feature = "docker")]
+            Cleanup::Container(container) => drop(container),
             Cleanup::Directory(_) | Cleanup::Nothing => {}
         }
     }
@@ -95,7 +111,34 @@ pub(crate) async fn provision(database: &Database) -> Result<Provisioned, Harnes
             url: url.clone(),
             cleanup: Cleanup::Nothing,
         }),
+        #[cfg(feature = "docker")]
+        Database::Docker => docker().await,
     }
+}
+
+#[cfg(feature = "docker")]
+async fn docker() -> Result<Provisioned, HarnessError> {
+    use testcontainers_modules::mariadb::Mariadb;
+    use testcontainers_modules::testcontainers::runners::AsyncRunner as _;
+    let unavailable = |e: &dyn std::fmt::Display| {
+        HarnessError::Database(format!(
+            "Docker is not available ({e}): use Database::PrivateMariaDb or \
+             PAYMENTS_TEST_DATABASE_URL instead"
+        ))
+    };
+    let container = Mariadb::default()
+        .start()
+        .await
+        .map_err(|e| unavailable(&e))?;
+    let host = container.get_host().await.map_err(|e| unavailable(&e))?;
+    let port = container
+        .get_host_port_ipv4(3306)
+        .await
+        .map_err(|e| unavailable(&e))?;
+    Ok(Provisioned {
+        url: format!("mysql://root@{host}:{port}/test"),
+        cleanup: Cleanup::Container(Box::new(container)),
+    })
 }
 
 fn sqlite() -> Result<Provisioned, HarnessError> {
