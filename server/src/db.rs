@@ -391,6 +391,11 @@ impl Db {
         vendor_uid: &str,
         now: i64,
     ) -> Result<(), sqlx::Error> {
+        // Events never claimed within a week are forgotten: the table stays small.
+        sqlx::query("DELETE FROM payment_pending_events WHERE received_at < ?")
+            .bind(now - 7 * 86_400_000)
+            .execute(&self.pool)
+            .await?;
         sqlx::query(
             "INSERT INTO payment_pending_events (id, vendor_code, vendor_uid, received_at) VALUES (?, ?, ?, ?)",
         )

@@ -36,6 +36,8 @@ pub enum Refresh {
     Unchanged,
     /// No client stored the payment yet: the event is kept for when one does.
     Pending,
+    /// The PG does not know the payment: the notification is ignored.
+    Unknown,
 }
 
 /// How a client names one record.
@@ -257,6 +259,13 @@ impl Records {
         for _ in 0..8 {
             let key = HistoryKey::Vendor(code.as_str(), uid);
             let Some(row) = self.db.find_history(key).await? else {
+                // Kept only if the PG knows the payment: notifications are unauthenticated,
+                // and forged ones must not fill the table.
+                match self.fetch(code, crate::config::DEFAULT_STORE, uid).await {
+                    Ok(_) => {}
+                    Err(e) if e.code == "pg_refused" => return Ok(Refresh::Unknown),
+                    Err(e) => return Err(e),
+                }
                 self.db
                     .add_pending(code.as_str(), uid, self.clock.now_ms())
                     .await?;

@@ -230,7 +230,15 @@ on_both!(
             .send()
             .await
             .unwrap();
-        assert_eq!(forged.status(), 200, "kept for a payment not stored yet");
+        assert_eq!(
+            forged.status(),
+            200,
+            "acknowledged, and ignored: the PG knows no such payment"
+        );
+        assert!(
+            !ctx.dump().await.contains("imp_000000000000"),
+            "a forged notification leaves nothing behind"
+        );
         let malformed = ctx
             .http
             .post(format!("{}/payments/webhooks/toss", ctx.url))
