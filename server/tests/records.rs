@@ -612,6 +612,8 @@ on_both!(concurrent_iamport_calls_share_one_access_token, |ctx| {
         let imp_uid = ctx.iamport_card(&order, 1000).await;
         payments.push(create(VendorCode::Iamport, &imp_uid, &order, 1000.0));
     }
+    // A fresh server, with no token yet (the fake's notifications made the old one ask).
+    ctx.restart().await;
     let tokens_before = token_requests(&ctx);
     let mut tasks = Vec::new();
     for payment in payments {
