@@ -509,3 +509,58 @@ on_both!(a_rotated_signing_secret_signs_beside_the_old_one, |ctx| {
     )
     .unwrap();
 });
+
+on_both!(a_deposit_callback_must_carry_the_accounts_secret, |ctx| {
+    let inbox = Inbox::start().await;
+    let order = uuid();
+    let key = stored_virtual_account(&ctx, VendorCode::TossPayments, &order, &inbox.url).await;
+    let callback = |secret: &str| json!({"createdAt": "2026-11-24T10:00:00.000000", "secret": secret, "status": "DONE", "transactionKey": "T", "orderId": order});
+    let url = format!("{}/payments/webhooks/toss", ctx.url);
+    let forged = ctx
+        .http
+        .post(&url)
+        .json(&callback("not-the-secret"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 401);
+    let body: ErrorBody = forged.json().await.unwrap();
+    assert_eq!(body.code, "bad_secret");
+    // With the real secret (as Toss sends it after the deposit) the payment is re-read.
+    let (_, payment) = ctx
+        .toss_call(reqwest::Method::GET, &format!("/v1/payments/{key}"), None)
+        .await;
+    let secret = payment["secret"].as_str().unwrap().to_owned();
+    let (status, _) = ctx
+        .toss_call(
+            reqwest::Method::PUT,
+            "/internal/merchant",
+            Some(json!({"webhookUrl": null})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    deposit(&ctx, VendorCode::TossPayments, &key).await;
+    let genuine = ctx
+        .http
+        .post(&url)
+        .json(&callback(&secret))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(genuine.status(), 200);
+    let event = inbox.next(WAIT).await;
+    assert!(event.event.current.paid_at.is_some());
+    // An order nobody stored is acknowledged and ignored.
+    let mut unknown = callback(&secret);
+    unknown["orderId"] = json!("nobody");
+    assert_eq!(
+        ctx.http
+            .post(&url)
+            .json(&unknown)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+});
