@@ -39,9 +39,9 @@ const MAX_BODY: usize = 1 << 20;
 /// The router of the whole API.
 pub fn router(state: AppState) -> Router {
     let current = Router::new()
-        .route("/payments/histories", post(create_history))
-        .route("/payments/histories/get", patch(history_by_source))
-        .route("/payments/histories/cancel", put(cancel_history))
+        .route("/payments/histories", post(create_history::<false>))
+        .route("/payments/histories/get", patch(history_by_source::<false>))
+        .route("/payments/histories/cancel", put(cancel_history::<false>))
         .route("/payments/histories/webhooks", patch(webhooks::events))
         .route(
             "/payments/histories/webhooks/redeliver",
@@ -50,16 +50,16 @@ pub fn router(state: AppState) -> Router {
         .route("/payments/webhooks/iamport", post(webhooks::iamport))
         .route("/payments/webhooks/toss", post(webhooks::toss))
         .route("/payments/internal/webhook", post(webhooks::sink))
-        .route("/payments/histories/{id}", patch(history_by_id))
+        .route("/payments/histories/{id}", patch(history_by_id::<false>))
         .route("/payments/reservations", post(create_reservation))
         .route("/payments/reservations/get", patch(reservation_by_source))
         .route("/payments/reservations/{id}", patch(reservation_by_id));
     // The first SDK generation: the same records, un-prefixed, histories in their older shape.
     let legacy = Router::new()
-        .route("/histories", post(legacy_create_history))
-        .route("/histories/get", patch(legacy_history_by_source))
-        .route("/histories/cancel", put(legacy_cancel_history))
-        .route("/histories/{id}", patch(legacy_history_by_id))
+        .route("/histories", post(create_history::<true>))
+        .route("/histories/get", patch(history_by_source::<true>))
+        .route("/histories/cancel", put(cancel_history::<true>))
+        .route("/histories/{id}", patch(history_by_id::<true>))
         .route("/reservations", post(create_reservation))
         .route("/reservations/get", patch(reservation_by_source))
         .route("/reservations/{id}", patch(reservation_by_id))
@@ -139,15 +139,28 @@ fn encrypted<T: Serialize>(codec: &BodyCodec, status: StatusCode, value: &T) -> 
 
 type Reply = Result<Response, ApiError>;
 
-async fn create_history(
+/// A history in the shape of the SDK generation that asked: `LEGACY` for the first one.
+fn shaped<const LEGACY: bool>(
+    codec: &BodyCodec,
+    status: StatusCode,
+    history: &PaymentHistory,
+) -> Response {
+    if LEGACY {
+        encrypted(codec, status, &legacy_history(history))
+    } else {
+        encrypted(codec, status, history)
+    }
+}
+
+async fn create_history<const LEGACY: bool>(
     State(s): State<AppState>,
     Encrypted(input): Encrypted<PaymentHistoryCreate>,
 ) -> Reply {
     let history = s.records.create_history(input).await?;
-    Ok(encrypted(&s.codec, StatusCode::CREATED, &history))
+    Ok(shaped::<LEGACY>(&s.codec, StatusCode::CREATED, &history))
 }
 
-async fn history_by_source(
+async fn history_by_source<const LEGACY: bool>(
     State(s): State<AppState>,
     Encrypted(input): Encrypted<PaymentSourceAccessor>,
 ) -> Reply {
@@ -155,24 +168,24 @@ async fn history_by_source(
         .records
         .history(Lookup::Source(&input.source), &input.password)
         .await?;
-    Ok(encrypted(&s.codec, StatusCode::OK, &history))
+    Ok(shaped::<LEGACY>(&s.codec, StatusCode::OK, &history))
 }
 
-async fn history_by_id(
+async fn history_by_id<const LEGACY: bool>(
     State(s): State<AppState>,
     Path(id): Path<String>,
     Encrypted(input): Encrypted<PaymentPassword>,
 ) -> Reply {
     let history = s.records.history(Lookup::Id(&id), &input.password).await?;
-    Ok(encrypted(&s.codec, StatusCode::OK, &history))
+    Ok(shaped::<LEGACY>(&s.codec, StatusCode::OK, &history))
 }
 
-async fn cancel_history(
+async fn cancel_history<const LEGACY: bool>(
     State(s): State<AppState>,
     Encrypted(input): Encrypted<PaymentCancelCreate>,
 ) -> Reply {
     let history = s.records.cancel_history(input).await?;
-    Ok(encrypted(&s.codec, StatusCode::OK, &history))
+    Ok(shaped::<LEGACY>(&s.codec, StatusCode::OK, &history))
 }
 
 async fn create_reservation(
@@ -218,56 +231,4 @@ pub fn legacy_history(history: &PaymentHistory) -> serde_json::Value {
         object.remove("cancels");
     }
     value
-}
-
-async fn legacy_create_history(
-    State(s): State<AppState>,
-    Encrypted(input): Encrypted<PaymentHistoryCreate>,
-) -> Reply {
-    let history = s.records.create_history(input).await?;
-    Ok(encrypted(
-        &s.codec,
-        StatusCode::CREATED,
-        &legacy_history(&history),
-    ))
-}
-
-async fn legacy_history_by_source(
-    State(s): State<AppState>,
-    Encrypted(input): Encrypted<PaymentSourceAccessor>,
-) -> Reply {
-    let history = s
-        .records
-        .history(Lookup::Source(&input.source), &input.password)
-        .await?;
-    Ok(encrypted(
-        &s.codec,
-        StatusCode::OK,
-        &legacy_history(&history),
-    ))
-}
-
-async fn legacy_history_by_id(
-    State(s): State<AppState>,
-    Path(id): Path<String>,
-    Encrypted(input): Encrypted<PaymentPassword>,
-) -> Reply {
-    let history = s.records.history(Lookup::Id(&id), &input.password).await?;
-    Ok(encrypted(
-        &s.codec,
-        StatusCode::OK,
-        &legacy_history(&history),
-    ))
-}
-
-async fn legacy_cancel_history(
-    State(s): State<AppState>,
-    Encrypted(input): Encrypted<PaymentCancelCreate>,
-) -> Reply {
-    let history = s.records.cancel_history(input).await?;
-    Ok(encrypted(
-        &s.codec,
-        StatusCode::OK,
-        &legacy_history(&history),
-    ))
 }
