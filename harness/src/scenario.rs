@@ -193,6 +193,13 @@ impl Scenario {
                     message: "a step is exactly one of payments, iamport, toss, webhook, clock, inbox_answers".into(),
                 });
             }
+            if let Some(clocks) = &step.clock {
+                check_clock(clocks).map_err(|message| ScenarioError {
+                    file: path.display().to_string(),
+                    place: place(i, step),
+                    message,
+                })?;
+            }
         }
         Ok(scenario)
     }
@@ -233,8 +240,8 @@ impl Scenario {
                 continue;
             }
             if let Some(clocks) = &step.clock {
-                for (which, seconds) in clocks {
-                    let seconds = seconds.max(0.0);
+                check_clock(clocks).map_err(fail)?;
+                for (which, &seconds) in clocks {
                     let fake = match which.as_str() {
                         "payments" => {
                             let server = harness.server.ok_or_else(|| {
@@ -326,6 +333,23 @@ impl Scenario {
         }
         Ok(outcome)
     }
+}
+
+/// Clocks only move forward, by an amount a `Duration` can hold, and there are three.
+fn check_clock(clocks: &BTreeMap<String, f64>) -> Result<(), String> {
+    for (which, &seconds) in clocks {
+        if !matches!(which.as_str(), "payments" | "iamport" | "toss") {
+            return Err(format!(
+                "clock.{which}: unknown clock; expected payments, iamport or toss"
+            ));
+        }
+        if !(0.0..=1e12).contains(&seconds) {
+            return Err(format!(
+                "clock.{which}: expected seconds from 0 to 1e12, got {seconds}"
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn place(i: usize, step: &Step) -> String {

@@ -57,6 +57,23 @@ async fn errors_point_at_the_file_the_step_and_the_field() {
         "{error}"
     );
 
+    let (_dir, path) = write("name: x\nsteps:\n  - clock: {toss: -5}\n");
+    let error = Scenario::load(&path).unwrap_err().to_string();
+    assert_eq!(
+        error,
+        format!(
+            "{}: step 1: clock.toss: expected seconds from 0 to 1e12, got -5",
+            path.display()
+        )
+    );
+
+    let (_dir, path) = write("name: x\nsteps:\n  - clock: {server: 5}\n");
+    let error = Scenario::load(&path).unwrap_err().to_string();
+    assert!(
+        error.ends_with("step 1: clock.server: unknown clock; expected payments, iamport or toss"),
+        "{error}"
+    );
+
     let harness = Harness::start().await.unwrap();
     let (_dir, path) = write(
         "name: x\ngenerate: [order]\nsteps:\n  - name: pay\n    toss: POST /internal/payments\n    body: {orderId: \"{{order}}\", amount: 100}\n    expect: {status: 200, body: {amount: 200}}\n",
