@@ -8,22 +8,18 @@
 //! (default, a fresh database on `PAYMENTS_BENCH_DATABASE_URL`, default
 //! `mysql://root@127.0.0.1:3306`, dropped after) or `sqlite`.
 
-use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+mod setup;
+
+use std::time::Instant;
 
 use axum::routing::post;
-use base64::Engine as _;
 use payments_api::client::PaymentsClient;
 use payments_api::codec::{SANDBOX_IV, SANDBOX_KEY};
 use payments_api::payments::*;
 use payments_fakes::delivery::DeliveryMode;
 use payments_fakes::toss::{FakeToss, TossConfig};
-use payments_server::App;
-use payments_server::config::{BodyEncryption, Config, Pgs, Relay, Secret, Storage, TossAccount};
-use tokio::net::TcpListener;
+use setup::{Bench, serve};
 use tokio::sync::mpsc;
-
-const TOSS_KEY: &str = "test_sk_relay_bench";
 
 fn main() {
     let mut args = std::env::args().skip(1).filter(|a| !a.starts_with('-'));
@@ -36,45 +32,7 @@ fn main() {
     runtime.block_on(run(events, &database));
 }
 
-async fn serve(router: axum::Router) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
-    let url = format!("http://{}", listener.local_addr().expect("an address"));
-    tokio::spawn(payments_fakes::serve::serve(
-        listener,
-        router,
-        std::future::pending(),
-        Duration::from_secs(1),
-    ));
-    url
-}
-
 async fn run(events: usize, database: &str) {
-    sqlx::any::install_default_drivers();
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let (database_url, cleanup) = match database {
-        "sqlite" => (
-            format!("sqlite://{}", dir.path().join("relay.db").display()),
-            None,
-        ),
-        "mariadb" => {
-            let server = std::env::var("PAYMENTS_BENCH_DATABASE_URL")
-                .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into());
-            let name = format!("payments_bench_{}", uuid::Uuid::new_v4().simple());
-            let admin = sqlx::AnyPool::connect(&server)
-                .await
-                .expect("MariaDB answers");
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&admin)
-                .await
-                .expect("a bench database");
-            (
-                format!("{}/{name}", server.trim_end_matches('/')),
-                Some((admin, name)),
-            )
-        }
-        other => panic!("DATABASE is mariadb or sqlite, not {other}"),
-    };
-
     // The client's endpoint: it notes when each event arrives.
     let (tx, mut arrivals) = mpsc::unbounded_channel::<Instant>();
     let inbox = serve(axum::Router::new().route(
@@ -90,57 +48,24 @@ async fn run(events: usize, database: &str) {
     .await;
     let hook = format!("{inbox}/hook");
 
-    let toss = FakeToss::new(TossConfig {
-        webhook_mode: DeliveryMode::Async,
-        ..TossConfig::default()
-    });
-    let toss_url = serve(toss.router()).await;
-    let config = Config {
-        listen: "127.0.0.1:0".parse().expect("an address"),
-        database_url: Secret::new(database_url),
-        migrate_on_start: true,
-        encryption: BodyEncryption {
-            key: Secret::new(SANDBOX_KEY),
-            iv: Secret::new(SANDBOX_IV),
-        },
-        storage: Storage {
-            active_key: "k1".into(),
-            keys: BTreeMap::from([(
-                "k1".to_owned(),
-                Secret::new(base64::engine::general_purpose::STANDARD.encode([5u8; 32])),
-            )]),
-            password_pepper: Secret::new("a-pepper-for-the-relay-benchmark"),
-        },
-        pg: Pgs {
-            toss: BTreeMap::from([(
-                "default".to_owned(),
-                TossAccount {
-                    base_url: toss_url.clone(),
-                    secret_key: Secret::new(TOSS_KEY),
-                },
-            )]),
-            ..Pgs::default()
-        },
-        relay: Relay::with_secret("whsec_cmVsYXktYmVuY2gtc2VjcmV0"),
-    };
-    let app = App::build(&config).await.expect("the server starts");
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
-    let server_url = format!("http://{}", listener.local_addr().expect("an address"));
-    let server = app.clone();
-    tokio::spawn(async move { server.serve(listener, std::future::pending()).await });
+    let bench = Bench::start(
+        database,
+        FakeToss::new(TossConfig {
+            webhook_mode: DeliveryMode::Async,
+            ..TossConfig::default()
+        }),
+    )
+    .await;
+    let (toss_url, server_url, auth) = (&bench.toss_url, &bench.server_url, &bench.toss_auth);
 
     let http = reqwest::Client::new();
-    let auth = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{TOSS_KEY}:"))
-    );
     http.put(format!("{toss_url}/internal/merchant"))
-        .header("authorization", &auth)
+        .header("authorization", auth)
         .json(&serde_json::json!({"webhookUrl": format!("{server_url}/payments/webhooks/toss")}))
         .send()
         .await
         .expect("the fake answers");
-    let client = PaymentsClient::new(&server_url, SANDBOX_KEY, SANDBOX_IV).expect("a client");
+    let client = PaymentsClient::new(server_url, SANDBOX_KEY, SANDBOX_IV).expect("a client");
 
     // Virtual accounts stored unpaid, for twice the number of events.
     let mut keys = Vec::new();
@@ -148,7 +73,7 @@ async fn run(events: usize, database: &str) {
         let order = format!("relay-bench-{i}");
         let payment: serde_json::Value = http
             .post(format!("{toss_url}/v1/virtual-accounts"))
-            .header("authorization", &auth)
+            .header("authorization", auth)
             .json(&serde_json::json!({"orderId": order, "orderName": "bench", "bank": "신한", "customerName": "홍길동", "amount": 9000}))
             .send()
             .await
@@ -179,7 +104,7 @@ async fn run(events: usize, database: &str) {
     }
     let deposit = |key: &str| {
         http.put(format!("{toss_url}/internal/{key}/deposit"))
-            .header("authorization", &auth)
+            .header("authorization", auth)
             .send()
     };
 
@@ -207,7 +132,7 @@ async fn run(events: usize, database: &str) {
     // webhooks one at a time, as a PG's queue does; the burst is posted to the server's
     // intake directly, 32 at a time, so the figure is the server's and not the fake's.
     http.put(format!("{toss_url}/internal/merchant"))
-        .header("authorization", &auth)
+        .header("authorization", auth)
         .json(&serde_json::json!({"webhookUrl": null}))
         .send()
         .await
@@ -243,10 +168,5 @@ async fn run(events: usize, database: &str) {
         elapsed.as_secs_f64()
     );
 
-    if let Some((admin, name)) = cleanup {
-        app.db().pool.close().await;
-        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name}")))
-            .execute(&admin)
-            .await;
-    }
+    bench.finish().await;
 }
