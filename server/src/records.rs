@@ -48,10 +48,14 @@ pub enum Lookup<'a> {
 }
 
 impl Lookup<'_> {
-    fn key(&self) -> HistoryKey<'_> {
+    /// The database key; an id that is no UUID is refused before any query.
+    fn key(&self) -> Result<HistoryKey<'_>, ApiError> {
         match self {
-            Lookup::Id(id) => HistoryKey::Id(id),
-            Lookup::Source(s) => HistoryKey::Source(&s.schema, &s.table, &s.id),
+            Lookup::Id(id) if Uuid::parse_str(id).is_err() => {
+                Err(ApiError::invalid("the id must be a UUID"))
+            }
+            Lookup::Id(id) => Ok(HistoryKey::Id(id)),
+            Lookup::Source(s) => Ok(HistoryKey::Source(&s.schema, &s.table, &s.id)),
         }
     }
 }
@@ -416,14 +420,9 @@ impl Records {
         lookup: Lookup<'_>,
         password: &str,
     ) -> Result<HistoryRow, ApiError> {
-        if let Lookup::Id(id) = lookup
-            && Uuid::parse_str(id).is_err()
-        {
-            return Err(ApiError::invalid("the id must be a UUID"));
-        }
         let row = self
             .db
-            .find_history(lookup.key())
+            .find_history(lookup.key()?)
             .await?
             .ok_or_else(|| ApiError::not_found("payment"))?;
         if !self.passwords.verify(&row.id, password, &row.password_hash) {
@@ -651,14 +650,9 @@ impl Records {
         lookup: Lookup<'_>,
         password: &str,
     ) -> Result<PaymentReservation, ApiError> {
-        if let Lookup::Id(id) = lookup
-            && Uuid::parse_str(id).is_err()
-        {
-            return Err(ApiError::invalid("the id must be a UUID"));
-        }
         let row = self
             .db
-            .find_reservation(lookup.key())
+            .find_reservation(lookup.key()?)
             .await?
             .ok_or_else(|| ApiError::not_found("billing key"))?;
         if !self.passwords.verify(&row.id, password, &row.password_hash) {
