@@ -7,7 +7,9 @@ use serde::Deserialize;
 use super::FakeIamport;
 use super::error::IamportFault;
 use super::model::{self, Order, PaymentRecord, Settings};
-use super::routes::{IamportJson, Merchant, Reply, ok, positive, settle, waiting_vbank};
+use super::routes::{
+    IamportJson, Merchant, Reply, ok, open_vbank, positive, settle, waiting_vbank,
+};
 
 /// `PUT|GET /internal/deposit/{imp_uid}`: the customer pays into the virtual account.
 pub(super) async fn deposit(
@@ -127,23 +129,21 @@ pub(super) async fn payment_window(
                     "입금기한(vbank_due)은 현재 이후여야 합니다.",
                 ));
             }
-            let (payment, outgoing) = {
-                let mut data = merchant.lock();
-                data.check_new_order(&input.merchant_uid, now_ms)?;
-                data.check_prepared(&input.merchant_uid, input.amount, now_ms)
-                    .map_err(|m| IamportFault::refused(-1, m))?;
-                let code = input.vbank_code.as_deref().unwrap_or("088");
-                let record = PaymentRecord {
-                    payment: model::vbank_payment(order(), code, "테스트상점", due, now),
-                    notice_url: input.notice_url.clone(),
-                };
-                data.insert_payment(record.clone(), now_ms);
-                let outgoing = fake.webhook(&data, &record, IamportPaymentStatus::Ready, None);
-                (record.payment, outgoing)
-            };
-            fake.schedule_deadline(&merchant, &payment.base().imp_uid, due);
-            fake.send(outgoing.into_iter().collect()).await;
-            ok(payment)
+            open_vbank(
+                &fake,
+                &merchant,
+                &input.merchant_uid,
+                input.amount,
+                due,
+                || {
+                    let code = input.vbank_code.as_deref().unwrap_or("088");
+                    PaymentRecord {
+                        payment: model::vbank_payment(order(), code, "테스트상점", due, now),
+                        notice_url: input.notice_url.clone(),
+                    }
+                },
+            )
+            .await
         }
         other => Err(IamportFault::invalid(format!(
             "pay_method 는 card 또는 vbank 여야 합니다: {other}"

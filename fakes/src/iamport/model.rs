@@ -140,6 +140,19 @@ impl MerchantData {
         }
     }
 
+    /// What an API call that pays at once checks of its order: a new merchant_uid, and the
+    /// pre-registered amount if there is one.
+    pub fn check_order(
+        &self,
+        merchant_uid: &str,
+        amount: f64,
+        now_ms: i64,
+    ) -> Result<(), IamportFault> {
+        self.check_new_order(merchant_uid, now_ms)?;
+        self.check_prepared(merchant_uid, amount, now_ms)
+            .map_err(|m| IamportFault::refused(-1, m))
+    }
+
     /// Refuses an amount that differs from the one pre-registered for the merchant_uid.
     pub fn check_prepared(
         &self,

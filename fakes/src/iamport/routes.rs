@@ -510,9 +510,7 @@ pub(super) async fn onetime(
     positive("amount", input.order.amount)?;
     let record = {
         let mut data = merchant.lock();
-        data.check_new_order(&input.order.merchant_uid, now_ms)?;
-        data.check_prepared(&input.order.merchant_uid, input.order.amount, now_ms)
-            .map_err(|m| IamportFault::refused(-1, m))?;
+        data.check_order(&input.order.merchant_uid, input.order.amount, now_ms)?;
         let declined = model::decline_reason(&number).is_some();
         if let Some(customer_uid) = input.customer_uid.as_deref().filter(|_| !declined) {
             register(&mut data, customer_uid, &input.card, today(&fake), now_ms)?;
@@ -547,9 +545,7 @@ pub(super) async fn again(
         let Some(key) = data.subscriptions.get(&input.customer_uid, now_ms) else {
             return Err(IamportFault::missing("등록되지 않은 구매자입니다."));
         };
-        data.check_new_order(&input.order.merchant_uid, now_ms)?;
-        data.check_prepared(&input.order.merchant_uid, input.order.amount, now_ms)
-            .map_err(|m| IamportFault::refused(-1, m))?;
+        data.check_order(&input.order.merchant_uid, input.order.amount, now_ms)?;
         let customer = &key.subscription;
         let mut order = order_of(&input.order, "api");
         order.buyer_name = order.buyer_name.or_else(|| customer.customer_name.clone());
@@ -857,34 +853,64 @@ pub(super) async fn issue_vbank(
             "입금기한(vbank_due)은 현재 이후여야 합니다.",
         ));
     }
+    open_vbank(
+        &fake,
+        &merchant,
+        &input.merchant_uid,
+        input.amount,
+        input.vbank_due,
+        || {
+            let order = Order {
+                merchant_uid: &input.merchant_uid,
+                name: input.name.as_deref(),
+                amount: input.amount,
+                buyer_name: input.buyer_name.clone(),
+                buyer_email: input.buyer_email.clone(),
+                buyer_tel: input.buyer_tel.clone(),
+                buyer_addr: input.buyer_addr.clone(),
+                buyer_postcode: input.buyer_postcode.clone(),
+                custom_data: input.custom_data.clone(),
+                channel: "api",
+                ..Order::default()
+            };
+            let holder = input.vbank_holder.as_deref().unwrap_or("테스트상점");
+            PaymentRecord {
+                payment: model::vbank_payment(
+                    order,
+                    &input.vbank_code,
+                    holder,
+                    input.vbank_due,
+                    now,
+                ),
+                notice_url: input.notice_url.clone(),
+            }
+        },
+    )
+    .await
+}
+
+/// Stores a new virtual account, made by `record` once its order passed the checks, with
+/// the `ready` webhook, and has it expire at `due` unless paid.
+pub(super) async fn open_vbank(
+    fake: &FakeIamport,
+    merchant: &MerchantHandle,
+    merchant_uid: &str,
+    amount: f64,
+    due: i64,
+    record: impl FnOnce() -> PaymentRecord,
+) -> Reply<IamportPayment> {
+    let now_ms = fake.now_ms();
     let (payment, outgoing) = {
+        // The checks and the insert under one lock: two calls for one order make one
+        // payment.
         let mut data = merchant.lock();
-        data.check_new_order(&input.merchant_uid, now_ms)?;
-        data.check_prepared(&input.merchant_uid, input.amount, now_ms)
-            .map_err(|m| IamportFault::refused(-1, m))?;
-        let order = Order {
-            merchant_uid: &input.merchant_uid,
-            name: input.name.as_deref(),
-            amount: input.amount,
-            buyer_name: input.buyer_name.clone(),
-            buyer_email: input.buyer_email.clone(),
-            buyer_tel: input.buyer_tel.clone(),
-            buyer_addr: input.buyer_addr.clone(),
-            buyer_postcode: input.buyer_postcode.clone(),
-            custom_data: input.custom_data.clone(),
-            channel: "api",
-            ..Order::default()
-        };
-        let holder = input.vbank_holder.as_deref().unwrap_or("테스트상점");
-        let record = PaymentRecord {
-            payment: model::vbank_payment(order, &input.vbank_code, holder, input.vbank_due, now),
-            notice_url: input.notice_url.clone(),
-        };
+        data.check_order(merchant_uid, amount, now_ms)?;
+        let record = record();
         data.insert_payment(record.clone(), now_ms);
         let outgoing = fake.webhook(&data, &record, IamportPaymentStatus::Ready, None);
         (record.payment, outgoing)
     };
-    fake.schedule_deadline(&merchant, &payment.base().imp_uid, input.vbank_due);
+    fake.schedule_deadline(merchant, &payment.base().imp_uid, due);
     fake.send(outgoing.into_iter().collect()).await;
     ok(payment)
 }
