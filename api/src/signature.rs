@@ -67,8 +67,10 @@ pub fn verify(
         .trim()
         .parse()
         .map_err(|_| SignatureError::Timestamp)?;
-    if (now_s - timestamp).abs() > tolerance_s {
-        return Err(SignatureError::Stale(now_s - timestamp));
+    // Saturating: a timestamp is the sender's input, and `i64::MIN` must not overflow.
+    let age = now_s.saturating_sub(timestamp);
+    if age.saturating_abs() > tolerance_s {
+        return Err(SignatureError::Stale(age));
     }
     let expected = sign(&key, id, timestamp, body);
     let matches = signatures.split_whitespace().any(|candidate| {
@@ -145,5 +147,23 @@ mod tests {
             verify("whsec_!!", ID, at, SIGNATURE, BODY, TIMESTAMP, 300),
             Err(SignatureError::Secret)
         );
+    }
+
+    #[test]
+    fn extreme_timestamps_are_stale_not_a_panic() {
+        for (at, now) in [
+            (i64::MIN.to_string(), TIMESTAMP),
+            (i64::MAX.to_string(), TIMESTAMP),
+            (i64::MIN.to_string(), i64::MAX),
+            (i64::MAX.to_string(), i64::MIN),
+        ] {
+            assert!(
+                matches!(
+                    verify(SECRET, ID, &at, SIGNATURE, BODY, now, 300),
+                    Err(SignatureError::Stale(_))
+                ),
+                "timestamp {at} at {now}"
+            );
+        }
     }
 }
