@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::error::ApiError;
 use super::{AppState, Encrypted, Reply, encrypted};
 use crate::derive;
-use crate::records::Lookup;
+use crate::records::{Lookup, RecordError};
 
 /// `POST /payments/webhooks/iamport`: `{imp_uid, merchant_uid, status}`, JSON or
 /// form-encoded. Only `imp_uid` is used: the payment is re-read from I'mport.
@@ -88,7 +88,8 @@ async fn deposit_callback(
         .records
         .db
         .histories_by_source_id(VendorCode::TossPayments.as_str(), order_id)
-        .await?;
+        .await
+        .map_err(RecordError::from)?;
     for row in rows {
         let history = s.records.open_history(&row).await?;
         if let PaymentData::Toss(payments_api::toss::TossPayment::VirtualAccount(va)) =
@@ -105,11 +106,10 @@ async fn deposit_callback(
             if same {
                 return Ok(Some(row.vendor_uid));
             }
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "bad_secret",
+            return Err(RecordError::BadSecret(
                 "the deposit callback's secret does not match the virtual account",
-            ));
+            )
+            .into());
         }
     }
     Ok(None)
@@ -128,7 +128,8 @@ pub async fn events(
         .records
         .db
         .events_of(&row.id)
-        .await?
+        .await
+        .map_err(RecordError::from)?
         .into_iter()
         .map(|(event, attempts)| view(event, attempts))
         .collect();
@@ -146,19 +147,26 @@ pub async fn redeliver(
         .await?;
     let event_id = input.event_id.to_string();
     let now = s.records.clock.now_ms();
-    if !s.records.db.redeliver(&row.id, &event_id, now).await? {
-        return Err(ApiError::not_found("event of this payment"));
+    let redelivered = s
+        .records
+        .db
+        .redeliver(&row.id, &event_id, now)
+        .await
+        .map_err(RecordError::from)?;
+    if !redelivered {
+        return Err(RecordError::NotFound("event of this payment").into());
     }
     s.records.wake.notify_one();
     let event = s
         .records
         .db
         .events_of(&row.id)
-        .await?
+        .await
+        .map_err(RecordError::from)?
         .into_iter()
         .find(|(e, _)| e.id == event_id)
         .map(|(e, a)| view(e, a))
-        .ok_or_else(|| ApiError::not_found("event of this payment"))?;
+        .ok_or(RecordError::NotFound("event of this payment"))?;
     Ok(encrypted(&s.codec, StatusCode::OK, &event))
 }
 

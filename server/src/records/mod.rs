@@ -12,8 +12,11 @@ use crate::clock::Clock;
 use crate::crypto::{Passwords, Sealer};
 use crate::db::{CancelRow, Db, EventRow, HistoryKey, HistoryRow, ReservationRow, is_duplicate};
 use crate::derive::{self, Props};
-use crate::http::error::ApiError;
-use crate::pg::Gateways;
+use crate::pg::{Gateways, PgError};
+
+pub use error::{RecordError, Refusal};
+
+mod error;
 
 /// The record store and the PGs behind it.
 #[derive(Debug)]
@@ -49,10 +52,10 @@ pub enum Lookup<'a> {
 
 impl Lookup<'_> {
     /// The database key; an id that is no UUID is refused before any query.
-    fn key(&self) -> Result<HistoryKey<'_>, ApiError> {
+    fn key(&self) -> Result<HistoryKey<'_>, RecordError> {
         match self {
             Lookup::Id(id) if Uuid::parse_str(id).is_err() => {
-                Err(ApiError::invalid("the id must be a UUID"))
+                Err(RecordError::invalid("the id must be a UUID"))
             }
             Lookup::Id(id) => Ok(HistoryKey::Id(id)),
             Lookup::Source(s) => Ok(HistoryKey::Source(&s.schema, &s.table, &s.id)),
@@ -73,32 +76,32 @@ fn reason_context(id: &str, seq: usize) -> String {
     format!("payment_history_cancels.reason:{id}:{seq}")
 }
 
-fn check_text(name: &str, value: &str, max: usize) -> Result<(), ApiError> {
+fn check_text(name: &str, value: &str, max: usize) -> Result<(), RecordError> {
     if value.trim().is_empty() {
-        return Err(ApiError::invalid(format!("{name} must not be empty")));
+        return Err(RecordError::invalid(format!("{name} must not be empty")));
     }
     if value.chars().count() > max {
-        return Err(ApiError::invalid(format!(
+        return Err(RecordError::invalid(format!(
             "{name} must be at most {max} characters"
         )));
     }
     Ok(())
 }
 
-fn check_source(source: &PaymentSource) -> Result<(), ApiError> {
+fn check_source(source: &PaymentSource) -> Result<(), RecordError> {
     check_text("source.schema", &source.schema, 255)?;
     check_text("source.table", &source.table, 255)?;
     check_text("source.id", &source.id, 255)
 }
 
-fn check_vendor(vendor: &PaymentVendor) -> Result<(), ApiError> {
+fn check_vendor(vendor: &PaymentVendor) -> Result<(), RecordError> {
     check_text("vendor.store_id", &vendor.store_id, 255)?;
     check_text("vendor.uid", &vendor.uid, 255)
 }
 
-fn check_password(password: &str) -> Result<(), ApiError> {
+fn check_password(password: &str) -> Result<(), RecordError> {
     if password.is_empty() || password.len() > 1024 {
-        return Err(ApiError::invalid("password must be 1 to 1024 bytes"));
+        return Err(RecordError::invalid("password must be 1 to 1024 bytes"));
     }
     Ok(())
 }
@@ -108,18 +111,18 @@ impl Records {
     pub async fn create_history(
         &self,
         input: PaymentHistoryCreate,
-    ) -> Result<PaymentHistory, ApiError> {
+    ) -> Result<PaymentHistory, RecordError> {
         check_vendor(&input.vendor)?;
         check_source(&input.source)?;
         check_password(&input.password)?;
         if !(input.price.is_finite() && input.price >= 0.0) {
-            return Err(ApiError::invalid("price must be a number of at least 0"));
+            return Err(RecordError::invalid("price must be a number of at least 0"));
         }
         let url_ok = input.webhook_url.len() <= 1024
             && reqwest::Url::parse(&input.webhook_url)
                 .is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
         if !url_ok {
-            return Err(ApiError::invalid(
+            return Err(RecordError::invalid(
                 "webhook_url must be an http(s) URL of at most 1024 characters",
             ));
         }
@@ -133,10 +136,10 @@ impl Records {
                 let (payment, raw) = pg.payment(&input.vendor.uid).await?;
                 let base = payment.base();
                 if base.status == payments_api::iamport::IamportPaymentStatus::Failed {
-                    return Err(ApiError::refused(
-                        "payment_failed",
-                        "the payment failed at the PG",
-                    ));
+                    return Err(RecordError::PgRefused {
+                        refusal: Refusal::PaymentFailed,
+                        message: "the payment failed at the PG".into(),
+                    });
                 }
                 if base.amount != input.price {
                     let paid = base.amount;
@@ -153,13 +156,13 @@ impl Records {
                     } else {
                         "could not be refunded"
                     };
-                    return Err(ApiError::refused(
-                        "amount_mismatch",
-                        format!(
+                    return Err(RecordError::PgRefused {
+                        refusal: Refusal::AmountMismatch,
+                        message: format!(
                             "the PG's amount is {paid}, not {}; the payment {refunded}",
                             input.price
                         ),
-                    ));
+                    });
                 }
                 (PaymentData::Iamport(payment), raw)
             }
@@ -178,13 +181,13 @@ impl Records {
                         let (payment, raw) = pg.payment(&input.vendor.uid).await?;
                         let base = payment.base();
                         if base.order_id != input.source.id || base.total_amount != input.price {
-                            return Err(ApiError::refused(
-                                "amount_mismatch",
-                                format!(
+                            return Err(RecordError::PgRefused {
+                                refusal: Refusal::AmountMismatch,
+                                message: format!(
                                     "the approved payment is for order {:?} and {}, not {:?} and {}",
                                     base.order_id, base.total_amount, input.source.id, input.price
                                 ),
-                            ));
+                            });
                         }
                         (payment, raw)
                     }
@@ -194,10 +197,10 @@ impl Records {
                     payment.base().status,
                     TossPaymentStatus::Aborted | TossPaymentStatus::Expired
                 ) {
-                    return Err(ApiError::refused(
-                        "payment_failed",
-                        "the payment failed at the PG",
-                    ));
+                    return Err(RecordError::PgRefused {
+                        refusal: Refusal::PaymentFailed,
+                        message: "the payment failed at the PG".into(),
+                    });
                 }
                 (PaymentData::Toss(payment), raw)
             }
@@ -233,7 +236,7 @@ impl Records {
         match self.db.insert_history(&row, &cancels).await {
             Ok(()) => {}
             Err(e) if is_duplicate(&e) => {
-                return Err(ApiError::duplicate(
+                return Err(RecordError::Duplicate(
                     "a payment with this PG id or source exists",
                 ));
             }
@@ -259,7 +262,7 @@ impl Records {
     /// body is never trusted), and if it changed, update the record and write the client
     /// event in the same transaction. Concurrent events of one payment are serialised by
     /// the record's version: a change computed from a stale read is redone.
-    pub async fn refresh(&self, code: VendorCode, uid: &str) -> Result<Refresh, ApiError> {
+    pub async fn refresh(&self, code: VendorCode, uid: &str) -> Result<Refresh, RecordError> {
         for _ in 0..8 {
             let key = HistoryKey::Vendor(code.as_str(), uid);
             let Some(row) = self.db.find_history(key).await? else {
@@ -267,8 +270,8 @@ impl Records {
                 // and forged ones must not fill the table.
                 match self.fetch(code, crate::config::DEFAULT_STORE, uid).await {
                     Ok(_) => {}
-                    Err(e) if e.code == "pg_refused" => return Ok(Refresh::Unknown),
-                    Err(e) => return Err(e),
+                    Err(PgError::Refused { .. }) => return Ok(Refresh::Unknown),
+                    Err(e) => return Err(e.into()),
                 }
                 self.db
                     .add_pending(code.as_str(), uid, self.clock.now_ms())
@@ -286,7 +289,7 @@ impl Records {
                 return Ok(outcome);
             }
         }
-        Err(ApiError::internal(format!(
+        Err(RecordError::internal(format!(
             "payment {uid} keeps changing under concurrent events"
         )))
     }
@@ -296,7 +299,7 @@ impl Records {
         code: VendorCode,
         store: &str,
         uid: &str,
-    ) -> Result<(PaymentData, serde_json::Value), ApiError> {
+    ) -> Result<(PaymentData, serde_json::Value), PgError> {
         Ok(match code {
             VendorCode::Iamport => {
                 let (payment, raw) = self.pgs.iamport(store)?.payment(uid).await?;
@@ -318,7 +321,7 @@ impl Records {
         previous: PaymentHistory,
         data: PaymentData,
         raw: serde_json::Value,
-    ) -> Result<Option<Refresh>, ApiError> {
+    ) -> Result<Option<Refresh>, RecordError> {
         let props = derive::props(&data);
         row.currency = props.currency.clone();
         row.price = props.price;
@@ -377,14 +380,14 @@ impl Records {
         &self,
         vendor: &PaymentVendor,
         source: &PaymentSource,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), RecordError> {
         if self
             .db
             .find_history(HistoryKey::Vendor(vendor.code.as_str(), &vendor.uid))
             .await?
             .is_some()
         {
-            return Err(ApiError::duplicate(
+            return Err(RecordError::Duplicate(
                 "a payment with this PG id is stored already",
             ));
         }
@@ -398,7 +401,7 @@ impl Records {
             .await?
             .is_some()
         {
-            return Err(ApiError::duplicate(
+            return Err(RecordError::Duplicate(
                 "a payment for this source is stored already",
             ));
         }
@@ -410,7 +413,7 @@ impl Records {
         &self,
         lookup: Lookup<'_>,
         password: &str,
-    ) -> Result<PaymentHistory, ApiError> {
+    ) -> Result<PaymentHistory, RecordError> {
         let row = self.history_row(lookup, password).await?;
         self.open_history(&row).await
     }
@@ -419,14 +422,14 @@ impl Records {
         &self,
         lookup: Lookup<'_>,
         password: &str,
-    ) -> Result<HistoryRow, ApiError> {
+    ) -> Result<HistoryRow, RecordError> {
         let row = self
             .db
             .find_history(lookup.key()?)
             .await?
-            .ok_or_else(|| ApiError::not_found("payment"))?;
+            .ok_or(RecordError::NotFound("payment"))?;
         if !self.passwords.verify(&row.id, password, &row.password_hash) {
-            return Err(ApiError::wrong_password());
+            return Err(RecordError::WrongPassword);
         }
         Ok(row)
     }
@@ -435,11 +438,11 @@ impl Records {
     pub async fn cancel_history(
         &self,
         input: PaymentCancelCreate,
-    ) -> Result<PaymentHistory, ApiError> {
+    ) -> Result<PaymentHistory, RecordError> {
         check_source(&input.source)?;
         check_text("reason", &input.reason, 200)?;
         if !(input.price.is_finite() && input.price > 0.0) {
-            return Err(ApiError::invalid("price must be a number above 0"));
+            return Err(RecordError::invalid("price must be a number above 0"));
         }
         let row = self
             .history_row(Lookup::Source(&input.source), &input.password)
@@ -447,7 +450,7 @@ impl Records {
         let code: VendorCode = row
             .vendor_code
             .parse()
-            .map_err(|e| ApiError::internal(format!("stored vendor code: {e}")))?;
+            .map_err(|e| RecordError::internal(format!("stored vendor code: {e}")))?;
         let (data, raw) = match code {
             VendorCode::Iamport => {
                 let pg = self.pgs.iamport(&row.vendor_store_id)?;
@@ -515,28 +518,33 @@ impl Records {
     }
 
     /// The API's view of a stored payment.
-    pub(crate) async fn open_history(&self, row: &HistoryRow) -> Result<PaymentHistory, ApiError> {
+    pub(crate) async fn open_history(
+        &self,
+        row: &HistoryRow,
+    ) -> Result<PaymentHistory, RecordError> {
         let code: VendorCode = row
             .vendor_code
             .parse()
-            .map_err(|e| ApiError::internal(format!("stored vendor code: {e}")))?;
+            .map_err(|e| RecordError::internal(format!("stored vendor code: {e}")))?;
         let plain = self
             .sealer
             .open(&data_context("payment_histories", &row.id), &row.data)
-            .map_err(|e| ApiError::internal(format!("payment {}: {e}", row.id)))?;
+            .map_err(|e| RecordError::internal(format!("payment {}: {e}", row.id)))?;
         let value: serde_json::Value = serde_json::from_slice(&plain)
-            .map_err(|e| ApiError::internal(format!("payment {} data: {e}", row.id)))?;
+            .map_err(|e| RecordError::internal(format!("payment {} data: {e}", row.id)))?;
         let data = match code {
             VendorCode::Iamport => serde_json::from_value(value).map(PaymentData::Iamport),
             VendorCode::TossPayments => serde_json::from_value(value).map(PaymentData::Toss),
         }
-        .map_err(|e| ApiError::internal(format!("payment {} data: {e}", row.id)))?;
+        .map_err(|e| RecordError::internal(format!("payment {} data: {e}", row.id)))?;
         let mut cancels = Vec::new();
         for (seq, cancel) in self.db.cancels(&row.id).await?.into_iter().enumerate() {
             let reason = self
                 .sealer
                 .open(&reason_context(&row.id, seq), &cancel.reason)
-                .map_err(|e| ApiError::internal(format!("payment {} cancel {seq}: {e}", row.id)))?;
+                .map_err(|e| {
+                    RecordError::internal(format!("payment {} cancel {seq}: {e}", row.id))
+                })?;
             cancels.push(derive::Cancel {
                 reason: String::from_utf8_lossy(&reason).into_owned(),
                 price: cancel.price,
@@ -591,7 +599,7 @@ impl Records {
     pub async fn create_reservation(
         &self,
         input: PaymentReservationCreate,
-    ) -> Result<PaymentReservation, ApiError> {
+    ) -> Result<PaymentReservation, RecordError> {
         check_vendor(&input.vendor)?;
         check_source(&input.source)?;
         check_password(&input.password)?;
@@ -602,7 +610,7 @@ impl Records {
         if self.db.find_reservation(vendor_key).await?.is_some()
             || self.db.find_reservation(source_key).await?.is_some()
         {
-            return Err(ApiError::duplicate(
+            return Err(RecordError::Duplicate(
                 "a billing key with this PG id or source is stored already",
             ));
         }
@@ -637,7 +645,7 @@ impl Records {
         };
         match self.db.insert_reservation(&row).await {
             Ok(()) => Ok(reservation_of(&row, data)),
-            Err(e) if is_duplicate(&e) => Err(ApiError::duplicate(
+            Err(e) if is_duplicate(&e) => Err(RecordError::Duplicate(
                 "a billing key with this PG id or source is stored already",
             )),
             Err(e) => Err(e.into()),
@@ -649,26 +657,26 @@ impl Records {
         &self,
         lookup: Lookup<'_>,
         password: &str,
-    ) -> Result<PaymentReservation, ApiError> {
+    ) -> Result<PaymentReservation, RecordError> {
         let row = self
             .db
             .find_reservation(lookup.key()?)
             .await?
-            .ok_or_else(|| ApiError::not_found("billing key"))?;
+            .ok_or(RecordError::NotFound("billing key"))?;
         if !self.passwords.verify(&row.id, password, &row.password_hash) {
-            return Err(ApiError::wrong_password());
+            return Err(RecordError::WrongPassword);
         }
         let plain = self
             .sealer
             .open(&data_context("payment_reservations", &row.id), &row.data)
-            .map_err(|e| ApiError::internal(format!("billing key {}: {e}", row.id)))?;
+            .map_err(|e| RecordError::internal(format!("billing key {}: {e}", row.id)))?;
         let value: serde_json::Value = serde_json::from_slice(&plain)
-            .map_err(|e| ApiError::internal(format!("billing key {} data: {e}", row.id)))?;
+            .map_err(|e| RecordError::internal(format!("billing key {} data: {e}", row.id)))?;
         let data = match row.vendor_code.as_str() {
             "iamport" => serde_json::from_value(value).map(ReservationData::Iamport),
             _ => serde_json::from_value(value).map(ReservationData::Toss),
         }
-        .map_err(|e| ApiError::internal(format!("billing key {} data: {e}", row.id)))?;
+        .map_err(|e| RecordError::internal(format!("billing key {} data: {e}", row.id)))?;
         Ok(reservation_of(&row, data))
     }
 }
