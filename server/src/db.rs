@@ -6,6 +6,8 @@ use std::str::FromStr;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Row};
 
+use crate::money::Amount;
+
 /// The schema's migrations, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 
@@ -96,8 +98,8 @@ pub struct HistoryRow {
     pub source_id: String,
     pub webhook_url: Option<String>,
     pub currency: String,
-    pub price: f64,
-    pub refund: Option<f64>,
+    pub price: Amount,
+    pub refund: Option<Amount>,
     pub paid_at: Option<i64>,
     pub cancelled_at: Option<i64>,
     pub data: Vec<u8>,
@@ -111,7 +113,7 @@ pub struct HistoryRow {
 /// A stored cancel of a payment.
 #[derive(Debug, Clone)]
 pub struct CancelRow {
-    pub price: f64,
+    pub price: Amount,
     /// Sealed.
     pub reason: Vec<u8>,
     pub created_at: i64,

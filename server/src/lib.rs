@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod db;
 pub mod derive;
 pub mod http;
+pub mod money;
 pub mod pg;
 pub mod records;
 pub mod relay;

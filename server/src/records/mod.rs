@@ -12,6 +12,7 @@ use crate::clock::Clock;
 use crate::crypto::{Passwords, Sealer};
 use crate::db::{CancelRow, Db, EventRow, HistoryKey, HistoryRow, ReservationRow, is_duplicate};
 use crate::derive::{self, Props};
+use crate::money::Amount;
 use crate::pg::{Gateways, PgError};
 
 pub use error::{RecordError, Refusal};
@@ -115,9 +116,12 @@ impl Records {
         check_vendor(&input.vendor)?;
         check_source(&input.source)?;
         check_password(&input.password)?;
-        if !(input.price.is_finite() && input.price >= 0.0) {
-            return Err(RecordError::invalid("price must be a number of at least 0"));
-        }
+        let price = Amount::from_f64(input.price)
+            .ok()
+            .filter(|p| !p.is_negative())
+            .ok_or_else(|| {
+                RecordError::invalid("price must be a number of at least 0 with at most 4 decimals")
+            })?;
         let url_ok = input.webhook_url.len() <= 1024
             && reqwest::Url::parse(&input.webhook_url)
                 .is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
@@ -141,7 +145,7 @@ impl Records {
                         message: "the payment failed at the PG".into(),
                     });
                 }
-                if base.amount != input.price {
+                if Amount::from_f64(base.amount) != Ok(price) {
                     let paid = base.amount;
                     // Money taken for the wrong amount goes back to the customer.
                     let refund = pg
@@ -169,7 +173,7 @@ impl Records {
             VendorCode::TossPayments => {
                 let pg = self.pgs.toss(&input.vendor.store_id)?;
                 let (payment, raw) = match pg
-                    .confirm(&input.vendor.uid, &input.source.id, input.price)
+                    .confirm(&input.vendor.uid, &input.source.id, price.to_f64())
                     .await
                 {
                     Ok(confirmed) => confirmed,
@@ -180,7 +184,9 @@ impl Records {
                     {
                         let (payment, raw) = pg.payment(&input.vendor.uid).await?;
                         let base = payment.base();
-                        if base.order_id != input.source.id || base.total_amount != input.price {
+                        if base.order_id != input.source.id
+                            || Amount::from_f64(base.total_amount) != Ok(price)
+                        {
                             return Err(RecordError::PgRefused {
                                 refusal: Refusal::AmountMismatch,
                                 message: format!(
@@ -207,7 +213,7 @@ impl Records {
         };
 
         let id = Uuid::new_v4().to_string();
-        let props = derive::props(&data);
+        let props = derive::props(&data).map_err(|e| RecordError::PgFailed(e.to_string()))?;
         let now = self.clock.now_ms();
         let row = HistoryRow {
             id: id.clone(),
@@ -322,7 +328,7 @@ impl Records {
         data: PaymentData,
         raw: serde_json::Value,
     ) -> Result<Option<Refresh>, RecordError> {
-        let props = derive::props(&data);
+        let props = derive::props(&data).map_err(|e| RecordError::PgFailed(e.to_string()))?;
         row.currency = props.currency.clone();
         row.price = props.price;
         row.refund = props.refund;
@@ -441,9 +447,12 @@ impl Records {
     ) -> Result<PaymentHistory, RecordError> {
         check_source(&input.source)?;
         check_text("reason", &input.reason, 200)?;
-        if !(input.price.is_finite() && input.price > 0.0) {
-            return Err(RecordError::invalid("price must be a number above 0"));
-        }
+        let price = Amount::from_f64(input.price)
+            .ok()
+            .filter(|p| p.is_positive())
+            .ok_or_else(|| {
+                RecordError::invalid("price must be a number above 0 with at most 4 decimals")
+            })?;
         let row = self
             .history_row(Lookup::Source(&input.source), &input.password)
             .await?;
@@ -457,7 +466,7 @@ impl Records {
                 let account = input.account.as_ref();
                 let request = IamportPaymentCancelCreate {
                     imp_uid: Some(row.vendor_uid.clone()),
-                    amount: Some(input.price),
+                    amount: Some(price.to_f64()),
                     reason: input.reason.clone(),
                     refund_holder: account.map(|a| a.holder.clone()),
                     refund_bank: account.map(|a| a.bank.clone()),
@@ -472,7 +481,7 @@ impl Records {
                 let pg = self.pgs.toss(&row.vendor_store_id)?;
                 let request = TossPaymentCancelCreate {
                     cancel_reason: input.reason.clone(),
-                    cancel_amount: Some(input.price),
+                    cancel_amount: Some(price.to_f64()),
                     refund_receive_account: input.account.as_ref().map(|a| {
                         TossRefundReceiveAccount {
                             bank: a.bank.clone(),
@@ -578,14 +587,14 @@ impl Records {
             data,
             webhook_url: row.webhook_url.clone(),
             currency: props.currency.clone(),
-            price: props.price,
-            refund: props.refund,
+            price: props.price.to_f64(),
+            refund: props.refund.map(Amount::to_f64),
             cancels: props
                 .cancels
                 .iter()
                 .map(|c| PaymentCancelHistory {
                     reason: c.reason.clone(),
-                    price: c.price,
+                    price: c.price.to_f64(),
                     created_at: derive::time(c.at_ms),
                 })
                 .collect(),
