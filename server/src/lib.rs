@@ -8,7 +8,6 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod db;
-pub mod derive;
 pub mod http;
 pub mod money;
 pub mod pg;
@@ -62,7 +61,7 @@ impl App {
             db,
             sealer: crypto::Sealer::new(&config.storage).map_err(StartError::Keys)?,
             passwords: crypto::Passwords::new(config.storage.password_pepper.expose()),
-            pgs: pg::Gateways::new(&config.pg),
+            pgs: pg::Gateways::new(&config.pg).map_err(|e| StartError::Keys(e.to_string()))?,
             clock: Arc::new(clock::Clock::default()),
             wake: Arc::new(tokio::sync::Notify::new()),
         };

@@ -47,8 +47,6 @@ pub fn router(state: AppState) -> Router {
             "/payments/histories/webhooks/redeliver",
             put(webhooks::redeliver),
         )
-        .route("/payments/webhooks/iamport", post(webhooks::iamport))
-        .route("/payments/webhooks/toss", post(webhooks::toss))
         .route("/payments/internal/webhook", post(webhooks::sink))
         .route("/payments/histories/{id}", patch(history_by_id::<false>))
         .route("/payments/reservations", post(create_reservation))
@@ -63,11 +61,23 @@ pub fn router(state: AppState) -> Router {
         .route("/reservations", post(create_reservation))
         .route("/reservations/get", patch(reservation_by_source))
         .route("/reservations/{id}", patch(reservation_by_id))
-        .route("/webhooks/iamport", post(webhooks::iamport))
-        .route("/webhooks/toss", post(webhooks::toss))
         .route("/internal/webhook", post(webhooks::sink));
+    // Each PG's notifications, at both generations' paths.
+    let mut notifications = Router::new();
+    for vendor in &crate::pg::VENDORS {
+        let code = vendor.code;
+        let intake =
+            post(move |state, headers, body| webhooks::notified(code, state, headers, body));
+        notifications = notifications
+            .route(
+                &format!("/payments/webhooks/{}", vendor.webhook_path),
+                intake.clone(),
+            )
+            .route(&format!("/webhooks/{}", vendor.webhook_path), intake);
+    }
     current
         .merge(legacy)
+        .merge(notifications)
         .route("/monitors/health", get(monitors::health))
         .route("/monitors/performance", get(monitors::performance))
         .route("/monitors/system", get(monitors::system))

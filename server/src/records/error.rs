@@ -67,6 +67,14 @@ impl From<PgError> for RecordError {
                 refusal: Refusal::Refused,
                 message: format!("the PG refused ({code}): {message}"),
             },
+            PgError::Mismatch(message) => Self::PgRefused {
+                refusal: Refusal::AmountMismatch,
+                message,
+            },
+            PgError::PaymentFailed => Self::PgRefused {
+                refusal: Refusal::PaymentFailed,
+                message: error.to_string(),
+            },
             PgError::Failed(message) => Self::PgFailed(message),
             PgError::Timeout => Self::PgTimedOut,
             PgError::UnknownStore { .. } => Self::PgRefused {

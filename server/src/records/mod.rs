@@ -3,21 +3,21 @@
 
 use std::sync::Arc;
 
-use payments_api::iamport::IamportPaymentCancelCreate;
 use payments_api::payments::*;
-use payments_api::toss::{TossPaymentCancelCreate, TossPaymentStatus, TossRefundReceiveAccount};
+use subtle::ConstantTimeEq as _;
 use uuid::Uuid;
 
 use crate::clock::Clock;
+use crate::clock::time;
 use crate::crypto::{Passwords, Sealer};
 use crate::db::{CancelRow, Db, EventRow, HistoryKey, HistoryRow, ReservationRow, is_duplicate};
-use crate::derive::{self, Props};
 use crate::money::Amount;
-use crate::pg::{Gateways, PgError};
+use crate::pg::{self, CancelOrder, Claim, Gateways, Notice, Payment, PgError, Summary};
 
 pub use error::{RecordError, Refusal};
 
 mod error;
+mod input;
 
 /// The record store and the PGs behind it.
 #[derive(Debug)]
@@ -77,143 +77,30 @@ fn reason_context(id: &str, seq: usize) -> String {
     format!("payment_history_cancels.reason:{id}:{seq}")
 }
 
-fn check_text(name: &str, value: &str, max: usize) -> Result<(), RecordError> {
-    if value.trim().is_empty() {
-        return Err(RecordError::invalid(format!("{name} must not be empty")));
-    }
-    if value.chars().count() > max {
-        return Err(RecordError::invalid(format!(
-            "{name} must be at most {max} characters"
-        )));
-    }
-    Ok(())
-}
-
-fn check_source(source: &PaymentSource) -> Result<(), RecordError> {
-    check_text("source.schema", &source.schema, 255)?;
-    check_text("source.table", &source.table, 255)?;
-    check_text("source.id", &source.id, 255)
-}
-
-fn check_vendor(vendor: &PaymentVendor) -> Result<(), RecordError> {
-    check_text("vendor.store_id", &vendor.store_id, 255)?;
-    check_text("vendor.uid", &vendor.uid, 255)
-}
-
-fn check_password(password: &str) -> Result<(), RecordError> {
-    if password.is_empty() || password.len() > 1024 {
-        return Err(RecordError::invalid("password must be 1 to 1024 bytes"));
-    }
-    Ok(())
-}
-
 impl Records {
     /// Verifies a payment at the PG (I'mport: fetch and compare; Toss: confirm) and keeps it.
     pub async fn create_history(
         &self,
         input: PaymentHistoryCreate,
     ) -> Result<PaymentHistory, RecordError> {
-        check_vendor(&input.vendor)?;
-        check_source(&input.source)?;
-        check_password(&input.password)?;
-        let price = Amount::from_f64(input.price)
-            .ok()
-            .filter(|p| !p.is_negative())
-            .ok_or_else(|| {
-                RecordError::invalid("price must be a number of at least 0 with at most 4 decimals")
-            })?;
-        let url_ok = input.webhook_url.len() <= 1024
-            && reqwest::Url::parse(&input.webhook_url)
-                .is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
-        if !url_ok {
-            return Err(RecordError::invalid(
-                "webhook_url must be an http(s) URL of at most 1024 characters",
-            ));
-        }
+        let price = input::history(&input)?;
         // Duplicates are refused before the PG is asked, so they leave no trace there.
         self.refuse_duplicate_history(&input.vendor, &input.source)
             .await?;
 
-        let (data, raw) = match input.vendor.code {
-            VendorCode::Iamport => {
-                let pg = self.pgs.iamport(&input.vendor.store_id)?;
-                let (payment, raw) = pg.payment(&input.vendor.uid).await?;
-                let base = payment.base();
-                if base.status == payments_api::iamport::IamportPaymentStatus::Failed {
-                    return Err(RecordError::PgRefused {
-                        refusal: Refusal::PaymentFailed,
-                        message: "the payment failed at the PG".into(),
-                    });
-                }
-                if Amount::from_f64(base.amount) != Ok(price) {
-                    let paid = base.amount;
-                    // Money taken for the wrong amount goes back to the customer.
-                    let refund = pg
-                        .cancel(&IamportPaymentCancelCreate {
-                            imp_uid: Some(input.vendor.uid.clone()),
-                            reason: "결제 금액 불일치".into(),
-                            ..Default::default()
-                        })
-                        .await;
-                    let refunded = if refund.is_ok() {
-                        "refunded"
-                    } else {
-                        "could not be refunded"
-                    };
-                    return Err(RecordError::PgRefused {
-                        refusal: Refusal::AmountMismatch,
-                        message: format!(
-                            "the PG's amount is {paid}, not {}; the payment {refunded}",
-                            input.price
-                        ),
-                    });
-                }
-                (PaymentData::Iamport(payment), raw)
-            }
-            VendorCode::TossPayments => {
-                let pg = self.pgs.toss(&input.vendor.store_id)?;
-                let (payment, raw) = match pg
-                    .confirm(&input.vendor.uid, &input.source.id, price.to_f64())
-                    .await
-                {
-                    Ok(confirmed) => confirmed,
-                    // Approved already (a billing-key charge, or a payment the client
-                    // approved itself): accept it if it is this order's, for this amount.
-                    Err(crate::pg::PgError::Refused { code, .. })
-                        if code == "ALREADY_PROCESSED_PAYMENT" =>
-                    {
-                        let (payment, raw) = pg.payment(&input.vendor.uid).await?;
-                        let base = payment.base();
-                        if base.order_id != input.source.id
-                            || Amount::from_f64(base.total_amount) != Ok(price)
-                        {
-                            return Err(RecordError::PgRefused {
-                                refusal: Refusal::AmountMismatch,
-                                message: format!(
-                                    "the approved payment is for order {:?} and {}, not {:?} and {}",
-                                    base.order_id, base.total_amount, input.source.id, input.price
-                                ),
-                            });
-                        }
-                        (payment, raw)
-                    }
-                    Err(e) => return Err(e.into()),
-                };
-                if matches!(
-                    payment.base().status,
-                    TossPaymentStatus::Aborted | TossPaymentStatus::Expired
-                ) {
-                    return Err(RecordError::PgRefused {
-                        refusal: Refusal::PaymentFailed,
-                        message: "the payment failed at the PG".into(),
-                    });
-                }
-                (PaymentData::Toss(payment), raw)
-            }
-        };
+        let payment = self
+            .pgs
+            .get(input.vendor.code, &input.vendor.store_id)?
+            .verify_payment(Claim {
+                uid: &input.vendor.uid,
+                order_id: &input.source.id,
+                price,
+            })
+            .await?;
+        let Payment { data, raw, summary } = payment;
 
         let id = Uuid::new_v4().to_string();
-        let props = derive::props(&data).map_err(|e| RecordError::PgFailed(e.to_string()))?;
+        let props = summary;
         let now = self.clock.now_ms();
         let row = HistoryRow {
             id: id.clone(),
@@ -264,6 +151,36 @@ impl Records {
         Ok(history)
     }
 
+    /// A PG's notification: re-read what it names. A notification naming an order is
+    /// genuine only with the secret the PG gave that payment, compared in constant time.
+    pub async fn notified(&self, code: VendorCode, notice: Notice) -> Result<Refresh, RecordError> {
+        match notice {
+            Notice::Payment(uid) => self.refresh(code, &uid).await,
+            Notice::Ignored => Ok(Refresh::Unknown),
+            Notice::Order { order_id, secret } => {
+                let rows = self
+                    .db
+                    .histories_by_source_id(code.as_str(), &order_id)
+                    .await?;
+                for row in rows {
+                    let history = self.open_history(&row).await?;
+                    let Some(expected) = (pg::vendor(code).order_secret)(&history.data) else {
+                        continue;
+                    };
+                    if !bool::from(expected.as_bytes().ct_eq(secret.as_bytes())) {
+                        return Err(RecordError::BadSecret(
+                            "the deposit callback's secret does not match the virtual account",
+                        ));
+                    }
+                    return self.refresh(code, &row.vendor_uid).await;
+                }
+                // The PG also notifies by the payment's own id; an unknown order is
+                // acknowledged so the PG does not retry it for days.
+                Ok(Refresh::Unknown)
+            }
+        }
+    }
+
     /// A PG said something happened to payment `uid`: re-fetch it from the PG (the event's
     /// body is never trusted), and if it changed, update the record and write the client
     /// event in the same transaction. Concurrent events of one payment are serialised by
@@ -274,7 +191,8 @@ impl Records {
             let Some(row) = self.db.find_history(key).await? else {
                 // Kept only if the PG knows the payment: notifications are unauthenticated,
                 // and forged ones must not fill the table.
-                match self.fetch(code, crate::config::DEFAULT_STORE, uid).await {
+                let pg = self.pgs.get(code, crate::config::DEFAULT_STORE)?;
+                match pg.payment(uid).await {
                     Ok(_) => {}
                     Err(PgError::Refused { .. }) => return Ok(Refresh::Unknown),
                     Err(e) => return Err(e.into()),
@@ -290,32 +208,18 @@ impl Records {
                 return Ok(Refresh::Pending);
             };
             let previous = self.open_history(&row).await?;
-            let (data, raw) = self.fetch(code, &row.vendor_store_id, uid).await?;
-            if let Some(outcome) = self.apply(row, previous, data, raw).await? {
+            let payment = self
+                .pgs
+                .get(code, &row.vendor_store_id)?
+                .payment(uid)
+                .await?;
+            if let Some(outcome) = self.apply(row, previous, payment).await? {
                 return Ok(outcome);
             }
         }
         Err(RecordError::internal(format!(
             "payment {uid} keeps changing under concurrent events"
         )))
-    }
-
-    async fn fetch(
-        &self,
-        code: VendorCode,
-        store: &str,
-        uid: &str,
-    ) -> Result<(PaymentData, serde_json::Value), PgError> {
-        Ok(match code {
-            VendorCode::Iamport => {
-                let (payment, raw) = self.pgs.iamport(store)?.payment(uid).await?;
-                (PaymentData::Iamport(payment), raw)
-            }
-            VendorCode::TossPayments => {
-                let (payment, raw) = self.pgs.toss(store)?.payment(uid).await?;
-                (PaymentData::Toss(payment), raw)
-            }
-        })
     }
 
     /// Writes the PG's `data` into the record read as `row` (shown to the client as
@@ -325,10 +229,13 @@ impl Records {
         &self,
         mut row: HistoryRow,
         previous: PaymentHistory,
-        data: PaymentData,
-        raw: serde_json::Value,
+        payment: Payment,
     ) -> Result<Option<Refresh>, RecordError> {
-        let props = derive::props(&data).map_err(|e| RecordError::PgFailed(e.to_string()))?;
+        let Payment {
+            data,
+            raw,
+            summary: props,
+        } = payment;
         row.currency = props.currency.clone();
         row.price = props.price;
         row.refund = props.refund;
@@ -445,14 +352,7 @@ impl Records {
         &self,
         input: PaymentCancelCreate,
     ) -> Result<PaymentHistory, RecordError> {
-        check_source(&input.source)?;
-        check_text("reason", &input.reason, 200)?;
-        let price = Amount::from_f64(input.price)
-            .ok()
-            .filter(|p| p.is_positive())
-            .ok_or_else(|| {
-                RecordError::invalid("price must be a number above 0 with at most 4 decimals")
-            })?;
+        let price = input::cancel(&input)?;
         let row = self
             .history_row(Lookup::Source(&input.source), &input.password)
             .await?;
@@ -460,58 +360,28 @@ impl Records {
             .vendor_code
             .parse()
             .map_err(|e| RecordError::internal(format!("stored vendor code: {e}")))?;
-        let (data, raw) = match code {
-            VendorCode::Iamport => {
-                let pg = self.pgs.iamport(&row.vendor_store_id)?;
-                let account = input.account.as_ref();
-                let request = IamportPaymentCancelCreate {
-                    imp_uid: Some(row.vendor_uid.clone()),
-                    amount: Some(price.to_f64()),
-                    reason: input.reason.clone(),
-                    refund_holder: account.map(|a| a.holder.clone()),
-                    refund_bank: account.map(|a| a.bank.clone()),
-                    refund_account: account.map(|a| a.account.clone()),
-                    refund_tel: account.map(|a| a.mobile.clone()),
-                    ..Default::default()
-                };
-                let (payment, raw) = pg.cancel(&request).await?;
-                (PaymentData::Iamport(payment), raw)
-            }
-            VendorCode::TossPayments => {
-                let pg = self.pgs.toss(&row.vendor_store_id)?;
-                let request = TossPaymentCancelCreate {
-                    cancel_reason: input.reason.clone(),
-                    cancel_amount: Some(price.to_f64()),
-                    refund_receive_account: input.account.as_ref().map(|a| {
-                        TossRefundReceiveAccount {
-                            bank: a.bank.clone(),
-                            // Toss takes digits only; clients write numbers with dashes.
-                            account_number: a
-                                .account
-                                .chars()
-                                .filter(char::is_ascii_digit)
-                                .collect(),
-                            holder_name: a.holder.clone(),
-                        }
-                    }),
-                    ..Default::default()
-                };
-                let (payment, raw) = pg.cancel(&row.vendor_uid, &request).await?;
-                (PaymentData::Toss(payment), raw)
-            }
-        };
+        let payment = self
+            .pgs
+            .get(code, &row.vendor_store_id)?
+            .cancel(CancelOrder {
+                uid: &row.vendor_uid,
+                price,
+                reason: &input.reason,
+                account: input.account.as_ref(),
+            })
+            .await?;
         let previous = self.open_history(&row).await?;
         let (code, uid) = (code, row.vendor_uid.clone());
         // The cancel is a change like any other: recorded with its client event. A PG event
         // that updated the record meanwhile makes us re-read the PG instead.
-        if self.apply(row, previous, data, raw).await?.is_none() {
+        if self.apply(row, previous, payment).await?.is_none() {
             self.refresh(code, &uid).await?;
         }
         self.history(Lookup::Source(&input.source), &input.password)
             .await
     }
 
-    fn seal_cancels(&self, id: &str, props: &Props) -> Vec<CancelRow> {
+    fn seal_cancels(&self, id: &str, props: &Summary) -> Vec<CancelRow> {
         props
             .cancels
             .iter()
@@ -541,11 +411,8 @@ impl Records {
             .map_err(|e| RecordError::internal(format!("payment {}: {e}", row.id)))?;
         let value: serde_json::Value = serde_json::from_slice(&plain)
             .map_err(|e| RecordError::internal(format!("payment {} data: {e}", row.id)))?;
-        let data = match code {
-            VendorCode::Iamport => serde_json::from_value(value).map(PaymentData::Iamport),
-            VendorCode::TossPayments => serde_json::from_value(value).map(PaymentData::Toss),
-        }
-        .map_err(|e| RecordError::internal(format!("payment {} data: {e}", row.id)))?;
+        let data = PaymentData::from_json(code, value)
+            .map_err(|e| RecordError::internal(format!("payment {} data: {e}", row.id)))?;
         let mut cancels = Vec::new();
         for (seq, cancel) in self.db.cancels(&row.id).await?.into_iter().enumerate() {
             let reason = self
@@ -554,13 +421,13 @@ impl Records {
                 .map_err(|e| {
                     RecordError::internal(format!("payment {} cancel {seq}: {e}", row.id))
                 })?;
-            cancels.push(derive::Cancel {
+            cancels.push(pg::Cancel {
                 reason: String::from_utf8_lossy(&reason).into_owned(),
                 price: cancel.price,
                 at_ms: cancel.created_at,
             });
         }
-        let props = Props {
+        let props = Summary {
             currency: row.currency.clone(),
             price: row.price,
             refund: row.refund,
@@ -571,7 +438,7 @@ impl Records {
         Ok(self.history_of(row, data, &props))
     }
 
-    fn history_of(&self, row: &HistoryRow, data: PaymentData, props: &Props) -> PaymentHistory {
+    fn history_of(&self, row: &HistoryRow, data: PaymentData, props: &Summary) -> PaymentHistory {
         PaymentHistory {
             id: Uuid::parse_str(&row.id).unwrap_or_default(),
             vendor: PaymentVendor {
@@ -595,12 +462,12 @@ impl Records {
                 .map(|c| PaymentCancelHistory {
                     reason: c.reason.clone(),
                     price: c.price.to_f64(),
-                    created_at: derive::time(c.at_ms),
+                    created_at: time(c.at_ms),
                 })
                 .collect(),
-            created_at: derive::time(row.created_at),
-            paid_at: props.paid_at_ms.map(derive::time),
-            cancelled_at: props.cancelled_at_ms.map(derive::time),
+            created_at: time(row.created_at),
+            paid_at: props.paid_at_ms.map(time),
+            cancelled_at: props.cancelled_at_ms.map(time),
         }
     }
 
@@ -609,10 +476,7 @@ impl Records {
         &self,
         input: PaymentReservationCreate,
     ) -> Result<PaymentReservation, RecordError> {
-        check_vendor(&input.vendor)?;
-        check_source(&input.source)?;
-        check_password(&input.password)?;
-        check_text("title", &input.title, 255)?;
+        input::reservation(&input)?;
         let vendor_key = HistoryKey::Vendor(input.vendor.code.as_str(), &input.vendor.uid);
         let source_key =
             HistoryKey::Source(&input.source.schema, &input.source.table, &input.source.id);
@@ -623,18 +487,11 @@ impl Records {
                 "a billing key with this PG id or source is stored already",
             ));
         }
-        let (data, raw) = match input.vendor.code {
-            VendorCode::Iamport => {
-                let pg = self.pgs.iamport(&input.vendor.store_id)?;
-                let (key, raw) = pg.subscription(&input.vendor.uid).await?;
-                (ReservationData::Iamport(key), raw)
-            }
-            VendorCode::TossPayments => {
-                let pg = self.pgs.toss(&input.vendor.store_id)?;
-                let (key, raw) = pg.billing(&input.vendor.uid, &input.source.id).await?;
-                (ReservationData::Toss(key), raw)
-            }
-        };
+        let pg::BillingKey { data, raw } = self
+            .pgs
+            .get(input.vendor.code, &input.vendor.store_id)?
+            .verify_billing_key(&input.vendor.uid, &input.source.id)
+            .await?;
         let id = Uuid::new_v4().to_string();
         let row = ReservationRow {
             id: id.clone(),
@@ -681,11 +538,12 @@ impl Records {
             .map_err(|e| RecordError::internal(format!("billing key {}: {e}", row.id)))?;
         let value: serde_json::Value = serde_json::from_slice(&plain)
             .map_err(|e| RecordError::internal(format!("billing key {} data: {e}", row.id)))?;
-        let data = match row.vendor_code.as_str() {
-            "iamport" => serde_json::from_value(value).map(ReservationData::Iamport),
-            _ => serde_json::from_value(value).map(ReservationData::Toss),
-        }
-        .map_err(|e| RecordError::internal(format!("billing key {} data: {e}", row.id)))?;
+        let code: VendorCode = row
+            .vendor_code
+            .parse()
+            .map_err(|e| RecordError::internal(format!("stored vendor code: {e}")))?;
+        let data = ReservationData::from_json(code, value)
+            .map_err(|e| RecordError::internal(format!("billing key {} data: {e}", row.id)))?;
         Ok(reservation_of(&row, data))
     }
 }
@@ -705,7 +563,7 @@ fn reservation_of(row: &ReservationRow, data: ReservationData) -> PaymentReserva
         },
         title: row.title.clone(),
         data,
-        created_at: derive::time(row.created_at),
+        created_at: time(row.created_at),
     }
 }
 
