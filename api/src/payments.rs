@@ -56,6 +56,14 @@ impl std::str::FromStr for VendorCode {
     }
 }
 
+impl TryFrom<String> for VendorCode {
+    type Error = UnknownVendor;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        value.parse()
+    }
+}
+
 /// A vendor code that is neither `iamport` nor `toss.payments`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown vendor code {0:?}: expected \"iamport\" or \"toss.payments\"")]

@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod db;
 pub mod http;
 pub mod money;
+pub mod outbox;
 pub mod pg;
 pub mod records;
 pub mod relay;
@@ -41,6 +42,8 @@ pub enum StartError {
 #[derive(Debug, Clone)]
 pub struct App {
     state: http::AppState,
+    db: Db,
+    outbox: Arc<outbox::Outbox>,
     relay: Arc<relay::Relay>,
 }
 
@@ -57,16 +60,23 @@ impl App {
             config.encryption.iv.expose(),
         )
         .map_err(|e| StartError::Keys(e.to_string()))?;
-        let records = records::Records {
-            db,
-            sealer: crypto::Sealer::new(&config.storage).map_err(StartError::Keys)?,
-            passwords: crypto::Passwords::new(config.storage.password_pepper.expose()),
-            pgs: pg::Gateways::new(&config.pg).map_err(|e| StartError::Keys(e.to_string()))?,
-            clock: Arc::new(clock::Clock::default()),
-            wake: Arc::new(tokio::sync::Notify::new()),
-        };
-        let records = Arc::new(records);
-        let relay = relay::Relay::new(records.clone(), codec.clone(), &config.relay)
+        let clock = Arc::new(clock::Clock::default());
+        let sealer = Arc::new(crypto::Sealer::new(&config.storage).map_err(StartError::Keys)?);
+        let outbox = Arc::new(outbox::Outbox::new(
+            db.clone(),
+            sealer.clone(),
+            clock.clone(),
+        ));
+        let pgs = pg::Gateways::new(&config.pg).map_err(|e| StartError::Keys(e.to_string()))?;
+        let records = Arc::new(records::Records::new(
+            db.clone(),
+            sealer,
+            crypto::Passwords::new(config.storage.password_pepper.expose()),
+            pgs,
+            clock.clone(),
+            outbox.clone(),
+        ));
+        let relay = relay::Relay::new(outbox.clone(), codec.clone(), &config.relay)
             .map_err(StartError::Keys)?;
         Ok(Self {
             state: http::AppState {
@@ -75,18 +85,20 @@ impl App {
                 monitor: Arc::new(http::Monitor::default()),
                 received: Default::default(),
             },
+            db,
+            outbox,
             relay: Arc::new(relay),
         })
     }
 
     /// The server's clock; tests move it forward to make retries due.
     pub fn clock(&self) -> &clock::Clock {
-        &self.state.records.clock
+        self.outbox.clock()
     }
 
     /// Asks the relay to look for due events now.
     pub fn wake_relay(&self) {
-        self.state.records.wake.notify_one();
+        self.outbox.written();
     }
 
     /// The relay, to drive it by hand (tests, benchmarks).
@@ -111,7 +123,7 @@ impl App {
 
     /// The database.
     pub fn db(&self) -> &Db {
-        &self.state.records.db
+        &self.db
     }
 
     /// Serves on `listener`, and runs the relay, until `shutdown` completes; then finishes

@@ -11,8 +11,7 @@ use payments_api::signature;
 use tokio::sync::watch;
 
 use crate::config;
-use crate::db::{AttemptRow, EventRow};
-use crate::records::{Records, event_context};
+use crate::outbox::{AttemptRow, EventRow, EventState, Outbox};
 
 /// How many events one claim takes.
 const BATCH: i64 = 32;
@@ -22,7 +21,7 @@ const EXCERPT: usize = 256;
 /// The delivery worker of one server instance.
 #[derive(Debug)]
 pub struct Relay {
-    records: Arc<Records>,
+    outbox: Arc<Outbox>,
     codec: BodyCodec,
     http: reqwest::Client,
     keys: Vec<Vec<u8>>,
@@ -31,7 +30,7 @@ pub struct Relay {
 
 impl Relay {
     pub fn new(
-        records: Arc<Records>,
+        outbox: Arc<Outbox>,
         codec: BodyCodec,
         config: &config::Relay,
     ) -> Result<Self, String> {
@@ -48,7 +47,7 @@ impl Relay {
             .build()
             .map_err(|e| e.to_string())?;
         Ok(Self {
-            records,
+            outbox,
             codec,
             http,
             keys,
@@ -73,7 +72,7 @@ impl Relay {
                 }
             }
             tokio::select! {
-                () = self.records.wake.notified() => {}
+                () = self.outbox.woken() => {}
                 () = tokio::time::sleep(poll) => {}
                 _ = stop.changed() => {}
             }
@@ -86,13 +85,9 @@ impl Relay {
     /// Claims the due events and delivers them, different payments concurrently. Answers
     /// how many were claimed.
     pub async fn tick(&self) -> Result<usize, sqlx::Error> {
-        let now = self.records.clock.now_ms();
+        let now = self.outbox.clock().now_ms();
         let lease = (self.config.timeout_seconds * 1000.0) as i64 * 3 + 5_000;
-        let events = self
-            .records
-            .db
-            .claim_events(now, now + lease, BATCH)
-            .await?;
+        let events = self.outbox.claim(now + lease, BATCH).await?;
         let count = events.len();
         let deliveries = events.into_iter().map(|event| self.deliver(event));
         for result in join_all(deliveries).await {
@@ -105,12 +100,8 @@ impl Relay {
 
     async fn deliver(&self, mut event: EventRow) -> Result<(), sqlx::Error> {
         let started = Instant::now();
-        let attempted_at = self.records.clock.now_ms();
-        let outcome = match self
-            .records
-            .sealer
-            .open(&event_context(&event.id), &event.body)
-        {
+        let attempted_at = self.outbox.clock().now_ms();
+        let outcome = match self.outbox.open(&event) {
             Ok(json) => {
                 let body = self.codec.encrypt(&json);
                 self.post(&event, body).await
@@ -127,29 +118,30 @@ impl Relay {
             Err(error) => (None, Some(error), false),
         };
         event.attempts += 1;
-        let now = self.records.clock.now_ms();
+        let now = self.outbox.clock().now_ms();
         if delivered {
-            event.state = "delivered".into();
+            event.state = EventState::Delivered;
             event.delivered_at = Some(now);
         } else {
             let delay = self.backoff(event.attempts);
             let next = now + delay;
             let deadline = event.created_at + (self.config.max_age_seconds * 1000.0) as i64;
             if next > deadline {
-                event.state = "failed".into();
+                event.state = EventState::Failed;
             } else {
                 event.next_attempt_at = next;
             }
         }
         let attempt = AttemptRow {
+            event_id: event.id,
             attempt: event.attempts,
             attempted_at,
             status,
             latency_ms,
             excerpt,
         };
-        self.records.db.finish_attempt(&event, &attempt).await?;
-        if !delivered && event.state == "pending" {
+        self.outbox.finish(&event, &attempt).await?;
+        if event.state == EventState::Pending {
             tracing::info!(event = %event.id, attempt = event.attempts, "delivery failed; will retry");
         }
         Ok(())
@@ -168,17 +160,17 @@ impl Relay {
     }
 
     async fn post(&self, event: &EventRow, body: String) -> Result<(u16, String), String> {
-        let timestamp = self.records.clock.now_ms() / 1000;
+        let timestamp = self.outbox.clock().now_ms() / 1000;
         let signatures: Vec<String> = self
             .keys
             .iter()
-            .map(|key| signature::sign(key, &event.id, timestamp, &body))
+            .map(|key| signature::sign(key, &event.id.to_string(), timestamp, &body))
             .collect();
         let response = self
             .http
             .post(&event.webhook_url)
             .header("content-type", "text/plain")
-            .header("webhook-id", &event.id)
+            .header("webhook-id", event.id.to_string())
             .header("webhook-timestamp", timestamp.to_string())
             .header("webhook-signature", signatures.join(" "))
             .body(body)

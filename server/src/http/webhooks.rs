@@ -6,13 +6,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use payments_api::payments::*;
-use uuid::Uuid;
 
 use super::error::ApiError;
 use super::{AppState, Encrypted, Reply, encrypted};
-use crate::clock::time;
 use crate::pg;
-use crate::records::{Lookup, RecordError};
 
 /// `POST /payments/webhooks/{pg}`: a PG's notification, plain JSON or form-encoded as the
 /// PG sends it. Only what names the payment is used: the payment is re-read from the PG.
@@ -36,19 +33,7 @@ pub async fn events(
     State(s): State<AppState>,
     Encrypted(input): Encrypted<PaymentSourceAccessor>,
 ) -> Reply {
-    let row = s
-        .records
-        .history_row(Lookup::Source(&input.source), &input.password)
-        .await?;
-    let events: Vec<PaymentWebhookEvent> = s
-        .records
-        .db
-        .events_of(&row.id)
-        .await
-        .map_err(RecordError::from)?
-        .into_iter()
-        .map(|(event, attempts)| view(event, attempts))
-        .collect();
+    let events = s.records.webhook_events(&input).await?;
     Ok(encrypted(&s.codec, StatusCode::OK, &events))
 }
 
@@ -57,58 +42,8 @@ pub async fn redeliver(
     State(s): State<AppState>,
     Encrypted(input): Encrypted<PaymentWebhookRedeliver>,
 ) -> Reply {
-    let row = s
-        .records
-        .history_row(Lookup::Source(&input.source), &input.password)
-        .await?;
-    let event_id = input.event_id.to_string();
-    let now = s.records.clock.now_ms();
-    let redelivered = s
-        .records
-        .db
-        .redeliver(&row.id, &event_id, now)
-        .await
-        .map_err(RecordError::from)?;
-    if !redelivered {
-        return Err(RecordError::NotFound("event of this payment").into());
-    }
-    s.records.wake.notify_one();
-    let event = s
-        .records
-        .db
-        .events_of(&row.id)
-        .await
-        .map_err(RecordError::from)?
-        .into_iter()
-        .find(|(e, _)| e.id == event_id)
-        .map(|(e, a)| view(e, a))
-        .ok_or(RecordError::NotFound("event of this payment"))?;
+    let event = s.records.redeliver(&input).await?;
     Ok(encrypted(&s.codec, StatusCode::OK, &event))
-}
-
-fn view(event: crate::db::EventRow, attempts: Vec<crate::db::AttemptRow>) -> PaymentWebhookEvent {
-    let state = match event.state.as_str() {
-        "delivered" => WebhookEventState::Delivered,
-        "failed" => WebhookEventState::Failed,
-        _ => WebhookEventState::Pending,
-    };
-    PaymentWebhookEvent {
-        id: Uuid::parse_str(&event.id).unwrap_or_default(),
-        webhook_url: event.webhook_url,
-        state,
-        created_at: time(event.created_at),
-        next_attempt_at: (state == WebhookEventState::Pending).then(|| time(event.next_attempt_at)),
-        delivered_at: event.delivered_at.map(time),
-        attempts: attempts
-            .into_iter()
-            .map(|a| PaymentWebhookAttempt {
-                attempted_at: time(a.attempted_at),
-                status: a.status.and_then(|s| u16::try_from(s).ok()),
-                latency_ms: u64::try_from(a.latency_ms).unwrap_or(0),
-                excerpt: a.excerpt,
-            })
-            .collect(),
-    }
 }
 
 /// `POST /payments/internal/webhook`: a receiver of client events, as the original's test

@@ -1,5 +1,11 @@
-//! Payments and billing keys: verified at the PG, sealed at rest, opened only with their
-//! password.
+//! Payments (histories) and billing keys (reservations): verified at the PG, sealed at
+//! rest, opened only with their password, and kept in step with the PG as it notifies
+//! changes.
+//!
+//! [`Records`] is the use-case layer: it checks input ([`input`]), asks the PG through the
+//! seam in `pg`, reads and writes rows through [`store`], and hands client events to the
+//! outbox in the same transaction as the change they report. It answers [`RecordError`],
+//! which the HTTP layer maps to statuses.
 
 use std::sync::Arc;
 
@@ -7,126 +13,172 @@ use payments_api::payments::*;
 use subtle::ConstantTimeEq as _;
 use uuid::Uuid;
 
-use crate::clock::Clock;
-use crate::clock::time;
+use crate::clock::{Clock, time};
+use crate::config::DEFAULT_STORE;
 use crate::crypto::{Passwords, Sealer};
-use crate::db::{CancelRow, Db, EventRow, HistoryKey, HistoryRow, ReservationRow, is_duplicate};
-use crate::money::Amount;
+use crate::db::{Db, is_duplicate};
+use crate::outbox::Outbox;
 use crate::pg::{self, CancelOrder, Claim, Gateways, Notice, Payment, PgError, Summary};
+use store::{CancelRow, HistoryRow, Key, ReservationRow, Store, Table};
 
 pub use error::{RecordError, Refusal};
 
 mod error;
 mod input;
+pub mod store;
 
 /// The record store and the PGs behind it.
 #[derive(Debug)]
 pub struct Records {
-    pub db: Db,
-    pub sealer: Sealer,
-    pub passwords: Passwords,
-    pub pgs: Gateways,
-    pub clock: Arc<Clock>,
-    /// Wakes the relay when an event is written.
-    pub wake: Arc<tokio::sync::Notify>,
+    store: Store,
+    sealer: Arc<Sealer>,
+    passwords: Passwords,
+    pgs: Gateways,
+    clock: Arc<Clock>,
+    outbox: Arc<Outbox>,
 }
 
-/// What a PG event did to a payment.
+/// What a PG's notification did to a payment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refresh {
     /// The payment changed; the client event with this id is on its way.
-    Changed(String),
+    Changed(Uuid),
     /// The PG reports nothing new.
     Unchanged,
-    /// No client stored the payment yet: the event is kept for when one does.
+    /// No client stored the payment yet: the notification is kept for when one does.
     Pending,
-    /// The PG does not know the payment: the notification is ignored.
+    /// The PG does not know the payment, or the notification is not about one: ignored.
     Unknown,
 }
 
 /// How a client names one record.
 #[derive(Debug, Clone, Copy)]
 pub enum Lookup<'a> {
+    /// The record's id, as the client sent it.
     Id(&'a str),
     Source(&'a PaymentSource),
 }
 
 impl Lookup<'_> {
     /// The database key; an id that is no UUID is refused before any query.
-    fn key(&self) -> Result<HistoryKey<'_>, RecordError> {
+    fn key(&self) -> Result<Key<'_>, RecordError> {
         match self {
-            Lookup::Id(id) if Uuid::parse_str(id).is_err() => {
-                Err(RecordError::invalid("the id must be a UUID"))
-            }
-            Lookup::Id(id) => Ok(HistoryKey::Id(id)),
-            Lookup::Source(s) => Ok(HistoryKey::Source(&s.schema, &s.table, &s.id)),
+            Lookup::Id(id) => Uuid::parse_str(id)
+                .map(Key::Id)
+                .map_err(|_| RecordError::invalid("the id must be a UUID")),
+            Lookup::Source(source) => Ok(Key::Source(source)),
         }
     }
 }
 
-fn data_context(table: &str, id: &str) -> String {
-    format!("{table}.data:{id}")
+/// What a record of either kind needs to be opened.
+trait Sealed: Table {
+    /// What clients call it.
+    const WHAT: &'static str;
+    fn id(&self) -> Uuid;
+    fn password_hash(&self) -> &[u8];
 }
 
-/// The sealing context of a client event's body.
-pub fn event_context(event_id: &str) -> String {
-    format!("payment_webhook_events.body:{event_id}")
+impl Sealed for HistoryRow {
+    const WHAT: &'static str = "payment";
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn password_hash(&self) -> &[u8] {
+        &self.password_hash
+    }
 }
 
-fn reason_context(id: &str, seq: usize) -> String {
+impl Sealed for ReservationRow {
+    const WHAT: &'static str = "billing key";
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn password_hash(&self) -> &[u8] {
+        &self.password_hash
+    }
+}
+
+/// The sealing context of a record's PG data: a value copied to another row does not open.
+fn data_context<T: Table>(id: Uuid) -> String {
+    format!("{}.data:{id}", T::NAME)
+}
+
+fn reason_context(id: Uuid, seq: usize) -> String {
     format!("payment_history_cancels.reason:{id}:{seq}")
 }
 
 impl Records {
-    /// Verifies a payment at the PG (I'mport: fetch and compare; Toss: confirm) and keeps it.
+    /// Records on `db`, sealed with `sealer`, verified at `pgs`, their client events
+    /// written to `outbox`; `clock` is the outbox's too.
+    pub fn new(
+        db: Db,
+        sealer: Arc<Sealer>,
+        passwords: Passwords,
+        pgs: Gateways,
+        clock: Arc<Clock>,
+        outbox: Arc<Outbox>,
+    ) -> Self {
+        Self {
+            store: Store::new(db),
+            sealer,
+            passwords,
+            pgs,
+            clock,
+            outbox,
+        }
+    }
+
+    /// Verifies a payment at the PG and keeps it.
     pub async fn create_history(
         &self,
         input: PaymentHistoryCreate,
     ) -> Result<PaymentHistory, RecordError> {
         let price = input::history(&input)?;
+        let (vendor, source) = (&input.vendor, &input.source);
         // Duplicates are refused before the PG is asked, so they leave no trace there.
-        self.refuse_duplicate_history(&input.vendor, &input.source)
-            .await?;
-
+        self.refuse_duplicate::<HistoryRow>(
+            vendor,
+            source,
+            "a payment with this PG id is stored already",
+            "a payment for this source is stored already",
+        )
+        .await?;
         let payment = self
             .pgs
-            .get(input.vendor.code, &input.vendor.store_id)?
+            .get(vendor.code, &vendor.store_id)?
             .verify_payment(Claim {
-                uid: &input.vendor.uid,
-                order_id: &input.source.id,
+                uid: &vendor.uid,
+                order_id: &source.id,
                 price,
             })
             .await?;
-        let Payment { data, raw, summary } = payment;
 
-        let id = Uuid::new_v4().to_string();
-        let props = summary;
+        let id = Uuid::new_v4();
         let now = self.clock.now_ms();
+        let summary = &payment.summary;
         let row = HistoryRow {
-            id: id.clone(),
-            vendor_code: input.vendor.code.as_str().to_owned(),
-            vendor_store_id: input.vendor.store_id.clone(),
-            vendor_uid: input.vendor.uid.clone(),
-            source_schema: input.source.schema.clone(),
-            source_table: input.source.table.clone(),
-            source_id: input.source.id.clone(),
+            id,
+            vendor_code: vendor.code,
+            vendor_store_id: vendor.store_id.clone(),
+            vendor_uid: vendor.uid.clone(),
+            source_schema: source.schema.clone(),
+            source_table: source.table.clone(),
+            source_id: source.id.clone(),
             webhook_url: Some(input.webhook_url.clone()),
-            currency: props.currency.clone(),
-            price: props.price,
-            refund: props.refund,
-            paid_at: props.paid_at_ms,
-            cancelled_at: props.cancelled_at_ms,
-            data: self.sealer.seal(
-                &data_context("payment_histories", &id),
-                raw.to_string().as_bytes(),
-            ),
-            password_hash: self.passwords.hash(&id, &input.password),
+            currency: summary.currency.clone(),
+            price: summary.price,
+            refund: summary.refund,
+            paid_at: summary.paid_at_ms,
+            cancelled_at: summary.cancelled_at_ms,
+            data: self.seal_data::<HistoryRow>(id, &payment.raw),
+            password_hash: self.passwords.hash(&id.to_string(), &input.password),
             created_at: now,
             updated_at: now,
             version: 0,
         };
-        let cancels = self.seal_cancels(&id, &props);
-        match self.db.insert_history(&row, &cancels).await {
+        let cancels = self.seal_cancels(id, summary);
+        match self.store.insert_history(&row, &cancels).await {
             Ok(()) => {}
             Err(e) if is_duplicate(&e) => {
                 return Err(RecordError::Duplicate(
@@ -135,20 +187,15 @@ impl Records {
             }
             Err(e) => return Err(e.into()),
         }
-        let history = self.history_of(&row, data, &props);
-        // Events the PG sent before the client stored the payment: apply them now. The
-        // payment was just read from the PG, so usually they change nothing; one that
+        // Notifications the PG sent before the client stored the payment: apply them now.
+        // The payment was just read from the PG, so usually they change nothing; one that
         // raced the insert is caught here.
-        if self
-            .db
-            .take_pending(input.vendor.code.as_str(), &input.vendor.uid)
-            .await?
-            > 0
-        {
-            self.refresh(input.vendor.code, &input.vendor.uid).await?;
+        if self.store.take_pending(vendor.code, &vendor.uid).await? > 0 {
+            self.refresh(vendor.code, &vendor.uid).await?;
+            let id = id.to_string();
             return self.history(Lookup::Id(&id), &input.password).await;
         }
-        Ok(history)
+        Ok(history_of(&row, payment.data, &payment.summary))
     }
 
     /// A PG's notification: re-read what it names. A notification naming an order is
@@ -158,11 +205,7 @@ impl Records {
             Notice::Payment(uid) => self.refresh(code, &uid).await,
             Notice::Ignored => Ok(Refresh::Unknown),
             Notice::Order { order_id, secret } => {
-                let rows = self
-                    .db
-                    .histories_by_source_id(code.as_str(), &order_id)
-                    .await?;
-                for row in rows {
+                for row in self.store.histories_of_order(code, &order_id).await? {
                     let history = self.open_history(&row).await?;
                     let Some(expected) = (pg::vendor(code).order_secret)(&history.data) else {
                         continue;
@@ -181,28 +224,28 @@ impl Records {
         }
     }
 
-    /// A PG said something happened to payment `uid`: re-fetch it from the PG (the event's
-    /// body is never trusted), and if it changed, update the record and write the client
-    /// event in the same transaction. Concurrent events of one payment are serialised by
-    /// the record's version: a change computed from a stale read is redone.
+    /// A PG said something happened to payment `uid`: re-fetch it from the PG (the
+    /// notification's body is never trusted), and if it changed, update the record and
+    /// write the client event in the same transaction. Concurrent notifications of one
+    /// payment are serialised by the record's version: a change computed from a stale read
+    /// is redone.
     pub async fn refresh(&self, code: VendorCode, uid: &str) -> Result<Refresh, RecordError> {
+        let key = Key::Vendor(code, uid);
         for _ in 0..8 {
-            let key = HistoryKey::Vendor(code.as_str(), uid);
-            let Some(row) = self.db.find_history(key).await? else {
+            let Some(row) = self.store.find::<HistoryRow>(key).await? else {
                 // Kept only if the PG knows the payment: notifications are unauthenticated,
                 // and forged ones must not fill the table.
-                let pg = self.pgs.get(code, crate::config::DEFAULT_STORE)?;
-                match pg.payment(uid).await {
+                match self.pgs.get(code, DEFAULT_STORE)?.payment(uid).await {
                     Ok(_) => {}
                     Err(PgError::Refused { .. }) => return Ok(Refresh::Unknown),
                     Err(e) => return Err(e.into()),
                 }
-                self.db
-                    .add_pending(code.as_str(), uid, self.clock.now_ms())
+                self.store
+                    .add_pending(code, uid, self.clock.now_ms())
                     .await?;
                 // The client may have stored it between the lookup and the insert.
-                if self.db.find_history(key).await?.is_some() {
-                    self.db.take_pending(code.as_str(), uid).await?;
+                if self.store.find::<HistoryRow>(key).await?.is_some() {
+                    self.store.take_pending(code, uid).await?;
                     continue;
                 }
                 return Ok(Refresh::Pending);
@@ -218,11 +261,11 @@ impl Records {
             }
         }
         Err(RecordError::internal(format!(
-            "payment {uid} keeps changing under concurrent events"
+            "payment {uid} keeps changing under concurrent notifications"
         )))
     }
 
-    /// Writes the PG's `data` into the record read as `row` (shown to the client as
+    /// Writes the PG's `payment` into the record read as `row` (shown to the client as
     /// `previous`), with a client event if anything changed. `None`: the record changed
     /// since it was read; nothing was written.
     async fn apply(
@@ -231,94 +274,91 @@ impl Records {
         previous: PaymentHistory,
         payment: Payment,
     ) -> Result<Option<Refresh>, RecordError> {
-        let Payment {
-            data,
-            raw,
-            summary: props,
-        } = payment;
-        row.currency = props.currency.clone();
-        row.price = props.price;
-        row.refund = props.refund;
-        row.paid_at = props.paid_at_ms;
-        row.cancelled_at = props.cancelled_at_ms;
-        let current = self.history_of(&row, data, &props);
+        let Payment { data, raw, summary } = payment;
+        row.currency = summary.currency.clone();
+        row.price = summary.price;
+        row.refund = summary.refund;
+        row.paid_at = summary.paid_at_ms;
+        row.cancelled_at = summary.cancelled_at_ms;
+        let current = history_of(&row, data, &summary);
         if current == previous {
             return Ok(Some(Refresh::Unchanged));
         }
-        let now = self.clock.now_ms();
-        row.data = self.sealer.seal(
-            &data_context("payment_histories", &row.id),
-            raw.to_string().as_bytes(),
-        );
-        row.updated_at = now;
-        let cancels = self.seal_cancels(&row.id, &props);
-        let event = row.webhook_url.clone().map(|webhook_url| {
-            let id = Uuid::new_v4();
-            let body = PaymentWebhook {
-                id,
-                source: current.source.clone(),
-                previous,
-                current,
-            };
-            let json = serde_json::to_vec(&body).unwrap_or_default();
-            EventRow {
-                id: id.to_string(),
-                payment_history_id: row.id.clone(),
-                seq: 0,
-                webhook_url,
-                body: self.sealer.seal(&event_context(&id.to_string()), &json),
-                state: "pending".into(),
-                attempts: 0,
-                next_attempt_at: now,
-                lease_until: None,
-                created_at: now,
-                delivered_at: None,
+        row.data = self.seal_data::<HistoryRow>(row.id, &raw);
+        row.updated_at = self.clock.now_ms();
+        let cancels = self.seal_cancels(row.id, &summary);
+        let event = match row.webhook_url.clone() {
+            Some(webhook_url) => {
+                let event = PaymentWebhook {
+                    id: Uuid::new_v4(),
+                    source: current.source.clone(),
+                    previous,
+                    current,
+                };
+                let sealed = self
+                    .outbox
+                    .seal(&event, webhook_url)
+                    .map_err(|e| RecordError::internal(format!("a client event: {e}")))?;
+                Some(sealed)
             }
-        });
+            None => None,
+        };
         if !self
-            .db
+            .store
             .update_history(&row, &cancels, event.as_ref())
             .await?
         {
             return Ok(None);
         }
-        self.wake.notify_one();
         Ok(Some(match event {
-            Some(event) => Refresh::Changed(event.id),
+            Some(event) => {
+                self.outbox.written();
+                Refresh::Changed(event.id)
+            }
             None => Refresh::Unchanged,
         }))
     }
 
-    async fn refuse_duplicate_history(
+    /// Refuses a record of table `T` whose PG id or source is taken.
+    async fn refuse_duplicate<T: Table>(
         &self,
         vendor: &PaymentVendor,
         source: &PaymentSource,
+        same_uid: &'static str,
+        same_source: &'static str,
     ) -> Result<(), RecordError> {
         if self
-            .db
-            .find_history(HistoryKey::Vendor(vendor.code.as_str(), &vendor.uid))
+            .store
+            .find::<T>(Key::Vendor(vendor.code, &vendor.uid))
             .await?
             .is_some()
         {
-            return Err(RecordError::Duplicate(
-                "a payment with this PG id is stored already",
-            ));
+            return Err(RecordError::Duplicate(same_uid));
         }
-        if self
-            .db
-            .find_history(HistoryKey::Source(
-                &source.schema,
-                &source.table,
-                &source.id,
-            ))
-            .await?
-            .is_some()
-        {
-            return Err(RecordError::Duplicate(
-                "a payment for this source is stored already",
-            ));
+        if self.store.find::<T>(Key::Source(source)).await?.is_some() {
+            return Err(RecordError::Duplicate(same_source));
         }
         Ok(())
+    }
+
+    /// The record `lookup` names, if `password` opens it.
+    async fn unlock<T: Sealed>(
+        &self,
+        lookup: Lookup<'_>,
+        password: &str,
+    ) -> Result<T, RecordError> {
+        let row = self
+            .store
+            .find::<T>(lookup.key()?)
+            .await?
+            .ok_or(RecordError::NotFound(T::WHAT))?;
+        if !self
+            .passwords
+            .verify(&row.id().to_string(), password, row.password_hash())
+        {
+            return Err(RecordError::WrongPassword);
+        }
+        Ok(row)
     }
 
     /// A payment, opened with its password.
@@ -327,24 +367,8 @@ impl Records {
         lookup: Lookup<'_>,
         password: &str,
     ) -> Result<PaymentHistory, RecordError> {
-        let row = self.history_row(lookup, password).await?;
+        let row = self.unlock::<HistoryRow>(lookup, password).await?;
         self.open_history(&row).await
-    }
-
-    pub(crate) async fn history_row(
-        &self,
-        lookup: Lookup<'_>,
-        password: &str,
-    ) -> Result<HistoryRow, RecordError> {
-        let row = self
-            .db
-            .find_history(lookup.key()?)
-            .await?
-            .ok_or(RecordError::NotFound("payment"))?;
-        if !self.passwords.verify(&row.id, password, &row.password_hash) {
-            return Err(RecordError::WrongPassword);
-        }
-        Ok(row)
     }
 
     /// Cancels all or part of a payment at the PG and records the PG's answer.
@@ -353,16 +377,12 @@ impl Records {
         input: PaymentCancelCreate,
     ) -> Result<PaymentHistory, RecordError> {
         let price = input::cancel(&input)?;
-        let row = self
-            .history_row(Lookup::Source(&input.source), &input.password)
-            .await?;
-        let code: VendorCode = row
-            .vendor_code
-            .parse()
-            .map_err(|e| RecordError::internal(format!("stored vendor code: {e}")))?;
+        let lookup = Lookup::Source(&input.source);
+        let row = self.unlock::<HistoryRow>(lookup, &input.password).await?;
+        // The PG acts first; the record then takes the PG's answer.
         let payment = self
             .pgs
-            .get(code, &row.vendor_store_id)?
+            .get(row.vendor_code, &row.vendor_store_id)?
             .cancel(CancelOrder {
                 uid: &row.vendor_uid,
                 price,
@@ -371,18 +391,137 @@ impl Records {
             })
             .await?;
         let previous = self.open_history(&row).await?;
-        let (code, uid) = (code, row.vendor_uid.clone());
-        // The cancel is a change like any other: recorded with its client event. A PG event
-        // that updated the record meanwhile makes us re-read the PG instead.
+        let (code, uid) = (row.vendor_code, row.vendor_uid.clone());
+        // The cancel is a change like any other: recorded with its client event. A PG
+        // notification that updated the record meanwhile makes us re-read the PG instead.
         if self.apply(row, previous, payment).await?.is_none() {
             self.refresh(code, &uid).await?;
         }
-        self.history(Lookup::Source(&input.source), &input.password)
-            .await
+        self.history(lookup, &input.password).await
     }
 
-    fn seal_cancels(&self, id: &str, props: &Summary) -> Vec<CancelRow> {
-        props
+    /// The client events of a payment, with every delivery attempt.
+    pub async fn webhook_events(
+        &self,
+        access: &PaymentSourceAccessor,
+    ) -> Result<Vec<PaymentWebhookEvent>, RecordError> {
+        let lookup = Lookup::Source(&access.source);
+        let row = self.unlock::<HistoryRow>(lookup, &access.password).await?;
+        Ok(self.outbox.list(row.id).await?)
+    }
+
+    /// Sends a client event of a payment again, now.
+    pub async fn redeliver(
+        &self,
+        input: &PaymentWebhookRedeliver,
+    ) -> Result<PaymentWebhookEvent, RecordError> {
+        let lookup = Lookup::Source(&input.source);
+        let row = self.unlock::<HistoryRow>(lookup, &input.password).await?;
+        self.outbox
+            .redeliver(row.id, input.event_id)
+            .await?
+            .ok_or(RecordError::NotFound("event of this payment"))
+    }
+
+    /// Verifies a billing key at the PG and keeps it.
+    pub async fn create_reservation(
+        &self,
+        input: PaymentReservationCreate,
+    ) -> Result<PaymentReservation, RecordError> {
+        input::reservation(&input)?;
+        let (vendor, source) = (&input.vendor, &input.source);
+        const TAKEN: &str = "a billing key with this PG id or source is stored already";
+        self.refuse_duplicate::<ReservationRow>(vendor, source, TAKEN, TAKEN)
+            .await?;
+        let key = self
+            .pgs
+            .get(vendor.code, &vendor.store_id)?
+            .verify_billing_key(&vendor.uid, &source.id)
+            .await?;
+        let id = Uuid::new_v4();
+        let row = ReservationRow {
+            id,
+            vendor_code: vendor.code,
+            vendor_store_id: vendor.store_id.clone(),
+            vendor_uid: vendor.uid.clone(),
+            source_schema: source.schema.clone(),
+            source_table: source.table.clone(),
+            source_id: source.id.clone(),
+            title: input.title.clone(),
+            data: self.seal_data::<ReservationRow>(id, &key.raw),
+            password_hash: self.passwords.hash(&id.to_string(), &input.password),
+            created_at: self.clock.now_ms(),
+        };
+        match self.store.insert_reservation(&row).await {
+            Ok(()) => Ok(reservation_of(&row, key.data)),
+            Err(e) if is_duplicate(&e) => Err(RecordError::Duplicate(TAKEN)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A billing key, opened with its password.
+    pub async fn reservation(
+        &self,
+        lookup: Lookup<'_>,
+        password: &str,
+    ) -> Result<PaymentReservation, RecordError> {
+        let row = self.unlock::<ReservationRow>(lookup, password).await?;
+        let value = self.open_data::<ReservationRow>(row.id, &row.data)?;
+        let data = ReservationData::from_json(row.vendor_code, value)
+            .map_err(|e| RecordError::internal(format!("billing key {}: {e}", row.id)))?;
+        Ok(reservation_of(&row, data))
+    }
+
+    /// The API's view of a stored payment.
+    async fn open_history(&self, row: &HistoryRow) -> Result<PaymentHistory, RecordError> {
+        let value = self.open_data::<HistoryRow>(row.id, &row.data)?;
+        let data = PaymentData::from_json(row.vendor_code, value)
+            .map_err(|e| RecordError::internal(format!("payment {}: {e}", row.id)))?;
+        let mut cancels = Vec::new();
+        for (seq, cancel) in self.store.cancels(row.id).await?.into_iter().enumerate() {
+            let reason = self
+                .sealer
+                .open(&reason_context(row.id, seq), &cancel.reason)
+                .map_err(|e| {
+                    RecordError::internal(format!("payment {} cancel {seq}: {e}", row.id))
+                })?;
+            cancels.push(pg::Cancel {
+                reason: String::from_utf8_lossy(&reason).into_owned(),
+                price: cancel.price,
+                at_ms: cancel.created_at,
+            });
+        }
+        let summary = Summary {
+            currency: row.currency.clone(),
+            price: row.price,
+            refund: row.refund,
+            paid_at_ms: row.paid_at,
+            cancelled_at_ms: row.cancelled_at,
+            cancels,
+        };
+        Ok(history_of(row, data, &summary))
+    }
+
+    fn seal_data<T: Table>(&self, id: Uuid, raw: &serde_json::Value) -> Vec<u8> {
+        self.sealer
+            .seal(&data_context::<T>(id), raw.to_string().as_bytes())
+    }
+
+    fn open_data<T: Table>(
+        &self,
+        id: Uuid,
+        sealed: &[u8],
+    ) -> Result<serde_json::Value, RecordError> {
+        let plain = self
+            .sealer
+            .open(&data_context::<T>(id), sealed)
+            .map_err(|e| RecordError::internal(format!("{} {id}: {e}", T::NAME)))?;
+        serde_json::from_slice(&plain)
+            .map_err(|e| RecordError::internal(format!("{} {id} data: {e}", T::NAME)))
+    }
+
+    fn seal_cancels(&self, id: Uuid, summary: &Summary) -> Vec<CancelRow> {
+        summary
             .cancels
             .iter()
             .enumerate()
@@ -395,164 +534,46 @@ impl Records {
             })
             .collect()
     }
+}
 
-    /// The API's view of a stored payment.
-    pub(crate) async fn open_history(
-        &self,
-        row: &HistoryRow,
-    ) -> Result<PaymentHistory, RecordError> {
-        let code: VendorCode = row
-            .vendor_code
-            .parse()
-            .map_err(|e| RecordError::internal(format!("stored vendor code: {e}")))?;
-        let plain = self
-            .sealer
-            .open(&data_context("payment_histories", &row.id), &row.data)
-            .map_err(|e| RecordError::internal(format!("payment {}: {e}", row.id)))?;
-        let value: serde_json::Value = serde_json::from_slice(&plain)
-            .map_err(|e| RecordError::internal(format!("payment {} data: {e}", row.id)))?;
-        let data = PaymentData::from_json(code, value)
-            .map_err(|e| RecordError::internal(format!("payment {} data: {e}", row.id)))?;
-        let mut cancels = Vec::new();
-        for (seq, cancel) in self.db.cancels(&row.id).await?.into_iter().enumerate() {
-            let reason = self
-                .sealer
-                .open(&reason_context(&row.id, seq), &cancel.reason)
-                .map_err(|e| {
-                    RecordError::internal(format!("payment {} cancel {seq}: {e}", row.id))
-                })?;
-            cancels.push(pg::Cancel {
-                reason: String::from_utf8_lossy(&reason).into_owned(),
-                price: cancel.price,
-                at_ms: cancel.created_at,
-            });
-        }
-        let props = Summary {
-            currency: row.currency.clone(),
-            price: row.price,
-            refund: row.refund,
-            paid_at_ms: row.paid_at,
-            cancelled_at_ms: row.cancelled_at,
-            cancels,
-        };
-        Ok(self.history_of(row, data, &props))
-    }
-
-    fn history_of(&self, row: &HistoryRow, data: PaymentData, props: &Summary) -> PaymentHistory {
-        PaymentHistory {
-            id: Uuid::parse_str(&row.id).unwrap_or_default(),
-            vendor: PaymentVendor {
-                code: data.vendor_code(),
-                store_id: row.vendor_store_id.clone(),
-                uid: row.vendor_uid.clone(),
-            },
-            source: PaymentSource {
-                schema: row.source_schema.clone(),
-                table: row.source_table.clone(),
-                id: row.source_id.clone(),
-            },
-            data,
-            webhook_url: row.webhook_url.clone(),
-            currency: props.currency.clone(),
-            price: props.price.to_f64(),
-            refund: props.refund.map(Amount::to_f64),
-            cancels: props
-                .cancels
-                .iter()
-                .map(|c| PaymentCancelHistory {
-                    reason: c.reason.clone(),
-                    price: c.price.to_f64(),
-                    created_at: time(c.at_ms),
-                })
-                .collect(),
-            created_at: time(row.created_at),
-            paid_at: props.paid_at_ms.map(time),
-            cancelled_at: props.cancelled_at_ms.map(time),
-        }
-    }
-
-    /// Verifies a billing key at the PG and keeps it.
-    pub async fn create_reservation(
-        &self,
-        input: PaymentReservationCreate,
-    ) -> Result<PaymentReservation, RecordError> {
-        input::reservation(&input)?;
-        let vendor_key = HistoryKey::Vendor(input.vendor.code.as_str(), &input.vendor.uid);
-        let source_key =
-            HistoryKey::Source(&input.source.schema, &input.source.table, &input.source.id);
-        if self.db.find_reservation(vendor_key).await?.is_some()
-            || self.db.find_reservation(source_key).await?.is_some()
-        {
-            return Err(RecordError::Duplicate(
-                "a billing key with this PG id or source is stored already",
-            ));
-        }
-        let pg::BillingKey { data, raw } = self
-            .pgs
-            .get(input.vendor.code, &input.vendor.store_id)?
-            .verify_billing_key(&input.vendor.uid, &input.source.id)
-            .await?;
-        let id = Uuid::new_v4().to_string();
-        let row = ReservationRow {
-            id: id.clone(),
-            vendor_code: input.vendor.code.as_str().to_owned(),
-            vendor_store_id: input.vendor.store_id.clone(),
-            vendor_uid: input.vendor.uid.clone(),
-            source_schema: input.source.schema.clone(),
-            source_table: input.source.table.clone(),
-            source_id: input.source.id.clone(),
-            title: input.title.clone(),
-            data: self.sealer.seal(
-                &data_context("payment_reservations", &id),
-                raw.to_string().as_bytes(),
-            ),
-            password_hash: self.passwords.hash(&id, &input.password),
-            created_at: self.clock.now_ms(),
-        };
-        match self.db.insert_reservation(&row).await {
-            Ok(()) => Ok(reservation_of(&row, data)),
-            Err(e) if is_duplicate(&e) => Err(RecordError::Duplicate(
-                "a billing key with this PG id or source is stored already",
-            )),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// A billing key, opened with its password.
-    pub async fn reservation(
-        &self,
-        lookup: Lookup<'_>,
-        password: &str,
-    ) -> Result<PaymentReservation, RecordError> {
-        let row = self
-            .db
-            .find_reservation(lookup.key()?)
-            .await?
-            .ok_or(RecordError::NotFound("billing key"))?;
-        if !self.passwords.verify(&row.id, password, &row.password_hash) {
-            return Err(RecordError::WrongPassword);
-        }
-        let plain = self
-            .sealer
-            .open(&data_context("payment_reservations", &row.id), &row.data)
-            .map_err(|e| RecordError::internal(format!("billing key {}: {e}", row.id)))?;
-        let value: serde_json::Value = serde_json::from_slice(&plain)
-            .map_err(|e| RecordError::internal(format!("billing key {} data: {e}", row.id)))?;
-        let code: VendorCode = row
-            .vendor_code
-            .parse()
-            .map_err(|e| RecordError::internal(format!("stored vendor code: {e}")))?;
-        let data = ReservationData::from_json(code, value)
-            .map_err(|e| RecordError::internal(format!("billing key {} data: {e}", row.id)))?;
-        Ok(reservation_of(&row, data))
+fn history_of(row: &HistoryRow, data: PaymentData, summary: &Summary) -> PaymentHistory {
+    PaymentHistory {
+        id: row.id,
+        vendor: PaymentVendor {
+            code: row.vendor_code,
+            store_id: row.vendor_store_id.clone(),
+            uid: row.vendor_uid.clone(),
+        },
+        source: PaymentSource {
+            schema: row.source_schema.clone(),
+            table: row.source_table.clone(),
+            id: row.source_id.clone(),
+        },
+        data,
+        webhook_url: row.webhook_url.clone(),
+        currency: summary.currency.clone(),
+        price: summary.price.to_f64(),
+        refund: summary.refund.map(|r| r.to_f64()),
+        cancels: summary
+            .cancels
+            .iter()
+            .map(|c| PaymentCancelHistory {
+                reason: c.reason.clone(),
+                price: c.price.to_f64(),
+                created_at: time(c.at_ms),
+            })
+            .collect(),
+        created_at: time(row.created_at),
+        paid_at: summary.paid_at_ms.map(time),
+        cancelled_at: summary.cancelled_at_ms.map(time),
     }
 }
 
 fn reservation_of(row: &ReservationRow, data: ReservationData) -> PaymentReservation {
     PaymentReservation {
-        id: Uuid::parse_str(&row.id).unwrap_or_default(),
+        id: row.id,
         vendor: PaymentVendor {
-            code: data.vendor_code(),
+            code: row.vendor_code,
             store_id: row.vendor_store_id.clone(),
             uid: row.vendor_uid.clone(),
         },
@@ -566,6 +587,3 @@ fn reservation_of(row: &ReservationRow, data: ReservationData) -> PaymentReserva
         created_at: time(row.created_at),
     }
 }
-
-/// Shared handle.
-pub type SharedRecords = Arc<Records>;
