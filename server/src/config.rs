@@ -94,6 +94,10 @@ pub struct Relay {
     /// How often the worker looks for due events when nothing wakes it.
     #[serde(default = "default_poll")]
     pub poll_interval_ms: u64,
+    /// How long delivered and failed events are kept, with their attempts, before they
+    /// are pruned. Pending events are kept however old they are.
+    #[serde(default = "default_retention")]
+    pub retention_days: u32,
 }
 
 fn default_initial_backoff() -> f64 {
@@ -112,6 +116,10 @@ fn default_poll() -> u64 {
     500
 }
 
+fn default_retention() -> u32 {
+    30
+}
+
 impl Relay {
     /// Relay settings with one signing secret and the defaults.
     pub fn with_secret(secret: &str) -> Self {
@@ -122,6 +130,7 @@ impl Relay {
             max_age_seconds: default_max_age(),
             timeout_seconds: default_timeout(),
             poll_interval_ms: default_poll(),
+            retention_days: default_retention(),
         }
     }
 }
@@ -314,10 +323,11 @@ impl Config {
             && relay.max_backoff_seconds >= relay.initial_backoff_seconds
             && relay.max_age_seconds > 0.0
             && relay.timeout_seconds > 0.0
-            && relay.poll_interval_ms > 0)
+            && relay.poll_interval_ms > 0
+            && relay.retention_days > 0)
         {
             return Err(ConfigError::Invalid(
-                "relay: backoffs, max_age_seconds, timeout_seconds and poll_interval_ms must be positive, max_backoff at least initial_backoff".into(),
+                "relay: backoffs, max_age_seconds, timeout_seconds, poll_interval_ms and retention_days must be positive, max_backoff at least initial_backoff".into(),
             ));
         }
         if !(self.pg.timeout_seconds > 0.0 && self.pg.timeout_seconds <= 600.0) {

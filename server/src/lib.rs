@@ -76,8 +76,15 @@ impl App {
             clock.clone(),
             outbox.clone(),
         ));
-        let relay = relay::Relay::new(outbox.clone(), codec.clone(), &config.relay)
-            .map_err(StartError::Keys)?;
+        let signing = config
+            .relay
+            .signing_secrets
+            .iter()
+            .map(|s| payments_api::signature::secret_key(s.expose()))
+            .collect::<Result<_, _>>()
+            .map_err(|e| StartError::Keys(e.to_string()))?;
+        let relay = relay::Relay::new(outbox.clone(), codec.clone(), signing, &config.relay)
+            .map_err(|e| StartError::Keys(e.to_string()))?;
         Ok(Self {
             state: http::AppState {
                 records,

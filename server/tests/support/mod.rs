@@ -317,6 +317,21 @@ impl Ctx {
         out
     }
 
+    /// How many rows `table` holds.
+    pub async fn rows(&self, table: &str) -> i64 {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(self.config.database_url.expose())
+            .await
+            .unwrap();
+        let count: i64 =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        pool.close().await;
+        count
+    }
+
     // --- the fakes, as the customer and the merchant's own code would use them ---
 
     pub async fn toss_call(
