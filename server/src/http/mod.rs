@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Path, Request, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{FromRequest, MatchedPath, Path, Request, State};
+use axum::http::{HeaderName, StatusCode, header};
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post, put};
@@ -18,6 +18,8 @@ use payments_api::BodyCodec;
 use payments_api::payments::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
 
 use crate::records::{Lookup, Records};
 use error::ApiError;
@@ -32,6 +34,9 @@ pub struct AppState {
     /// Client events posted to the test receiver `/payments/internal/webhook`.
     pub received: Arc<std::sync::Mutex<std::collections::VecDeque<PaymentWebhook>>>,
 }
+
+/// The header that carries a request's id.
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The largest request body accepted.
 const MAX_BODY: usize = 1 << 20;
@@ -83,7 +88,28 @@ pub fn router(state: AppState) -> Router {
         .route("/monitors/system", get(monitors::system))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no_route", "no such route") })
         .layer(from_fn_with_state(state.monitor.clone(), monitors::count))
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(request_span))
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
+        )
         .with_state(state)
+}
+
+/// The span of a request: its id (the client's `x-request-id`, or a fresh UUID, answered
+/// in the same header), method and route; the request's log lines carry them.
+fn request_span(request: &Request) -> tracing::Span {
+    let id = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("", MatchedPath::as_str);
+    tracing::info_span!("request", %id, method = %request.method(), route)
 }
 
 /// An encrypted request body: `text/plain` Base64 of the AES-encrypted JSON.
