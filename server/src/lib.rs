@@ -20,7 +20,6 @@ use std::sync::Arc;
 
 use config::Config;
 use db::Db;
-use payments_api::BodyCodec;
 
 /// Why the server cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -29,8 +28,8 @@ pub enum StartError {
     Config(#[from] config::ConfigError),
     #[error(transparent)]
     Db(#[from] db::DbError),
-    #[error("{0}")]
-    Keys(String),
+    #[error("cannot set up an HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: std::net::SocketAddr,
@@ -50,41 +49,28 @@ pub struct App {
 impl App {
     /// Connects to the database (migrating it if configured to) and sets up the PGs.
     pub async fn build(config: &Config) -> Result<Self, StartError> {
-        config.validate()?;
+        let keys = config.validate()?;
         let db = Db::connect(config.database_url.expose()).await?;
         if config.migrate_on_start {
             db.migrate().await?;
         }
-        let codec = BodyCodec::new(
-            config.encryption.key.expose(),
-            config.encryption.iv.expose(),
-        )
-        .map_err(|e| StartError::Keys(e.to_string()))?;
         let clock = Arc::new(clock::Clock::default());
-        let sealer = Arc::new(crypto::Sealer::new(&config.storage).map_err(StartError::Keys)?);
+        let sealer = Arc::new(crypto::Sealer::new(&keys.storage));
         let outbox = Arc::new(outbox::Outbox::new(
             db.clone(),
             sealer.clone(),
             clock.clone(),
         ));
-        let pgs = pg::Gateways::new(&config.pg).map_err(|e| StartError::Keys(e.to_string()))?;
         let records = Arc::new(records::Records::new(
             db.clone(),
             sealer,
             crypto::Passwords::new(config.storage.password_pepper.expose()),
-            pgs,
-            clock.clone(),
+            pg::Gateways::new(&config.pg)?,
+            clock,
             outbox.clone(),
         ));
-        let signing = config
-            .relay
-            .signing_secrets
-            .iter()
-            .map(|s| payments_api::signature::secret_key(s.expose()))
-            .collect::<Result<_, _>>()
-            .map_err(|e| StartError::Keys(e.to_string()))?;
-        let relay = relay::Relay::new(outbox.clone(), codec.clone(), signing, &config.relay)
-            .map_err(|e| StartError::Keys(e.to_string()))?;
+        let codec = keys.codec;
+        let relay = relay::Relay::new(outbox.clone(), codec.clone(), keys.signing, &config.relay)?;
         Ok(Self {
             state: http::AppState {
                 records,
