@@ -109,7 +109,7 @@ fn request_span(request: &Request) -> tracing::Span {
         .extensions()
         .get::<MatchedPath>()
         .map_or("", MatchedPath::as_str);
-    tracing::info_span!("request", %id, method = %request.method(), route)
+    tracing::info_span!("request", %id, method = %request.method(), route = %route)
 }
 
 /// An encrypted request body: `text/plain` Base64 of the AES-encrypted JSON.
