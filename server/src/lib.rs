@@ -1,8 +1,25 @@
 //! The integrated payment server: it verifies payments and billing keys at the PGs, keeps
-//! them encrypted behind per-record passwords, and cancels through the PGs.
+//! them encrypted behind per-record passwords, cancels through the PGs, and relays the PGs'
+//! changes of a payment to the client's webhook.
 //!
 //! Its wire contract lives in the `payments-api` crate. [`App::build`] makes the server
-//! from a [`Config`](config::Config); [`App::serve`] runs it until a shutdown signal.
+//! from a [`Config`]; [`App::serve`] runs it until a shutdown signal.
+//!
+//! A request goes down through these layers, each knowing only those below it:
+//!
+//! - [`http`]: routes, the encrypted body codec, and the one mapping of [`RecordError`] to
+//!   statuses and codes (`http::error`); the monitors; a request id and span per request.
+//! - [`records`]: the use cases (store a payment or billing key, read it with its password,
+//!   cancel it, apply a PG's notification, list and redeliver its client events), with input
+//!   checks and the domain error [`RecordError`]; its tables in `records::store`.
+//! - [`pg`]: one seam for every PG, one module per PG with its quirks; the checklist for
+//!   adding a PG is its doc comment.
+//! - [`outbox`]: client events, written with the change they report; [`relay`]: the worker
+//!   that delivers them, retries, and prunes those done.
+//! - [`db`], [`crypto`] (sealing at rest, record passwords), [`money`] (exact amounts),
+//!   [`clock`], [`config`] (with the keys it decodes once, at start-up).
+//!
+//! [`RecordError`]: records::RecordError
 
 pub mod clock;
 pub mod config;

@@ -2,7 +2,7 @@
 //! rest, opened only with their password, and kept in step with the PG as it notifies
 //! changes.
 //!
-//! [`Records`] is the use-case layer: it checks input ([`input`]), asks the PG through the
+//! [`Records`] is the use-case layer: it checks input (`input`), asks the PG through the
 //! seam in `pg`, reads and writes rows through [`store`], and hands client events to the
 //! outbox in the same transaction as the change they report. It answers [`RecordError`],
 //! which the HTTP layer maps to statuses.
