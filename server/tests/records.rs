@@ -818,29 +818,24 @@ on_both!(
 );
 
 on_both!(every_answer_carries_a_request_id, |ctx| {
-    let fresh = ctx
-        .http
-        .get(format!("{}/monitors/health", ctx.url))
-        .send()
-        .await
-        .unwrap();
-    let id = fresh.headers()["x-request-id"].to_str().unwrap().to_owned();
-    assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
-    let again = ctx
-        .http
-        .get(format!("{}/monitors/health", ctx.url))
-        .send()
-        .await
-        .unwrap();
-    assert_ne!(again.headers()["x-request-id"].to_str().unwrap(), id);
+    let answer = |path: &'static str, given: Option<&'static str>| {
+        let mut request = ctx.http.get(format!("{}{path}", ctx.url));
+        if let Some(id) = given {
+            request = request.header("x-request-id", id);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let id = response.headers()["x-request-id"].to_str().unwrap();
+            (response.status().as_u16(), id.to_owned())
+        }
+    };
+    let (_, first) = answer("/monitors/health", None).await;
+    let (_, second) = answer("/monitors/health", None).await;
+    assert!(uuid::Uuid::parse_str(&first).is_ok(), "{first}");
+    assert_ne!(first, second, "a fresh id each time");
     // A client's own id is kept, on errors too.
-    let given = ctx
-        .http
-        .get(format!("{}/no/such/route", ctx.url))
-        .header("x-request-id", "client-chosen-id")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(given.status(), 404);
-    assert_eq!(given.headers()["x-request-id"], "client-chosen-id");
+    assert_eq!(
+        answer("/no/such/route", Some("client-chosen-id")).await,
+        (404, "client-chosen-id".to_owned())
+    );
 });

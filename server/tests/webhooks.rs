@@ -574,11 +574,19 @@ on_both!(
         ctx.config.relay.max_backoff_seconds = 100.0 * 86_400.0;
         ctx.config.relay.max_age_seconds = 365.0 * 86_400.0;
         ctx.restart().await;
+        let events = |order: &str| {
+            let (client, accessor) = (ctx.client.clone(), accessor(order));
+            async move { client.webhook_events(&accessor).await.unwrap() }
+        };
+        let prune_after = |days: u64| {
+            ctx.advance(Duration::from_secs(days * 86_400));
+            ctx.app().relay().prune()
+        };
         let inbox = Inbox::start().await;
         let delivered = uuid();
-        let uid =
+        let toss_key =
             stored_virtual_account(&ctx, VendorCode::TossPayments, &delivered, &inbox.url).await;
-        deposit(&ctx, VendorCode::TossPayments, &uid).await;
+        deposit(&ctx, VendorCode::TossPayments, &toss_key).await;
         inbox.next(WAIT).await;
         let down = Inbox::start().await;
         down.answer(503);
@@ -586,66 +594,39 @@ on_both!(
         let uid = stored_virtual_account(&ctx, VendorCode::Iamport, &pending, &down.url).await;
         deposit(&ctx, VendorCode::Iamport, &uid).await;
         wait_until(|| async {
-            let done = ctx
-                .client
-                .webhook_events(&accessor(&delivered))
-                .await
-                .unwrap();
-            let waiting = ctx
-                .client
-                .webhook_events(&accessor(&pending))
-                .await
-                .unwrap();
-            done[0].state == WebhookEventState::Delivered && waiting[0].attempts.len() == 1
+            events(&delivered).await[0].state == WebhookEventState::Delivered
+                && events(&pending).await[0].attempts.len() == 1
         })
         .await;
         assert_eq!(ctx.rows("payment_webhook_attempts").await, 2);
 
         // Within the 30 days nothing goes.
-        ctx.advance(Duration::from_secs(29 * 86_400));
-        ctx.app().relay().prune().await.unwrap();
-        let done = ctx
-            .client
-            .webhook_events(&accessor(&delivered))
-            .await
-            .unwrap();
-        assert_eq!(done.len(), 1);
+        prune_after(29).await.unwrap();
+        assert_eq!(events(&delivered).await.len(), 1);
 
         // After them the delivered event goes, with its attempt; the pending one stays.
-        ctx.advance(Duration::from_secs(2 * 86_400));
-        ctx.app().relay().prune().await.unwrap();
-        let done = ctx
-            .client
-            .webhook_events(&accessor(&delivered))
-            .await
-            .unwrap();
+        prune_after(2).await.unwrap();
+        let done = events(&delivered).await;
         assert!(done.is_empty(), "{done:?}");
-        let waiting = ctx
-            .client
-            .webhook_events(&accessor(&pending))
-            .await
-            .unwrap();
+        let waiting = events(&pending).await;
         assert_eq!(waiting.len(), 1);
         assert_eq!(waiting[0].state, WebhookEventState::Pending);
         assert_eq!(waiting[0].attempts.len(), 1);
         assert_eq!(ctx.rows("payment_webhook_events").await, 1);
         assert_eq!(ctx.rows("payment_webhook_attempts").await, 1);
 
-        // The payment itself is untouched, and its next change is an event like any other.
+        // The payment itself is untouched, and its next change (a refund in Toss's console)
+        // is an event like any other.
         ctx.client
             .history_by_source(&accessor(&delivered))
             .await
             .unwrap();
-        ctx.client
-            .cancel_history(&PaymentCancelCreate {
-                source: accessor(&delivered).source,
-                password: PASSWORD.into(),
-                price: 1000.0,
-                reason: "부분 환불".into(),
-                account: Some(account()),
-            })
-            .await
-            .unwrap();
+        let refund = json!({"cancelReason": "콘솔 환불", "cancelAmount": 1000, "refundReceiveAccount": {"bank": "신한", "accountNumber": "110123456789", "holderName": "홍길동"}});
+        let path = format!("/v1/payments/{toss_key}/cancel");
+        let (status, body) = ctx
+            .toss_call(reqwest::Method::POST, &path, Some(refund))
+            .await;
+        assert_eq!(status, 200, "{body}");
         let cancelled = inbox.next(WAIT).await;
         assert_eq!(cancelled.event.current.refund, Some(1000.0));
     }

@@ -13,8 +13,8 @@ use serde::de::DeserializeOwned;
 use tokio::sync::Mutex;
 
 use super::{
-    BadNotice, BillingKey, Cancel, CancelOrder, Claim, Connector, Notice, Payment, PgError,
-    Summary, amount, encode, in_order,
+    BadNotice, BillingKey, CancelOrder, Claim, Connector, Notice, Payment, PgError, Summary,
+    amount, cancels, encode,
 };
 use crate::config::IamportAccount;
 
@@ -214,18 +214,10 @@ fn payment_of(payment: IamportPayment, raw: serde_json::Value) -> Result<Payment
 /// happened"; `cancel_amount` is I'mport's own running total of refunds.
 fn summary(payment: &IamportPayment) -> Result<Summary, PgError> {
     let base = payment.base();
-    let cancels = in_order(
-        base.cancel_history
-            .iter()
-            .map(|c| {
-                Ok(Cancel {
-                    reason: c.reason.clone(),
-                    price: amount(c.amount)?,
-                    at_ms: c.cancelled_at.saturating_mul(1000),
-                })
-            })
-            .collect::<Result<_, PgError>>()?,
-    );
+    let cancels = cancels(base.cancel_history.iter().map(|c| {
+        let at_ms = c.cancelled_at.saturating_mul(1000);
+        (c.reason.as_str(), c.amount, at_ms)
+    }))?;
     let cancelled_at_ms = cancels
         .first()
         .map(|c| c.at_ms)

@@ -312,10 +312,20 @@ pub(crate) fn encode(segment: &str) -> String {
     out
 }
 
-/// The first cancel's time, the cancels oldest first.
-fn in_order(mut cancels: Vec<Cancel>) -> Vec<Cancel> {
+/// A PG's cancels, oldest first, from each one's reason, amount as the PG wrote it, and
+/// time in milliseconds.
+fn cancels<'a>(entries: impl Iterator<Item = (&'a str, f64, i64)>) -> Result<Vec<Cancel>, PgError> {
+    let mut cancels = entries
+        .map(|(reason, price, at_ms)| {
+            Ok(Cancel {
+                reason: reason.to_owned(),
+                price: amount(price)?,
+                at_ms,
+            })
+        })
+        .collect::<Result<Vec<_>, PgError>>()?;
     cancels.sort_by_key(|c| c.at_ms);
-    cancels
+    Ok(cancels)
 }
 
 /// An amount the PG wrote; one that is no money is an answer the server cannot use.

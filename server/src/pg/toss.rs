@@ -14,8 +14,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{
-    BadNotice, BillingKey, Cancel, CancelOrder, Claim, Connector, Notice, Payment, PgError,
-    Summary, amount, encode, in_order,
+    BadNotice, BillingKey, CancelOrder, Claim, Connector, Notice, Payment, PgError, Summary,
+    amount, cancels, encode,
 };
 use crate::config::TossAccount;
 
@@ -171,19 +171,10 @@ fn payment_of(payment: TossPayment, raw: serde_json::Value) -> Result<Payment, P
 /// of the cancels; the approval time counts only once the payment is paid.
 fn summary(payment: &TossPayment) -> Result<Summary, PgError> {
     let base = payment.base();
-    let cancels = in_order(
-        base.cancels
-            .iter()
-            .flatten()
-            .map(|c| {
-                Ok(Cancel {
-                    reason: c.cancel_reason.clone(),
-                    price: amount(c.cancel_amount)?,
-                    at_ms: c.canceled_at.timestamp_millis(),
-                })
-            })
-            .collect::<Result<_, PgError>>()?,
-    );
+    let cancels = cancels(base.cancels.iter().flatten().map(|c| {
+        let at_ms = c.canceled_at.timestamp_millis();
+        (c.cancel_reason.as_str(), c.cancel_amount, at_ms)
+    }))?;
     let refund = cancels
         .iter()
         .try_fold(crate::money::Amount::ZERO, |sum, c| {

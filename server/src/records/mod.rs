@@ -19,7 +19,7 @@ use crate::crypto::{Passwords, Sealer};
 use crate::db::{Db, is_duplicate};
 use crate::outbox::Outbox;
 use crate::pg::{self, CancelOrder, Claim, Gateways, Notice, Payment, PgError, Summary};
-use store::{CancelRow, HistoryRow, Key, ReservationRow, Store, Table};
+use store::{CancelRow, HistoryRow, Identity, Key, ReservationRow, Store, Table};
 
 pub use error::{RecordError, Refusal};
 
@@ -68,34 +68,6 @@ impl Lookup<'_> {
                 .map_err(|_| RecordError::invalid("the id must be a UUID")),
             Lookup::Source(source) => Ok(Key::Source(source)),
         }
-    }
-}
-
-/// What a record of either kind needs to be opened.
-trait Sealed: Table {
-    /// What clients call it.
-    const WHAT: &'static str;
-    fn id(&self) -> Uuid;
-    fn password_hash(&self) -> &[u8];
-}
-
-impl Sealed for HistoryRow {
-    const WHAT: &'static str = "payment";
-    fn id(&self) -> Uuid {
-        self.id
-    }
-    fn password_hash(&self) -> &[u8] {
-        &self.password_hash
-    }
-}
-
-impl Sealed for ReservationRow {
-    const WHAT: &'static str = "billing key";
-    fn id(&self) -> Uuid {
-        self.id
-    }
-    fn password_hash(&self) -> &[u8] {
-        &self.password_hash
     }
 }
 
@@ -154,17 +126,12 @@ impl Records {
             })
             .await?;
 
-        let id = Uuid::new_v4();
+        let identity = Identity::new(vendor, source);
+        let id = identity.id;
         let now = self.clock.now_ms();
         let summary = &payment.summary;
         let row = HistoryRow {
-            id,
-            vendor_code: vendor.code,
-            vendor_store_id: vendor.store_id.clone(),
-            vendor_uid: vendor.uid.clone(),
-            source_schema: source.schema.clone(),
-            source_table: source.table.clone(),
-            source_id: source.id.clone(),
+            identity,
             webhook_url: Some(input.webhook_url.clone()),
             currency: summary.currency.clone(),
             price: summary.price,
@@ -215,7 +182,7 @@ impl Records {
                             "the deposit callback's secret does not match the virtual account",
                         ));
                     }
-                    return self.refresh(code, &row.vendor_uid).await;
+                    return self.refresh(code, &row.identity.vendor_uid).await;
                 }
                 // The PG also notifies by the payment's own id; an unknown order is
                 // acknowledged so the PG does not retry it for days.
@@ -253,7 +220,7 @@ impl Records {
             let previous = self.open_history(&row).await?;
             let payment = self
                 .pgs
-                .get(code, &row.vendor_store_id)?
+                .get(code, &row.identity.vendor_store_id)?
                 .payment(uid)
                 .await?;
             if let Some(outcome) = self.apply(row, previous, payment).await? {
@@ -284,9 +251,10 @@ impl Records {
         if current == previous {
             return Ok(Some(Refresh::Unchanged));
         }
-        row.data = self.seal_data::<HistoryRow>(row.id, &raw);
+        let id = row.identity.id;
+        row.data = self.seal_data::<HistoryRow>(id, &raw);
         row.updated_at = self.clock.now_ms();
-        let cancels = self.seal_cancels(row.id, &summary);
+        let cancels = self.seal_cancels(id, &summary);
         let event = match row.webhook_url.clone() {
             Some(webhook_url) => {
                 let event = PaymentWebhook {
@@ -342,20 +310,14 @@ impl Records {
     }
 
     /// The record `lookup` names, if `password` opens it.
-    async fn unlock<T: Sealed>(
-        &self,
-        lookup: Lookup<'_>,
-        password: &str,
-    ) -> Result<T, RecordError> {
+    async fn unlock<T: Table>(&self, lookup: Lookup<'_>, password: &str) -> Result<T, RecordError> {
         let row = self
             .store
             .find::<T>(lookup.key()?)
             .await?
             .ok_or(RecordError::NotFound(T::WHAT))?;
-        if !self
-            .passwords
-            .verify(&row.id().to_string(), password, row.password_hash())
-        {
+        let id = row.identity().id.to_string();
+        if !self.passwords.verify(&id, password, row.password_hash()) {
             return Err(RecordError::WrongPassword);
         }
         Ok(row)
@@ -380,18 +342,19 @@ impl Records {
         let lookup = Lookup::Source(&input.source);
         let row = self.unlock::<HistoryRow>(lookup, &input.password).await?;
         // The PG acts first; the record then takes the PG's answer.
+        let identity = &row.identity;
         let payment = self
             .pgs
-            .get(row.vendor_code, &row.vendor_store_id)?
+            .get(identity.vendor_code, &identity.vendor_store_id)?
             .cancel(CancelOrder {
-                uid: &row.vendor_uid,
+                uid: &identity.vendor_uid,
                 price,
                 reason: &input.reason,
                 account: input.account.as_ref(),
             })
             .await?;
         let previous = self.open_history(&row).await?;
-        let (code, uid) = (row.vendor_code, row.vendor_uid.clone());
+        let (code, uid) = (identity.vendor_code, identity.vendor_uid.clone());
         // The cancel is a change like any other: recorded with its client event. A PG
         // notification that updated the record meanwhile makes us re-read the PG instead.
         if self.apply(row, previous, payment).await?.is_none() {
@@ -407,7 +370,7 @@ impl Records {
     ) -> Result<Vec<PaymentWebhookEvent>, RecordError> {
         let lookup = Lookup::Source(&access.source);
         let row = self.unlock::<HistoryRow>(lookup, &access.password).await?;
-        Ok(self.outbox.list(row.id).await?)
+        Ok(self.outbox.list(row.identity.id).await?)
     }
 
     /// Sends a client event of a payment again, now.
@@ -418,7 +381,7 @@ impl Records {
         let lookup = Lookup::Source(&input.source);
         let row = self.unlock::<HistoryRow>(lookup, &input.password).await?;
         self.outbox
-            .redeliver(row.id, input.event_id)
+            .redeliver(row.identity.id, input.event_id)
             .await?
             .ok_or(RecordError::NotFound("event of this payment"))
     }
@@ -438,15 +401,10 @@ impl Records {
             .get(vendor.code, &vendor.store_id)?
             .verify_billing_key(&vendor.uid, &source.id)
             .await?;
-        let id = Uuid::new_v4();
+        let identity = Identity::new(vendor, source);
+        let id = identity.id;
         let row = ReservationRow {
-            id,
-            vendor_code: vendor.code,
-            vendor_store_id: vendor.store_id.clone(),
-            vendor_uid: vendor.uid.clone(),
-            source_schema: source.schema.clone(),
-            source_table: source.table.clone(),
-            source_id: source.id.clone(),
+            identity,
             title: input.title.clone(),
             data: self.seal_data::<ReservationRow>(id, &key.raw),
             password_hash: self.passwords.hash(&id.to_string(), &input.password),
@@ -466,25 +424,25 @@ impl Records {
         password: &str,
     ) -> Result<PaymentReservation, RecordError> {
         let row = self.unlock::<ReservationRow>(lookup, password).await?;
-        let value = self.open_data::<ReservationRow>(row.id, &row.data)?;
-        let data = ReservationData::from_json(row.vendor_code, value)
-            .map_err(|e| RecordError::internal(format!("billing key {}: {e}", row.id)))?;
+        let (id, code) = (row.identity.id, row.identity.vendor_code);
+        let value = self.open_data::<ReservationRow>(id, &row.data)?;
+        let data = ReservationData::from_json(code, value)
+            .map_err(|e| RecordError::internal(format!("billing key {id}: {e}")))?;
         Ok(reservation_of(&row, data))
     }
 
     /// The API's view of a stored payment.
     async fn open_history(&self, row: &HistoryRow) -> Result<PaymentHistory, RecordError> {
-        let value = self.open_data::<HistoryRow>(row.id, &row.data)?;
-        let data = PaymentData::from_json(row.vendor_code, value)
-            .map_err(|e| RecordError::internal(format!("payment {}: {e}", row.id)))?;
+        let (id, code) = (row.identity.id, row.identity.vendor_code);
+        let value = self.open_data::<HistoryRow>(id, &row.data)?;
+        let data = PaymentData::from_json(code, value)
+            .map_err(|e| RecordError::internal(format!("payment {id}: {e}")))?;
         let mut cancels = Vec::new();
-        for (seq, cancel) in self.store.cancels(row.id).await?.into_iter().enumerate() {
+        for (seq, cancel) in self.store.cancels(id).await?.into_iter().enumerate() {
             let reason = self
                 .sealer
-                .open(&reason_context(row.id, seq), &cancel.reason)
-                .map_err(|e| {
-                    RecordError::internal(format!("payment {} cancel {seq}: {e}", row.id))
-                })?;
+                .open(&reason_context(id, seq), &cancel.reason)
+                .map_err(|e| RecordError::internal(format!("payment {id} cancel {seq}: {e}")))?;
             cancels.push(pg::Cancel {
                 reason: String::from_utf8_lossy(&reason).into_owned(),
                 price: cancel.price,
@@ -538,17 +496,9 @@ impl Records {
 
 fn history_of(row: &HistoryRow, data: PaymentData, summary: &Summary) -> PaymentHistory {
     PaymentHistory {
-        id: row.id,
-        vendor: PaymentVendor {
-            code: row.vendor_code,
-            store_id: row.vendor_store_id.clone(),
-            uid: row.vendor_uid.clone(),
-        },
-        source: PaymentSource {
-            schema: row.source_schema.clone(),
-            table: row.source_table.clone(),
-            id: row.source_id.clone(),
-        },
+        id: row.identity.id,
+        vendor: row.identity.vendor(),
+        source: row.identity.source(),
         data,
         webhook_url: row.webhook_url.clone(),
         currency: summary.currency.clone(),
@@ -571,17 +521,9 @@ fn history_of(row: &HistoryRow, data: PaymentData, summary: &Summary) -> Payment
 
 fn reservation_of(row: &ReservationRow, data: ReservationData) -> PaymentReservation {
     PaymentReservation {
-        id: row.id,
-        vendor: PaymentVendor {
-            code: row.vendor_code,
-            store_id: row.vendor_store_id.clone(),
-            uid: row.vendor_uid.clone(),
-        },
-        source: PaymentSource {
-            schema: row.source_schema.clone(),
-            table: row.source_table.clone(),
-            id: row.source_id.clone(),
-        },
+        id: row.identity.id,
+        vendor: row.identity.vendor(),
+        source: row.identity.source(),
         title: row.title.clone(),
         data,
         created_at: time(row.created_at),

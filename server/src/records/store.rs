@@ -3,7 +3,7 @@
 //! (`payment_pending_events`). Rows are typed as the server uses them; one lookup serves
 //! both kinds of record.
 
-use payments_api::payments::{PaymentSource, VendorCode};
+use payments_api::payments::{PaymentSource, PaymentVendor, VendorCode};
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
@@ -11,9 +11,10 @@ use crate::db::{Db, trusted};
 use crate::money::Amount;
 use crate::outbox::{NewEvent, Outbox};
 
-/// A stored payment.
+/// What identifies a record of either kind: its id, its PG side and its source, each
+/// unique.
 #[derive(Debug, Clone, sqlx::FromRow)]
-pub struct HistoryRow {
+pub struct Identity {
     #[sqlx(try_from = "String")]
     pub id: Uuid,
     #[sqlx(try_from = "String")]
@@ -23,6 +24,64 @@ pub struct HistoryRow {
     pub source_schema: String,
     pub source_table: String,
     pub source_id: String,
+}
+
+impl Identity {
+    /// A new record's identity.
+    pub fn new(vendor: &PaymentVendor, source: &PaymentSource) -> Self {
+        Self {
+            id: Uuid::new_v4(),
+            vendor_code: vendor.code,
+            vendor_store_id: vendor.store_id.clone(),
+            vendor_uid: vendor.uid.clone(),
+            source_schema: source.schema.clone(),
+            source_table: source.table.clone(),
+            source_id: source.id.clone(),
+        }
+    }
+
+    /// The PG side, as the API shows it.
+    pub fn vendor(&self) -> PaymentVendor {
+        PaymentVendor {
+            code: self.vendor_code,
+            store_id: self.vendor_store_id.clone(),
+            uid: self.vendor_uid.clone(),
+        }
+    }
+
+    /// The source, as the API shows it.
+    pub fn source(&self) -> PaymentSource {
+        PaymentSource {
+            schema: self.source_schema.clone(),
+            table: self.source_table.clone(),
+            id: self.source_id.clone(),
+        }
+    }
+
+    /// Binds the identity's columns, in the order of `IDENTITY_COLUMNS`.
+    fn bind<'q>(&self, query: Query<'q>) -> Query<'q> {
+        query
+            .bind(self.id.to_string())
+            .bind(self.vendor_code.as_str())
+            .bind(self.vendor_store_id.clone())
+            .bind(self.vendor_uid.clone())
+            .bind(self.source_schema.clone())
+            .bind(self.source_table.clone())
+            .bind(self.source_id.clone())
+    }
+}
+
+/// A statement being given its values.
+type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
+const IDENTITY_COLUMNS: &str =
+    "id, vendor_code, vendor_store_id, vendor_uid, source_schema, source_table, source_id";
+
+/// A stored payment.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct HistoryRow {
+    #[sqlx(flatten)]
+    pub identity: Identity,
     pub webhook_url: Option<String>,
     pub currency: String,
     pub price: Amount,
@@ -38,6 +97,20 @@ pub struct HistoryRow {
     pub version: i64,
 }
 
+impl HistoryRow {
+    /// Binds what the record takes from the PG: currency, price, refund, paid_at,
+    /// cancelled_at and data, in this order.
+    fn bind_from_pg<'q>(&self, query: Query<'q>) -> Query<'q> {
+        query
+            .bind(self.currency.clone())
+            .bind(self.price)
+            .bind(self.refund)
+            .bind(self.paid_at)
+            .bind(self.cancelled_at)
+            .bind(self.data.clone())
+    }
+}
+
 /// A stored cancel of a payment.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CancelRow {
@@ -50,15 +123,8 @@ pub struct CancelRow {
 /// A stored billing key.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ReservationRow {
-    #[sqlx(try_from = "String")]
-    pub id: Uuid,
-    #[sqlx(try_from = "String")]
-    pub vendor_code: VendorCode,
-    pub vendor_store_id: String,
-    pub vendor_uid: String,
-    pub source_schema: String,
-    pub source_table: String,
-    pub source_id: String,
+    #[sqlx(flatten)]
+    pub identity: Identity,
     pub title: String,
     /// The PG's billing key, sealed.
     pub data: Vec<u8>,
@@ -66,23 +132,40 @@ pub struct ReservationRow {
     pub created_at: i64,
 }
 
-/// A table of records: both have an id, a source and a PG id, each unique.
+/// A table of records: rows with an [`Identity`], sealed data and a password.
 pub trait Table: for<'r> sqlx::FromRow<'r, AnyRow> + Send + Unpin {
     const NAME: &'static str;
+    /// The columns after the identity's.
     const COLUMNS: &'static str;
+    /// What clients call a record of the table.
+    const WHAT: &'static str;
+    fn identity(&self) -> &Identity;
+    fn password_hash(&self) -> &[u8];
 }
 
 impl Table for HistoryRow {
     const NAME: &'static str = "payment_histories";
-    const COLUMNS: &'static str = "id, vendor_code, vendor_store_id, vendor_uid, source_schema, \
-         source_table, source_id, webhook_url, currency, price, refund, paid_at, cancelled_at, \
-         data, password_hash, created_at, updated_at, version";
+    const COLUMNS: &'static str = "webhook_url, currency, price, refund, paid_at, \
+         cancelled_at, data, password_hash, created_at, updated_at, version";
+    const WHAT: &'static str = "payment";
+    fn identity(&self) -> &Identity {
+        &self.identity
+    }
+    fn password_hash(&self) -> &[u8] {
+        &self.password_hash
+    }
 }
 
 impl Table for ReservationRow {
     const NAME: &'static str = "payment_reservations";
-    const COLUMNS: &'static str = "id, vendor_code, vendor_store_id, vendor_uid, source_schema, \
-         source_table, source_id, title, data, password_hash, created_at";
+    const COLUMNS: &'static str = "title, data, password_hash, created_at";
+    const WHAT: &'static str = "billing key";
+    fn identity(&self) -> &Identity {
+        &self.identity
+    }
+    fn password_hash(&self) -> &[u8] {
+        &self.password_hash
+    }
 }
 
 /// How to find one record.
@@ -124,7 +207,7 @@ impl Store {
     pub async fn find<T: Table>(&self, key: Key<'_>) -> Result<Option<T>, sqlx::Error> {
         let (condition, values) = key.condition();
         let mut query = sqlx::query_as::<_, T>(trusted(format!(
-            "SELECT {} FROM {} WHERE {condition}",
+            "SELECT {IDENTITY_COLUMNS}, {} FROM {} WHERE {condition}",
             T::COLUMNS,
             T::NAME
         )));
@@ -152,32 +235,20 @@ impl Store {
         cancels: &[CancelRow],
     ) -> Result<(), sqlx::Error> {
         let mut tx = self.db.pool.begin().await?;
-        sqlx::query(trusted(format!(
-            "INSERT INTO payment_histories ({}) \
+        let insert = sqlx::query(trusted(format!(
+            "INSERT INTO payment_histories ({IDENTITY_COLUMNS}, {}) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             HistoryRow::COLUMNS
-        )))
-        .bind(row.id.to_string())
-        .bind(row.vendor_code.as_str())
-        .bind(row.vendor_store_id.clone())
-        .bind(row.vendor_uid.clone())
-        .bind(row.source_schema.clone())
-        .bind(row.source_table.clone())
-        .bind(row.source_id.clone())
-        .bind(row.webhook_url.clone())
-        .bind(row.currency.clone())
-        .bind(row.price)
-        .bind(row.refund)
-        .bind(row.paid_at)
-        .bind(row.cancelled_at)
-        .bind(row.data.clone())
-        .bind(row.password_hash.clone())
-        .bind(row.created_at)
-        .bind(row.updated_at)
-        .bind(row.version)
-        .execute(&mut *tx)
-        .await?;
-        insert_cancels(&mut tx, row.id, cancels).await?;
+        )));
+        let insert = row.identity.bind(insert).bind(row.webhook_url.clone());
+        row.bind_from_pg(insert)
+            .bind(row.password_hash.clone())
+            .bind(row.created_at)
+            .bind(row.updated_at)
+            .bind(row.version)
+            .execute(&mut *tx)
+            .await?;
+        insert_cancels(&mut tx, row.identity.id, cancels).await?;
         tx.commit().await
     }
 
@@ -192,33 +263,30 @@ impl Store {
         event: Option<&NewEvent>,
     ) -> Result<bool, sqlx::Error> {
         let mut tx = self.db.pool.begin().await?;
-        let updated = sqlx::query(
+        let update = sqlx::query(
             "UPDATE payment_histories SET currency = ?, price = ?, refund = ?, paid_at = ?, \
              cancelled_at = ?, data = ?, updated_at = ?, version = version + 1 \
              WHERE id = ? AND version = ?",
-        )
-        .bind(row.currency.clone())
-        .bind(row.price)
-        .bind(row.refund)
-        .bind(row.paid_at)
-        .bind(row.cancelled_at)
-        .bind(row.data.clone())
-        .bind(row.updated_at)
-        .bind(row.id.to_string())
-        .bind(row.version)
-        .execute(&mut *tx)
-        .await?;
+        );
+        let updated = row
+            .bind_from_pg(update)
+            .bind(row.updated_at)
+            .bind(row.identity.id.to_string())
+            .bind(row.version)
+            .execute(&mut *tx)
+            .await?;
         if updated.rows_affected() != 1 {
             tx.rollback().await?;
             return Ok(false);
         }
+        let id = row.identity.id;
         sqlx::query("DELETE FROM payment_history_cancels WHERE payment_history_id = ?")
-            .bind(row.id.to_string())
+            .bind(id.to_string())
             .execute(&mut *tx)
             .await?;
-        insert_cancels(&mut tx, row.id, cancels).await?;
+        insert_cancels(&mut tx, id, cancels).await?;
         if let Some(event) = event {
-            Outbox::append(&mut tx, row.id, event).await?;
+            Outbox::append(&mut tx, id, event).await?;
         }
         tx.commit().await?;
         Ok(true)
@@ -231,7 +299,8 @@ impl Store {
         source_id: &str,
     ) -> Result<Vec<HistoryRow>, sqlx::Error> {
         sqlx::query_as(trusted(format!(
-            "SELECT {} FROM payment_histories WHERE vendor_code = ? AND source_id = ?",
+            "SELECT {IDENTITY_COLUMNS}, {} FROM payment_histories \
+             WHERE vendor_code = ? AND source_id = ?",
             HistoryRow::COLUMNS
         )))
         .bind(code.as_str())
@@ -279,23 +348,19 @@ impl Store {
 
     /// Stores a new billing key.
     pub async fn insert_reservation(&self, row: &ReservationRow) -> Result<(), sqlx::Error> {
-        sqlx::query(trusted(format!(
-            "INSERT INTO payment_reservations ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        let insert = sqlx::query(trusted(format!(
+            "INSERT INTO payment_reservations ({IDENTITY_COLUMNS}, {}) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             ReservationRow::COLUMNS
-        )))
-        .bind(row.id.to_string())
-        .bind(row.vendor_code.as_str())
-        .bind(row.vendor_store_id.clone())
-        .bind(row.vendor_uid.clone())
-        .bind(row.source_schema.clone())
-        .bind(row.source_table.clone())
-        .bind(row.source_id.clone())
-        .bind(row.title.clone())
-        .bind(row.data.clone())
-        .bind(row.password_hash.clone())
-        .bind(row.created_at)
-        .execute(&self.db.pool)
-        .await?;
+        )));
+        row.identity
+            .bind(insert)
+            .bind(row.title.clone())
+            .bind(row.data.clone())
+            .bind(row.password_hash.clone())
+            .bind(row.created_at)
+            .execute(&self.db.pool)
+            .await?;
         Ok(())
     }
 }
