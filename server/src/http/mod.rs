@@ -182,7 +182,10 @@ fn shaped<const LEGACY: bool>(
     history: &PaymentHistory,
 ) -> Response {
     if LEGACY {
-        encrypted(codec, status, &legacy_history(history))
+        match legacy_history(history) {
+            Ok(legacy) => encrypted(codec, status, &legacy),
+            Err(e) => ApiError::internal(format!("encoding a response: {e}")).into_response(),
+        }
     } else {
         encrypted(codec, status, history)
     }
@@ -257,8 +260,8 @@ async fn reservation_by_id(
 
 /// A history in the first SDK generation's shape: `currency_unit` for `currency`, and no
 /// `refund` or `cancels`.
-pub fn legacy_history(history: &PaymentHistory) -> serde_json::Value {
-    let mut value = serde_json::to_value(history).unwrap_or_default();
+pub fn legacy_history(history: &PaymentHistory) -> serde_json::Result<serde_json::Value> {
+    let mut value = serde_json::to_value(history)?;
     if let Some(object) = value.as_object_mut() {
         if let Some(currency) = object.remove("currency") {
             object.insert("currency_unit".into(), currency);
@@ -266,5 +269,5 @@ pub fn legacy_history(history: &PaymentHistory) -> serde_json::Value {
         object.remove("refund");
         object.remove("cancels");
     }
-    value
+    Ok(value)
 }

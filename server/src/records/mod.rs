@@ -179,7 +179,7 @@ impl Records {
                     };
                     if !bool::from(expected.as_bytes().ct_eq(secret.as_bytes())) {
                         return Err(RecordError::BadSecret(
-                            "the deposit callback's secret does not match the virtual account",
+                            "the notification's secret is not the one the PG gave the payment",
                         ));
                     }
                     return self.refresh(code, &row.identity.vendor_uid).await;
