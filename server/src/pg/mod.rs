@@ -19,10 +19,13 @@
 //!    quirks inside, its [`Summary`] of a payment, and how its notifications read
 //!    ([`Notice`]).
 //! 3. This file: a [`Gateway`] variant and its line in `each_gateway!`, a row in
-//!    [`VENDORS`] (code, notification path, notification reader, order secret), and its
-//!    accounts in [`Gateways::new`] (with their section in `config::Pgs`).
+//!    [`VENDORS`] (code, notification path, notification reader, order secret) and its arm
+//!    in [`vendor`], and its accounts in [`Gateways::new`].
+//! 4. `server/src/config.rs`: the accounts' section in `Pgs` (and its `PAYMENTS_…`
+//!    variables, its base URLs' check in `Config::validate`).
 //!
-//! The HTTP routes for notifications, the records, the outbox and the relay need no change.
+//! The compiler points at each of the matches in this file once the variants exist. The
+//! HTTP routes for notifications, the records, the outbox and the relay need no change.
 
 pub mod iamport;
 pub mod toss;
