@@ -56,6 +56,14 @@ impl std::str::FromStr for VendorCode {
     }
 }
 
+impl TryFrom<String> for VendorCode {
+    type Error = UnknownVendor;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        value.parse()
+    }
+}
+
 /// A vendor code that is neither `iamport` nor `toss.payments`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown vendor code {0:?}: expected \"iamport\" or \"toss.payments\"")]
@@ -157,7 +165,8 @@ impl PaymentData {
         }
     }
 
-    fn from_value(code: VendorCode, value: serde_json::Value) -> serde_json::Result<Self> {
+    /// Reads the PG's JSON of a payment of `code`.
+    pub fn from_json(code: VendorCode, value: serde_json::Value) -> serde_json::Result<Self> {
         match code {
             VendorCode::Iamport => serde_json::from_value(value).map(Self::Iamport),
             VendorCode::TossPayments => serde_json::from_value(value).map(Self::Toss),
@@ -243,7 +252,8 @@ impl ReservationData {
         }
     }
 
-    fn from_value(code: VendorCode, value: serde_json::Value) -> serde_json::Result<Self> {
+    /// Reads the PG's JSON of a billing key of `code`.
+    pub fn from_json(code: VendorCode, value: serde_json::Value) -> serde_json::Result<Self> {
         match code {
             VendorCode::Iamport => serde_json::from_value(value).map(Self::Iamport),
             VendorCode::TossPayments => serde_json::from_value(value).map(Self::Toss),
@@ -393,7 +403,7 @@ impl<'de> Deserialize<'de> for PaymentHistory {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let wire = HistoryIn::deserialize(deserializer)?;
         check_vendor(wire.vendor_code, &wire.vendor)?;
-        let data = PaymentData::from_value(wire.vendor_code, wire.data).map_err(|e| {
+        let data = PaymentData::from_json(wire.vendor_code, wire.data).map_err(|e| {
             de::Error::custom(format!("data of a {} history: {e}", wire.vendor_code))
         })?;
         Ok(Self {
@@ -456,7 +466,7 @@ impl<'de> Deserialize<'de> for PaymentReservation {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let wire = ReservationIn::deserialize(deserializer)?;
         check_vendor(wire.vendor_code, &wire.vendor)?;
-        let data = ReservationData::from_value(wire.vendor_code, wire.data).map_err(|e| {
+        let data = ReservationData::from_json(wire.vendor_code, wire.data).map_err(|e| {
             de::Error::custom(format!("data of a {} reservation: {e}", wire.vendor_code))
         })?;
         Ok(Self {

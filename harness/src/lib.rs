@@ -24,11 +24,8 @@
 //! # Ok(()) }
 //! ```
 
-mod database;
-mod inbox;
 pub mod scenario;
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -40,18 +37,15 @@ use payments_fakes::delivery::DeliveryMode;
 use payments_fakes::iamport::{FakeIamport, IamportConfig};
 use payments_fakes::toss::{FakeToss, TossConfig};
 use payments_server::App;
-use payments_server::config::{
-    BodyEncryption, Config, IamportAccount, Pgs, Relay, Secret, Storage, TossAccount,
-};
+use payments_server::config::{Config, IamportAccount, Secret, TossAccount};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-pub use database::Database;
-pub use inbox::{Inbox, InboxError, InboxEvent};
+pub use payments_testkit::{Database, Inbox, InboxError, InboxEvent};
 
 /// The signing secret of the sandbox's relay: public, for sandboxes and tests only.
-pub const SANDBOX_WEBHOOK_SECRET: &str = "whsec_cGF5bWVudHMtc2FuZGJveC1zaWduaW5nLXNlY3JldA==";
+pub const SANDBOX_WEBHOOK_SECRET: &str = payments_server::config::SANDBOX_WEBHOOK_SECRET;
 
 /// The Toss secret key the harness's payments server uses.
 pub const TOSS_SECRET_KEY: &str = payments_fakes::toss::DEFAULT_SECRET_KEY;
@@ -69,6 +63,12 @@ pub enum HarnessError {
     Fake { status: u16, body: Value },
     #[error("the fake PG could not be reached: {0}")]
     Http(#[from] reqwest::Error),
+}
+
+impl From<payments_testkit::DatabaseError> for HarnessError {
+    fn from(error: payments_testkit::DatabaseError) -> Self {
+        Self::Database(error.0)
+    }
 }
 
 /// Settings of a harness; `start` runs it.
@@ -160,7 +160,7 @@ impl HarnessBuilder {
         let (stop, stopped) = watch::channel(false);
         let codec = BodyCodec::new(&self.key, &self.iv)
             .map_err(|e| HarnessError::Database(e.to_string()))?;
-        let database = database::provision(&self.database).await?;
+        let database = payments_testkit::provision(&self.database).await?;
 
         // Bind everything first: each side must know the others' URLs.
         let payments_listener = bind(self.ports.0).await?;
@@ -197,54 +197,25 @@ impl HarnessBuilder {
             )));
         }
 
-        let storage_key = {
-            let mut key = [0u8; 32];
-            for (i, byte) in uuid::Uuid::new_v4()
-                .as_bytes()
-                .iter()
-                .chain(uuid::Uuid::new_v4().as_bytes())
-                .enumerate()
-            {
-                key[i] = *byte;
-            }
-            base64::engine::general_purpose::STANDARD.encode(key)
-        };
-        let config = Config {
-            listen: payments_listener.local_addr()?,
-            database_url: Secret::new(database.url.clone()),
-            migrate_on_start: true,
-            encryption: BodyEncryption {
-                key: Secret::new(self.key.clone()),
-                iv: Secret::new(self.iv.clone()),
-            },
-            storage: Storage {
-                active_key: "harness".into(),
-                keys: BTreeMap::from([("harness".to_owned(), Secret::new(storage_key))]),
-                password_pepper: Secret::new(uuid::Uuid::new_v4().to_string()),
-            },
-            pg: Pgs {
-                iamport: BTreeMap::from([(
-                    "default".to_owned(),
-                    IamportAccount {
-                        base_url: iamport_url.clone(),
-                        imp_key: iamport_credentials.imp_key.clone(),
-                        imp_secret: Secret::new(iamport_credentials.imp_secret.clone()),
-                    },
-                )]),
-                toss: BTreeMap::from([(
-                    "default".to_owned(),
-                    TossAccount {
-                        base_url: toss_url.clone(),
-                        secret_key: Secret::new(TOSS_SECRET_KEY),
-                    },
-                )]),
-                timeout_seconds: self.pg_timeout.as_secs_f64(),
-            },
-            relay: Relay {
-                poll_interval_ms: 50,
-                ..Relay::with_secret(&self.webhook_secret)
-            },
-        };
+        let mut config = Config::sandbox(database.url.clone());
+        config.listen = payments_listener.local_addr()?;
+        config.encryption.key = Secret::new(self.key.clone());
+        config.encryption.iv = Secret::new(self.iv.clone());
+        config.pg.iamport.insert(
+            "default".into(),
+            IamportAccount::new(
+                &iamport_url,
+                &iamport_credentials.imp_key,
+                &iamport_credentials.imp_secret,
+            ),
+        );
+        config.pg.toss.insert(
+            "default".into(),
+            TossAccount::new(&toss_url, TOSS_SECRET_KEY),
+        );
+        config.pg.timeout_seconds = self.pg_timeout.as_secs_f64();
+        config.relay.signing_secrets = vec![Secret::new(self.webhook_secret.clone())];
+        config.relay.poll_interval_ms = 50;
         let app = App::build(&config).await?;
         {
             let app = app.clone();
@@ -313,7 +284,7 @@ pub struct Harness {
     pub(crate) http: reqwest::Client,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
-    database: Option<database::Provisioned>,
+    database: Option<payments_testkit::Provisioned>,
 }
 
 impl Harness {

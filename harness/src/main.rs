@@ -1,6 +1,6 @@
 //! `harness`: the command line of the payments sandbox.
 
-use std::io::{self, Read as _, Write as _};
+use std::io::{self, IsTerminal as _, Read as _, Write as _};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
@@ -72,6 +72,16 @@ impl Keys {
 }
 
 fn main() -> ExitCode {
+    // Logs of the server and the fakes go to standard error: warnings only, unless RUST_LOG
+    // asks for more (`RUST_LOG=info`; `RUST_LOG=info,tower_http=debug` for every request).
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_ansi(io::stderr().is_terminal())
+        .with_writer(io::stderr)
+        .init();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Fake { pg } => return fake::run(pg),

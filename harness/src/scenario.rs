@@ -68,58 +68,197 @@ impl Harness {
 }
 
 /// A scenario file.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct Scenario {
     pub name: String,
     /// Variables that get a fresh UUID each run.
-    #[serde(default)]
     pub generate: Vec<String>,
     /// Variables with fixed values.
-    #[serde(default)]
     pub vars: BTreeMap<String, Value>,
     pub steps: Vec<Step>,
 }
 
-/// One step: a request to one of the three, a wait for a client event, a clock move, or a
-/// change of the inbox's answer.
-#[derive(Debug, Clone, Deserialize)]
+/// The file as written; its steps are read one by one, so an error names the step.
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct ScenarioFile {
+    name: String,
+    #[serde(default)]
+    generate: Vec<String>,
+    #[serde(default)]
+    vars: BTreeMap<String, Value>,
+    steps: Vec<serde_norway::Value>,
+}
+
+/// One step of a scenario.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "StepFile")]
 pub struct Step {
-    #[serde(default)]
+    /// Shown in progress and errors.
     pub name: Option<String>,
-    /// `METHOD /path` at the payments server (bodies encrypted for you).
-    #[serde(default)]
-    pub payments: Option<String>,
-    /// `METHOD /path` at the fake I'mport (a token is fetched for you).
-    #[serde(default)]
-    pub iamport: Option<String>,
-    /// `METHOD /path` at the fake Toss (authenticated for you).
-    #[serde(default)]
-    pub toss: Option<String>,
-    #[serde(default)]
+    pub action: Action,
+}
+
+/// What a step does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// `payments|iamport|toss: METHOD /path`: a request to one of the three.
+    Request(Request),
+    /// `webhook: {…}`: wait for the next client event at the inbox.
+    Webhook(WebhookWait),
+    /// `clock: {payments?: s, iamport?: s, toss?: s}`: move clocks forward by seconds.
+    Clock(BTreeMap<Service, f64>),
+    /// `inbox_answers: 503`: the inbox answers deliveries with this status from now on.
+    InboxAnswers(u16),
+}
+
+/// What a scenario talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Service {
+    /// The payments server (bodies encrypted for you).
+    Payments,
+    /// The fake I'mport (a token is fetched for you).
+    Iamport,
+    /// The fake Toss (authenticated for you).
+    Toss,
+}
+
+impl Service {
+    /// The service's key in scenario files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Payments => "payments",
+            Self::Iamport => "iamport",
+            Self::Toss => "toss",
+        }
+    }
+}
+
+/// A request step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    pub to: Service,
+    /// `METHOD /path`, templated.
+    pub line: String,
     pub body: Option<Value>,
-    #[serde(default)]
     pub expect: Option<Expect>,
     /// Variables to take from the answer: `name: dotted.path`.
-    #[serde(default)]
     pub save: BTreeMap<String, String>,
     /// Record the answer (ids and times redacted) in the scenario's snapshot.
-    #[serde(default)]
     pub snapshot: bool,
-    /// Wait for the next client event at the inbox.
+}
+
+/// A step as written: one kind key, and what goes with it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StepFile {
     #[serde(default)]
-    pub webhook: Option<WebhookWait>,
-    /// Move a clock: `{payments|iamport|toss: seconds}`.
+    name: Option<String>,
     #[serde(default)]
-    pub clock: Option<BTreeMap<String, f64>>,
-    /// Make the inbox answer deliveries with this status from now on.
+    payments: Option<String>,
     #[serde(default)]
-    pub inbox_answers: Option<u16>,
+    iamport: Option<String>,
+    #[serde(default)]
+    toss: Option<String>,
+    #[serde(default)]
+    webhook: Option<WebhookWait>,
+    #[serde(default)]
+    clock: Option<BTreeMap<String, f64>>,
+    #[serde(default)]
+    inbox_answers: Option<u16>,
+    #[serde(default)]
+    body: Option<Value>,
+    #[serde(default)]
+    expect: Option<Expect>,
+    #[serde(default)]
+    save: BTreeMap<String, String>,
+    #[serde(default)]
+    snapshot: bool,
+}
+
+impl TryFrom<StepFile> for Step {
+    type Error = String;
+
+    fn try_from(file: StepFile) -> Result<Self, String> {
+        let requests = [
+            (Service::Payments, file.payments),
+            (Service::Iamport, file.iamport),
+            (Service::Toss, file.toss),
+        ]
+        .into_iter()
+        .filter_map(|(to, line)| line.map(|line| (to, line)));
+        let mut actions: Vec<Action> = requests
+            .map(|(to, line)| {
+                Action::Request(Request {
+                    to,
+                    line,
+                    body: None,
+                    expect: None,
+                    save: BTreeMap::new(),
+                    snapshot: false,
+                })
+            })
+            .collect();
+        actions.extend(file.webhook.map(Action::Webhook));
+        if let Some(clocks) = file.clock {
+            actions.push(Action::Clock(clocks_of(clocks)?));
+        }
+        actions.extend(file.inbox_answers.map(Action::InboxAnswers));
+        let (Some(mut action), None) = (actions.pop(), actions.pop()) else {
+            return Err(
+                "a step is exactly one of payments, iamport, toss, webhook, clock, inbox_answers"
+                    .into(),
+            );
+        };
+        match &mut action {
+            Action::Request(request) => {
+                request.body = file.body;
+                request.expect = file.expect;
+                request.save = file.save;
+                request.snapshot = file.snapshot;
+            }
+            _ if file.body.is_some()
+                || file.expect.is_some()
+                || !file.save.is_empty()
+                || file.snapshot =>
+            {
+                return Err(
+                    "body, expect, save and snapshot go with a payments, iamport or toss request"
+                        .into(),
+                );
+            }
+            _ => {}
+        }
+        Ok(Self {
+            name: file.name,
+            action,
+        })
+    }
+}
+
+/// Clocks only move forward, by an amount a `Duration` can hold, and there are three.
+fn clocks_of(clocks: BTreeMap<String, f64>) -> Result<BTreeMap<Service, f64>, String> {
+    clocks
+        .into_iter()
+        .map(|(which, seconds)| {
+            let service = [Service::Payments, Service::Iamport, Service::Toss]
+                .into_iter()
+                .find(|s| s.as_str() == which)
+                .ok_or_else(|| {
+                    format!("clock.{which}: unknown clock; expected payments, iamport or toss")
+                })?;
+            if !(0.0..=1e12).contains(&seconds) {
+                return Err(format!(
+                    "clock.{which}: expected seconds from 0 to 1e12, got {seconds}"
+                ));
+            }
+            Ok((service, seconds))
+        })
+        .collect()
 }
 
 /// What an answer must be.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
     #[serde(default)]
@@ -131,7 +270,7 @@ pub struct Expect {
 }
 
 /// A wait for a client event.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookWait {
     #[serde(default = "default_timeout")]
@@ -165,43 +304,36 @@ pub struct Outcome {
 }
 
 impl Scenario {
-    /// Reads a scenario file.
+    /// Reads a scenario file; an error names the step it is in.
     pub fn load(path: &Path) -> Result<Self, ScenarioError> {
-        let fail = |message: String| ScenarioError {
+        let fail = |place: String, message: String| ScenarioError {
             file: path.display().to_string(),
-            place: "file".into(),
+            place,
             message,
         };
-        let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read: {e}")))?;
-        let scenario: Scenario = serde_norway::from_str(&text).map_err(|e| fail(e.to_string()))?;
-        for (i, step) in scenario.steps.iter().enumerate() {
-            let kinds = [
-                step.payments.is_some(),
-                step.iamport.is_some(),
-                step.toss.is_some(),
-                step.webhook.is_some(),
-                step.clock.is_some(),
-                step.inbox_answers.is_some(),
-            ]
-            .iter()
-            .filter(|k| **k)
-            .count();
-            if kinds != 1 {
-                return Err(ScenarioError {
-                    file: path.display().to_string(),
-                    place: place(i, step),
-                    message: "a step is exactly one of payments, iamport, toss, webhook, clock, inbox_answers".into(),
-                });
-            }
-            if let Some(clocks) = &step.clock {
-                check_clock(clocks).map_err(|message| ScenarioError {
-                    file: path.display().to_string(),
-                    place: place(i, step),
-                    message,
-                })?;
-            }
-        }
-        Ok(scenario)
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| fail("file".into(), format!("cannot read: {e}")))?;
+        let file: ScenarioFile =
+            serde_norway::from_str(&text).map_err(|e| fail("file".into(), e.to_string()))?;
+        let steps = file
+            .steps
+            .into_iter()
+            .enumerate()
+            .map(|(i, value)| {
+                let name = value
+                    .get("name")
+                    .and_then(|n| n.as_str())
+                    .map(str::to_owned);
+                serde_norway::from_value::<Step>(value)
+                    .map_err(|e| fail(place(i, name.as_deref()), e.to_string()))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            name: file.name,
+            generate: file.generate,
+            vars: file.vars,
+            steps,
+        })
     }
 
     /// Runs the scenario on `harness`, reporting each step to `progress`.
@@ -228,146 +360,129 @@ impl Scenario {
         }
         let mut outcome = Outcome::default();
         for (i, step) in self.steps.iter().enumerate() {
-            let here = place(i, step);
+            let here = place(i, step.name.as_deref());
             progress(i, &here);
             let fail = |message: String| ScenarioError {
                 file: file.to_owned(),
                 place: here.clone(),
                 message,
             };
-            if let Some(status) = step.inbox_answers {
-                harness.inbox.answer(status);
-                continue;
-            }
-            if let Some(clocks) = &step.clock {
-                check_clock(clocks).map_err(fail)?;
-                for (which, &seconds) in clocks {
-                    let fake = match which.as_str() {
-                        "payments" => {
-                            let server = harness.server.ok_or_else(|| {
-                                fail("clock: the payments server's clock moves only in a harness of this process".into())
-                            })?;
-                            server.clock().advance(Duration::from_secs_f64(seconds));
-                            server.wake_relay();
-                            continue;
-                        }
-                        "toss" => &harness.toss_url,
-                        "iamport" => &harness.iamport_url,
-                        other => return Err(fail(format!("clock: unknown clock {other:?}"))),
-                    };
-                    let moved = harness
-                        .http
-                        .post(format!("{fake}/internal/clock"))
-                        .json(&serde_json::json!({"seconds": seconds}))
-                        .send()
-                        .await
-                        .map_err(|e| fail(format!("clock: {e}")))?;
-                    if !moved.status().is_success() {
-                        return Err(fail(format!("clock: the fake answered {}", moved.status())));
+            match &step.action {
+                Action::InboxAnswers(status) => harness.inbox.answer(*status),
+                Action::Clock(clocks) => {
+                    for (&which, &seconds) in clocks {
+                        move_clock(harness, which, seconds).await.map_err(fail)?;
                     }
                 }
-                continue;
-            }
-            if let Some(wait) = &step.webhook {
-                let event = harness
-                    .inbox
-                    .next(Duration::from_millis(wait.timeout_ms))
-                    .await
-                    .map_err(|e| fail(format!("webhook: {e}")))?;
-                let value = serde_json::to_value(&event.event).map_err(|e| fail(e.to_string()))?;
-                if let Some(expected) = &wait.expect {
-                    let expected = render(expected, &vars).map_err(&fail)?;
-                    matches("event", &expected, &value).map_err(&fail)?;
+                Action::Webhook(wait) => {
+                    let event = harness
+                        .inbox
+                        .next(Duration::from_millis(wait.timeout_ms))
+                        .await
+                        .map_err(|e| fail(format!("webhook: {e}")))?;
+                    let value =
+                        serde_json::to_value(&event.event).map_err(|e| fail(e.to_string()))?;
+                    if let Some(expected) = &wait.expect {
+                        let expected = render(expected, &vars).map_err(&fail)?;
+                        matches("event", &expected, &value).map_err(&fail)?;
+                    }
+                    save(&wait.save, &value, &mut vars).map_err(&fail)?;
+                    if wait.snapshot {
+                        outcome.snapshots.push((here.clone(), redact(&value)));
+                    }
                 }
-                save(&wait.save, &value, &mut vars).map_err(&fail)?;
-                if wait.snapshot {
-                    outcome.snapshots.push((here.clone(), redact(&value)));
+                Action::Request(request) => {
+                    let target = request.to.as_str();
+                    let line = render(&Value::from(request.line.as_str()), &vars).map_err(&fail)?;
+                    let line = line.as_str().unwrap_or_default();
+                    let (method, path) = line.split_once(' ').ok_or_else(|| {
+                        fail(format!("{target}: expected `METHOD /path`, got {line:?}"))
+                    })?;
+                    let method: reqwest::Method = method
+                        .parse()
+                        .map_err(|_| fail(format!("{target}: unknown method {method:?}")))?;
+                    let body = request
+                        .body
+                        .as_ref()
+                        .map(|b| render(b, &vars))
+                        .transpose()
+                        .map_err(&fail)?;
+                    let (status, answer) = call(harness, request.to, method, path, body)
+                        .await
+                        .map_err(|e| fail(format!("{target} {line}: {e}")))?;
+                    if let Some(expect) = &request.expect {
+                        if let Some(expected) = expect.status
+                            && expected != status
+                        {
+                            return Err(fail(format!(
+                                "status: expected {expected}, got {status}: {answer}"
+                            )));
+                        }
+                        if let Some(expected) = &expect.body {
+                            let expected = render(expected, &vars).map_err(&fail)?;
+                            matches("body", &expected, &answer).map_err(&fail)?;
+                        }
+                    } else if !(200..300).contains(&status) {
+                        return Err(fail(format!("answered {status}: {answer}")));
+                    }
+                    save(&request.save, &answer, &mut vars).map_err(&fail)?;
+                    if request.snapshot {
+                        outcome.snapshots.push((
+                            here.clone(),
+                            serde_json::json!({"status": status, "body": redact(&answer)}),
+                        ));
+                    }
                 }
-                continue;
-            }
-            let (target, line) = match (&step.payments, &step.iamport, &step.toss) {
-                (Some(line), _, _) => ("payments", line),
-                (_, Some(line), _) => ("iamport", line),
-                (_, _, Some(line)) => ("toss", line),
-                _ => unreachable!("checked when loaded"),
-            };
-            let line = render(&Value::from(line.as_str()), &vars).map_err(&fail)?;
-            let line = line.as_str().unwrap_or_default();
-            let (method, path) = line
-                .split_once(' ')
-                .ok_or_else(|| fail(format!("{target}: expected `METHOD /path`, got {line:?}")))?;
-            let method: reqwest::Method = method
-                .parse()
-                .map_err(|_| fail(format!("{target}: unknown method {method:?}")))?;
-            let body = step
-                .body
-                .as_ref()
-                .map(|b| render(b, &vars))
-                .transpose()
-                .map_err(&fail)?;
-            let (status, answer) = call(harness, target, method, path, body)
-                .await
-                .map_err(|e| fail(format!("{target} {line}: {e}")))?;
-            if let Some(expect) = &step.expect {
-                if let Some(expected) = expect.status
-                    && expected != status
-                {
-                    return Err(fail(format!(
-                        "status: expected {expected}, got {status}: {answer}"
-                    )));
-                }
-                if let Some(expected) = &expect.body {
-                    let expected = render(expected, &vars).map_err(&fail)?;
-                    matches("body", &expected, &answer).map_err(&fail)?;
-                }
-            } else if !(200..300).contains(&status) {
-                return Err(fail(format!("answered {status}: {answer}")));
-            }
-            save(&step.save, &answer, &mut vars).map_err(&fail)?;
-            if step.snapshot {
-                outcome.snapshots.push((
-                    here.clone(),
-                    serde_json::json!({"status": status, "body": redact(&answer)}),
-                ));
             }
         }
         Ok(outcome)
     }
 }
 
-/// Clocks only move forward, by an amount a `Duration` can hold, and there are three.
-fn check_clock(clocks: &BTreeMap<String, f64>) -> Result<(), String> {
-    for (which, &seconds) in clocks {
-        if !matches!(which.as_str(), "payments" | "iamport" | "toss") {
-            return Err(format!(
-                "clock.{which}: unknown clock; expected payments, iamport or toss"
-            ));
-        }
-        if !(0.0..=1e12).contains(&seconds) {
-            return Err(format!(
-                "clock.{which}: expected seconds from 0 to 1e12, got {seconds}"
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn place(i: usize, step: &Step) -> String {
-    match &step.name {
+fn place(i: usize, name: Option<&str>) -> String {
+    match name {
         Some(name) => format!("step {} ({name})", i + 1),
         None => format!("step {}", i + 1),
     }
 }
 
+/// Moves one clock forward: the payments server's in this process, or a fake's through its
+/// controls.
+async fn move_clock(harness: &Target<'_>, which: Service, seconds: f64) -> Result<(), String> {
+    let fake = match which {
+        Service::Payments => {
+            let server = harness.server.ok_or(
+                "clock: the payments server's clock moves only in a harness of this process",
+            )?;
+            server.clock().advance(Duration::from_secs_f64(seconds));
+            server.wake_relay();
+            return Ok(());
+        }
+        Service::Toss => &harness.toss_url,
+        Service::Iamport => &harness.iamport_url,
+    };
+    let moved = harness
+        .http
+        .post(format!("{fake}/internal/clock"))
+        .json(&serde_json::json!({"seconds": seconds}))
+        .send()
+        .await
+        .map_err(|e| format!("clock: {e}"))?;
+    if !moved.status().is_success() {
+        return Err(format!("clock: the fake answered {}", moved.status()));
+    }
+    Ok(())
+}
+
 async fn call(
     harness: &Target<'_>,
-    target: &str,
+    to: Service,
     method: reqwest::Method,
     path: &str,
     body: Option<Value>,
 ) -> Result<(u16, Value), String> {
-    match target {
-        "payments" => {
+    match to {
+        Service::Payments => {
             let codec = &harness.codec;
             let mut request = harness
                 .http
@@ -389,7 +504,7 @@ async fn call(
             };
             Ok((status, value))
         }
-        "toss" => {
+        Service::Toss => {
             let auth = format!(
                 "Basic {}",
                 base64::Engine::encode(
@@ -406,7 +521,7 @@ async fn call(
             )
             .await
         }
-        _ => {
+        Service::Iamport => {
             let (_, token) = raw(
                 harness,
                 reqwest::Method::POST,
@@ -632,6 +747,66 @@ pub fn redact(value: &Value) -> Value {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn step(yaml: &str) -> Result<Step, String> {
+        let value: serde_norway::Value = serde_norway::from_str(yaml).unwrap();
+        serde_norway::from_value(value).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_step_is_one_typed_action() {
+        let request =
+            step("{name: pay, toss: POST /x, body: {a: 1}, save: {k: paymentKey}}").unwrap();
+        assert_eq!(request.name.as_deref(), Some("pay"));
+        let Action::Request(request) = request.action else {
+            panic!("a request")
+        };
+        assert_eq!(
+            (request.to, request.line.as_str()),
+            (Service::Toss, "POST /x")
+        );
+        assert_eq!(request.body, Some(json!({"a": 1})));
+        assert_eq!(
+            step("{clock: {payments: 5, toss: 1}}").unwrap().action,
+            Action::Clock(BTreeMap::from([
+                (Service::Payments, 5.0),
+                (Service::Toss, 1.0)
+            ]))
+        );
+        assert_eq!(
+            step("{inbox_answers: 503}").unwrap().action,
+            Action::InboxAnswers(503)
+        );
+        assert!(matches!(
+            step("{webhook: {timeout_ms: 5}}").unwrap().action,
+            Action::Webhook(WebhookWait { timeout_ms: 5, .. })
+        ));
+    }
+
+    #[test]
+    fn what_goes_with_a_request_goes_with_a_request_only() {
+        for yaml in [
+            "{webhook: {}, body: {a: 1}}",
+            "{inbox_answers: 503, snapshot: true}",
+            "{clock: {toss: 1}, expect: {status: 200}}",
+        ] {
+            let error = step(yaml).unwrap_err();
+            assert!(
+                error.contains("go with a payments, iamport or toss request"),
+                "{error}"
+            );
+        }
+        assert!(
+            step("{name: nothing}")
+                .unwrap_err()
+                .contains("exactly one of")
+        );
+        assert!(
+            step("{toss: GET /a, typo: 1}")
+                .unwrap_err()
+                .contains("typo")
+        );
+    }
 
     #[test]
     fn templates_keep_types_and_interpolate() {

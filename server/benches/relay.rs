@@ -18,7 +18,8 @@ use payments_api::codec::{SANDBOX_IV, SANDBOX_KEY};
 use payments_api::payments::*;
 use payments_fakes::delivery::DeliveryMode;
 use payments_fakes::toss::{FakeToss, TossConfig};
-use setup::{Bench, serve};
+use payments_testkit::serve;
+use setup::Bench;
 use tokio::sync::mpsc;
 
 fn main() {
@@ -45,7 +46,8 @@ async fn run(events: usize, database: &str) {
             }
         }),
     ))
-    .await;
+    .await
+    .expect("a port");
     let hook = format!("{inbox}/hook");
 
     let bench = Bench::start(

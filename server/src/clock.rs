@@ -21,3 +21,8 @@ impl Clock {
         self.offset_ms.fetch_add(ms, Ordering::Relaxed);
     }
 }
+
+/// A time in milliseconds as the API shows it.
+pub fn time(ms: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}

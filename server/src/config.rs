@@ -45,8 +45,77 @@ pub enum ConfigError {
     Parse { path: String, message: String },
     #[error("the environment variable {name} is not valid: {message}")]
     Env { name: String, message: String },
-    #[error("invalid configuration: {0}")]
-    Invalid(String),
+    #[error("invalid configuration: encryption: {0}")]
+    Encryption(#[from] payments_api::KeyError),
+    #[error("invalid configuration: storage.active_key {0:?} is not one of storage.keys")]
+    UnknownActiveKey(String),
+    #[error(
+        "invalid configuration: storage key id {0:?} must be 1 to 32 letters, digits, '-' or '_'"
+    )]
+    KeyId(String),
+    #[error("invalid configuration: storage.keys.{id}: {problem}")]
+    StorageKey { id: String, problem: KeyProblem },
+    #[error("invalid configuration: storage.password_pepper must be at least 16 characters")]
+    ShortPepper,
+    #[error("invalid configuration: {name} must be an http(s) URL, got {url:?}")]
+    BaseUrl { name: String, url: String },
+    #[error("invalid configuration: relay.signing_secrets needs at least one secret")]
+    NoSigningSecret,
+    #[error("invalid configuration: relay.signing_secrets: each is `whsec_` followed by Base64")]
+    SigningSecret,
+    #[error(
+        "invalid configuration: relay: backoffs, max_age_seconds, timeout_seconds, poll_interval_ms and retention_days must be positive, max_backoff at least initial_backoff"
+    )]
+    RelayTimes,
+    #[error("invalid configuration: pg.timeout_seconds must be between 0 and 600")]
+    PgTimeout,
+}
+
+/// What is wrong with a storage key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum KeyProblem {
+    #[error("not Base64")]
+    NotBase64,
+    #[error("must be 32 bytes, is {0}")]
+    Length(usize),
+}
+
+/// The configuration's secrets, decoded once when it is validated: what the server runs
+/// with.
+pub struct Keys {
+    /// The body codec of the payments API.
+    pub codec: payments_api::BodyCodec,
+    /// The keys of data at rest.
+    pub storage: StorageKeys,
+    /// The relay's signing keys, in the order of `relay.signing_secrets`.
+    pub signing: Vec<Vec<u8>>,
+}
+
+/// The keys of data at rest, decoded.
+pub struct StorageKeys {
+    /// The id of the key that seals new values.
+    pub active: String,
+    /// AES-256 keys by id.
+    pub keys: BTreeMap<String, [u8; 32]>,
+}
+
+impl fmt::Debug for Keys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Keys")
+            .field("codec", &self.codec)
+            .field("storage", &self.storage)
+            .field("signing", &format_args!("<{} secrets>", self.signing.len()))
+            .finish()
+    }
+}
+
+impl fmt::Debug for StorageKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StorageKeys")
+            .field("active", &self.active)
+            .field("keys", &self.keys.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 /// Everything the server needs to run.
@@ -94,6 +163,10 @@ pub struct Relay {
     /// How often the worker looks for due events when nothing wakes it.
     #[serde(default = "default_poll")]
     pub poll_interval_ms: u64,
+    /// How long delivered and failed events are kept, with their attempts, before they
+    /// are pruned. Pending events are kept however old they are.
+    #[serde(default = "default_retention")]
+    pub retention_days: u32,
 }
 
 fn default_initial_backoff() -> f64 {
@@ -112,6 +185,10 @@ fn default_poll() -> u64 {
     500
 }
 
+fn default_retention() -> u32 {
+    30
+}
+
 impl Relay {
     /// Relay settings with one signing secret and the defaults.
     pub fn with_secret(secret: &str) -> Self {
@@ -122,6 +199,7 @@ impl Relay {
             max_age_seconds: default_max_age(),
             timeout_seconds: default_timeout(),
             poll_interval_ms: default_poll(),
+            retention_days: default_retention(),
         }
     }
 }
@@ -173,6 +251,17 @@ pub struct IamportAccount {
     pub imp_secret: Secret,
 }
 
+impl IamportAccount {
+    /// The account of `imp_key` and `imp_secret` at the I'mport of `base_url`.
+    pub fn new(base_url: impl Into<String>, imp_key: &str, imp_secret: &str) -> Self {
+        Self {
+            base_url: base_url.into(),
+            imp_key: imp_key.to_owned(),
+            imp_secret: Secret::new(imp_secret),
+        }
+    }
+}
+
 /// A Toss Payments merchant account.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -180,6 +269,16 @@ pub struct TossAccount {
     #[serde(default = "default_toss_url")]
     pub base_url: String,
     pub secret_key: Secret,
+}
+
+impl TossAccount {
+    /// The account of `secret_key` at the Toss Payments of `base_url`.
+    pub fn new(base_url: impl Into<String>, secret_key: &str) -> Self {
+        Self {
+            base_url: base_url.into(),
+            secret_key: Secret::new(secret_key),
+        }
+    }
 }
 
 impl Default for Pgs {
@@ -222,8 +321,42 @@ impl Pgs {
     }
 }
 
+/// The relay's signing secret of sandboxes and tests: public, never for production.
+pub const SANDBOX_WEBHOOK_SECRET: &str = "whsec_cGF5bWVudHMtc2FuZGJveC1zaWduaW5nLXNlY3JldA==";
+
 impl Config {
-    /// Reads `path` (when given), then applies the environment.
+    /// A configuration for tests and sandboxes: a free loopback port, `database_url`
+    /// (migrated on start), the SDKs' public sandbox key and IV, [`SANDBOX_WEBHOOK_SECRET`],
+    /// a fresh random storage key and pepper (records do not outlive the configuration),
+    /// and no PG account yet: add them to `pg`.
+    pub fn sandbox(database_url: impl Into<String>) -> Self {
+        let random = |n: usize| {
+            let bytes: Vec<u8> = std::iter::repeat_with(|| uuid::Uuid::new_v4().into_bytes())
+                .flatten()
+                .take(n)
+                .collect();
+            base64::engine::general_purpose::STANDARD.encode(bytes)
+        };
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database_url: Secret::new(database_url),
+            migrate_on_start: true,
+            encryption: BodyEncryption {
+                key: Secret::new(payments_api::codec::SANDBOX_KEY),
+                iv: Secret::new(payments_api::codec::SANDBOX_IV),
+            },
+            storage: Storage {
+                active_key: "sandbox".into(),
+                keys: BTreeMap::from([("sandbox".to_owned(), Secret::new(random(32)))]),
+                password_pepper: Secret::new(random(24)),
+            },
+            pg: Pgs::default(),
+            relay: Relay::with_secret(SANDBOX_WEBHOOK_SECRET),
+        }
+    }
+
+    /// Reads `path` (when given), then applies the environment. What serde cannot check is
+    /// checked by [`Config::validate`], which the server runs as it starts.
     pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
         let mut table = match path {
             Some(path) => {
@@ -247,37 +380,39 @@ impl Config {
                     path: path.map_or_else(|| "(environment)".into(), |p| p.display().to_string()),
                     message: e.to_string(),
                 })?;
-        config.validate()?;
         Ok(config)
     }
 
-    /// Checks what serde cannot: key sizes, URLs, the active key.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        payments_api::BodyCodec::new(self.encryption.key.expose(), self.encryption.iv.expose())
-            .map_err(|e| ConfigError::Invalid(format!("encryption: {e}")))?;
+    /// Checks what serde cannot (key sizes, URLs, the active key, times) and decodes the
+    /// secrets, once: the server runs with the [`Keys`] this answers.
+    pub fn validate(&self) -> Result<Keys, ConfigError> {
+        let codec = payments_api::BodyCodec::new(
+            self.encryption.key.expose(),
+            self.encryption.iv.expose(),
+        )?;
         if !self.storage.keys.contains_key(&self.storage.active_key) {
-            return Err(ConfigError::Invalid(format!(
-                "storage.active_key {:?} is not one of storage.keys",
-                self.storage.active_key
-            )));
+            return Err(ConfigError::UnknownActiveKey(
+                self.storage.active_key.clone(),
+            ));
         }
+        let mut storage = BTreeMap::new();
         for (id, key) in &self.storage.keys {
-            decode_key(key).map_err(|e| ConfigError::Invalid(format!("storage.keys.{id}: {e}")))?;
+            let key = decode_key(key).map_err(|problem| ConfigError::StorageKey {
+                id: id.clone(),
+                problem,
+            })?;
             if id.is_empty()
                 || id.len() > 32
                 || !id
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
             {
-                return Err(ConfigError::Invalid(format!(
-                    "storage key id {id:?} must be 1 to 32 letters, digits, '-' or '_'"
-                )));
+                return Err(ConfigError::KeyId(id.clone()));
             }
+            storage.insert(id.clone(), key);
         }
         if self.storage.password_pepper.expose().len() < 16 {
-            return Err(ConfigError::Invalid(
-                "storage.password_pepper must be at least 16 characters".into(),
-            ));
+            return Err(ConfigError::ShortPepper);
         }
         let urls = self
             .pg
@@ -292,51 +427,54 @@ impl Config {
             );
         for (name, url) in urls {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(ConfigError::Invalid(format!(
-                    "{name} must be an http(s) URL, got {url:?}"
-                )));
+                return Err(ConfigError::BaseUrl {
+                    name,
+                    url: url.clone(),
+                });
             }
         }
         if self.relay.signing_secrets.is_empty() {
-            return Err(ConfigError::Invalid(
-                "relay.signing_secrets needs at least one secret".into(),
-            ));
+            return Err(ConfigError::NoSigningSecret);
         }
-        for secret in &self.relay.signing_secrets {
-            payments_api::signature::secret_key(secret.expose()).map_err(|_| {
-                ConfigError::Invalid(
-                    "relay.signing_secrets: each is `whsec_` followed by Base64".into(),
-                )
-            })?;
-        }
+        let signing = self
+            .relay
+            .signing_secrets
+            .iter()
+            .map(|secret| payments_api::signature::secret_key(secret.expose()))
+            .collect::<Result<_, _>>()
+            .map_err(|_| ConfigError::SigningSecret)?;
         let relay = &self.relay;
         if !(relay.initial_backoff_seconds > 0.0
             && relay.max_backoff_seconds >= relay.initial_backoff_seconds
             && relay.max_age_seconds > 0.0
             && relay.timeout_seconds > 0.0
-            && relay.poll_interval_ms > 0)
+            && relay.poll_interval_ms > 0
+            && relay.retention_days > 0)
         {
-            return Err(ConfigError::Invalid(
-                "relay: backoffs, max_age_seconds, timeout_seconds and poll_interval_ms must be positive, max_backoff at least initial_backoff".into(),
-            ));
+            return Err(ConfigError::RelayTimes);
         }
         if !(self.pg.timeout_seconds > 0.0 && self.pg.timeout_seconds <= 600.0) {
-            return Err(ConfigError::Invalid(
-                "pg.timeout_seconds must be between 0 and 600".into(),
-            ));
+            return Err(ConfigError::PgTimeout);
         }
-        Ok(())
+        Ok(Keys {
+            codec,
+            storage: StorageKeys {
+                active: self.storage.active_key.clone(),
+                keys: storage,
+            },
+            signing,
+        })
     }
 }
 
 /// Decodes a storage key: 32 bytes in standard Base64.
-pub fn decode_key(key: &Secret) -> Result<[u8; 32], String> {
+fn decode_key(key: &Secret) -> Result<[u8; 32], KeyProblem> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(key.expose().trim())
-        .map_err(|_| "not Base64".to_owned())?;
+        .map_err(|_| KeyProblem::NotBase64)?;
     bytes
         .try_into()
-        .map_err(|b: Vec<u8>| format!("must be 32 bytes, is {}", b.len()))
+        .map_err(|b: Vec<u8>| KeyProblem::Length(b.len()))
 }
 
 /// The environment variables that override the file, and where each goes.
@@ -543,6 +681,20 @@ mod tests {
             "http://127.0.0.1:10851"
         );
         assert_eq!(config.listen.port(), 37821);
+    }
+
+    #[test]
+    fn a_sandbox_configuration_is_valid_with_keys_of_its_own() {
+        let one = Config::sandbox("sqlite::memory:");
+        let two = Config::sandbox("sqlite::memory:");
+        let (keys_one, keys_two) = (one.validate().unwrap(), two.validate().unwrap());
+        assert_eq!(keys_one.signing.len(), 1);
+        assert_ne!(
+            keys_one.storage.keys["sandbox"], keys_two.storage.keys["sandbox"],
+            "each sandbox seals with a fresh key"
+        );
+        assert_ne!(one.storage.password_pepper, two.storage.password_pepper);
+        assert_eq!(one.listen.port(), 0);
     }
 
     #[test]

@@ -22,7 +22,7 @@ use aes_gcm::{Aes256Gcm, Nonce};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::config::{Storage, decode_key};
+use crate::config::StorageKeys;
 
 /// Format version of a sealed value.
 const VERSION: u8 = 1;
@@ -54,20 +54,18 @@ pub enum OpenError {
 }
 
 impl Sealer {
-    /// The keys of the configuration (already validated).
-    pub fn new(storage: &Storage) -> Result<Self, String> {
+    /// A sealer with the decoded keys of a validated configuration (the active one among
+    /// them).
+    pub fn new(storage: &StorageKeys) -> Self {
         let keys = storage
             .keys
             .iter()
-            .map(|(id, key)| {
-                let bytes = decode_key(key)?;
-                Ok((id.clone(), Aes256Gcm::new(&bytes.into())))
-            })
-            .collect::<Result<_, String>>()?;
-        Ok(Self {
-            active: storage.active_key.clone(),
+            .map(|(id, key)| (id.clone(), Aes256Gcm::new(&(*key).into())))
+            .collect();
+        Self {
+            active: storage.active.clone(),
             keys,
-        })
+        }
     }
 
     /// Seals `plaintext` for `context` (e.g. `payment_histories.data:<id>`):
@@ -167,28 +165,20 @@ impl Passwords {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Secret;
 
-    fn storage(active: &str, keys: &[(&str, u8)]) -> Storage {
-        use base64::Engine as _;
-        Storage {
-            active_key: active.into(),
+    fn storage(active: &str, keys: &[(&str, u8)]) -> StorageKeys {
+        StorageKeys {
+            active: active.into(),
             keys: keys
                 .iter()
-                .map(|(id, byte)| {
-                    (
-                        id.to_string(),
-                        Secret::new(base64::engine::general_purpose::STANDARD.encode([*byte; 32])),
-                    )
-                })
+                .map(|(id, byte)| (id.to_string(), [*byte; 32]))
                 .collect(),
-            password_pepper: Secret::new("pepper-pepper-pepper"),
         }
     }
 
     #[test]
     fn sealed_values_open_only_in_their_context() {
-        let sealer = Sealer::new(&storage("k1", &[("k1", 1)])).unwrap();
+        let sealer = Sealer::new(&storage("k1", &[("k1", 1)]));
         let sealed = sealer.seal("t.data:1", b"{\"card\":\"4330\"}");
         assert!(!sealed.windows(4).any(|w| w == b"4330"));
         assert_eq!(
@@ -215,9 +205,9 @@ mod tests {
 
     #[test]
     fn keys_rotate_without_losing_old_values() {
-        let old = Sealer::new(&storage("k1", &[("k1", 1)])).unwrap();
+        let old = Sealer::new(&storage("k1", &[("k1", 1)]));
         let sealed_old = old.seal("c", b"old");
-        let rotated = Sealer::new(&storage("k2", &[("k1", 1), ("k2", 2)])).unwrap();
+        let rotated = Sealer::new(&storage("k2", &[("k1", 1), ("k2", 2)]));
         let sealed_new = rotated.seal("c", b"new");
         assert_eq!(rotated.open("c", &sealed_old).unwrap(), b"old");
         assert_eq!(rotated.open("c", &sealed_new).unwrap(), b"new");

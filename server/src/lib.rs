@@ -1,15 +1,33 @@
 //! The integrated payment server: it verifies payments and billing keys at the PGs, keeps
-//! them encrypted behind per-record passwords, and cancels through the PGs.
+//! them encrypted behind per-record passwords, cancels through the PGs, and relays the PGs'
+//! changes of a payment to the client's webhook.
 //!
 //! Its wire contract lives in the `payments-api` crate. [`App::build`] makes the server
-//! from a [`Config`](config::Config); [`App::serve`] runs it until a shutdown signal.
+//! from a [`Config`]; [`App::serve`] runs it until a shutdown signal.
+//!
+//! A request goes down through these layers, each knowing only those below it:
+//!
+//! - [`http`]: routes, the encrypted body codec, and the one mapping of [`RecordError`] to
+//!   statuses and codes (`http::error`); the monitors; a request id and span per request.
+//! - [`records`]: the use cases (store a payment or billing key, read it with its password,
+//!   cancel it, apply a PG's notification, list and redeliver its client events), with input
+//!   checks and the domain error [`RecordError`]; its tables in `records::store`.
+//! - [`pg`]: one seam for every PG, one module per PG with its quirks; the checklist for
+//!   adding a PG is its doc comment.
+//! - [`outbox`]: client events, written with the change they report; [`relay`]: the worker
+//!   that delivers them, retries, and prunes those done.
+//! - [`db`], [`crypto`] (sealing at rest, record passwords), [`money`] (exact amounts),
+//!   [`clock`], [`config`] (with the keys it decodes once, at start-up).
+//!
+//! [`RecordError`]: records::RecordError
 
 pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod db;
-pub mod derive;
 pub mod http;
+pub mod money;
+pub mod outbox;
 pub mod pg;
 pub mod records;
 pub mod relay;
@@ -19,7 +37,6 @@ use std::sync::Arc;
 
 use config::Config;
 use db::Db;
-use payments_api::BodyCodec;
 
 /// Why the server cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -28,8 +45,8 @@ pub enum StartError {
     Config(#[from] config::ConfigError),
     #[error(transparent)]
     Db(#[from] db::DbError),
-    #[error("{0}")]
-    Keys(String),
+    #[error("cannot set up an HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: std::net::SocketAddr,
@@ -41,33 +58,36 @@ pub enum StartError {
 #[derive(Debug, Clone)]
 pub struct App {
     state: http::AppState,
+    db: Db,
+    outbox: Arc<outbox::Outbox>,
     relay: Arc<relay::Relay>,
 }
 
 impl App {
     /// Connects to the database (migrating it if configured to) and sets up the PGs.
     pub async fn build(config: &Config) -> Result<Self, StartError> {
-        config.validate()?;
+        let keys = config.validate()?;
         let db = Db::connect(config.database_url.expose()).await?;
         if config.migrate_on_start {
             db.migrate().await?;
         }
-        let codec = BodyCodec::new(
-            config.encryption.key.expose(),
-            config.encryption.iv.expose(),
-        )
-        .map_err(|e| StartError::Keys(e.to_string()))?;
-        let records = records::Records {
-            db,
-            sealer: crypto::Sealer::new(&config.storage).map_err(StartError::Keys)?,
-            passwords: crypto::Passwords::new(config.storage.password_pepper.expose()),
-            pgs: pg::Gateways::new(&config.pg),
-            clock: Arc::new(clock::Clock::default()),
-            wake: Arc::new(tokio::sync::Notify::new()),
-        };
-        let records = Arc::new(records);
-        let relay = relay::Relay::new(records.clone(), codec.clone(), &config.relay)
-            .map_err(StartError::Keys)?;
+        let clock = Arc::new(clock::Clock::default());
+        let sealer = Arc::new(crypto::Sealer::new(&keys.storage));
+        let outbox = Arc::new(outbox::Outbox::new(
+            db.clone(),
+            sealer.clone(),
+            clock.clone(),
+        ));
+        let records = Arc::new(records::Records::new(
+            db.clone(),
+            sealer,
+            crypto::Passwords::new(config.storage.password_pepper.expose()),
+            pg::Gateways::new(&config.pg)?,
+            clock,
+            outbox.clone(),
+        ));
+        let codec = keys.codec;
+        let relay = relay::Relay::new(outbox.clone(), codec.clone(), keys.signing, &config.relay)?;
         Ok(Self {
             state: http::AppState {
                 records,
@@ -75,18 +95,20 @@ impl App {
                 monitor: Arc::new(http::Monitor::default()),
                 received: Default::default(),
             },
+            db,
+            outbox,
             relay: Arc::new(relay),
         })
     }
 
     /// The server's clock; tests move it forward to make retries due.
     pub fn clock(&self) -> &clock::Clock {
-        &self.state.records.clock
+        self.outbox.clock()
     }
 
     /// Asks the relay to look for due events now.
     pub fn wake_relay(&self) {
-        self.state.records.wake.notify_one();
+        self.outbox.written();
     }
 
     /// The relay, to drive it by hand (tests, benchmarks).
@@ -111,7 +133,7 @@ impl App {
 
     /// The database.
     pub fn db(&self) -> &Db {
-        &self.state.records.db
+        &self.db
     }
 
     /// Serves on `listener`, and runs the relay, until `shutdown` completes; then finishes

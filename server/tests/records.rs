@@ -771,3 +771,71 @@ on_both!(
         }
     }
 );
+
+on_both!(
+    a_request_dropped_mid_way_leaves_the_in_flight_count,
+    |ctx| {
+        // A Toss that takes the server's call and never answers, and a PG timeout long enough
+        // for the client to give up first.
+        let toss = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let toss_url = format!("http://{}", toss.local_addr().unwrap());
+        ctx.config.pg.toss.get_mut("default").unwrap().base_url = toss_url;
+        ctx.config.pg.timeout_seconds = 60.0;
+        ctx.restart().await;
+        let in_flight = || async { ctx.client.performance().await.unwrap().requests.in_flight };
+        assert_eq!(in_flight().await, 1, "the asking request itself");
+
+        // A client sends a payment to store…
+        let codec = payments_api::BodyCodec::new(
+            payments_api::codec::SANDBOX_KEY,
+            payments_api::codec::SANDBOX_IV,
+        )
+        .unwrap();
+        let body = codec
+            .encrypt_json(&create(VendorCode::TossPayments, "key", &uuid(), 1000.0))
+            .unwrap();
+        let address = ctx.url.trim_start_matches("http://");
+        let mut client = tokio::net::TcpStream::connect(address).await.unwrap();
+        let request = format!(
+            "POST /payments/histories HTTP/1.1\r\nhost: {address}\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        tokio::io::AsyncWriteExt::write_all(&mut client, request.as_bytes())
+            .await
+            .unwrap();
+        // …the server asks the PG and waits…
+        let (mut at_toss, _) = toss.accept().await.unwrap();
+        assert_eq!(in_flight().await, 2);
+        // …and the client hangs up. The server drops the request, its call to the PG with it.
+        drop(client);
+        let mut buffer = [0u8; 4096];
+        while tokio::io::AsyncReadExt::read(&mut at_toss, &mut buffer)
+            .await
+            .is_ok_and(|n| n > 0)
+        {}
+        assert_eq!(in_flight().await, 1, "the dropped request no longer counts");
+    }
+);
+
+on_both!(every_answer_carries_a_request_id, |ctx| {
+    let answer = |path: &'static str, given: Option<&'static str>| {
+        let mut request = ctx.http.get(format!("{}{path}", ctx.url));
+        if let Some(id) = given {
+            request = request.header("x-request-id", id);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let id = response.headers()["x-request-id"].to_str().unwrap();
+            (response.status().as_u16(), id.to_owned())
+        }
+    };
+    let (_, first) = answer("/monitors/health", None).await;
+    let (_, second) = answer("/monitors/health", None).await;
+    assert!(uuid::Uuid::parse_str(&first).is_ok(), "{first}");
+    assert_ne!(first, second, "a fresh id each time");
+    // A client's own id is kept, on errors too.
+    assert_eq!(
+        answer("/no/such/route", Some("client-chosen-id")).await,
+        (404, "client-chosen-id".to_owned())
+    );
+});

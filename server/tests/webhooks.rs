@@ -564,3 +564,135 @@ on_both!(a_deposit_callback_must_carry_the_accounts_secret, |ctx| {
         200
     );
 });
+
+on_both!(
+    done_events_are_pruned_after_the_retention_period_and_pending_ones_never,
+    |ctx| {
+        // A failed attempt is retried only 80 to 120 days later, for a year: an event the
+        // client never takes stays pending, untouched, through the weeks below.
+        ctx.config.relay.initial_backoff_seconds = 100.0 * 86_400.0;
+        ctx.config.relay.max_backoff_seconds = 100.0 * 86_400.0;
+        ctx.config.relay.max_age_seconds = 365.0 * 86_400.0;
+        ctx.restart().await;
+        let events = |order: &str| {
+            let (client, accessor) = (ctx.client.clone(), accessor(order));
+            async move { client.webhook_events(&accessor).await.unwrap() }
+        };
+        let prune_after = |days: u64| {
+            ctx.advance(Duration::from_secs(days * 86_400));
+            ctx.app().relay().prune()
+        };
+        let inbox = Inbox::start().await;
+        let delivered = uuid();
+        let toss_key =
+            stored_virtual_account(&ctx, VendorCode::TossPayments, &delivered, &inbox.url).await;
+        deposit(&ctx, VendorCode::TossPayments, &toss_key).await;
+        inbox.next(WAIT).await;
+        let down = Inbox::start().await;
+        down.answer(503);
+        let pending = uuid();
+        let uid = stored_virtual_account(&ctx, VendorCode::Iamport, &pending, &down.url).await;
+        deposit(&ctx, VendorCode::Iamport, &uid).await;
+        wait_until(|| async {
+            events(&delivered).await[0].state == WebhookEventState::Delivered
+                && events(&pending).await[0].attempts.len() == 1
+        })
+        .await;
+        assert_eq!(ctx.rows("payment_webhook_attempts").await, 2);
+
+        // Within the 30 days nothing goes.
+        prune_after(29).await.unwrap();
+        assert_eq!(events(&delivered).await.len(), 1);
+
+        // After them the delivered event goes, with its attempt; the pending one stays.
+        prune_after(2).await.unwrap();
+        let done = events(&delivered).await;
+        assert!(done.is_empty(), "{done:?}");
+        let waiting = events(&pending).await;
+        assert_eq!(waiting.len(), 1);
+        assert_eq!(waiting[0].state, WebhookEventState::Pending);
+        assert_eq!(waiting[0].attempts.len(), 1);
+        assert_eq!(ctx.rows("payment_webhook_events").await, 1);
+        assert_eq!(ctx.rows("payment_webhook_attempts").await, 1);
+
+        // The payment itself is untouched, and its next change (a refund in Toss's console)
+        // is an event like any other.
+        ctx.client
+            .history_by_source(&accessor(&delivered))
+            .await
+            .unwrap();
+        let refund = json!({"cancelReason": "콘솔 환불", "cancelAmount": 1000, "refundReceiveAccount": {"bank": "신한", "accountNumber": "110123456789", "holderName": "홍길동"}});
+        let path = format!("/v1/payments/{toss_key}/cancel");
+        let (status, body) = ctx
+            .toss_call(reqwest::Method::POST, &path, Some(refund))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let cancelled = inbox.next(WAIT).await;
+        assert_eq!(cancelled.event.current.refund, Some(1000.0));
+    }
+);
+
+on_both!(only_the_start_of_a_clients_answer_is_read, |ctx| {
+    // A client that answers 200 and then sends its body for ever.
+    let endless = endless_client().await;
+    let order = uuid();
+    let uid = stored_virtual_account(&ctx, VendorCode::TossPayments, &order, &endless).await;
+    deposit(&ctx, VendorCode::TossPayments, &uid).await;
+    wait_until(|| async {
+        let events = ctx.client.webhook_events(&accessor(&order)).await.unwrap();
+        !events[0].attempts.is_empty()
+    })
+    .await;
+    let events = ctx.client.webhook_events(&accessor(&order)).await.unwrap();
+    // Had the relay read on, it would have waited for its timeout and kept nothing.
+    assert_eq!(events[0].state, WebhookEventState::Delivered);
+    let attempt = &events[0].attempts[0];
+    assert_eq!(attempt.status, Some(200));
+    assert_eq!(attempt.excerpt.as_deref(), Some("가".repeat(256).as_str()));
+});
+
+/// A webhook endpoint that reads a request and answers 200 with a body that never ends;
+/// its URL.
+async fn endless_client() -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                // The request: headers, then as many bytes as Content-Length says.
+                let mut request = Vec::new();
+                let mut buffer = [0u8; 4096];
+                loop {
+                    let Ok(n) = socket.read(&mut buffer).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    request.extend_from_slice(&buffer[..n]);
+                    let text = String::from_utf8_lossy(&request).to_ascii_lowercase();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let length = text
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        if request.len() >= end + 4 + length {
+                            break;
+                        }
+                    }
+                }
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: text/plain; charset=utf-8\r\ntransfer-encoding: chunked\r\n\r\n";
+                if socket.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let chunk = "가".repeat(1000);
+                let framed = format!("{:x}\r\n{chunk}\r\n", chunk.len());
+                // Until the relay hangs up.
+                while socket.write_all(framed.as_bytes()).await.is_ok() {}
+            });
+        }
+    });
+    url
+}

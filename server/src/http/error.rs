@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use payments_api::payments::ErrorBody;
 
-use crate::pg::PgError;
+use crate::records::{RecordError, Refusal};
 
 /// An error answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,30 +29,6 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "invalid_input", message)
     }
 
-    /// 403: the password does not open the record.
-    pub fn wrong_password() -> Self {
-        Self::new(StatusCode::FORBIDDEN, "wrong_password", "wrong password")
-    }
-
-    /// 404: no such record.
-    pub fn not_found(what: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("no such {what}"),
-        )
-    }
-
-    /// 409: a record with the same PG id or the same source exists.
-    pub fn duplicate(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, "duplicate", message)
-    }
-
-    /// 422: the PG disagrees with the request.
-    pub fn refused(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
-    }
-
     /// 500, with the cause logged and not shown.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(%cause, "internal error");
@@ -64,30 +40,33 @@ impl ApiError {
     }
 }
 
-impl From<PgError> for ApiError {
-    fn from(error: PgError) -> Self {
+impl From<RecordError> for ApiError {
+    /// The one place where the records' errors get their status and code.
+    fn from(error: RecordError) -> Self {
+        let message = error.to_string();
         match error {
-            PgError::Refused { code, message } => {
-                Self::refused("pg_refused", format!("the PG refused ({code}): {message}"))
+            RecordError::InvalidInput(message) => Self::invalid(message),
+            RecordError::NotFound(_) => Self::new(StatusCode::NOT_FOUND, "not_found", message),
+            RecordError::WrongPassword => {
+                Self::new(StatusCode::FORBIDDEN, "wrong_password", message)
             }
-            PgError::Failed(message) => Self::new(
-                StatusCode::BAD_GATEWAY,
-                "pg_failed",
-                format!("the PG failed: {message}"),
-            ),
-            PgError::Timeout => Self::new(
-                StatusCode::GATEWAY_TIMEOUT,
-                "pg_timeout",
-                "the PG did not answer in time",
-            ),
-            PgError::UnknownStore { .. } => Self::refused("unknown_store", error.to_string()),
+            RecordError::Duplicate(_) => Self::new(StatusCode::CONFLICT, "duplicate", message),
+            RecordError::BadSecret(_) => Self::new(StatusCode::UNAUTHORIZED, "bad_secret", message),
+            RecordError::PgRefused { refusal, .. } => {
+                let code = match refusal {
+                    Refusal::Refused => "pg_refused",
+                    Refusal::AmountMismatch => "amount_mismatch",
+                    Refusal::PaymentFailed => "payment_failed",
+                    Refusal::UnknownStore => "unknown_store",
+                };
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+            }
+            RecordError::PgFailed(_) => Self::new(StatusCode::BAD_GATEWAY, "pg_failed", message),
+            RecordError::PgTimedOut => {
+                Self::new(StatusCode::GATEWAY_TIMEOUT, "pg_timeout", message)
+            }
+            RecordError::Internal(cause) => Self::internal(cause),
         }
-    }
-}
-
-impl From<sqlx::Error> for ApiError {
-    fn from(error: sqlx::Error) -> Self {
-        Self::internal(format!("database: {error}"))
     }
 }
 
@@ -98,5 +77,77 @@ impl IntoResponse for ApiError {
             message: self.message,
         };
         (self.status, Json(body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every kind of records error, with the status and code a client sees for it.
+    fn cases() -> Vec<(RecordError, u16, &'static str)> {
+        let refused = |refusal| RecordError::PgRefused {
+            refusal,
+            message: "no".into(),
+        };
+        vec![
+            (RecordError::invalid("bad"), 400, "invalid_input"),
+            (RecordError::NotFound("payment"), 404, "not_found"),
+            (RecordError::WrongPassword, 403, "wrong_password"),
+            (RecordError::Duplicate("twice"), 409, "duplicate"),
+            (RecordError::BadSecret("forged"), 401, "bad_secret"),
+            (refused(Refusal::Refused), 422, "pg_refused"),
+            (refused(Refusal::AmountMismatch), 422, "amount_mismatch"),
+            (refused(Refusal::PaymentFailed), 422, "payment_failed"),
+            (refused(Refusal::UnknownStore), 422, "unknown_store"),
+            (RecordError::PgFailed("down".into()), 502, "pg_failed"),
+            (RecordError::PgTimedOut, 504, "pg_timeout"),
+            (RecordError::internal("disk on fire"), 500, "internal"),
+        ]
+    }
+
+    /// Which kind an error is; a new kind fails to compile here until it is numbered.
+    fn kind(error: &RecordError) -> usize {
+        match error {
+            RecordError::InvalidInput(_) => 0,
+            RecordError::NotFound(_) => 1,
+            RecordError::WrongPassword => 2,
+            RecordError::Duplicate(_) => 3,
+            RecordError::BadSecret(_) => 4,
+            RecordError::PgRefused { .. } => 5,
+            RecordError::PgFailed(_) => 6,
+            RecordError::PgTimedOut => 7,
+            RecordError::Internal(_) => 8,
+        }
+    }
+    const KINDS: usize = 9;
+
+    #[test]
+    fn each_records_error_has_its_status_and_code() {
+        let cases = cases();
+        let covered: std::collections::BTreeSet<usize> =
+            cases.iter().map(|(error, _, _)| kind(error)).collect();
+        assert_eq!(covered.len(), KINDS, "every kind of error has a case");
+        for (error, status, code) in cases {
+            let answer = ApiError::from(error.clone());
+            assert_eq!(
+                (answer.status.as_u16(), answer.code),
+                (status, code),
+                "{error:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn messages_say_what_happened_and_internal_causes_stay_inside() {
+        let answer = ApiError::from(RecordError::NotFound("billing key"));
+        assert_eq!(answer.message, "no such billing key");
+        let answer = ApiError::from(RecordError::PgRefused {
+            refusal: Refusal::AmountMismatch,
+            message: "the PG's amount is 1000, not 999".into(),
+        });
+        assert_eq!(answer.message, "the PG's amount is 1000, not 999");
+        let answer = ApiError::from(RecordError::internal("database: connection refused"));
+        assert!(!answer.message.contains("database"), "{}", answer.message);
     }
 }

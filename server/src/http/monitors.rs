@@ -1,7 +1,10 @@
 //! `/monitors/health`, `/monitors/performance` and `/monitors/system`.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
 
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
@@ -39,11 +42,14 @@ impl Default for Monitor {
     }
 }
 
-/// Counts requests by outcome.
+/// Counts requests by outcome, and those in flight.
 pub async fn count(State(monitor): State<Arc<Monitor>>, request: Request, next: Next) -> Response {
-    monitor.in_flight.fetch_add(1, Ordering::Relaxed);
-    let response = next.run(request).await;
-    monitor.in_flight.fetch_sub(1, Ordering::Relaxed);
+    monitor.in_flight.fetch_add(1, Ordering::SeqCst);
+    let response = InFlight {
+        monitor: monitor.clone(),
+        request: Box::pin(next.run(request)),
+    }
+    .await;
     monitor.total.fetch_add(1, Ordering::Relaxed);
     if response.status().is_client_error() {
         monitor.client_errors.fetch_add(1, Ordering::Relaxed);
@@ -53,10 +59,35 @@ pub async fn count(State(monitor): State<Arc<Monitor>>, request: Request, next: 
     response
 }
 
+/// A request being handled: counted in flight until it completes or is dropped (a client
+/// that hangs up makes the server drop its request mid-way).
+struct InFlight<F> {
+    monitor: Arc<Monitor>,
+    request: Pin<Box<F>>,
+}
+
+impl<F: Future> Future for InFlight<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        self.request.as_mut().poll(cx)
+    }
+}
+
+impl<F> Drop for InFlight<F> {
+    /// Runs before the request itself is dropped: once anything the request held is
+    /// released, it no longer counts.
+    fn drop(&mut self) {
+        self.monitor.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// `/monitors/health`: an empty 200 while the server runs.
 pub async fn health() -> StatusCode {
     StatusCode::OK
 }
 
+/// `/monitors/performance`: CPU, memory, uptime and request counts.
 pub async fn performance(axum::extract::State(s): axum::extract::State<AppState>) -> Reply {
     let m = &s.monitor;
     let (user, system) = cpu_micros();
@@ -67,7 +98,7 @@ pub async fn performance(axum::extract::State(s): axum::extract::State<AppState>
         uptime: m.started_instant.elapsed().as_secs_f64(),
         requests: RequestCounts {
             total: m.total.load(Ordering::Relaxed),
-            in_flight: m.in_flight.load(Ordering::Relaxed),
+            in_flight: m.in_flight.load(Ordering::SeqCst),
             client_errors: m.client_errors.load(Ordering::Relaxed),
             server_errors: m.server_errors.load(Ordering::Relaxed),
         },
@@ -75,6 +106,7 @@ pub async fn performance(axum::extract::State(s): axum::extract::State<AppState>
     Ok(encrypted(&s.codec, StatusCode::OK, &value))
 }
 
+/// `/monitors/system`: version, commit and start time.
 pub async fn system(axum::extract::State(s): axum::extract::State<AppState>) -> Reply {
     let commit = option_env!("PAYMENTS_BUILD_COMMIT").map(|hash| Commit {
         hash: hash.to_owned(),

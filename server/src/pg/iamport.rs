@@ -1,13 +1,21 @@
 //! The I'mport (PortOne V1) connector: one access token per account, refreshed once for all
 //! concurrent callers shortly before it expires.
+//!
+//! I'mport has no confirmation step: a payment is verified by reading it and comparing its
+//! amount, and money taken for the wrong amount is refunded at once. Its notifications
+//! (`{imp_uid, merchant_uid, status}`, JSON or form-encoded) name the payment by `imp_uid`.
 
 use payments_api::iamport::*;
+use payments_api::payments::PaymentData;
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::Mutex;
 
-use super::PgError;
+use super::{
+    BadNotice, BillingKey, CancelOrder, Claim, Connector, Notice, Payment, PgError, Summary,
+    amount, cancels, encode,
+};
 use crate::config::IamportAccount;
 
 /// Refresh a token this long before the PG says it expires, in seconds.
@@ -24,6 +32,7 @@ pub struct Iamport {
 }
 
 impl Iamport {
+    /// The connector of one account, on a shared HTTP client.
     pub fn new(account: &IamportAccount, http: reqwest::Client) -> Self {
         Self {
             base: account.base_url.trim_end_matches('/').to_owned(),
@@ -36,30 +45,8 @@ impl Iamport {
         }
     }
 
-    /// A payment, with the PG's JSON as it came.
-    pub async fn payment(
-        &self,
-        imp_uid: &str,
-    ) -> Result<(IamportPayment, serde_json::Value), PgError> {
+    async fn fetch(&self, imp_uid: &str) -> Result<(IamportPayment, serde_json::Value), PgError> {
         let path = format!("/payments/{}", encode(imp_uid));
-        self.call::<(), _>(Method::GET, &path, None).await
-    }
-
-    /// Cancels all or part of a payment; answers the payment after the cancel.
-    pub async fn cancel(
-        &self,
-        request: &IamportPaymentCancelCreate,
-    ) -> Result<(IamportPayment, serde_json::Value), PgError> {
-        self.call(Method::POST, "/payments/cancel", Some(request))
-            .await
-    }
-
-    /// A billing key.
-    pub async fn subscription(
-        &self,
-        customer_uid: &str,
-    ) -> Result<(IamportSubscription, serde_json::Value), PgError> {
-        let path = format!("/subscribe/customers/{}", encode(customer_uid));
         self.call::<(), _>(Method::GET, &path, None).await
     }
 
@@ -148,16 +135,127 @@ async fn read<T: DeserializeOwned>(
     }
 }
 
-/// Percent-encodes a path segment.
-pub(crate) fn encode(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len());
-    for byte in segment.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(byte as char)
-            }
-            other => out.push_str(&format!("%{other:02X}")),
+impl Connector for Iamport {
+    async fn verify_payment(&self, claim: Claim<'_>) -> Result<Payment, PgError> {
+        let (payment, raw) = self.fetch(claim.uid).await?;
+        if payment.base().status == IamportPaymentStatus::Failed {
+            return Err(PgError::PaymentFailed);
         }
+        let payment = payment_of(payment, raw)?;
+        let paid = payment.summary.price;
+        if paid != claim.price {
+            // Money taken for the wrong amount goes back to the customer.
+            let refund = IamportPaymentCancelCreate {
+                imp_uid: Some(claim.uid.to_owned()),
+                reason: "결제 금액 불일치".into(),
+                ..Default::default()
+            };
+            let refunded = match self
+                .call::<_, IamportPayment>(Method::POST, "/payments/cancel", Some(&refund))
+                .await
+            {
+                Ok(_) => "refunded",
+                Err(_) => "could not be refunded",
+            };
+            return Err(PgError::Mismatch(format!(
+                "the PG's amount is {paid}, not {}; the payment {refunded}",
+                claim.price
+            )));
+        }
+        Ok(payment)
     }
-    out
+
+    async fn payment(&self, uid: &str) -> Result<Payment, PgError> {
+        let (payment, raw) = self.fetch(uid).await?;
+        payment_of(payment, raw)
+    }
+
+    async fn cancel(&self, order: CancelOrder<'_>) -> Result<Payment, PgError> {
+        let account = order.account;
+        let request = IamportPaymentCancelCreate {
+            imp_uid: Some(order.uid.to_owned()),
+            amount: Some(order.price.to_f64()),
+            reason: order.reason.to_owned(),
+            refund_holder: account.map(|a| a.holder.clone()),
+            refund_bank: account.map(|a| a.bank.clone()),
+            refund_account: account.map(|a| a.account.clone()),
+            refund_tel: account.map(|a| a.mobile.clone()),
+            ..Default::default()
+        };
+        let (payment, raw) = self
+            .call::<_, IamportPayment>(Method::POST, "/payments/cancel", Some(&request))
+            .await?;
+        payment_of(payment, raw)
+    }
+
+    /// I'mport's billing keys are named by the merchant (`customer_uid`); there is no
+    /// separate customer to check.
+    async fn verify_billing_key(&self, uid: &str, _customer: &str) -> Result<BillingKey, PgError> {
+        let path = format!("/subscribe/customers/{}", encode(uid));
+        let (key, raw) = self
+            .call::<(), IamportSubscription>(Method::GET, &path, None)
+            .await?;
+        Ok(BillingKey {
+            data: payments_api::payments::ReservationData::Iamport(key),
+            raw,
+        })
+    }
+}
+
+fn payment_of(payment: IamportPayment, raw: serde_json::Value) -> Result<Payment, PgError> {
+    Ok(Payment {
+        summary: summary(&payment)?,
+        data: PaymentData::Iamport(payment),
+        raw,
+    })
+}
+
+/// What a record derives from an I'mport payment. Times are unix seconds, `0` for "not
+/// happened"; `cancel_amount` is I'mport's own running total of refunds.
+fn summary(payment: &IamportPayment) -> Result<Summary, PgError> {
+    let base = payment.base();
+    let cancels = cancels(base.cancel_history.iter().map(|c| {
+        let at_ms = c.cancelled_at.saturating_mul(1000);
+        (c.reason.as_str(), c.amount, at_ms)
+    }))?;
+    let cancelled_at_ms = cancels
+        .first()
+        .map(|c| c.at_ms)
+        // A virtual account revoked before its deposit has a time but no cancel entry.
+        .or((base.cancelled_at > 0).then(|| base.cancelled_at.saturating_mul(1000)));
+    let refund = amount(base.cancel_amount)?;
+    Ok(Summary {
+        currency: serde_json::to_value(&base.currency)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        price: amount(base.amount)?,
+        refund: refund.is_positive().then_some(refund),
+        paid_at_ms: (base.paid_at > 0).then(|| base.paid_at.saturating_mul(1000)),
+        cancelled_at_ms,
+        cancels,
+    })
+}
+
+/// Reads a notification: only `imp_uid` is used, the rest is re-read from I'mport.
+pub fn read_notice(content_type: Option<&str>, body: &[u8]) -> Result<Notice, BadNotice> {
+    let form = content_type.is_some_and(|v| v.contains("x-www-form-urlencoded"));
+    let imp_uid = if form {
+        let text = String::from_utf8_lossy(body);
+        reqwest::Url::parse(&format!("http://form/?{text}"))
+            .ok()
+            .and_then(|u| {
+                u.query_pairs()
+                    .find(|(k, _)| k == "imp_uid")
+                    .map(|(_, v)| v.into_owned())
+            })
+    } else {
+        serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| v.get("imp_uid").and_then(|u| u.as_str()).map(str::to_owned))
+    };
+    imp_uid
+        .filter(|u| !u.is_empty() && u.len() <= 255)
+        .map(Notice::Payment)
+        .ok_or_else(|| BadNotice("the body has no imp_uid".into()))
 }

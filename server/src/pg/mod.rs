@@ -1,13 +1,42 @@
-//! Connectors to the PGs, by vendor and `store_id`, configured by base URL and credentials
-//! alone: the same code talks to the real PGs and to the fakes.
+//! The PGs, behind one seam.
+//!
+//! Records reach a PG only through a [`Gateway`]: verify a payment, fetch it, cancel it,
+//! verify a billing key. Each answers the PG's own JSON as it came (sealed at rest, shown to
+//! clients) and, for payments, a vendor-neutral [`Summary`] (the record's plain columns and
+//! cancels). What is peculiar to one PG lives in its module: I'mport refunding a payment of
+//! the wrong amount, Toss's confirmation and its `ALREADY_PROCESSED_PAYMENT`, Toss taking
+//! refund accounts as digits only, the shape of each PG's notifications. Nothing outside
+//! this folder asks which PG a record belongs to.
+//!
+//! Connectors are configured by base URL and credentials alone, so the same code talks to
+//! the real PGs and to the fakes.
+//!
+//! # Adding a PG
+//!
+//! 1. `api/`: the PG's wire types in a module of their own, a [`VendorCode`] variant, and
+//!    a variant of `PaymentData` and of `ReservationData` (`api/src/payments.rs`).
+//! 2. `server/src/pg/<pg>.rs`: the connector, implementing [`Connector`] with the PG's
+//!    quirks inside, its [`Summary`] of a payment, and how its notifications read
+//!    ([`Notice`]).
+//! 3. This file: a [`Gateway`] variant and its line in `each_gateway!`, a row in
+//!    [`VENDORS`] (code, notification path, notification reader, order secret) and its arm
+//!    in [`vendor`], and its accounts in [`Gateways::new`].
+//! 4. `server/src/config.rs`: the accounts' section in `Pgs` (and its `PAYMENTS_…`
+//!    variables, its base URLs' check in `Config::validate`).
+//!
+//! The compiler points at each of the matches in this file once the variants exist. The
+//! HTTP routes for notifications, the records, the outbox and the relay need no change.
 
 pub mod iamport;
 pub mod toss;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::future::Future;
+
+use payments_api::payments::{PaymentData, RefundAccount, ReservationData, VendorCode};
 
 use crate::config::{DEFAULT_STORE, Pgs};
+use crate::money::Amount;
 
 /// Why a PG call did not give what was asked.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -15,6 +44,12 @@ pub enum PgError {
     /// The PG answered and refused (unknown payment, wrong amount, over-cancel, …).
     #[error("the PG refused: {message}")]
     Refused { code: String, message: String },
+    /// The PG's payment is not the one the client reported (amount, order).
+    #[error("{0}")]
+    Mismatch(String),
+    /// The payment failed at the PG.
+    #[error("the payment failed at the PG")]
+    PaymentFailed,
     /// The PG failed or answered something unreadable.
     #[error("the PG failed: {0}")]
     Failed(String),
@@ -23,7 +58,7 @@ pub enum PgError {
     Timeout,
     /// No account is configured for the store.
     #[error("no {vendor} account is configured for store {store:?}")]
-    UnknownStore { vendor: &'static str, store: String },
+    UnknownStore { vendor: VendorCode, store: String },
 }
 
 impl PgError {
@@ -38,15 +73,196 @@ impl PgError {
     }
 }
 
+/// A cancel as the PG reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cancel {
+    pub reason: String,
+    pub price: Amount,
+    pub at_ms: i64,
+}
+
+/// What a record derives from the PG's payment: currency, price, refunds, and the times of
+/// payment and cancellation, all as the PG reports them (never the server's "now").
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    pub currency: String,
+    pub price: Amount,
+    pub refund: Option<Amount>,
+    pub paid_at_ms: Option<i64>,
+    /// The first cancel's time.
+    pub cancelled_at_ms: Option<i64>,
+    /// Oldest first.
+    pub cancels: Vec<Cancel>,
+}
+
+/// A payment as a PG answered it.
+#[derive(Debug, Clone)]
+pub struct Payment {
+    pub data: PaymentData,
+    /// The PG's JSON as it came: what is sealed and shown.
+    pub raw: serde_json::Value,
+    pub summary: Summary,
+}
+
+/// A billing key as a PG answered it.
+#[derive(Debug, Clone)]
+pub struct BillingKey {
+    pub data: ReservationData,
+    pub raw: serde_json::Value,
+}
+
+/// A payment a client reports: the PG's id, the client's order (the source id) and the
+/// amount the client expects.
+#[derive(Debug, Clone, Copy)]
+pub struct Claim<'a> {
+    pub uid: &'a str,
+    pub order_id: &'a str,
+    pub price: Amount,
+}
+
+/// A cancel to make at the PG.
+#[derive(Debug, Clone, Copy)]
+pub struct CancelOrder<'a> {
+    pub uid: &'a str,
+    pub price: Amount,
+    pub reason: &'a str,
+    /// Where a virtual account's money goes back to; passed on, never stored.
+    pub account: Option<&'a RefundAccount>,
+}
+
+/// What one PG connector does for the records.
+pub trait Connector {
+    /// Verifies a payment the way this PG wants it done (fetch and compare, or confirm),
+    /// refusing one that failed or is not what the client reported.
+    fn verify_payment(
+        &self,
+        claim: Claim<'_>,
+    ) -> impl Future<Output = Result<Payment, PgError>> + Send;
+
+    /// The payment as the PG has it now.
+    fn payment(&self, uid: &str) -> impl Future<Output = Result<Payment, PgError>> + Send;
+
+    /// Cancels all or part of a payment; answers the payment after the cancel.
+    fn cancel(
+        &self,
+        order: CancelOrder<'_>,
+    ) -> impl Future<Output = Result<Payment, PgError>> + Send;
+
+    /// Verifies a billing key, for the customer (the source id) where the PG checks it.
+    fn verify_billing_key(
+        &self,
+        uid: &str,
+        customer: &str,
+    ) -> impl Future<Output = Result<BillingKey, PgError>> + Send;
+}
+
+/// One merchant account at one PG.
+#[derive(Debug, Clone)]
+pub enum Gateway {
+    Iamport(std::sync::Arc<iamport::Iamport>),
+    Toss(std::sync::Arc<toss::Toss>),
+}
+
+/// Runs `$call` on the connector inside a [`Gateway`], whichever PG it is.
+macro_rules! each_gateway {
+    ($gateway:expr, $pg:ident => $call:expr) => {
+        match $gateway {
+            Gateway::Iamport($pg) => $call,
+            Gateway::Toss($pg) => $call,
+        }
+    };
+}
+
+impl Gateway {
+    /// See [`Connector::verify_payment`].
+    pub async fn verify_payment(&self, claim: Claim<'_>) -> Result<Payment, PgError> {
+        each_gateway!(self, pg => pg.verify_payment(claim).await)
+    }
+
+    /// See [`Connector::payment`].
+    pub async fn payment(&self, uid: &str) -> Result<Payment, PgError> {
+        each_gateway!(self, pg => pg.payment(uid).await)
+    }
+
+    /// See [`Connector::cancel`].
+    pub async fn cancel(&self, order: CancelOrder<'_>) -> Result<Payment, PgError> {
+        each_gateway!(self, pg => pg.cancel(order).await)
+    }
+
+    /// See [`Connector::verify_billing_key`].
+    pub async fn verify_billing_key(
+        &self,
+        uid: &str,
+        customer: &str,
+    ) -> Result<BillingKey, PgError> {
+        each_gateway!(self, pg => pg.verify_billing_key(uid, customer).await)
+    }
+}
+
+/// What a PG's notification asks of the server. Notifications are unauthenticated: the
+/// server never trusts their body, only learns from it which payment to re-read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// Re-read this payment (the PG's id).
+    Payment(String),
+    /// A payment named by its order (the source id); genuine only if `secret` is the one
+    /// the PG gave the stored payment.
+    Order { order_id: String, secret: String },
+    /// Nothing for this server (another product's event).
+    Ignored,
+}
+
+/// A notification that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BadNotice(pub String);
+
+/// A PG as the rest of the server sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Vendor {
+    pub code: VendorCode,
+    /// Its notifications arrive at `/payments/webhooks/{webhook_path}`.
+    pub webhook_path: &'static str,
+    /// Reads a notification's body, given its content type.
+    pub read_notice: fn(Option<&str>, &[u8]) -> Result<Notice, BadNotice>,
+    /// The secret a payment's [`Notice::Order`] must carry, if the PG has such.
+    pub order_secret: fn(&PaymentData) -> Option<&str>,
+}
+
+/// Every PG the server speaks to.
+pub const VENDORS: [Vendor; 2] = [
+    Vendor {
+        code: VendorCode::Iamport,
+        webhook_path: "iamport",
+        read_notice: iamport::read_notice,
+        order_secret: |_| None,
+    },
+    Vendor {
+        code: VendorCode::TossPayments,
+        webhook_path: "toss",
+        read_notice: toss::read_notice,
+        order_secret: toss::order_secret,
+    },
+];
+
+/// The PG of `code`.
+pub fn vendor(code: VendorCode) -> &'static Vendor {
+    // Exhaustive, so a new vendor code does not compile until it has its row.
+    match code {
+        VendorCode::Iamport => &VENDORS[0],
+        VendorCode::TossPayments => &VENDORS[1],
+    }
+}
+
 /// The configured PG accounts.
 #[derive(Debug)]
 pub struct Gateways {
-    iamport: BTreeMap<String, Arc<iamport::Iamport>>,
-    toss: BTreeMap<String, Arc<toss::Toss>>,
+    accounts: BTreeMap<(VendorCode, String), Gateway>,
 }
 
 impl Gateways {
-    pub fn new(config: &Pgs) -> Self {
+    /// One connector per configured account, sharing one HTTP client.
+    pub fn new(config: &Pgs) -> Result<Self, reqwest::Error> {
         static PROVIDER: std::sync::Once = std::sync::Once::new();
         PROVIDER.call_once(|| {
             let _ = rustls::crypto::ring::default_provider().install_default();
@@ -55,53 +271,81 @@ impl Gateways {
             .timeout(config.timeout())
             .connect_timeout(config.timeout())
             .user_agent(concat!("payments-server/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("a TLS provider is installed, so the client builds");
-        Self {
-            iamport: config
-                .iamport
-                .iter()
-                .map(|(store, account)| {
-                    (
-                        store.clone(),
-                        Arc::new(iamport::Iamport::new(account, http.clone())),
-                    )
-                })
+            .build()?;
+        let iamport = config.iamport.iter().map(|(store, account)| {
+            let pg = iamport::Iamport::new(account, http.clone());
+            (VendorCode::Iamport, store, Gateway::Iamport(pg.into()))
+        });
+        let toss = config.toss.iter().map(|(store, account)| {
+            let pg = toss::Toss::new(account, http.clone());
+            (VendorCode::TossPayments, store, Gateway::Toss(pg.into()))
+        });
+        Ok(Self {
+            accounts: iamport
+                .chain(toss)
+                .map(|(code, store, gateway)| ((code, store.clone()), gateway))
                 .collect(),
-            toss: config
-                .toss
-                .iter()
-                .map(|(store, account)| {
-                    (
-                        store.clone(),
-                        Arc::new(toss::Toss::new(account, http.clone())),
-                    )
-                })
-                .collect(),
+        })
+    }
+
+    /// The account of `store` at the PG of `code`, or the PG's default account.
+    pub fn get(&self, code: VendorCode, store: &str) -> Result<Gateway, PgError> {
+        self.accounts
+            .get(&(code, store.to_owned()))
+            .or_else(|| self.accounts.get(&(code, DEFAULT_STORE.to_owned())))
+            .cloned()
+            .ok_or_else(|| PgError::UnknownStore {
+                vendor: code,
+                store: store.to_owned(),
+            })
+    }
+}
+
+/// Percent-encodes a path segment.
+pub(crate) fn encode(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for byte in segment.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(byte as char)
+            }
+            other => out.push_str(&format!("%{other:02X}")),
         }
     }
+    out
+}
 
-    /// The I'mport account of `store`, or the default one.
-    pub fn iamport(&self, store: &str) -> Result<Arc<iamport::Iamport>, PgError> {
-        self.iamport
-            .get(store)
-            .or_else(|| self.iamport.get(DEFAULT_STORE))
-            .cloned()
-            .ok_or_else(|| PgError::UnknownStore {
-                vendor: "iamport",
-                store: store.to_owned(),
+/// A PG's cancels, oldest first, from each one's reason, amount as the PG wrote it, and
+/// time in milliseconds.
+fn cancels<'a>(entries: impl Iterator<Item = (&'a str, f64, i64)>) -> Result<Vec<Cancel>, PgError> {
+    let mut cancels = entries
+        .map(|(reason, price, at_ms)| {
+            Ok(Cancel {
+                reason: reason.to_owned(),
+                price: amount(price)?,
+                at_ms,
             })
-    }
+        })
+        .collect::<Result<Vec<_>, PgError>>()?;
+    cancels.sort_by_key(|c| c.at_ms);
+    Ok(cancels)
+}
 
-    /// The Toss Payments account of `store`, or the default one.
-    pub fn toss(&self, store: &str) -> Result<Arc<toss::Toss>, PgError> {
-        self.toss
-            .get(store)
-            .or_else(|| self.toss.get(DEFAULT_STORE))
-            .cloned()
-            .ok_or_else(|| PgError::UnknownStore {
-                vendor: "toss.payments",
-                store: store.to_owned(),
-            })
+/// An amount the PG wrote; one that is no money is an answer the server cannot use.
+fn amount(value: f64) -> Result<Amount, PgError> {
+    Amount::from_f64(value).map_err(|e| PgError::Failed(format!("the PG's answer: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_vendor_code_finds_its_own_row() {
+        for row in &VENDORS {
+            assert_eq!(vendor(row.code).code, row.code);
+        }
+        let paths: std::collections::BTreeSet<_> = VENDORS.iter().map(|v| v.webhook_path).collect();
+        assert_eq!(paths.len(), VENDORS.len(), "one notification path each");
     }
 }

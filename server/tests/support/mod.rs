@@ -1,10 +1,9 @@
 //! The payments server over real HTTP, wired to both fakes on loopback, on SQLite or on
 //! MariaDB (a fresh database per test on the server at `PAYMENTS_TEST_DATABASE_URL`,
-//! default `mysql://root@127.0.0.1:3306`).
+//! default `mysql://root@127.0.0.1:3306`), made with the workspace's test kit.
 
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -13,9 +12,8 @@ use payments_api::codec::{SANDBOX_IV, SANDBOX_KEY};
 use payments_fakes::iamport::{FakeIamport, IamportConfig};
 use payments_fakes::toss::{FakeToss, TossConfig};
 use payments_server::App;
-use payments_server::config::{
-    BodyEncryption, Config, IamportAccount, Pgs, Relay, Secret, Storage, TossAccount,
-};
+use payments_server::config::{Config, IamportAccount, SANDBOX_WEBHOOK_SECRET, TossAccount};
+use payments_testkit::{Database, Provisioned};
 use serde_json::{Value, json};
 use sqlx::Row;
 use tokio::net::TcpListener;
@@ -25,8 +23,6 @@ pub const TOSS_KEY: &str = "test_sk_server_tests_000000";
 /// The Toss account of store `store-2`: another merchant at the fake.
 pub const TOSS_KEY_2: &str = "test_sk_server_tests_store2";
 pub const PASSWORD: &str = "some-password";
-/// The relay's signing secret in the tests.
-pub const SIGNING_SECRET: &str = "whsec_dGVzdHMtc2lnbmluZy1zZWNyZXQ=";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -74,22 +70,10 @@ pub struct Ctx {
     pub iamport: FakeIamport,
     pub config: Config,
     iamport_token: String,
-    database: Option<(String, String)>,
-    _dir: tempfile::TempDir,
+    /// Removed when the test finishes, or when it fails before.
+    database: Option<Provisioned>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
-}
-
-async fn spawn(router: axum::Router) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(payments_fakes::serve::serve(
-        listener,
-        router,
-        std::future::pending(),
-        Duration::from_secs(1),
-    ));
-    url
 }
 
 impl Ctx {
@@ -103,73 +87,38 @@ impl Ctx {
             webhook_mode: payments_fakes::delivery::DeliveryMode::Sync,
             ..IamportConfig::default()
         });
-        let toss_url = spawn(toss.router()).await;
-        let iamport_url = spawn(iamport.router()).await;
-        let dir = tempfile::tempdir().unwrap();
-        let (database_url, database) = match backend {
-            Backend::Sqlite => (
-                format!("sqlite://{}", dir.path().join("payments.db").display()),
-                None,
+        let toss_url = payments_testkit::serve(toss.router()).await.unwrap();
+        let iamport_url = payments_testkit::serve(iamport.router()).await.unwrap();
+        let database = match backend {
+            Backend::Sqlite => Database::Sqlite,
+            Backend::MariaDb => Database::MariaDb(
+                std::env::var("PAYMENTS_TEST_DATABASE_URL")
+                    .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into()),
             ),
-            Backend::MariaDb => {
-                let server = std::env::var("PAYMENTS_TEST_DATABASE_URL")
-                    .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into());
-                // Tests make databases of their own: keep only the server part of the URL.
-                let mut url =
-                    reqwest::Url::parse(&server).expect("PAYMENTS_TEST_DATABASE_URL is a URL");
-                url.set_path("");
-                let server = url.to_string().trim_end_matches('/').to_owned();
-                let name = format!("payments_test_{}", uuid::Uuid::new_v4().simple());
-                admin(&server, &format!("CREATE DATABASE {name}")).await;
-                (format!("{server}/{name}"), Some((server, name)))
-            }
         };
-        let storage_key = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
-        let config = Config {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            database_url: Secret::new(database_url),
-            migrate_on_start: true,
-            encryption: BodyEncryption {
-                key: Secret::new(SANDBOX_KEY),
-                iv: Secret::new(SANDBOX_IV),
-            },
-            storage: Storage {
-                active_key: "k1".into(),
-                keys: BTreeMap::from([("k1".to_owned(), Secret::new(storage_key))]),
-                password_pepper: Secret::new("a-test-pepper-of-some-length"),
-            },
-            pg: Pgs {
-                iamport: BTreeMap::from([(
-                    "default".to_owned(),
-                    IamportAccount {
-                        base_url: iamport_url.clone(),
-                        imp_key: "test_imp_key".into(),
-                        imp_secret: Secret::new("test_imp_secret"),
-                    },
-                )]),
-                toss: BTreeMap::from([
-                    (
-                        "default".to_owned(),
-                        TossAccount {
-                            base_url: toss_url.clone(),
-                            secret_key: Secret::new(TOSS_KEY),
-                        },
-                    ),
-                    (
-                        "store-2".to_owned(),
-                        TossAccount {
-                            base_url: toss_url.clone(),
-                            secret_key: Secret::new(TOSS_KEY_2),
-                        },
-                    ),
-                ]),
-                timeout_seconds: 1.0,
-            },
-            relay: Relay {
-                poll_interval_ms: 100,
-                ..Relay::with_secret(SIGNING_SECRET)
-            },
-        };
+        let database = payments_testkit::provision(&database)
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{e}: MariaDB is needed for the MariaDB half of the tests. Start it, or \
+                     point PAYMENTS_TEST_DATABASE_URL at one."
+                )
+            });
+        let mut config = Config::sandbox(database.url.clone());
+        config.pg.iamport.insert(
+            "default".into(),
+            IamportAccount::new(&iamport_url, "test_imp_key", "test_imp_secret"),
+        );
+        config
+            .pg
+            .toss
+            .insert("default".into(), TossAccount::new(&toss_url, TOSS_KEY));
+        config
+            .pg
+            .toss
+            .insert("store-2".into(), TossAccount::new(&toss_url, TOSS_KEY_2));
+        config.pg.timeout_seconds = 1.0;
+        config.relay.poll_interval_ms = 100;
         payments_fakes::tls::install_provider();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(20))
@@ -187,8 +136,7 @@ impl Ctx {
             iamport,
             config,
             iamport_token: String::new(),
-            database,
-            _dir: dir,
+            database: Some(database),
             stop: None,
             task: None,
         };
@@ -281,8 +229,8 @@ impl Ctx {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
-        if let Some((server, name)) = self.database.take() {
-            admin(&server, &format!("DROP DATABASE {name}")).await;
+        if let Some(database) = self.database.take() {
+            database.release().await;
         }
     }
 
@@ -315,6 +263,21 @@ impl Ctx {
         }
         pool.close().await;
         out
+    }
+
+    /// How many rows `table` holds.
+    pub async fn rows(&self, table: &str) -> i64 {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(self.config.database_url.expose())
+            .await
+            .unwrap();
+        let count: i64 =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        pool.close().await;
+        count
     }
 
     // --- the fakes, as the customer and the merchant's own code would use them ---
@@ -438,22 +401,6 @@ impl Ctx {
     }
 }
 
-impl Drop for Ctx {
-    /// A test that failed before `finish` still drops its MariaDB database.
-    fn drop(&mut self) {
-        if let Some((server, name)) = self.database.take() {
-            let _ = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("a runtime");
-                runtime.block_on(admin(&server, &format!("DROP DATABASE IF EXISTS {name}")));
-            })
-            .join();
-        }
-    }
-}
-
 async fn call(
     http: &reqwest::Client,
     method: reqwest::Method,
@@ -471,123 +418,43 @@ async fn call(
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
-async fn admin(server: &str, sql: &str) {
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(server).await.unwrap_or_else(|e| {
-        panic!(
-            "MariaDB is needed for the MariaDB half of the tests: cannot connect to {server} ({e}). \
-             Start it, or point PAYMENTS_TEST_DATABASE_URL at one."
-        )
-    });
-    sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
-        .execute(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
-}
-
-/// A client backend's webhook endpoint: checks each delivery's signature, decrypts it, and
-/// answers with a settable status; `next` gives the accepted events in arrival order.
+/// A client backend's webhook endpoint: the test kit's inbox, checking the server's
+/// signatures and decrypting with its key; `next` fails the test when nothing comes.
 pub struct Inbox {
     pub url: String,
-    status: std::sync::Arc<std::sync::atomic::AtomicU16>,
-    events: tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<Delivery>>,
+    inner: payments_testkit::Inbox,
 }
 
 /// One accepted delivery.
-#[derive(Debug, Clone)]
-pub struct Delivery {
-    /// The `webhook-id` header.
-    pub id: String,
-    pub event: payments_api::payments::PaymentWebhook,
-    /// The `webhook-timestamp` and `webhook-signature` headers and the raw body.
-    pub timestamp: String,
-    pub signature: String,
-    pub body: String,
-}
-
-type InboxState = (
-    tokio::sync::mpsc::UnboundedSender<Delivery>,
-    std::sync::Arc<std::sync::atomic::AtomicU16>,
-);
+pub type Delivery = payments_testkit::InboxEvent;
 
 impl Inbox {
     pub async fn start() -> Self {
-        use axum::extract::State;
-        use axum::http::{HeaderMap, StatusCode};
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let status = std::sync::Arc::new(std::sync::atomic::AtomicU16::new(200));
-        let app =
-            axum::Router::new()
-                .route(
-                    "/client/webhook",
-                    axum::routing::post(
-                        |State((tx, status)): State<InboxState>,
-                         headers: HeaderMap,
-                         body: String| async move {
-                            let header = |name: &str| {
-                                headers
-                                    .get(name)
-                                    .and_then(|v| v.to_str().ok())
-                                    .unwrap_or_default()
-                                    .to_owned()
-                            };
-                            let id = header("webhook-id");
-                            // The server's clock may be moved forward in tests: a wide tolerance.
-                            let verified = payments_api::signature::verify(
-                                SIGNING_SECRET,
-                                &id,
-                                &header("webhook-timestamp"),
-                                &header("webhook-signature"),
-                                &body,
-                                chrono::Utc::now().timestamp(),
-                                365 * 86_400,
-                            );
-                            if verified.is_err() {
-                                return StatusCode::UNAUTHORIZED;
-                            }
-                            let answer = status.load(std::sync::atomic::Ordering::SeqCst);
-                            if (200..300).contains(&answer) {
-                                let codec =
-                                    payments_api::BodyCodec::new(SANDBOX_KEY, SANDBOX_IV).unwrap();
-                                let event = codec.decrypt_json(&body).expect("the body decrypts");
-                                let _ = tx.send(Delivery {
-                                    id,
-                                    event,
-                                    timestamp: header("webhook-timestamp"),
-                                    signature: header("webhook-signature"),
-                                    body,
-                                });
-                            }
-                            StatusCode::from_u16(answer).unwrap()
-                        },
-                    ),
-                )
-                .with_state((tx, status.clone()));
-        let url = format!("{}/client/webhook", spawn(app).await);
+        let codec = payments_api::BodyCodec::new(SANDBOX_KEY, SANDBOX_IV).unwrap();
+        let (inner, _) = payments_testkit::Inbox::start(codec, SANDBOX_WEBHOOK_SECRET)
+            .await
+            .unwrap();
         Self {
-            url,
-            status,
-            events: tokio::sync::Mutex::new(rx),
+            url: inner.url().to_owned(),
+            inner,
         }
     }
 
     /// Answers every later delivery with `status`.
     pub fn answer(&self, status: u16) {
-        self.status
-            .store(status, std::sync::atomic::Ordering::SeqCst);
+        self.inner.answer(status);
     }
 
     /// The next accepted event, or panics after `timeout`.
     pub async fn next(&self, timeout: Duration) -> Delivery {
-        tokio::time::timeout(timeout, self.events.lock().await.recv())
+        self.inner
+            .next(timeout)
             .await
             .expect("an event arrives in time")
-            .expect("the inbox is open")
     }
 
     /// An event accepted already, if any.
     pub async fn try_next(&self) -> Option<Delivery> {
-        self.events.lock().await.try_recv().ok()
+        self.inner.try_next().await
     }
 }

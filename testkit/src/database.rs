@@ -1,11 +1,11 @@
-//! Databases for a harness: a fresh one per harness, removed when the harness stops.
+//! Databases for tests: a fresh one each time, removed when it is released.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::HarnessError;
+use crate::DatabaseError;
 
-/// Where a harness keeps its payments server's records.
+/// Where a test (or a harness) keeps the payments server's records.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Database {
     /// A MariaDB server from `PAYMENTS_TEST_DATABASE_URL` if set, else SQLite.
@@ -28,9 +28,10 @@ pub enum Database {
     Docker,
 }
 
-/// A database made for one harness, and how to remove it.
+/// A database made for one test or harness, and how to remove it.
 #[derive(Debug)]
-pub(crate) struct Provisioned {
+pub struct Provisioned {
+    /// Its URL, credentials included.
     pub url: String,
     cleanup: Cleanup,
 }
@@ -98,7 +99,8 @@ impl Drop for Provisioned {
     }
 }
 
-pub(crate) async fn provision(database: &Database) -> Result<Provisioned, HarnessError> {
+/// Makes the database `database` asks for.
+pub async fn provision(database: &Database) -> Result<Provisioned, DatabaseError> {
     match database {
         Database::Auto => match std::env::var("PAYMENTS_TEST_DATABASE_URL") {
             Ok(url) if !url.trim().is_empty() => mariadb(&url).await,
@@ -117,11 +119,11 @@ pub(crate) async fn provision(database: &Database) -> Result<Provisioned, Harnes
 }
 
 #[cfg(feature = "docker")]
-async fn docker() -> Result<Provisioned, HarnessError> {
+async fn docker() -> Result<Provisioned, DatabaseError> {
     use testcontainers_modules::mariadb::Mariadb;
     use testcontainers_modules::testcontainers::runners::AsyncRunner as _;
     let unavailable = |e: &dyn std::fmt::Display| {
-        HarnessError::Database(format!(
+        DatabaseError(format!(
             "Docker is not available ({e}): use Database::PrivateMariaDb or \
              PAYMENTS_TEST_DATABASE_URL instead"
         ))
@@ -141,18 +143,18 @@ async fn docker() -> Result<Provisioned, HarnessError> {
     })
 }
 
-fn sqlite() -> Result<Provisioned, HarnessError> {
-    let dir = tempfile::tempdir()
-        .map_err(|e| HarnessError::Database(format!("a temporary directory: {e}")))?;
+fn sqlite() -> Result<Provisioned, DatabaseError> {
+    let dir =
+        tempfile::tempdir().map_err(|e| DatabaseError(format!("a temporary directory: {e}")))?;
     Ok(Provisioned {
         url: format!("sqlite://{}", dir.path().join("payments.db").display()),
         cleanup: Cleanup::Directory(dir),
     })
 }
 
-async fn mariadb(server: &str) -> Result<Provisioned, HarnessError> {
+async fn mariadb(server: &str) -> Result<Provisioned, DatabaseError> {
     let mut url = reqwest::Url::parse(server)
-        .map_err(|e| HarnessError::Database(format!("{server:?} is not a database URL: {e}")))?;
+        .map_err(|e| DatabaseError(format!("{server:?} is not a database URL: {e}")))?;
     // Only the server part: the harness makes its own database.
     url.set_path("");
     let server = url.to_string().trim_end_matches('/').to_owned();
@@ -164,18 +166,18 @@ async fn mariadb(server: &str) -> Result<Provisioned, HarnessError> {
     })
 }
 
-async fn execute(server: &str, sql: &str) -> Result<(), HarnessError> {
+async fn execute(server: &str, sql: &str) -> Result<(), DatabaseError> {
     sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(server).await.map_err(|e| {
-        HarnessError::Database(format!("cannot connect to the MariaDB server: {e}"))
-    })?;
+    let pool = sqlx::AnyPool::connect(server)
+        .await
+        .map_err(|e| DatabaseError(format!("cannot connect to the MariaDB server: {e}")))?;
     let result = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
         .execute(&pool)
         .await;
     pool.close().await;
     result
         .map(drop)
-        .map_err(|e| HarnessError::Database(format!("{sql}: {e}")))
+        .map_err(|e| DatabaseError(format!("{sql}: {e}")))
 }
 
 fn find(program: &str) -> Option<PathBuf> {
@@ -186,15 +188,15 @@ fn find(program: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-async fn private_mariadb() -> Result<Provisioned, HarnessError> {
+async fn private_mariadb() -> Result<Provisioned, DatabaseError> {
     let missing = |p: &str| {
-        HarnessError::Database(format!(
+        DatabaseError(format!(
             "{p} is not installed: a private MariaDB needs the mariadb-server package"
         ))
     };
     let install = find("mariadb-install-db").ok_or_else(|| missing("mariadb-install-db"))?;
     let server = find("mariadbd").ok_or_else(|| missing("mariadbd"))?;
-    let dir = tempfile::tempdir().map_err(|e| HarnessError::Database(e.to_string()))?;
+    let dir = tempfile::tempdir().map_err(|e| DatabaseError(e.to_string()))?;
     let data = dir.path().join("data");
     // mariadbd refuses to run as root unless told to.
     let as_root = std::fs::metadata("/proc/self").map(|m| {
@@ -218,9 +220,9 @@ async fn private_mariadb() -> Result<Provisioned, HarnessError> {
         .args(user)
         .output()
         .await
-        .map_err(|e| HarnessError::Database(format!("mariadb-install-db: {e}")))?;
+        .map_err(|e| DatabaseError(format!("mariadb-install-db: {e}")))?;
     if !output.status.success() {
-        return Err(HarnessError::Database(format!(
+        return Err(DatabaseError(format!(
             "mariadb-install-db failed: {}",
             String::from_utf8_lossy(&output.stderr).trim()
         )));
@@ -254,7 +256,7 @@ async fn private_mariadb() -> Result<Provisioned, HarnessError> {
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
         .spawn()
-        .map_err(|e| HarnessError::Database(format!("mariadbd: {e}")))?;
+        .map_err(|e| DatabaseError(format!("mariadbd: {e}")))?;
     let server_url = format!("mysql://root@127.0.0.1:{port}");
     let deadline = started + Duration::from_secs(30);
     loop {
@@ -265,7 +267,7 @@ async fn private_mariadb() -> Result<Provisioned, HarnessError> {
             }
             Err(e) => {
                 let log = std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default();
-                return Err(HarnessError::Database(format!(
+                return Err(DatabaseError(format!(
                     "the private mariadbd did not start: {e}\n{}",
                     tail(&log)
                 )));
@@ -278,12 +280,12 @@ async fn private_mariadb() -> Result<Provisioned, HarnessError> {
     })
 }
 
-fn free_port() -> Result<u16, HarnessError> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")
-        .map_err(|e| HarnessError::Database(e.to_string()))?;
+fn free_port() -> Result<u16, DatabaseError> {
+    let listener =
+        std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| DatabaseError(e.to_string()))?;
     Ok(listener
         .local_addr()
-        .map_err(|e| HarnessError::Database(e.to_string()))?
+        .map_err(|e| DatabaseError(e.to_string()))?
         .port())
 }
 

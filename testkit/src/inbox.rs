@@ -17,6 +17,12 @@ pub struct InboxEvent {
     /// The `webhook-id` header (the event's id).
     pub id: String,
     pub event: PaymentWebhook,
+    /// The `webhook-timestamp` header.
+    pub timestamp: String,
+    /// The `webhook-signature` header: one `v1,…` signature per secret of the server.
+    pub signature: String,
+    /// The body as it came: the Base64 text of the encrypted event.
+    pub body: String,
 }
 
 /// Why no event came.
@@ -151,12 +157,14 @@ async fn receive(State(shared): State<Shared>, headers: HeaderMap, body: String)
             .to_owned()
     };
     let id = header("webhook-id");
+    let timestamp = header("webhook-timestamp");
+    let signature = header("webhook-signature");
     // The server's clock may run ahead in tests: accept any timestamp within a year.
     let signed = payments_api::signature::verify(
         &shared.secret,
         &id,
-        &header("webhook-timestamp"),
-        &header("webhook-signature"),
+        &timestamp,
+        &signature,
         &body,
         chrono::Utc::now().timestamp(),
         365 * 86_400,
@@ -171,6 +179,12 @@ async fn receive(State(shared): State<Shared>, headers: HeaderMap, body: String)
     let Ok(event) = shared.codec.decrypt_json::<PaymentWebhook>(&body) else {
         return StatusCode::BAD_REQUEST;
     };
-    let _ = shared.events.send(InboxEvent { id, event });
+    let _ = shared.events.send(InboxEvent {
+        id,
+        event,
+        timestamp,
+        signature,
+        body,
+    });
     StatusCode::from_u16(status).unwrap_or(StatusCode::OK)
 }

@@ -1,0 +1,387 @@
+//! The tables of records: payments (`payment_histories`) with their cancels, billing keys
+//! (`payment_reservations`), and notifications for payments not stored yet
+//! (`payment_pending_events`). Rows are typed as the server uses them; one lookup serves
+//! both kinds of record.
+
+use payments_api::payments::{PaymentSource, PaymentVendor, VendorCode};
+use sqlx::any::AnyRow;
+use uuid::Uuid;
+
+use crate::db::{Db, trusted};
+use crate::money::Amount;
+use crate::outbox::{NewEvent, Outbox};
+
+/// What identifies a record of either kind: its id, its PG side and its source, each
+/// unique.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Identity {
+    #[sqlx(try_from = "String")]
+    pub id: Uuid,
+    #[sqlx(try_from = "String")]
+    pub vendor_code: VendorCode,
+    pub vendor_store_id: String,
+    pub vendor_uid: String,
+    pub source_schema: String,
+    pub source_table: String,
+    pub source_id: String,
+}
+
+impl Identity {
+    /// A new record's identity.
+    pub fn new(vendor: &PaymentVendor, source: &PaymentSource) -> Self {
+        Self {
+            id: Uuid::new_v4(),
+            vendor_code: vendor.code,
+            vendor_store_id: vendor.store_id.clone(),
+            vendor_uid: vendor.uid.clone(),
+            source_schema: source.schema.clone(),
+            source_table: source.table.clone(),
+            source_id: source.id.clone(),
+        }
+    }
+
+    /// The PG side, as the API shows it.
+    pub fn vendor(&self) -> PaymentVendor {
+        PaymentVendor {
+            code: self.vendor_code,
+            store_id: self.vendor_store_id.clone(),
+            uid: self.vendor_uid.clone(),
+        }
+    }
+
+    /// The source, as the API shows it.
+    pub fn source(&self) -> PaymentSource {
+        PaymentSource {
+            schema: self.source_schema.clone(),
+            table: self.source_table.clone(),
+            id: self.source_id.clone(),
+        }
+    }
+
+    /// Binds the identity's columns, in the order of `IDENTITY_COLUMNS`.
+    fn bind<'q>(&self, query: Query<'q>) -> Query<'q> {
+        query
+            .bind(self.id.to_string())
+            .bind(self.vendor_code.as_str())
+            .bind(self.vendor_store_id.clone())
+            .bind(self.vendor_uid.clone())
+            .bind(self.source_schema.clone())
+            .bind(self.source_table.clone())
+            .bind(self.source_id.clone())
+    }
+}
+
+/// A statement being given its values.
+type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
+const IDENTITY_COLUMNS: &str =
+    "id, vendor_code, vendor_store_id, vendor_uid, source_schema, source_table, source_id";
+
+/// A stored payment.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct HistoryRow {
+    #[sqlx(flatten)]
+    pub identity: Identity,
+    pub webhook_url: Option<String>,
+    pub currency: String,
+    pub price: Amount,
+    pub refund: Option<Amount>,
+    pub paid_at: Option<i64>,
+    pub cancelled_at: Option<i64>,
+    /// The PG's payment, sealed.
+    pub data: Vec<u8>,
+    pub password_hash: Vec<u8>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// Bumped by every change, so concurrent changes are detected.
+    pub version: i64,
+}
+
+impl HistoryRow {
+    /// Binds what the record takes from the PG: currency, price, refund, paid_at,
+    /// cancelled_at and data, in this order.
+    fn bind_from_pg<'q>(&self, query: Query<'q>) -> Query<'q> {
+        query
+            .bind(self.currency.clone())
+            .bind(self.price)
+            .bind(self.refund)
+            .bind(self.paid_at)
+            .bind(self.cancelled_at)
+            .bind(self.data.clone())
+    }
+}
+
+/// A stored cancel of a payment.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CancelRow {
+    pub price: Amount,
+    /// Sealed.
+    pub reason: Vec<u8>,
+    pub created_at: i64,
+}
+
+/// A stored billing key.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReservationRow {
+    #[sqlx(flatten)]
+    pub identity: Identity,
+    pub title: String,
+    /// The PG's billing key, sealed.
+    pub data: Vec<u8>,
+    pub password_hash: Vec<u8>,
+    pub created_at: i64,
+}
+
+/// A table of records: rows with an [`Identity`], sealed data and a password.
+pub trait Table: for<'r> sqlx::FromRow<'r, AnyRow> + Send + Unpin {
+    const NAME: &'static str;
+    /// The columns after the identity's.
+    const COLUMNS: &'static str;
+    /// What clients call a record of the table.
+    const WHAT: &'static str;
+    fn identity(&self) -> &Identity;
+    fn password_hash(&self) -> &[u8];
+}
+
+impl Table for HistoryRow {
+    const NAME: &'static str = "payment_histories";
+    const COLUMNS: &'static str = "webhook_url, currency, price, refund, paid_at, \
+         cancelled_at, data, password_hash, created_at, updated_at, version";
+    const WHAT: &'static str = "payment";
+    fn identity(&self) -> &Identity {
+        &self.identity
+    }
+    fn password_hash(&self) -> &[u8] {
+        &self.password_hash
+    }
+}
+
+impl Table for ReservationRow {
+    const NAME: &'static str = "payment_reservations";
+    const COLUMNS: &'static str = "title, data, password_hash, created_at";
+    const WHAT: &'static str = "billing key";
+    fn identity(&self) -> &Identity {
+        &self.identity
+    }
+    fn password_hash(&self) -> &[u8] {
+        &self.password_hash
+    }
+}
+
+/// How to find one record.
+#[derive(Debug, Clone, Copy)]
+pub enum Key<'a> {
+    Id(Uuid),
+    Source(&'a PaymentSource),
+    Vendor(VendorCode, &'a str),
+}
+
+impl Key<'_> {
+    fn condition(&self) -> (&'static str, Vec<String>) {
+        match self {
+            Key::Id(id) => ("id = ?", vec![id.to_string()]),
+            Key::Source(s) => (
+                "source_schema = ? AND source_table = ? AND source_id = ?",
+                vec![s.schema.clone(), s.table.clone(), s.id.clone()],
+            ),
+            Key::Vendor(code, uid) => (
+                "vendor_code = ? AND vendor_uid = ?",
+                vec![code.as_str().to_owned(), (*uid).to_owned()],
+            ),
+        }
+    }
+}
+
+/// The records' queries.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: Db,
+}
+
+impl Store {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    /// The record of table `T` that `key` names.
+    pub async fn find<T: Table>(&self, key: Key<'_>) -> Result<Option<T>, sqlx::Error> {
+        let (condition, values) = key.condition();
+        let mut query = sqlx::query_as::<_, T>(trusted(format!(
+            "SELECT {IDENTITY_COLUMNS}, {} FROM {} WHERE {condition}",
+            T::COLUMNS,
+            T::NAME
+        )));
+        for value in values {
+            query = query.bind(value);
+        }
+        query.fetch_optional(&self.db.pool).await
+    }
+
+    /// The cancels of a payment, oldest first.
+    pub async fn cancels(&self, history_id: Uuid) -> Result<Vec<CancelRow>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT price, reason, created_at FROM payment_history_cancels \
+             WHERE payment_history_id = ? ORDER BY seq",
+        )
+        .bind(history_id.to_string())
+        .fetch_all(&self.db.pool)
+        .await
+    }
+
+    /// Stores a new payment and its cancels in one transaction.
+    pub async fn insert_history(
+        &self,
+        row: &HistoryRow,
+        cancels: &[CancelRow],
+    ) -> Result<(), sqlx::Error> {
+        let mut tx = self.db.pool.begin().await?;
+        let insert = sqlx::query(trusted(format!(
+            "INSERT INTO payment_histories ({IDENTITY_COLUMNS}, {}) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            HistoryRow::COLUMNS
+        )));
+        let insert = row.identity.bind(insert).bind(row.webhook_url.clone());
+        row.bind_from_pg(insert)
+            .bind(row.password_hash.clone())
+            .bind(row.created_at)
+            .bind(row.updated_at)
+            .bind(row.version)
+            .execute(&mut *tx)
+            .await?;
+        insert_cancels(&mut tx, row.identity.id, cancels).await?;
+        tx.commit().await
+    }
+
+    /// Replaces what a payment's record derives from the PG and its cancels and, when
+    /// given, appends the client event of the change, all in one transaction, provided
+    /// nobody changed the record since `row.version` was read. Answers `false` (and changes
+    /// nothing) when somebody did.
+    pub async fn update_history(
+        &self,
+        row: &HistoryRow,
+        cancels: &[CancelRow],
+        event: Option<&NewEvent>,
+    ) -> Result<bool, sqlx::Error> {
+        let mut tx = self.db.pool.begin().await?;
+        let update = sqlx::query(
+            "UPDATE payment_histories SET currency = ?, price = ?, refund = ?, paid_at = ?, \
+             cancelled_at = ?, data = ?, updated_at = ?, version = version + 1 \
+             WHERE id = ? AND version = ?",
+        );
+        let updated = row
+            .bind_from_pg(update)
+            .bind(row.updated_at)
+            .bind(row.identity.id.to_string())
+            .bind(row.version)
+            .execute(&mut *tx)
+            .await?;
+        if updated.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let id = row.identity.id;
+        sqlx::query("DELETE FROM payment_history_cancels WHERE payment_history_id = ?")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        insert_cancels(&mut tx, id, cancels).await?;
+        if let Some(event) = event {
+            Outbox::append(&mut tx, id, event).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Payments of a vendor whose source id is `source_id` (the order, for Toss).
+    pub async fn histories_of_order(
+        &self,
+        code: VendorCode,
+        source_id: &str,
+    ) -> Result<Vec<HistoryRow>, sqlx::Error> {
+        sqlx::query_as(trusted(format!(
+            "SELECT {IDENTITY_COLUMNS}, {} FROM payment_histories \
+             WHERE vendor_code = ? AND source_id = ?",
+            HistoryRow::COLUMNS
+        )))
+        .bind(code.as_str())
+        .bind(source_id.to_owned())
+        .fetch_all(&self.db.pool)
+        .await
+    }
+
+    /// Keeps a notification for a payment not stored yet.
+    pub async fn add_pending(
+        &self,
+        code: VendorCode,
+        uid: &str,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        // Notifications never claimed within a week are forgotten: the table stays small.
+        sqlx::query("DELETE FROM payment_pending_events WHERE received_at < ?")
+            .bind(now - 7 * 86_400_000)
+            .execute(&self.db.pool)
+            .await?;
+        sqlx::query(
+            "INSERT INTO payment_pending_events (id, vendor_code, vendor_uid, received_at) \
+             VALUES (?, ?, ?, ?)",
+        )
+        .bind(Uuid::new_v4().to_string())
+        .bind(code.as_str())
+        .bind(uid.to_owned())
+        .bind(now)
+        .execute(&self.db.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Removes the kept notifications of a payment; answers how many there were.
+    pub async fn take_pending(&self, code: VendorCode, uid: &str) -> Result<u64, sqlx::Error> {
+        let done = sqlx::query(
+            "DELETE FROM payment_pending_events WHERE vendor_code = ? AND vendor_uid = ?",
+        )
+        .bind(code.as_str())
+        .bind(uid.to_owned())
+        .execute(&self.db.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Stores a new billing key.
+    pub async fn insert_reservation(&self, row: &ReservationRow) -> Result<(), sqlx::Error> {
+        let insert = sqlx::query(trusted(format!(
+            "INSERT INTO payment_reservations ({IDENTITY_COLUMNS}, {}) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            ReservationRow::COLUMNS
+        )));
+        row.identity
+            .bind(insert)
+            .bind(row.title.clone())
+            .bind(row.data.clone())
+            .bind(row.password_hash.clone())
+            .bind(row.created_at)
+            .execute(&self.db.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+async fn insert_cancels(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    history_id: Uuid,
+    cancels: &[CancelRow],
+) -> Result<(), sqlx::Error> {
+    for (seq, cancel) in cancels.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO payment_history_cancels (payment_history_id, seq, price, reason, created_at) \
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(history_id.to_string())
+        .bind(seq as i64)
+        .bind(cancel.price)
+        .bind(cancel.reason.clone())
+        .bind(cancel.created_at)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}

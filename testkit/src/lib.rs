@@ -1,0 +1,32 @@
+//! What the payments sandbox's tests stand on, in one place for the server's own tests and
+//! benchmarks and for the harness (which re-exports it to client backends):
+//!
+//! - [`provision`]: a fresh database per test, by the [`Database`] asked for (SQLite in a
+//!   temporary directory, a database of its own on a MariaDB server, a private `mariadbd`,
+//!   a container), removed when the [`Provisioned`] database is released or dropped;
+//! - [`Inbox`]: a client backend's webhook endpoint that checks each delivery's signature,
+//!   decrypts it and hands the events to the test in arrival order;
+//! - [`serve`]: an axum router on a free loopback port.
+//!
+//! It depends on the wire crate alone, so the crates it serves keep pointing one way.
+
+mod database;
+mod inbox;
+
+pub use database::{Database, Provisioned, provision};
+pub use inbox::{Inbox, InboxError, InboxEvent};
+
+/// Why a database could not be made or reached.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct DatabaseError(pub String);
+
+/// Serves `router` on a free loopback port until the runtime ends; its base URL.
+pub async fn serve(router: axum::Router) -> std::io::Result<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    Ok(url)
+}
