@@ -82,6 +82,9 @@ pub fn run(command: FakeCommand) -> ExitCode {
 }
 
 async fn serve(command: FakeCommand) -> Result<(), String> {
+    // Listening for signals before the banner: a script that stops the fake as soon as it
+    // reads the banner must get a clean stop.
+    let stop = shutdown_signal();
     match command {
         FakeCommand::Toss {
             port,
@@ -106,7 +109,7 @@ async fn serve(command: FakeCommand) -> Result<(), String> {
             );
             println!("  Authorization: Basic {default_auth}");
             common.print_webhooks(&url, "PUT {url}/internal/merchant {\"webhookUrl\": …}");
-            run_until_stopped(listener, fake.router(), &url).await;
+            run_until_stopped(listener, fake.router(), &url, stop).await;
         }
         FakeCommand::Iamport {
             port,
@@ -140,7 +143,7 @@ async fn serve(command: FakeCommand) -> Result<(), String> {
                 iamport::DEFAULT_IMP_SECRET
             );
             common.print_webhooks(&url, "PUT {url}/internal/merchant {\"webhook_url\": …}");
-            run_until_stopped(listener, fake.router(), &url).await;
+            run_until_stopped(listener, fake.router(), &url, stop).await;
         }
     }
     println!("stopped");
@@ -191,30 +194,44 @@ impl Common {
     }
 }
 
-async fn run_until_stopped(listener: tokio::net::TcpListener, router: axum::Router, url: &str) {
+async fn run_until_stopped(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    url: &str,
+    stop: impl Future<Output = ()>,
+) {
     println!("  controls:      {url}/internal/… (journal, clock, faults, reset)");
     println!("press Ctrl-C to stop");
-    payments_fakes::serve::serve(listener, router, shutdown_signal(), Duration::from_secs(5)).await;
+    payments_fakes::serve::serve(listener, router, stop, Duration::from_secs(5)).await;
 }
 
-/// Completes on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+/// Completes on Ctrl-C or SIGTERM. The handlers are installed when this is called, not when
+/// the future is first awaited, so a signal that comes in between is not lost.
+#[cfg(unix)]
+pub fn shutdown_signal() -> impl Future<Output = ()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let interrupt = signal(SignalKind::interrupt()).ok();
+    let terminate = signal(SignalKind::terminate()).ok();
+    async move {
+        let wait = |signal: Option<tokio::signal::unix::Signal>| async move {
+            match signal {
+                Some(mut signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        tokio::select! {
+            () = wait(interrupt) => {}
+            () = wait(terminate) => {}
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
+    }
+}
+
+/// Completes on Ctrl-C.
+#[cfg(not(unix))]
+pub fn shutdown_signal() -> impl Future<Output = ()> {
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

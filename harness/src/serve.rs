@@ -49,6 +49,8 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         Some(url) => Database::Url(url.clone()),
         None => Database::Sqlite,
     };
+    // Listening for signals before the ready line, so a stop right after it is clean.
+    let stop = crate::fake::shutdown_signal();
     let harness = Harness::builder()
         .database(database)
         .ports(args.payments_port, args.iamport_port, args.toss_port)
@@ -111,7 +113,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         }
     };
     tokio::select! {
-        () = crate::fake::shutdown_signal() => {}
+        () = stop => {}
         () = printer => {}
     }
     harness.shutdown().await;
