@@ -728,9 +728,9 @@ pub(super) async fn unschedule(
         .filter(|(uid, s)| {
             s.schedule.customer_uid == input.customer_uid
                 && is_pending(s.schedule.schedule_status)
-                && (input.merchant_uid.is_empty() || input.merchant_uid.contains(uid))
+                && (input.merchant_uid.is_empty() || input.merchant_uid.iter().any(|m| m == uid))
         })
-        .map(|(uid, _)| uid.clone())
+        .map(|(uid, _)| uid.to_owned())
         .collect();
     if targets.is_empty() {
         return Err(IamportFault::refused(
