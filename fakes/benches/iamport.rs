@@ -10,6 +10,7 @@ mod load;
 use std::time::Duration;
 
 use load::{Connection, drive, report};
+use payments_fakes::Fake as _;
 use payments_fakes::iamport::{FakeIamport, IamportConfig};
 use tokio::net::TcpListener;
 

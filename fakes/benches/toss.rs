@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use load::{Connection, drive, report};
+use payments_fakes::Fake as _;
 use payments_fakes::toss::{FakeToss, TossConfig};
 use tokio::net::TcpListener;
 

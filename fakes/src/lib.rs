@@ -29,3 +29,5 @@ pub mod store;
 pub mod timers;
 pub mod tls;
 pub mod toss;
+
+pub use core::Fake;

@@ -24,12 +24,10 @@ use payments_api::iamport::{
 pub use error::IamportFault;
 pub use model::{Settings, WebhookFormat};
 
-use crate::clock::Clock;
-use crate::core::{Core, Fake};
+use crate::core::{Core, CoreConfig, Fake};
 use crate::delivery::{Body, DeliveryConfig, DeliveryMode, Outgoing};
-use crate::faults::FaultLayer;
-use crate::http::{JournalLayer, MerchantLabel};
-use crate::journal::Journal;
+use crate::http::MerchantLabel;
+use crate::journal::{DEFAULT_JOURNAL_BYTES, DEFAULT_JOURNAL_CAPACITY};
 use crate::registry::Registry;
 use crate::store::VolatileStore;
 use crate::timers::Timers;
@@ -78,6 +76,12 @@ pub struct IamportConfig {
     pub capacity: usize,
     /// How many merchants (and live tokens per merchant, ×100) are kept.
     pub max_merchants: usize,
+    /// How many webhooks are remembered; the oldest delivered ones are forgotten first.
+    pub max_webhooks: usize,
+    /// How many journal entries of each kind are kept.
+    pub journal_entries: usize,
+    /// How many bytes the journal keeps in all.
+    pub journal_bytes: usize,
 }
 
 impl Default for IamportConfig {
@@ -96,6 +100,9 @@ impl Default for IamportConfig {
             ttl: Duration::from_secs(24 * 3600),
             capacity: 100_000,
             max_merchants: 1_000,
+            max_webhooks: 10_000,
+            journal_entries: DEFAULT_JOURNAL_CAPACITY,
+            journal_bytes: DEFAULT_JOURNAL_BYTES,
         }
     }
 }
@@ -133,11 +140,15 @@ impl FakeIamport {
     /// A fake with no data yet. Webhooks are delivered by tasks of the Tokio runtime that
     /// serves the router.
     pub fn new(config: IamportConfig) -> Self {
-        let core = Core::new(DeliveryConfig {
-            mode: config.webhook_mode,
-            retry_schedule: config.webhook_retry_schedule.clone(),
-            timeout: config.webhook_timeout,
-            capacity: 10_000,
+        let core = Core::new(CoreConfig {
+            delivery: DeliveryConfig {
+                mode: config.webhook_mode,
+                retry_schedule: config.webhook_retry_schedule.clone(),
+                timeout: config.webhook_timeout,
+                capacity: config.max_webhooks,
+            },
+            journal_entries: config.journal_entries,
+            journal_bytes: config.journal_bytes,
         });
         let token_life = i64::try_from(config.token_ttl.as_millis()).unwrap_or(i64::MAX / 2);
         Self {
@@ -157,113 +168,6 @@ impl FakeIamport {
     /// The configuration it runs with.
     pub fn config(&self) -> &IamportConfig {
         &self.inner.config
-    }
-
-    /// The fake's clock.
-    pub fn clock(&self) -> &Clock {
-        &self.inner.core.clock
-    }
-
-    /// What the fake saw and did.
-    pub fn journal(&self) -> &Journal {
-        &self.inner.core.journal
-    }
-
-    /// Moves the clock forward and runs what became due: deadlines, schedules, retries.
-    pub async fn advance(&self, by: chrono::Duration) {
-        Fake::advance(self, by).await;
-    }
-
-    /// Forgets every merchant, token, webhook, fault and journal entry, and puts the clock
-    /// back.
-    pub fn reset(&self) {
-        Fake::reset(self);
-    }
-
-    /// The fake's HTTP API: I'mport's routes and the `/internal` controls.
-    pub fn router(&self) -> Router {
-        let core = &self.inner.core;
-        let journal = JournalLayer {
-            journal: core.journal.clone(),
-            clock: core.clock.clone(),
-        };
-        let faults = FaultLayer {
-            faults: core.faults.clone(),
-            render: error::render,
-        };
-        let authenticated = Router::new()
-            .route("/payments", get(routes::payments))
-            .route("/payments/{imp_uid}", get(routes::payment))
-            .route("/payments/find/{merchant_uid}", get(routes::find))
-            .route(
-                "/payments/find/{merchant_uid}/{payment_status}",
-                get(routes::find_with_status),
-            )
-            .route("/payments/cancel", post(routes::cancel))
-            .route(
-                "/payments/prepare",
-                post(routes::prepare).put(routes::prepare_update),
-            )
-            .route("/payments/prepare/{merchant_uid}", get(routes::prepared))
-            .route("/subscribe/payments/onetime", post(routes::onetime))
-            .route("/subscribe/payments/again", post(routes::again))
-            .route("/subscribe/payments/schedule", post(routes::schedule))
-            .route("/subscribe/payments/unschedule", post(routes::unschedule))
-            .route(
-                "/subscribe/payments/schedule/{merchant_uid}",
-                get(routes::scheduled),
-            )
-            .route(
-                "/subscribe/customers/{customer_uid}",
-                get(routes::customer)
-                    .post(routes::register_customer)
-                    .delete(routes::delete_customer),
-            )
-            .route(
-                "/vbanks",
-                post(routes::issue_vbank).put(routes::update_vbank_by_body),
-            )
-            .route(
-                "/vbanks/{imp_uid}",
-                put(routes::update_vbank).delete(routes::revoke_vbank),
-            )
-            .route(
-                "/certifications/otp/request",
-                post(routes::request_certification),
-            )
-            .route(
-                "/certifications/otp/confirm/{imp_uid}",
-                post(routes::confirm_certification),
-            )
-            .route(
-                "/certifications/{imp_uid}",
-                get(routes::certification).delete(routes::delete_certification),
-            )
-            .route(
-                "/receipts/{imp_uid}",
-                get(routes::receipt)
-                    .post(routes::issue_receipt)
-                    .delete(routes::cancel_receipt),
-            )
-            .route(
-                "/internal/deposit/{imp_uid}",
-                put(internal::deposit).get(internal::deposit),
-            )
-            .route("/internal/payments", post(internal::payment_window))
-            .route(
-                "/internal/merchant",
-                get(internal::settings).put(internal::set_settings),
-            )
-            .route_layer(from_fn_with_state(self.clone(), authenticate));
-        authenticated
-            .route("/users/getToken", post(routes::get_token))
-            .layer(from_fn_with_state(faults, crate::faults::inject))
-            .layer(from_fn_with_state(journal, crate::http::record))
-            .merge(crate::controls::routes::<FakeIamport>())
-            .fallback(|| async {
-                IamportFault::not_found("요청한 API 를 찾을 수 없습니다.")
-            })
-            .with_state(self.clone())
     }
 
     fn now_ms(&self) -> i64 {
@@ -364,6 +268,8 @@ fn status_text(status: IamportPaymentStatus) -> String {
 impl Fake for FakeIamport {
     type Weak = WeakFakeIamport;
 
+    const NAME: &'static str = "iamport";
+
     fn core(&self) -> &Core {
         &self.inner.core
     }
@@ -436,8 +342,78 @@ impl Fake for FakeIamport {
         self.inner.timers.clear();
     }
 
-    fn bad_request(message: String) -> Response {
-        IamportFault::invalid(message).into_response()
+    /// I'mport's API, and the customer's actions and the merchant's settings, which fault
+    /// rules reach as well.
+    fn api(&self) -> Router<Self> {
+        Router::new()
+            .route("/payments", get(routes::payments))
+            .route("/payments/{imp_uid}", get(routes::payment))
+            .route("/payments/find/{merchant_uid}", get(routes::find))
+            .route(
+                "/payments/find/{merchant_uid}/{payment_status}",
+                get(routes::find_with_status),
+            )
+            .route("/payments/cancel", post(routes::cancel))
+            .route(
+                "/payments/prepare",
+                post(routes::prepare).put(routes::prepare_update),
+            )
+            .route("/payments/prepare/{merchant_uid}", get(routes::prepared))
+            .route("/subscribe/payments/onetime", post(routes::onetime))
+            .route("/subscribe/payments/again", post(routes::again))
+            .route("/subscribe/payments/schedule", post(routes::schedule))
+            .route("/subscribe/payments/unschedule", post(routes::unschedule))
+            .route(
+                "/subscribe/payments/schedule/{merchant_uid}",
+                get(routes::scheduled),
+            )
+            .route(
+                "/subscribe/customers/{customer_uid}",
+                get(routes::customer)
+                    .post(routes::register_customer)
+                    .delete(routes::delete_customer),
+            )
+            .route(
+                "/vbanks",
+                post(routes::issue_vbank).put(routes::update_vbank_by_body),
+            )
+            .route(
+                "/vbanks/{imp_uid}",
+                put(routes::update_vbank).delete(routes::revoke_vbank),
+            )
+            .route(
+                "/certifications/otp/request",
+                post(routes::request_certification),
+            )
+            .route(
+                "/certifications/otp/confirm/{imp_uid}",
+                post(routes::confirm_certification),
+            )
+            .route(
+                "/certifications/{imp_uid}",
+                get(routes::certification).delete(routes::delete_certification),
+            )
+            .route(
+                "/receipts/{imp_uid}",
+                get(routes::receipt)
+                    .post(routes::issue_receipt)
+                    .delete(routes::cancel_receipt),
+            )
+            .route(
+                "/internal/deposit/{imp_uid}",
+                put(internal::deposit).get(internal::deposit),
+            )
+            .route("/internal/payments", post(internal::payment_window))
+            .route(
+                "/internal/merchant",
+                get(internal::settings).put(internal::set_settings),
+            )
+            .route_layer(from_fn_with_state(self.clone(), authenticate))
+            .route("/users/getToken", post(routes::get_token))
+    }
+
+    fn reject(status: StatusCode, detail: &str) -> Response {
+        error::reject(status, detail).into_response()
     }
 
     fn render_fault(code: &str, status: Option<u16>, message: Option<&str>) -> Response {

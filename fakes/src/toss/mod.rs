@@ -3,6 +3,7 @@
 //!
 //! ```no_run
 //! # async fn demo() {
+//! use payments_fakes::Fake as _;
 //! use payments_fakes::toss::{FakeToss, TossConfig};
 //!
 //! let fake = FakeToss::new(TossConfig::default());
@@ -42,12 +43,11 @@ use payments_api::toss::{
 
 pub use error::TossFault;
 
-use crate::clock::{Clock, kst};
-use crate::core::{Core, Fake};
+use crate::clock::kst;
+use crate::core::{Core, CoreConfig, Fake};
 use crate::delivery::{DeliveryConfig, DeliveryMode, Outgoing};
-use crate::faults::FaultLayer;
-use crate::http::{JournalLayer, MerchantLabel, mask};
-use crate::journal::Journal;
+use crate::http::{MerchantLabel, mask};
+use crate::journal::{DEFAULT_JOURNAL_BYTES, DEFAULT_JOURNAL_CAPACITY};
 use crate::registry::Registry;
 use crate::timers::Timers;
 use model::{Event, Idempotent, MerchantData};
@@ -93,6 +93,12 @@ pub struct TossConfig {
     pub max_merchants: usize,
     /// How long a payment may stay `IN_PROGRESS` before it expires.
     pub payment_window: Duration,
+    /// How many webhooks are remembered; the oldest delivered ones are forgotten first.
+    pub max_webhooks: usize,
+    /// How many journal entries of each kind are kept.
+    pub journal_entries: usize,
+    /// How many bytes the journal keeps in all.
+    pub journal_bytes: usize,
 }
 
 impl Default for TossConfig {
@@ -111,6 +117,9 @@ impl Default for TossConfig {
             capacity: 100_000,
             max_merchants: 1_000,
             payment_window: Duration::from_secs(30 * 60),
+            max_webhooks: 10_000,
+            journal_entries: DEFAULT_JOURNAL_CAPACITY,
+            journal_bytes: DEFAULT_JOURNAL_BYTES,
         }
     }
 }
@@ -134,11 +143,15 @@ impl FakeToss {
     /// A fake with no data yet. Webhooks are delivered by tasks of the Tokio runtime that
     /// serves the router.
     pub fn new(config: TossConfig) -> Self {
-        let core = Core::new(DeliveryConfig {
-            mode: config.webhook_mode,
-            retry_schedule: config.webhook_retry_schedule.clone(),
-            timeout: config.webhook_timeout,
-            capacity: 10_000,
+        let core = Core::new(CoreConfig {
+            delivery: DeliveryConfig {
+                mode: config.webhook_mode,
+                retry_schedule: config.webhook_retry_schedule.clone(),
+                timeout: config.webhook_timeout,
+                capacity: config.max_webhooks,
+            },
+            journal_entries: config.journal_entries,
+            journal_bytes: config.journal_bytes,
         });
         Self {
             inner: Arc::new(Inner {
@@ -153,95 +166,6 @@ impl FakeToss {
     /// The configuration it runs with.
     pub fn config(&self) -> &TossConfig {
         &self.inner.config
-    }
-
-    /// The fake's clock.
-    pub fn clock(&self) -> &Clock {
-        &self.inner.core.clock
-    }
-
-    /// What the fake saw and did.
-    pub fn journal(&self) -> &Journal {
-        &self.inner.core.journal
-    }
-
-    /// Moves the clock forward and runs what became due: expiries and webhook retries.
-    pub async fn advance(&self, by: chrono::Duration) {
-        Fake::advance(self, by).await;
-    }
-
-    /// Forgets every merchant, webhook, fault and journal entry, and puts the clock back.
-    pub fn reset(&self) {
-        Fake::reset(self);
-    }
-
-    /// The fake's HTTP API: Toss's `/v1` routes and the `/internal` controls.
-    pub fn router(&self) -> Router {
-        let core = &self.inner.core;
-        let journal = JournalLayer {
-            journal: core.journal.clone(),
-            clock: core.clock.clone(),
-        };
-        let faults = FaultLayer {
-            faults: core.faults.clone(),
-            render: error::render,
-        };
-        let v1 = Router::new()
-            .route("/v1/payments/{payment_key}", get(routes::payment))
-            .route(
-                "/v1/payments/orders/{order_id}",
-                get(routes::payment_by_order),
-            )
-            .route("/v1/payments/key-in", post(routes::key_in))
-            .route("/v1/payments/{payment_key}/cancel", post(routes::cancel))
-            .route("/v1/virtual-accounts", post(routes::issue_virtual_account))
-            .route(
-                "/v1/billing/authorizations/card",
-                post(routes::billing_by_card),
-            )
-            .route(
-                "/v1/billing/authorizations/issue",
-                post(routes::billing_issue),
-            )
-            .route(
-                "/v1/billing/authorizations/{billing_key}",
-                post(routes::billing_lookup),
-            )
-            .route("/v1/billing/{billing_key}", post(routes::billing_charge))
-            .route("/v1/cash-receipts", post(routes::issue_cash_receipt))
-            .route(
-                "/v1/cash-receipts/{receipt_key}/cancel",
-                post(routes::cancel_cash_receipt),
-            )
-            .route_layer(from_fn(test_code))
-            // Approvals read the test code themselves: a failed approval aborts the payment.
-            .route("/v1/payments/confirm", post(routes::confirm))
-            .route("/v1/payments/{payment_key}", post(routes::approve))
-            .route_layer(from_fn_with_state(self.clone(), idempotency))
-            .route_layer(from_fn_with_state(self.clone(), authenticate))
-            .layer(from_fn_with_state(faults, crate::faults::inject));
-        let merchant_controls = Router::new()
-            .route(
-                "/internal/{payment_key}/deposit",
-                put(internal::deposit).get(internal::deposit),
-            )
-            .route("/internal/payments", post(internal::payment_window))
-            .route(
-                "/internal/billing/authorizations",
-                post(internal::card_registration_window),
-            )
-            .route(
-                "/internal/merchant",
-                get(internal::merchant).put(internal::set_merchant),
-            )
-            .route_layer(from_fn_with_state(self.clone(), authenticate));
-        v1.merge(merchant_controls)
-            .layer(from_fn_with_state(journal, crate::http::record))
-            .merge(crate::controls::routes::<FakeToss>())
-            .fallback(|| async {
-                TossFault::with("NOT_FOUND", "요청한 경로를 찾을 수 없습니다.")
-            })
-            .with_state(self.clone())
     }
 
     fn accepts(&self, key: &str) -> bool {
@@ -345,6 +269,8 @@ pub struct WeakFakeToss(Weak<Inner>);
 impl Fake for FakeToss {
     type Weak = WeakFakeToss;
 
+    const NAME: &'static str = "toss";
+
     fn core(&self) -> &Core {
         &self.inner.core
     }
@@ -375,8 +301,64 @@ impl Fake for FakeToss {
         self.inner.timers.clear();
     }
 
-    fn bad_request(message: String) -> Response {
-        TossFault::invalid(message).into_response()
+    /// Toss's `/v1` routes.
+    fn api(&self) -> Router<Self> {
+        Router::new()
+            .route("/v1/payments/{payment_key}", get(routes::payment))
+            .route(
+                "/v1/payments/orders/{order_id}",
+                get(routes::payment_by_order),
+            )
+            .route("/v1/payments/key-in", post(routes::key_in))
+            .route("/v1/payments/{payment_key}/cancel", post(routes::cancel))
+            .route("/v1/virtual-accounts", post(routes::issue_virtual_account))
+            .route(
+                "/v1/billing/authorizations/card",
+                post(routes::billing_by_card),
+            )
+            .route(
+                "/v1/billing/authorizations/issue",
+                post(routes::billing_issue),
+            )
+            .route(
+                "/v1/billing/authorizations/{billing_key}",
+                post(routes::billing_lookup),
+            )
+            .route("/v1/billing/{billing_key}", post(routes::billing_charge))
+            .route("/v1/cash-receipts", post(routes::issue_cash_receipt))
+            .route(
+                "/v1/cash-receipts/{receipt_key}/cancel",
+                post(routes::cancel_cash_receipt),
+            )
+            .route_layer(from_fn(test_code))
+            // Approvals read the test code themselves: a failed approval aborts the payment.
+            .route("/v1/payments/confirm", post(routes::confirm))
+            .route("/v1/payments/{payment_key}", post(routes::approve))
+            .route_layer(from_fn_with_state(self.clone(), idempotency))
+            .route_layer(from_fn_with_state(self.clone(), authenticate))
+    }
+
+    /// The customer's actions and the merchant's settings, as the merchant.
+    fn controls(&self) -> Router<Self> {
+        Router::new()
+            .route(
+                "/internal/{payment_key}/deposit",
+                put(internal::deposit).get(internal::deposit),
+            )
+            .route("/internal/payments", post(internal::payment_window))
+            .route(
+                "/internal/billing/authorizations",
+                post(internal::card_registration_window),
+            )
+            .route(
+                "/internal/merchant",
+                get(internal::merchant).put(internal::set_merchant),
+            )
+            .route_layer(from_fn_with_state(self.clone(), authenticate))
+    }
+
+    fn reject(status: StatusCode, detail: &str) -> Response {
+        error::reject(status, detail).into_response()
     }
 
     fn render_fault(code: &str, status: Option<u16>, message: Option<&str>) -> Response {

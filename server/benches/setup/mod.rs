@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use payments_api::codec::{SANDBOX_IV, SANDBOX_KEY};
+use payments_fakes::Fake as _;
 use payments_fakes::toss::FakeToss;
 use payments_server::App;
 use payments_server::config::{BodyEncryption, Config, Pgs, Relay, Secret, Storage, TossAccount};
