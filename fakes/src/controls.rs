@@ -104,10 +104,10 @@ async fn add_fault<F: Fake>(State(fake): State<F>, body: Bytes) -> Response {
         Ok(rule) => rule,
         Err(message) => return F::reject(StatusCode::BAD_REQUEST, &message),
     };
-    if let Err(message) = rule.validate() {
-        return F::reject(StatusCode::BAD_REQUEST, &message);
+    match fake.core().faults.add(rule) {
+        Ok(active) => (StatusCode::CREATED, Json(active)).into_response(),
+        Err(message) => F::reject(StatusCode::BAD_REQUEST, &message),
     }
-    (StatusCode::CREATED, Json(fake.core().faults.add(rule))).into_response()
 }
 
 async fn clear_faults<F: Fake>(State(fake): State<F>) -> StatusCode {

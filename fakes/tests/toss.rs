@@ -1393,3 +1393,38 @@ async fn every_answer_carries_a_request_id_that_the_journal_keeps() {
         (id.as_str(), "client-7")
     );
 }
+
+#[tokio::test]
+async fn fault_rules_are_bounded_in_number_size_and_delay() {
+    let s = start_default().await;
+    let add = |rule: Value| s.internal.post("/internal/faults", rule);
+    let forever = add(json!({"path": "/v1/*", "action": "delay", "ms": u64::MAX})).await;
+    assert_eq!(forever.error(400), "INVALID_REQUEST");
+    let long_path = add(json!({"path": format!("/{}", "p".repeat(5_000)), "action": "drop"})).await;
+    assert_eq!(long_path.error(400), "INVALID_REQUEST");
+    let long_message =
+        add(json!({"path": "/v1/*", "action": "error", "code": "X", "message": "m".repeat(5_000)}))
+            .await;
+    assert_eq!(long_message.error(400), "INVALID_REQUEST");
+    for i in 0..100 {
+        let rule = add(json!({"path": format!("/v1/never/{i}"), "action": "drop"})).await;
+        assert_eq!(rule.status, 201, "{}", rule.body);
+    }
+    let one_more = add(json!({"path": "/v1/never/more", "action": "drop"})).await;
+    assert_eq!(one_more.error(400), "INVALID_REQUEST");
+    let rules = s.internal.get("/internal/faults").await;
+    assert_eq!(rules.ok().as_array().unwrap().len(), 100);
+    // None of the refused rules took effect.
+    let payment = paid_card(&s.api, 1000).await;
+    s.api
+        .get(&format!("/v1/payments/{}", key_of(&payment)))
+        .await
+        .ok();
+    assert_eq!(s.internal.delete("/internal/faults").await.status, 204);
+    assert_eq!(
+        add(json!({"path": "/v1/never/more", "action": "drop"}))
+            .await
+            .status,
+        201
+    );
+}
