@@ -232,17 +232,17 @@ impl FakeIamport {
             .unwrap_or(self.inner.config.webhook_format);
         let status_text = status_text(status);
         let body = match format {
-            WebhookFormat::Json => Body::Json(serde_json::to_value(&body).unwrap_or_default()),
+            WebhookFormat::Json => Body::json(&body),
             WebhookFormat::Form => {
                 let mut pairs = vec![
-                    ("imp_uid".to_owned(), body.imp_uid),
-                    ("merchant_uid".to_owned(), body.merchant_uid),
-                    ("status".to_owned(), status_text.clone()),
+                    ("imp_uid", body.imp_uid.as_str()),
+                    ("merchant_uid", body.merchant_uid.as_str()),
+                    ("status", status_text.as_str()),
                 ];
-                if let Some(id) = body.cancellation_id {
-                    pairs.push(("cancellation_id".to_owned(), id));
+                if let Some(id) = &body.cancellation_id {
+                    pairs.push(("cancellation_id", id));
                 }
-                Body::Form(pairs)
+                Body::form(&pairs)
             }
         };
         Some(Outgoing {

@@ -247,9 +247,7 @@ impl FakeToss {
                     url: url.clone(),
                     event: event.to_owned(),
                     subject,
-                    body: crate::delivery::Body::Json(
-                        serde_json::to_value(&webhook).unwrap_or_default(),
-                    ),
+                    body: crate::delivery::Body::json(&webhook),
                 }
             })
             .collect()
