@@ -17,9 +17,7 @@ use axum::http::{StatusCode, header};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use payments_api::iamport::{
-    IamportPayment, IamportPaymentStatus, IamportScheduleStatus, IamportWebhook,
-};
+use payments_api::iamport::{IamportPaymentStatus, IamportWebhook};
 
 pub use error::IamportFault;
 pub use model::{Settings, WebhookFormat};
@@ -27,12 +25,13 @@ pub use model::{Settings, WebhookFormat};
 use crate::core::{Core, CoreConfig, Fake};
 use crate::delivery::{Body, DeliveryConfig, DeliveryMode, Outgoing};
 use crate::http::MerchantLabel;
+use crate::ids::random_alnum;
 use crate::journal::{DEFAULT_JOURNAL_BYTES, DEFAULT_JOURNAL_CAPACITY};
 use crate::registry::Registry;
 use crate::store::VolatileStore;
 use crate::timers::Timers;
 use error::BusinessError;
-use model::MerchantData;
+use model::{MerchantData, Payment};
 
 /// A merchant of the fake I'mport, as the auth middleware hands it to the handlers.
 pub(crate) type MerchantHandle = crate::registry::Merchant<MerchantData>;
@@ -204,42 +203,42 @@ impl FakeIamport {
         );
     }
 
-    /// The webhook announcing `status` for a payment, if it has somewhere to go.
+    /// The webhook announcing `status` for a payment, if it has somewhere to go: the
+    /// payment's `notice_url`, else the merchant's URL, else the configured one.
     fn webhook(
         &self,
-        data: &MerchantData,
-        record: &model::PaymentRecord,
+        settings: &Settings,
+        imp_uid: &str,
+        payment: &Payment,
         status: IamportPaymentStatus,
         cancellation_id: Option<String>,
     ) -> Option<Outgoing> {
-        let url = record
-            .notice_url
-            .clone()
-            .or_else(|| match &data.settings.webhook_url {
-                Some(own) => own.clone(),
-                None => self.inner.config.webhook_url.clone(),
-            })?;
-        let base = record.payment.base();
-        let body = IamportWebhook {
-            imp_uid: base.imp_uid.clone(),
-            merchant_uid: base.merchant_uid.clone(),
-            status,
-            cancellation_id,
-        };
-        let format = data
-            .settings
+        let url =
+            payment
+                .notice_url()
+                .map(str::to_owned)
+                .or_else(|| match &settings.webhook_url {
+                    Some(own) => own.clone(),
+                    None => self.inner.config.webhook_url.clone(),
+                })?;
+        let status_text = status_text(status);
+        let format = settings
             .webhook_format
             .unwrap_or(self.inner.config.webhook_format);
-        let status_text = status_text(status);
         let body = match format {
-            WebhookFormat::Json => Body::json(&body),
+            WebhookFormat::Json => Body::json(&IamportWebhook {
+                imp_uid: imp_uid.to_owned(),
+                merchant_uid: payment.merchant_uid().to_owned(),
+                status,
+                cancellation_id,
+            }),
             WebhookFormat::Form => {
                 let mut pairs = vec![
-                    ("imp_uid", body.imp_uid.as_str()),
-                    ("merchant_uid", body.merchant_uid.as_str()),
+                    ("imp_uid", imp_uid),
+                    ("merchant_uid", payment.merchant_uid()),
                     ("status", status_text.as_str()),
                 ];
-                if let Some(id) = &body.cancellation_id {
+                if let Some(id) = &cancellation_id {
                     pairs.push(("cancellation_id", id));
                 }
                 Body::form(&pairs)
@@ -248,9 +247,32 @@ impl FakeIamport {
         Some(Outgoing {
             url,
             event: status_text,
-            subject: base.imp_uid.clone(),
+            subject: imp_uid.to_owned(),
             body,
         })
+    }
+
+    /// The access token of the merchant `imp_key` and when it expires (ms): the same
+    /// token until its last minute, when asking again extends it by five minutes, as the
+    /// real API does; a new one once expired.
+    fn token(&self, imp_key: &str) -> (String, i64) {
+        let merchant = self.merchant(imp_key);
+        let now = self.now_ms();
+        let life = i64::try_from(self.inner.config.token_ttl.as_millis()).unwrap_or(i64::MAX / 2);
+        let mut data = merchant.lock();
+        let (token, expires) = match data.token.clone() {
+            Some((token, expires)) if now < expires - 60_000 => return (token, expires),
+            Some((token, expires)) if now < expires => (token, expires + 300_000),
+            _ => (random_alnum(40).to_lowercase(), now.saturating_add(life)),
+        };
+        data.token = Some((token.clone(), expires));
+        // Renewing the entry of a token moves it in the store; it does not add one.
+        self.inner
+            .tokens
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(token.clone(), (imp_key.to_owned(), expires), now);
+        (token, expires)
     }
 
     async fn send(&self, outgoing: Vec<Outgoing>) {
@@ -287,46 +309,34 @@ impl Fake for FakeIamport {
         let now = self.now_s();
         let mut outgoing = Vec::new();
         for (due_ms, due) in self.inner.timers.take_due(now_ms) {
-            match due {
-                Due::VbankDeadline(merchant, imp_uid) => {
-                    let Some(merchant) = self.inner.merchants.get(&merchant) else {
+            let (Due::VbankDeadline(merchant, _) | Due::Schedule(merchant, _)) = &due;
+            let Some(merchant) = self.inner.merchants.get(merchant) else {
+                continue;
+            };
+            let mut data = merchant.lock();
+            let (imp_uid, status) = match &due {
+                Due::VbankDeadline(_, imp_uid) => {
+                    let Ok(payment) = data.payment_mut(imp_uid, now_ms) else {
                         continue;
                     };
-                    let mut data = merchant.lock();
-                    let Ok(record) = data.payment(&imp_uid, now_ms) else {
-                        continue;
-                    };
-                    let IamportPayment::VBank(vbank) = &mut record.payment else {
-                        continue;
-                    };
-                    // A deadline moved by `PUT /vbanks` leaves this timer stale.
-                    if vbank.base.status != IamportPaymentStatus::Ready
-                        || vbank.vbank_date.saturating_mul(1000) != due_ms
-                    {
+                    if !payment.expire_vbank(due_ms, now) {
                         continue;
                     }
-                    vbank.base.status = IamportPaymentStatus::Failed;
-                    vbank.base.failed_at = now;
-                    vbank.base.fail_reason = Some("가상계좌 입금기한 만료".to_owned());
-                    let record = record.clone();
-                    outgoing.extend(self.webhook(
-                        &data,
-                        &record,
-                        IamportPaymentStatus::Failed,
-                        None,
-                    ));
+                    (imp_uid.clone(), IamportPaymentStatus::Failed)
                 }
-                Due::Schedule(merchant, merchant_uid) => {
-                    let Some(merchant) = self.inner.merchants.get(&merchant) else {
+                Due::Schedule(_, merchant_uid) => {
+                    let Some(imp_uid) = data.execute_schedule(merchant_uid, due_ms, now_ms) else {
                         continue;
                     };
-                    outgoing.extend(routes::execute_schedule(
-                        self,
-                        &merchant,
-                        &merchant_uid,
-                        due_ms,
-                    ));
+                    let Ok(payment) = data.payment(&imp_uid, now_ms) else {
+                        continue;
+                    };
+                    let status = payment.status();
+                    (imp_uid, status)
                 }
+            };
+            if let Ok(payment) = data.payment(&imp_uid, now_ms) {
+                outgoing.extend(self.webhook(&data.settings, &imp_uid, payment, status, None));
             }
         }
         self.send(outgoing).await;
@@ -346,58 +356,70 @@ impl Fake for FakeIamport {
     /// rules reach as well.
     fn api(&self) -> Router<Self> {
         Router::new()
-            .route("/payments", get(routes::payments))
-            .route("/payments/{imp_uid}", get(routes::payment))
-            .route("/payments/find/{merchant_uid}", get(routes::find))
+            .route("/payments", get(routes::payments::many))
+            .route("/payments/{imp_uid}", get(routes::payments::one))
+            .route("/payments/find/{merchant_uid}", get(routes::payments::find))
             .route(
                 "/payments/find/{merchant_uid}/{payment_status}",
-                get(routes::find_with_status),
+                get(routes::payments::find_with_status),
             )
-            .route("/payments/cancel", post(routes::cancel))
+            .route("/payments/cancel", post(routes::payments::cancel))
             .route(
                 "/payments/prepare",
-                post(routes::prepare).put(routes::prepare_update),
+                post(routes::prepare::prepare).put(routes::prepare::change),
             )
-            .route("/payments/prepare/{merchant_uid}", get(routes::prepared))
-            .route("/subscribe/payments/onetime", post(routes::onetime))
-            .route("/subscribe/payments/again", post(routes::again))
-            .route("/subscribe/payments/schedule", post(routes::schedule))
-            .route("/subscribe/payments/unschedule", post(routes::unschedule))
+            .route(
+                "/payments/prepare/{merchant_uid}",
+                get(routes::prepare::read),
+            )
+            .route(
+                "/subscribe/payments/onetime",
+                post(routes::subscribe::onetime),
+            )
+            .route("/subscribe/payments/again", post(routes::subscribe::again))
+            .route(
+                "/subscribe/payments/schedule",
+                post(routes::schedules::schedule),
+            )
+            .route(
+                "/subscribe/payments/unschedule",
+                post(routes::schedules::unschedule),
+            )
             .route(
                 "/subscribe/payments/schedule/{merchant_uid}",
-                get(routes::scheduled),
+                get(routes::schedules::read),
             )
             .route(
                 "/subscribe/customers/{customer_uid}",
-                get(routes::customer)
-                    .post(routes::register_customer)
-                    .delete(routes::delete_customer),
+                get(routes::customers::read)
+                    .post(routes::customers::register)
+                    .delete(routes::customers::delete),
             )
             .route(
                 "/vbanks",
-                post(routes::issue_vbank).put(routes::update_vbank_by_body),
+                post(routes::vbanks::issue).put(routes::vbanks::change_by_body),
             )
             .route(
                 "/vbanks/{imp_uid}",
-                put(routes::update_vbank).delete(routes::revoke_vbank),
+                put(routes::vbanks::change).delete(routes::vbanks::revoke),
             )
             .route(
                 "/certifications/otp/request",
-                post(routes::request_certification),
+                post(routes::certifications::request),
             )
             .route(
                 "/certifications/otp/confirm/{imp_uid}",
-                post(routes::confirm_certification),
+                post(routes::certifications::confirm),
             )
             .route(
                 "/certifications/{imp_uid}",
-                get(routes::certification).delete(routes::delete_certification),
+                get(routes::certifications::read).delete(routes::certifications::delete),
             )
             .route(
                 "/receipts/{imp_uid}",
-                get(routes::receipt)
-                    .post(routes::issue_receipt)
-                    .delete(routes::cancel_receipt),
+                get(routes::receipts::read)
+                    .post(routes::receipts::issue)
+                    .delete(routes::receipts::cancel),
             )
             .route(
                 "/internal/deposit/{imp_uid}",
@@ -409,7 +431,7 @@ impl Fake for FakeIamport {
                 get(internal::settings).put(internal::set_settings),
             )
             .route_layer(from_fn_with_state(self.clone(), authenticate))
-            .route("/users/getToken", post(routes::get_token))
+            .route("/users/getToken", post(routes::token::get_token))
     }
 
     fn reject(status: StatusCode, detail: &str) -> Response {
@@ -461,9 +483,4 @@ async fn authenticate(
     }
     response.extensions_mut().insert(MerchantLabel(imp_key));
     response
-}
-
-/// Whether a schedule is still waiting.
-fn is_pending(status: IamportScheduleStatus) -> bool {
-    status == IamportScheduleStatus::Scheduled
 }
