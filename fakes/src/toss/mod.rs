@@ -37,9 +37,7 @@ use axum::routing::{get, post, put};
 use base64::Engine as _;
 use chrono::Timelike;
 use http_body_util::BodyExt as _;
-use payments_api::toss::{
-    TossDepositCallback, TossPayment, TossPaymentStatus, TossPaymentStatusChanged, TossWebhook,
-};
+use payments_api::toss::{TossDepositCallback, TossPayment, TossPaymentStatusChanged, TossWebhook};
 
 pub use error::TossFault;
 
@@ -168,6 +166,10 @@ impl FakeToss {
         &self.inner.config
     }
 
+    fn now_ms(&self) -> i64 {
+        self.inner.core.clock.now_ms()
+    }
+
     fn accepts(&self, key: &str) -> bool {
         let config = &self.inner.config;
         config.secret_keys.iter().any(|k| k == key)
@@ -288,8 +290,16 @@ impl Fake for FakeToss {
             let Some(merchant) = self.inner.merchants.get(&merchant) else {
                 continue;
             };
-            let events = expire(&mut merchant.lock(), &payment_key, due_ms, now);
-            outgoing.extend(self.outgoing(&merchant, events));
+            let expired = {
+                let mut data = merchant.lock();
+                match data.payment_mut(&payment_key, now) {
+                    Ok(payment) => payment.expire(due_ms).then(|| payment.render(&payment_key)),
+                    Err(_) => None,
+                }
+            };
+            if let Some(payment) = expired {
+                outgoing.extend(self.outgoing(&merchant, vec![Event::StatusChanged(payment)]));
+            }
         }
         self.inner.core.webhooks.send(outgoing).await;
     }
@@ -302,36 +312,45 @@ impl Fake for FakeToss {
     /// Toss's `/v1` routes.
     fn api(&self) -> Router<Self> {
         Router::new()
-            .route("/v1/payments/{payment_key}", get(routes::payment))
+            .route("/v1/payments/{payment_key}", get(routes::payments::one))
             .route(
                 "/v1/payments/orders/{order_id}",
-                get(routes::payment_by_order),
+                get(routes::payments::by_order),
             )
-            .route("/v1/payments/key-in", post(routes::key_in))
-            .route("/v1/payments/{payment_key}/cancel", post(routes::cancel))
-            .route("/v1/virtual-accounts", post(routes::issue_virtual_account))
+            .route("/v1/payments/key-in", post(routes::payments::key_in))
+            .route(
+                "/v1/payments/{payment_key}/cancel",
+                post(routes::payments::cancel),
+            )
+            .route(
+                "/v1/virtual-accounts",
+                post(routes::virtual_accounts::issue),
+            )
             .route(
                 "/v1/billing/authorizations/card",
-                post(routes::billing_by_card),
+                post(routes::billing::by_card),
             )
             .route(
                 "/v1/billing/authorizations/issue",
-                post(routes::billing_issue),
+                post(routes::billing::issue),
             )
             .route(
                 "/v1/billing/authorizations/{billing_key}",
-                post(routes::billing_lookup),
+                post(routes::billing::lookup),
             )
-            .route("/v1/billing/{billing_key}", post(routes::billing_charge))
-            .route("/v1/cash-receipts", post(routes::issue_cash_receipt))
+            .route("/v1/billing/{billing_key}", post(routes::billing::charge))
+            .route("/v1/cash-receipts", post(routes::cash_receipts::issue))
             .route(
                 "/v1/cash-receipts/{receipt_key}/cancel",
-                post(routes::cancel_cash_receipt),
+                post(routes::cash_receipts::cancel),
             )
             .route_layer(from_fn(test_code))
             // Approvals read the test code themselves: a failed approval aborts the payment.
-            .route("/v1/payments/confirm", post(routes::confirm))
-            .route("/v1/payments/{payment_key}", post(routes::approve))
+            .route("/v1/payments/confirm", post(routes::payments::confirm))
+            .route(
+                "/v1/payments/{payment_key}",
+                post(routes::payments::approve),
+            )
             .route_layer(from_fn_with_state(self.clone(), idempotency))
             .route_layer(from_fn_with_state(self.clone(), authenticate))
     }
@@ -362,31 +381,6 @@ impl Fake for FakeToss {
     fn render_fault(code: &str, status: Option<u16>, message: Option<&str>) -> Response {
         error::render(code, status, message)
     }
-}
-
-/// Expires a payment whose timer fired, if it is still waiting.
-fn expire(data: &mut MerchantData, payment_key: &str, due_ms: i64, now_ms: i64) -> Vec<Event> {
-    let Ok(record) = data.payment(payment_key, now_ms) else {
-        return Vec::new();
-    };
-    if record.expires_at_ms != Some(due_ms) {
-        return Vec::new();
-    }
-    let status = record.payment.base().status;
-    if !matches!(
-        status,
-        TossPaymentStatus::InProgress
-            | TossPaymentStatus::WaitingForDeposit
-            | TossPaymentStatus::Ready
-    ) {
-        return Vec::new();
-    }
-    record.expires_at_ms = None;
-    record.payment.base_mut().status = TossPaymentStatus::Expired;
-    if let TossPayment::VirtualAccount(va) = &mut record.payment {
-        va.virtual_account.expired = true;
-    }
-    vec![Event::StatusChanged(record.payment.clone())]
 }
 
 /// The secret key of a `Basic base64(key + ":")` header.
