@@ -1,7 +1,31 @@
 //! A map whose entries expire after a TTL and whose size is capped: the fakes keep every
 //! record in one, so a sandbox that runs all day under load never grows without bound.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use hashlink::LinkedHashMap;
+
+/// A count of entries shared by stores, so that a bound can hold over all of them (every
+/// store of every merchant of a fake): each store adds what it takes in and takes off
+/// what it lets go, when dropped too.
+#[derive(Debug, Clone, Default)]
+pub struct Budget(Arc<AtomicUsize>);
+
+impl Budget {
+    /// How many entries the stores sharing this budget hold now.
+    pub fn used(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn add(&self, n: usize) {
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn release(&self, n: usize) {
+        self.0.fetch_sub(n, Ordering::Relaxed);
+    }
+}
 
 /// A bounded, expiring map from string keys to values.
 ///
@@ -16,6 +40,7 @@ pub struct VolatileStore<V> {
     capacity: usize,
     /// Oldest insertion first.
     entries: LinkedHashMap<Box<str>, Entry<V>>,
+    budget: Budget,
 }
 
 #[derive(Debug)]
@@ -27,10 +52,16 @@ struct Entry<V> {
 impl<V> VolatileStore<V> {
     /// An empty store keeping entries `ttl_ms` milliseconds, at most `capacity` of them.
     pub fn new(ttl_ms: i64, capacity: usize) -> Self {
+        Self::sharing(ttl_ms, capacity, Budget::default())
+    }
+
+    /// An empty store like [`new`](Self::new) whose entries count in `budget`.
+    pub fn sharing(ttl_ms: i64, capacity: usize, budget: Budget) -> Self {
         Self {
             ttl_ms,
             capacity: capacity.max(1),
             entries: LinkedHashMap::new(),
+            budget,
         }
     }
 
@@ -47,13 +78,15 @@ impl<V> VolatileStore<V> {
             }
         }
         // `insert` moves an existing key to the back: a renewed entry is the newest.
-        self.entries.insert(
+        let replaced = self.entries.insert(
             key.into_boxed_str(),
             Entry {
                 value,
                 inserted_ms: now_ms,
             },
         );
+        self.budget.add(usize::from(replaced.is_none()));
+        self.budget.release(evicted.len());
         evicted
     }
 
@@ -76,7 +109,9 @@ impl<V> VolatileStore<V> {
 
     /// Removes `key`.
     pub fn remove(&mut self, key: &str) -> Option<V> {
-        self.entries.remove(key).map(|e| e.value)
+        let removed = self.entries.remove(key).map(|e| e.value);
+        self.budget.release(usize::from(removed.is_some()));
+        removed
     }
 
     /// The number of entries held, expired ones not yet purged included.
@@ -91,6 +126,7 @@ impl<V> VolatileStore<V> {
 
     /// Removes everything.
     pub fn clear(&mut self) {
+        self.budget.release(self.entries.len());
         self.entries.clear();
     }
 
@@ -120,6 +156,12 @@ impl<V> VolatileStore<V> {
             }
         }
         evicted
+    }
+}
+
+impl<V> Drop for VolatileStore<V> {
+    fn drop(&mut self) {
+        self.budget.release(self.entries.len());
     }
 }
 
@@ -162,6 +204,28 @@ mod tests {
         // Its stale first position does not evict the new value.
         assert_eq!(s.insert("c".into(), 4, 120), vec![("b".to_string(), 2)]);
         assert_eq!(s.get("a", 121), Some(&3));
+    }
+
+    #[test]
+    fn stores_sharing_a_budget_count_together_until_dropped() {
+        let budget = Budget::default();
+        let mut a = VolatileStore::sharing(100, 2, budget.clone());
+        let mut b = VolatileStore::sharing(100, 2, budget.clone());
+        a.insert("x".into(), 1, 0);
+        a.insert("x".into(), 2, 0);
+        a.insert("y".into(), 3, 0);
+        b.insert("x".into(), 4, 0);
+        assert_eq!(budget.used(), 3);
+        a.insert("z".into(), 5, 0);
+        assert_eq!(budget.used(), 3, "a full store evicts as it takes in");
+        b.insert("w".into(), 6, 200);
+        assert_eq!(budget.used(), 3, "an expired entry is purged");
+        a.remove("z");
+        assert_eq!(budget.used(), 2);
+        drop(a);
+        assert_eq!(budget.used(), 1);
+        b.clear();
+        assert_eq!(budget.used(), 0);
     }
 
     #[test]

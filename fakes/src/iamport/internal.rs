@@ -21,16 +21,18 @@ pub(super) async fn deposit(
     let (payment, outgoing) = {
         let mut data = merchant.lock();
         let settings = data.settings.clone();
-        let payment = data.payment_mut(&imp_uid, now_ms)?;
-        payment.deposit(now_ms / 1000)?;
-        let outgoing = fake.webhook(
-            &settings,
-            &imp_uid,
-            payment,
-            IamportPaymentStatus::Paid,
-            None,
-        );
-        (payment.render(&imp_uid), outgoing)
+        data.change_payment(&imp_uid, now_ms, |payment| {
+            payment.deposit(now_ms / 1000).map(|()| {
+                let outgoing = fake.webhook(
+                    &settings,
+                    &imp_uid,
+                    payment,
+                    IamportPaymentStatus::Paid,
+                    None,
+                );
+                (payment.render(&imp_uid), outgoing)
+            })
+        })??
     };
     fake.send(outgoing.into_iter().collect()).await;
     ok(payment)
@@ -128,14 +130,9 @@ pub(super) async fn payment_window(
                 ));
             }
             let code = input.vbank_code.as_deref().unwrap_or("088");
-            open(
-                &fake,
-                &merchant,
-                &input.merchant_uid,
-                input.amount,
-                due,
-                || Payment::vbank(order(), code, "테스트상점", due, now),
-            )
+            open(&fake, &merchant, &input.merchant_uid, input.amount, || {
+                Payment::vbank(order(), code, "테스트상점", due, now)
+            })
             .await
         }
         other => Err(IamportFault::invalid(format!(

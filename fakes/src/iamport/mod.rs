@@ -29,9 +29,8 @@ use crate::ids::random_alnum;
 use crate::journal::{DEFAULT_JOURNAL_BYTES, DEFAULT_JOURNAL_CAPACITY};
 use crate::registry::Registry;
 use crate::store::VolatileStore;
-use crate::timers::Timers;
 use error::BusinessError;
-use model::{MerchantData, Payment};
+use model::{Due, MerchantData, Payment};
 
 /// A merchant of the fake I'mport, as the auth middleware hands it to the handlers.
 pub(crate) type MerchantHandle = crate::registry::Merchant<MerchantData>;
@@ -75,6 +74,9 @@ pub struct IamportConfig {
     pub capacity: usize,
     /// How many merchants (and live tokens per merchant, ×100) are kept.
     pub max_merchants: usize,
+    /// How many records all merchants keep together; beyond it the least recently used
+    /// merchants other than the one at work are forgotten first.
+    pub max_records: usize,
     /// How many webhooks are remembered; the oldest delivered ones are forgotten first.
     pub max_webhooks: usize,
     /// How many journal entries of each kind are kept.
@@ -99,6 +101,7 @@ impl Default for IamportConfig {
             ttl: Duration::from_secs(24 * 3600),
             capacity: 100_000,
             max_merchants: 1_000,
+            max_records: 200_000,
             max_webhooks: 10_000,
             journal_entries: DEFAULT_JOURNAL_CAPACITY,
             journal_bytes: DEFAULT_JOURNAL_BYTES,
@@ -119,16 +122,6 @@ struct Inner {
     merchants: Registry<MerchantData>,
     /// access token → (imp_key, expires at in ms).
     tokens: Mutex<VolatileStore<(String, i64)>>,
-    timers: Timers<Due>,
-}
-
-/// Work that falls due on the fake's clock.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum Due {
-    /// A virtual account's deadline: (merchant, imp_uid).
-    VbankDeadline(String, String),
-    /// A scheduled payment: (merchant, merchant_uid).
-    Schedule(String, String),
 }
 
 /// A handle on a [`FakeIamport`] that does not keep it alive.
@@ -152,14 +145,13 @@ impl FakeIamport {
         let token_life = i64::try_from(config.token_ttl.as_millis()).unwrap_or(i64::MAX / 2);
         Self {
             inner: Arc::new(Inner {
-                merchants: Registry::new(config.max_merchants),
+                merchants: Registry::new(config.max_merchants, config.max_records),
                 tokens: Mutex::new(VolatileStore::new(
                     token_life.saturating_add(3_600_000),
                     config.max_merchants.saturating_mul(100),
                 )),
                 config,
                 core,
-                timers: Timers::default(),
             }),
         }
     }
@@ -173,34 +165,15 @@ impl FakeIamport {
         self.inner.core.clock.now_ms()
     }
 
-    fn now_s(&self) -> i64 {
-        self.inner.core.clock.now().timestamp()
-    }
-
     fn merchant(&self, imp_key: &str) -> Arc<MerchantHandle> {
         let config = &self.inner.config;
-        self.inner.merchants.get_or_create(imp_key, || {
+        self.inner.merchants.get_or_create(imp_key, |budget| {
             MerchantData::new(
                 i64::try_from(config.ttl.as_millis()).unwrap_or(i64::MAX),
                 config.capacity,
+                budget,
             )
         })
-    }
-
-    /// Arms a virtual account's deadline.
-    fn schedule_deadline(&self, merchant: &MerchantHandle, imp_uid: &str, due_s: i64) {
-        self.inner.timers.push(
-            due_s.saturating_mul(1000),
-            Due::VbankDeadline(merchant.key().to_owned(), imp_uid.to_owned()),
-        );
-    }
-
-    /// Arms a scheduled payment.
-    fn schedule_payment(&self, merchant: &MerchantHandle, merchant_uid: &str, at_s: i64) {
-        self.inner.timers.push(
-            at_s.saturating_mul(1000),
-            Due::Schedule(merchant.key().to_owned(), merchant_uid.to_owned()),
-        );
     }
 
     /// The webhook announcing `status` for a payment, if it has somewhere to go: the
@@ -306,37 +279,32 @@ impl Fake for FakeIamport {
 
     async fn run_due(&self) {
         let now_ms = self.now_ms();
-        let now = self.now_s();
+        let now = now_ms / 1000;
         let mut outgoing = Vec::new();
-        for (due_ms, due) in self.inner.timers.take_due(now_ms) {
-            let (Due::VbankDeadline(merchant, _) | Due::Schedule(merchant, _)) = &due;
-            let Some(merchant) = self.inner.merchants.get(merchant) else {
-                continue;
-            };
+        for merchant in self.inner.merchants.all() {
             let mut data = merchant.lock();
-            let (imp_uid, status) = match &due {
-                Due::VbankDeadline(_, imp_uid) => {
-                    let Ok(payment) = data.payment_mut(imp_uid, now_ms) else {
-                        continue;
-                    };
-                    if !payment.expire_vbank(due_ms, now) {
-                        continue;
+            for (due_ms, due) in data.take_due(now_ms) {
+                let imp_uid = match &due {
+                    Due::Deadline(imp_uid) => {
+                        let expired = data
+                            .change_payment(imp_uid, now_ms, |p| p.expire_vbank(due_ms, now))
+                            .unwrap_or(false);
+                        if !expired {
+                            continue;
+                        }
+                        imp_uid.to_string()
                     }
-                    (imp_uid.clone(), IamportPaymentStatus::Failed)
-                }
-                Due::Schedule(_, merchant_uid) => {
-                    let Some(imp_uid) = data.execute_schedule(merchant_uid, due_ms, now_ms) else {
-                        continue;
-                    };
-                    let Ok(payment) = data.payment(&imp_uid, now_ms) else {
-                        continue;
-                    };
+                    Due::Schedule(merchant_uid) => {
+                        match data.execute_schedule(merchant_uid, due_ms, now_ms) {
+                            Some(imp_uid) => imp_uid,
+                            None => continue,
+                        }
+                    }
+                };
+                if let Ok(payment) = data.payment(&imp_uid, now_ms) {
                     let status = payment.status();
-                    (imp_uid, status)
+                    outgoing.extend(self.webhook(&data.settings, &imp_uid, payment, status, None));
                 }
-            };
-            if let Ok(payment) = data.payment(&imp_uid, now_ms) {
-                outgoing.extend(self.webhook(&data.settings, &imp_uid, payment, status, None));
             }
         }
         self.send(outgoing).await;
@@ -349,7 +317,6 @@ impl Fake for FakeIamport {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
-        self.inner.timers.clear();
     }
 
     /// I'mport's API, and the customer's actions and the merchant's settings, which fault
@@ -478,6 +445,8 @@ async fn authenticate(
     let as_200 = merchant.lock().settings.business_errors_as_200;
     request.extensions_mut().insert(merchant);
     let mut response = next.run(request).await;
+    // Whatever the request stored, all merchants together stay within their bound.
+    fake.inner.merchants.enforce(&imp_key);
     if as_200 && response.extensions().get::<BusinessError>().is_some() {
         *response.status_mut() = StatusCode::OK;
     }

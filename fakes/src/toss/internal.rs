@@ -19,10 +19,11 @@ pub(super) async fn deposit(
     let now = fake.inner.core.clock.now_kst().timestamp();
     let now_ms = fake.now_ms();
     let payment = {
-        let mut data = merchant.lock();
-        let payment = data.payment_mut(&payment_key, now_ms)?;
-        payment.deposit(now)?;
-        payment.render(&payment_key)
+        merchant
+            .lock()
+            .change_payment(&payment_key, now_ms, |payment| {
+                payment.deposit(now).map(|()| payment.render(&payment_key))
+            })??
     };
     fake.notify(
         &merchant,
@@ -111,7 +112,6 @@ pub(super) async fn payment_window(
         };
         data.insert_payment(payment.expiring_at(expires_at_ms), now_ms)
     };
-    fake.schedule_expiry(&merchant, &key, expires_at_ms);
     Ok(Json(WindowResult {
         payment_key: key,
         order_id: input.order_id,

@@ -47,7 +47,6 @@ use crate::delivery::{DeliveryConfig, DeliveryMode, Outgoing};
 use crate::http::{MerchantLabel, mask};
 use crate::journal::{DEFAULT_JOURNAL_BYTES, DEFAULT_JOURNAL_CAPACITY};
 use crate::registry::Registry;
-use crate::timers::Timers;
 use model::{Event, Idempotent, MerchantData};
 
 /// A merchant of the fake Toss, as the auth middleware hands it to the handlers.
@@ -87,8 +86,11 @@ pub struct TossConfig {
     pub ttl: Duration,
     /// How many records of each kind a merchant keeps (payments, billing keys, …).
     pub capacity: usize,
-    /// How many merchants are kept; the least recently created is forgotten beyond it.
+    /// How many merchants are kept; the least recently used is forgotten beyond it.
     pub max_merchants: usize,
+    /// How many records all merchants keep together; beyond it the least recently used
+    /// merchants other than the one at work are forgotten first.
+    pub max_records: usize,
     /// How long a payment may stay `IN_PROGRESS` before it expires.
     pub payment_window: Duration,
     /// How many webhooks are remembered; the oldest delivered ones are forgotten first.
@@ -114,6 +116,7 @@ impl Default for TossConfig {
             ttl: Duration::from_secs(24 * 3600),
             capacity: 100_000,
             max_merchants: 1_000,
+            max_records: 200_000,
             payment_window: Duration::from_secs(30 * 60),
             max_webhooks: 10_000,
             journal_entries: DEFAULT_JOURNAL_CAPACITY,
@@ -133,8 +136,6 @@ struct Inner {
     config: TossConfig,
     core: Core,
     merchants: Registry<MerchantData>,
-    /// Payments that expire unless something happens first: (merchant, paymentKey).
-    timers: Timers<(String, String)>,
 }
 
 impl FakeToss {
@@ -153,10 +154,9 @@ impl FakeToss {
         });
         Self {
             inner: Arc::new(Inner {
-                merchants: Registry::new(config.max_merchants),
+                merchants: Registry::new(config.max_merchants, config.max_records),
                 config,
                 core,
-                timers: Timers::default(),
             }),
         }
     }
@@ -182,19 +182,13 @@ impl FakeToss {
     /// The merchant of a secret key, created on first use.
     fn merchant(&self, key: &str) -> Arc<MerchantHandle> {
         let config = &self.inner.config;
-        self.inner.merchants.get_or_create(key, || {
+        self.inner.merchants.get_or_create(key, |budget| {
             MerchantData::new(
                 i64::try_from(config.ttl.as_millis()).unwrap_or(i64::MAX),
                 config.capacity,
+                budget,
             )
         })
-    }
-
-    /// Arms the expiry of a payment.
-    fn schedule_expiry(&self, merchant: &MerchantHandle, payment_key: &str, due_ms: i64) {
-        self.inner
-            .timers
-            .push(due_ms, (merchant.key().to_owned(), payment_key.to_owned()));
     }
 
     /// Turns events into webhooks to the merchant's URL (none if it has no URL).
@@ -284,21 +278,13 @@ impl Fake for FakeToss {
     }
 
     async fn run_due(&self) {
-        let now = self.inner.core.clock.now_ms();
+        let now = self.now_ms();
         let mut outgoing = Vec::new();
-        for (due_ms, (merchant, payment_key)) in self.inner.timers.take_due(now) {
-            let Some(merchant) = self.inner.merchants.get(&merchant) else {
-                continue;
-            };
-            let expired = {
-                let mut data = merchant.lock();
-                match data.payment_mut(&payment_key, now) {
-                    Ok(payment) => payment.expire(due_ms).then(|| payment.render(&payment_key)),
-                    Err(_) => None,
-                }
-            };
-            if let Some(payment) = expired {
-                outgoing.extend(self.outgoing(&merchant, vec![Event::StatusChanged(payment)]));
+        for merchant in self.inner.merchants.all() {
+            let expired = merchant.lock().expire_due(now);
+            if !expired.is_empty() {
+                let events = expired.into_iter().map(Event::StatusChanged).collect();
+                outgoing.extend(self.outgoing(&merchant, events));
             }
         }
         self.inner.core.webhooks.send(outgoing).await;
@@ -306,7 +292,6 @@ impl Fake for FakeToss {
 
     fn forget(&self) {
         self.inner.merchants.clear();
-        self.inner.timers.clear();
     }
 
     /// Toss's `/v1` routes.
@@ -407,6 +392,8 @@ async fn authenticate(State(fake): State<FakeToss>, mut request: Request, next: 
     let merchant = fake.merchant(&key);
     request.extensions_mut().insert(merchant);
     let mut response = next.run(request).await;
+    // Whatever the request stored, all merchants together stay within their bound.
+    fake.inner.merchants.enforce(&key);
     response.extensions_mut().insert(MerchantLabel(mask(&key)));
     response
 }

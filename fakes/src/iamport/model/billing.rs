@@ -4,9 +4,9 @@
 use payments_api::iamport::*;
 
 use super::super::error::IamportFault;
-use super::MerchantData;
 use super::cards::{CardNumber, check_card};
 use super::payment::{Channel, Order, Payment};
+use super::{Due, MerchantData};
 
 /// A billing key and the card behind it.
 #[derive(Debug, Clone)]
@@ -27,6 +27,12 @@ impl ScheduleRecord {
     /// Whether the schedule still waits for its time.
     pub fn is_pending(&self) -> bool {
         self.schedule.schedule_status == IamportScheduleStatus::Scheduled
+    }
+
+    /// When a waiting schedule charges, in ms.
+    fn deadline_ms(&self) -> Option<i64> {
+        self.is_pending()
+            .then(|| self.schedule.schedule_at.saturating_mul(1000))
     }
 }
 
@@ -225,8 +231,7 @@ impl MerchantData {
                     payment_status: None,
                     fail_reason: None,
                 };
-                self.schedules.insert(
-                    request.merchant_uid.clone(),
+                self.store_schedule(
                     ScheduleRecord {
                         schedule: schedule.clone(),
                         request: request.clone(),
@@ -236,6 +241,24 @@ impl MerchantData {
                 schedule
             })
             .collect())
+    }
+
+    /// Stores a schedule and arms its time; a schedule the store lets go is disarmed.
+    fn store_schedule(&mut self, record: ScheduleRecord, now_ms: i64) {
+        let merchant_uid = record.schedule.merchant_uid.clone();
+        let deadline = record.deadline_ms();
+        for (evicted_uid, evicted) in self.schedules.insert(merchant_uid.clone(), record, now_ms) {
+            self.deadlines.update(
+                &Due::Schedule(evicted_uid.into_boxed_str()),
+                evicted.deadline_ms(),
+                None,
+            );
+        }
+        self.deadlines.update(
+            &Due::Schedule(merchant_uid.into_boxed_str()),
+            None,
+            deadline,
+        );
     }
 
     /// Revokes the waiting schedules of `customer_uid`: those of `merchant_uids`, or all
@@ -265,9 +288,12 @@ impl MerchantData {
         let mut revoked = Vec::new();
         for uid in targets {
             if let Some(record) = self.schedules.get_mut(&uid, now_ms) {
+                let before = record.deadline_ms();
                 record.schedule.schedule_status = IamportScheduleStatus::Revoked;
                 record.schedule.revoked_at = now_ms / 1000;
                 revoked.push(record.schedule.clone());
+                self.deadlines
+                    .update(&Due::Schedule(uid.as_str().into()), before, None);
             }
         }
         revoked.sort_by_key(|s| s.schedule_at);
@@ -318,6 +344,11 @@ impl MerchantData {
             (self.insert_payment(payment, now_ms), status, reason)
         });
         let stored = self.schedules.get_mut(merchant_uid, now_ms)?;
+        self.deadlines.update(
+            &Due::Schedule(merchant_uid.into()),
+            stored.deadline_ms(),
+            None,
+        );
         let schedule = &mut stored.schedule;
         schedule.schedule_status = IamportScheduleStatus::Executed;
         schedule.executed_at = now_ms / 1000;

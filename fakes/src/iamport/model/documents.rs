@@ -178,7 +178,7 @@ impl MerchantData {
                 "이미 현금영수증이 발행된 결제건입니다.",
             ));
         }
-        let payment = self.payment_mut(imp_uid, now_ms)?;
+        let payment = self.payment(imp_uid, now_ms)?;
         if payment.status() != IamportPaymentStatus::Paid {
             return Err(IamportFault::refused(
                 1,
@@ -198,7 +198,7 @@ impl MerchantData {
             applied_at: now_ms / 1000,
             cancelled_at: 0,
         };
-        payment.set_cash_receipt(true);
+        self.change_payment(imp_uid, now_ms, |payment| payment.set_cash_receipt(true))?;
         self.receipts
             .insert(imp_uid.to_owned(), receipt.clone(), now_ms);
         Ok(receipt)
@@ -223,9 +223,8 @@ impl MerchantData {
         }
         receipt.cancelled_at = now_ms / 1000;
         let receipt = receipt.clone();
-        if let Ok(payment) = self.payment_mut(imp_uid, now_ms) {
-            payment.set_cash_receipt(false);
-        }
+        // The payment may be gone meanwhile; the receipt is cancelled all the same.
+        let _ = self.change_payment(imp_uid, now_ms, |payment| payment.set_cash_receipt(false));
         Ok(receipt)
     }
 }

@@ -22,7 +22,9 @@ pub use payment::{Channel, Order, Payment};
 
 use super::error::IamportFault;
 use crate::ids::random_digits;
-use crate::store::VolatileStore;
+use crate::registry::Records;
+use crate::store::{Budget, VolatileStore};
+use crate::timers::Deadlines;
 
 /// How a merchant's webhooks are encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -68,6 +70,31 @@ pub struct MerchantData {
     certifications: VolatileStore<IamportCertification>,
     /// Cash receipts, by the payment's imp_uid.
     receipts: VolatileStore<IamportReceipt>,
+    /// Virtual accounts' deadlines and scheduled payments' times.
+    deadlines: Deadlines<Due>,
+}
+
+/// What falls due on the fake's clock.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Due {
+    /// The deadline of a virtual account waiting for its deposit, by imp_uid.
+    Deadline(Box<str>),
+    /// A scheduled payment, by merchant_uid.
+    Schedule(Box<str>),
+}
+
+impl Records for MerchantData {
+    fn clear(&mut self) {
+        self.token = None;
+        self.payments.clear();
+        self.orders.clear();
+        self.prepared.clear();
+        self.subscriptions.clear();
+        self.schedules.clear();
+        self.certifications.clear();
+        self.receipts.clear();
+        self.deadlines.clear();
+    }
 }
 
 /// A new imp_uid: `imp_` and 12 digits, as the real API's look.
@@ -80,25 +107,28 @@ fn unknown_payment() -> IamportFault {
 }
 
 impl MerchantData {
-    pub fn new(ttl_ms: i64, capacity: usize) -> Self {
+    /// A merchant with no records yet, whose stores count in `budget`.
+    pub fn new(ttl_ms: i64, capacity: usize, budget: Budget) -> Self {
         Self {
             settings: Settings::default(),
             token: None,
-            payments: VolatileStore::new(ttl_ms, capacity),
+            payments: VolatileStore::sharing(ttl_ms, capacity, budget.clone()),
             orders: HashMap::new(),
-            prepared: VolatileStore::new(ttl_ms, capacity),
-            subscriptions: VolatileStore::new(ttl_ms, capacity),
-            schedules: VolatileStore::new(ttl_ms, capacity),
-            certifications: VolatileStore::new(ttl_ms, capacity),
-            receipts: VolatileStore::new(ttl_ms, capacity),
+            prepared: VolatileStore::sharing(ttl_ms, capacity, budget.clone()),
+            subscriptions: VolatileStore::sharing(ttl_ms, capacity, budget.clone()),
+            schedules: VolatileStore::sharing(ttl_ms, capacity, budget.clone()),
+            certifications: VolatileStore::sharing(ttl_ms, capacity, budget.clone()),
+            receipts: VolatileStore::sharing(ttl_ms, capacity, budget),
+            deadlines: Deadlines::default(),
         }
     }
 
-    /// Stores a new payment under a new imp_uid, which it returns, and makes it the latest
-    /// of its merchant_uid.
+    /// Stores a new payment under a new imp_uid, which it returns, makes it the latest of
+    /// its merchant_uid, and arms its deadline if it has one.
     pub fn insert_payment(&mut self, payment: Payment, now_ms: i64) -> String {
         let imp_uid = imp_uid();
         let merchant_uid: Box<str> = payment.merchant_uid().into();
+        let deadline = payment.deadline_ms();
         for (evicted_uid, evicted) in self.payments.insert(imp_uid.clone(), payment, now_ms) {
             let order = evicted.merchant_uid();
             if self
@@ -108,9 +138,18 @@ impl MerchantData {
             {
                 self.orders.remove(order);
             }
+            let due = Due::Deadline(evicted_uid.into_boxed_str());
+            self.deadlines.update(&due, evicted.deadline_ms(), None);
         }
         self.orders.insert(merchant_uid, imp_uid.as_str().into());
+        self.deadlines
+            .update(&Due::Deadline(imp_uid.as_str().into()), None, deadline);
         imp_uid
+    }
+
+    /// Takes the deadlines and schedule times that came by `now_ms`.
+    pub fn take_due(&mut self, now_ms: i64) -> Vec<(i64, Due)> {
+        self.deadlines.take_due(now_ms)
     }
 
     /// The live payment `imp_uid`.
@@ -120,15 +159,23 @@ impl MerchantData {
             .ok_or_else(unknown_payment)
     }
 
-    /// The live payment `imp_uid`, to change it.
-    pub fn payment_mut(
+    /// Changes the live payment `imp_uid` by `change`, and its deadline with it.
+    pub fn change_payment<T>(
         &mut self,
         imp_uid: &str,
         now_ms: i64,
-    ) -> Result<&mut Payment, IamportFault> {
-        self.payments
+        change: impl FnOnce(&mut Payment) -> T,
+    ) -> Result<T, IamportFault> {
+        let payment = self
+            .payments
             .get_mut(imp_uid, now_ms)
-            .ok_or_else(unknown_payment)
+            .ok_or_else(unknown_payment)?;
+        let before = payment.deadline_ms();
+        let changed = change(payment);
+        let after = payment.deadline_ms();
+        self.deadlines
+            .update(&Due::Deadline(imp_uid.into()), before, after);
+        Ok(changed)
     }
 
     /// The imp_uid of the latest payment of a merchant_uid, if it is live.

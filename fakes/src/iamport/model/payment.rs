@@ -255,6 +255,16 @@ impl Payment {
         self.amount - self.cancel_amount
     }
 
+    /// When a virtual account waiting for its deposit fails unless paid, in ms.
+    pub fn deadline_ms(&self) -> Option<i64> {
+        match &self.method {
+            Method::VBank(vbank) if self.status == IamportPaymentStatus::Ready => {
+                Some(vbank.due.saturating_mul(1000))
+            }
+            _ => None,
+        }
+    }
+
     /// Fails a payment the window refused after the card was read (a wrong amount for a
     /// pre-registered order).
     pub fn fail(&mut self, reason: String, now: i64) {

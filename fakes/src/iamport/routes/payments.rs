@@ -124,32 +124,36 @@ pub(in super::super) async fn cancel(
             }
         };
         let settings = data.settings.clone();
-        let Ok(payment) = data.payment_mut(&imp_uid, now_ms) else {
-            return Err(IamportFault::missing("취소할 결제건이 존재하지 않습니다."));
-        };
         let given = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
-        let cancellation_id = payment.cancel(
-            input.amount,
-            input.checksum,
-            &input.reason,
-            given(&input.refund_holder)
-                && given(&input.refund_bank)
-                && given(&input.refund_account),
-            now_ms / 1000,
-        )?;
+        let refund_account_given = given(&input.refund_holder)
+            && given(&input.refund_bank)
+            && given(&input.refund_account);
         let notify = !settings.cancel_webhook_requires_flag || input.enable_webhook == Some(true);
-        let outgoing = notify
-            .then(|| {
-                fake.webhook(
-                    &settings,
-                    &imp_uid,
-                    payment,
-                    IamportPaymentStatus::Cancelled,
-                    Some(cancellation_id),
-                )
-            })
-            .flatten();
-        (payment.render(&imp_uid), outgoing)
+        let cancelled = data.change_payment(&imp_uid, now_ms, |payment| {
+            let cancellation_id = payment.cancel(
+                input.amount,
+                input.checksum,
+                &input.reason,
+                refund_account_given,
+                now_ms / 1000,
+            )?;
+            let outgoing = notify
+                .then(|| {
+                    fake.webhook(
+                        &settings,
+                        &imp_uid,
+                        payment,
+                        IamportPaymentStatus::Cancelled,
+                        Some(cancellation_id),
+                    )
+                })
+                .flatten();
+            Ok((payment.render(&imp_uid), outgoing))
+        });
+        match cancelled {
+            Ok(done) => done?,
+            Err(_) => return Err(IamportFault::missing("취소할 결제건이 존재하지 않습니다.")),
+        }
     };
     fake.send(outgoing.into_iter().collect()).await;
     ok(payment)

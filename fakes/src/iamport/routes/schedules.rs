@@ -18,9 +18,6 @@ pub(in super::super) async fn schedule(
     let created = merchant
         .lock()
         .schedule(&input.customer_uid, &input.schedules, now_ms)?;
-    for schedule in &created {
-        fake.schedule_payment(&merchant, &schedule.merchant_uid, schedule.schedule_at);
-    }
     ok(created)
 }
 

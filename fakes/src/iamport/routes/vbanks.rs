@@ -36,14 +36,9 @@ pub(in super::super) async fn issue(
         ..Order::default()
     };
     let holder = input.vbank_holder.as_deref().unwrap_or("테스트상점");
-    open(
-        &fake,
-        &merchant,
-        &input.merchant_uid,
-        input.amount,
-        input.vbank_due,
-        || Payment::vbank(order, &input.vbank_code, holder, input.vbank_due, now),
-    )
+    open(&fake, &merchant, &input.merchant_uid, input.amount, || {
+        Payment::vbank(order, &input.vbank_code, holder, input.vbank_due, now)
+    })
     .await
 }
 
@@ -58,17 +53,16 @@ fn check_due(due: i64, now: i64) -> Result<(), IamportFault> {
 }
 
 /// Stores a new virtual account, made by `make` once its order passed the checks, with
-/// the `ready` webhook, and has it fail at `due` unless paid.
+/// the `ready` webhook; it fails at its deadline unless paid.
 pub(in super::super) async fn open(
     fake: &FakeIamport,
     merchant: &MerchantHandle,
     merchant_uid: &str,
     amount: f64,
-    due: i64,
     make: impl FnOnce() -> Payment,
 ) -> Reply<IamportPayment> {
     let now_ms = fake.now_ms();
-    let (imp_uid, payment, outgoing) = {
+    let (payment, outgoing) = {
         // The checks and the insert under one lock: two calls for one order make one
         // payment.
         let mut data = merchant.lock();
@@ -82,10 +76,8 @@ pub(in super::super) async fn open(
             IamportPaymentStatus::Ready,
             None,
         );
-        let payment = stored.render(&imp_uid);
-        (imp_uid, payment, outgoing)
+        (stored.render(&imp_uid), outgoing)
     };
-    fake.schedule_deadline(merchant, &imp_uid, due);
     fake.send(outgoing.into_iter().collect()).await;
     ok(payment)
 }
@@ -129,20 +121,22 @@ async fn change_vbank(
     let (payment, outgoing) = {
         let mut data = merchant.lock();
         let settings = data.settings.clone();
-        let payment = data.payment_mut(imp_uid, now_ms)?;
-        payment.change_vbank(input.amount, input.vbank_due)?;
-        let outgoing = fake.webhook(
-            &settings,
-            imp_uid,
-            payment,
-            IamportPaymentStatus::Ready,
-            None,
-        );
-        (payment.render(imp_uid), outgoing)
+        data.change_payment(imp_uid, now_ms, |payment| {
+            payment
+                .change_vbank(input.amount, input.vbank_due)
+                .map(|()| {
+                    let outgoing = fake.webhook(
+                        &settings,
+                        imp_uid,
+                        payment,
+                        IamportPaymentStatus::Ready,
+                        None,
+                    );
+                    (payment.render(imp_uid), outgoing)
+                })
+        })??
     };
-    if let Some(due) = input.vbank_due {
-        fake.schedule_deadline(merchant, imp_uid, due);
-    }
+
     fake.send(outgoing.into_iter().collect()).await;
     ok(payment)
 }
@@ -157,21 +151,24 @@ pub(in super::super) async fn revoke(
     let (payment, outgoing) = {
         let mut data = merchant.lock();
         let settings = data.settings.clone();
-        let payment = data.payment_mut(&imp_uid, now_ms)?;
-        payment.revoke(now_ms / 1000)?;
-        let outgoing = (!settings.cancel_webhook_requires_flag)
-            .then(|| {
-                fake.webhook(
-                    &settings,
-                    &imp_uid,
-                    payment,
-                    IamportPaymentStatus::Cancelled,
-                    None,
-                )
+        data.change_payment(&imp_uid, now_ms, |payment| {
+            payment.revoke(now_ms / 1000).map(|()| {
+                let outgoing = (!settings.cancel_webhook_requires_flag)
+                    .then(|| {
+                        fake.webhook(
+                            &settings,
+                            &imp_uid,
+                            payment,
+                            IamportPaymentStatus::Cancelled,
+                            None,
+                        )
+                    })
+                    .flatten();
+                (payment.render(&imp_uid), outgoing)
             })
-            .flatten();
-        (payment.render(&imp_uid), outgoing)
+        })??
     };
+
     fake.send(outgoing.into_iter().collect()).await;
     ok(payment)
 }

@@ -20,7 +20,9 @@ pub use receipts::ReceiptRecord;
 
 use super::error::TossFault;
 use crate::ids::random_alnum;
-use crate::store::VolatileStore;
+use crate::registry::Records;
+use crate::store::{Budget, VolatileStore};
+use crate::timers::Deadlines;
 
 /// An `Idempotency-Key` seen before.
 #[derive(Debug, Clone)]
@@ -47,6 +49,8 @@ pub struct MerchantData {
     auth_keys: VolatileStore<AuthKeyRecord>,
     receipts: VolatileStore<ReceiptRecord>,
     pub idempotency: VolatileStore<Idempotent>,
+    /// When waiting payments expire: a payment window, an unpaid virtual account.
+    deadlines: Deadlines<Box<str>>,
 }
 
 /// A change a webhook reports: the payment as it is after the change.
@@ -58,15 +62,17 @@ pub enum Event {
 }
 
 impl MerchantData {
-    pub fn new(ttl_ms: i64, capacity: usize) -> Self {
+    /// A merchant with no records yet, whose stores count in `budget`.
+    pub fn new(ttl_ms: i64, capacity: usize, budget: Budget) -> Self {
         Self {
             webhook_url: None,
-            payments: VolatileStore::new(ttl_ms, capacity),
+            payments: VolatileStore::sharing(ttl_ms, capacity, budget.clone()),
             orders: HashMap::new(),
-            billings: VolatileStore::new(ttl_ms, capacity),
-            auth_keys: VolatileStore::new(ttl_ms, capacity),
-            receipts: VolatileStore::new(ttl_ms, capacity),
-            idempotency: VolatileStore::new(ttl_ms, capacity),
+            billings: VolatileStore::sharing(ttl_ms, capacity, budget.clone()),
+            auth_keys: VolatileStore::sharing(ttl_ms, capacity, budget.clone()),
+            receipts: VolatileStore::sharing(ttl_ms, capacity, budget.clone()),
+            idempotency: VolatileStore::sharing(ttl_ms, capacity, budget),
+            deadlines: Deadlines::default(),
         }
     }
 
@@ -81,11 +87,12 @@ impl MerchantData {
         }
     }
 
-    /// Stores a new payment under a new paymentKey, which it returns, and indexes its
-    /// orderId.
+    /// Stores a new payment under a new paymentKey, which it returns, indexes its orderId
+    /// and arms its expiry.
     pub fn insert_payment(&mut self, payment: Payment, now_ms: i64) -> String {
         let key = random_alnum(50);
         let order: Box<str> = payment.order_id().into();
+        let expiry = payment.expires_at_ms();
         for (evicted_key, evicted) in self.payments.insert(key.clone(), payment, now_ms) {
             let order_id = evicted.order_id();
             if self
@@ -95,8 +102,11 @@ impl MerchantData {
             {
                 self.orders.remove(order_id);
             }
+            self.deadlines
+                .update(&evicted_key.into_boxed_str(), evicted.expires_at_ms(), None);
         }
         self.orders.insert(order, key.as_str().into());
+        self.deadlines.update(&key.as_str().into(), None, expiry);
         key
     }
 
@@ -107,17 +117,52 @@ impl MerchantData {
             .ok_or_else(TossFault::not_found_payment)
     }
 
-    /// The live payment with `key`, to change it.
-    pub fn payment_mut(&mut self, key: &str, now_ms: i64) -> Result<&mut Payment, TossFault> {
-        self.payments
+    /// Changes the live payment with `key` by `change`, and its expiry with it.
+    pub fn change_payment<T>(
+        &mut self,
+        key: &str,
+        now_ms: i64,
+        change: impl FnOnce(&mut Payment) -> T,
+    ) -> Result<T, TossFault> {
+        let payment = self
+            .payments
             .get_mut(key, now_ms)
-            .ok_or_else(TossFault::not_found_payment)
+            .ok_or_else(TossFault::not_found_payment)?;
+        let before = payment.expires_at_ms();
+        let changed = change(payment);
+        let after = payment.expires_at_ms();
+        self.deadlines.update(&key.into(), before, after);
+        Ok(changed)
+    }
+
+    /// Expires the payments whose time came, and answers them as they are now.
+    pub fn expire_due(&mut self, now_ms: i64) -> Vec<TossPayment> {
+        let mut expired = Vec::new();
+        for (due_ms, key) in self.deadlines.take_due(now_ms) {
+            let payment = self.change_payment(&key, now_ms, |payment| {
+                payment.expire(due_ms).then(|| payment.render(&key))
+            });
+            expired.extend(payment.ok().flatten());
+        }
+        expired
     }
 
     /// The live payment of an order, with its paymentKey.
     pub fn payment_by_order(&self, order_id: &str, now_ms: i64) -> Option<(&str, &Payment)> {
         let key = self.orders.get(order_id)?;
         self.payments.get(key, now_ms).map(|p| (&**key, p))
+    }
+}
+
+impl Records for MerchantData {
+    fn clear(&mut self) {
+        self.payments.clear();
+        self.orders.clear();
+        self.billings.clear();
+        self.auth_keys.clear();
+        self.receipts.clear();
+        self.idempotency.clear();
+        self.deadlines.clear();
     }
 }
 

@@ -24,8 +24,8 @@ impl MerchantData {
         now_ms: i64,
     ) -> Result<TossCashReceipt, TossFault> {
         let amount = positive("amount", input.amount)?;
-        let payment = self.payment_mut(&input.payment_key, now_ms)?;
-        payment.check_cash_receipt(&input.order_id, amount)?;
+        self.payment(&input.payment_key, now_ms)?
+            .check_cash_receipt(&input.order_id, amount)?;
         let receipt_key = random_alnum(48);
         let receipt = TossCashReceipt {
             receipt_key: receipt_key.clone(),
@@ -39,13 +39,16 @@ impl MerchantData {
                 "https://dashboard.tosspayments.com/receipt/mids/tosspayments/cashreceipt/{receipt_key}"
             ),
         };
-        payment.set_cash_receipt(Some(TossCashReceiptSummary {
+        let summary = TossCashReceiptSummary {
             kind: input.kind,
             amount,
             tax_free_amount: input.tax_free_amount.unwrap_or(0.0),
             issue_number: receipt.approval_number.clone(),
             receipt_url: receipt.receipt_url.clone(),
-        }));
+        };
+        self.change_payment(&input.payment_key, now_ms, |payment| {
+            payment.set_cash_receipt(Some(summary));
+        })?;
         self.receipts.insert(
             receipt_key,
             ReceiptRecord {
@@ -73,9 +76,10 @@ impl MerchantData {
         }
         record.receipt.canceled_at = Some(now);
         let (receipt, payment_key) = (record.receipt.clone(), record.payment_key.clone());
-        if let Ok(payment) = self.payment_mut(&payment_key, now_ms) {
+        // The payment may be gone meanwhile; the receipt is cancelled all the same.
+        let _ = self.change_payment(&payment_key, now_ms, |payment| {
             payment.set_cash_receipt(None);
-        }
+        });
         Ok(receipt)
     }
 }

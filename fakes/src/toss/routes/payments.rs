@@ -64,7 +64,7 @@ pub(in super::super) async fn key_in(
         ));
     }
     let approved = input.approved != Some(false);
-    let (key, payment, expiry) = {
+    let payment = {
         let mut data = merchant.lock();
         data.check_new_order(&input.order_id, now_ms)?;
         let order = Order {
@@ -84,13 +84,8 @@ pub(in super::super) async fn key_in(
             payment = payment.expiring_at(now_ms + window_ms(&fake));
         }
         let key = data.insert_payment(payment, now_ms);
-        let stored = data.payment(&key, now_ms)?;
-        let (payment, expiry) = (stored.render(&key), stored.expires_at_ms());
-        (key, payment, expiry)
+        data.payment(&key, now_ms)?.render(&key)
     };
-    if let Some(due) = expiry {
-        fake.schedule_expiry(&merchant, &key, due);
-    }
     Ok(Json(payment))
 }
 
@@ -143,34 +138,23 @@ async fn approve_payment(
 ) -> Reply<TossPayment> {
     let now = fake.inner.core.clock.now_kst().timestamp();
     let now_ms = fake.now_ms();
-    let (result, events, expiry) = {
+    let (result, events) = {
         let mut data = merchant.lock();
-        let payment = data.payment_mut(payment_key, now_ms)?;
-        let changed = match forced_code(headers) {
-            Some(code) => Err((payment.abort(), TossFault::of(&code))),
-            None => payment
-                .approve(order_id, amount, now)
-                .map_err(|e| (false, e)),
-        };
-        let rendered = payment.render(payment_key);
-        let changed_now = matches!(changed, Ok(true) | Err((true, _)));
-        let events = if changed_now {
-            vec![Event::StatusChanged(rendered.clone())]
-        } else {
-            Vec::new()
-        };
-        let expiry = matches!(changed, Ok(true))
-            .then(|| payment.expires_at_ms())
-            .flatten();
-        (
-            changed.map(|_| rendered).map_err(|(_, e)| e),
-            events,
-            expiry,
-        )
+        data.change_payment(payment_key, now_ms, |payment| {
+            let outcome = match forced_code(headers) {
+                Some(code) => Err((payment.abort(), TossFault::of(&code))),
+                None => payment
+                    .approve(order_id, amount, now)
+                    .map_err(|e| (false, e)),
+            };
+            let rendered = payment.render(payment_key);
+            let events = match outcome {
+                Ok(true) | Err((true, _)) => vec![Event::StatusChanged(rendered.clone())],
+                _ => Vec::new(),
+            };
+            (outcome.map(|_| rendered).map_err(|(_, e)| e), events)
+        })?
     };
-    if let Some(due) = expiry {
-        fake.schedule_expiry(merchant, payment_key, due);
-    }
     fake.notify(merchant, events).await;
     result.map(Json)
 }
@@ -186,10 +170,13 @@ pub(in super::super) async fn cancel(
     let now = fake.inner.core.clock.now_kst().timestamp();
     let now_ms = fake.now_ms();
     let payment = {
-        let mut data = merchant.lock();
-        let payment = data.payment_mut(&payment_key, now_ms)?;
-        payment.cancel(&input, now)?;
-        payment.render(&payment_key)
+        merchant
+            .lock()
+            .change_payment(&payment_key, now_ms, |payment| {
+                payment
+                    .cancel(&input, now)
+                    .map(|()| payment.render(&payment_key))
+            })??
     };
     fake.notify(&merchant, vec![Event::StatusChanged(payment.clone())])
         .await;

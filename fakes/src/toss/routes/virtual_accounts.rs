@@ -28,7 +28,7 @@ pub(in super::super) async fn issue(
         }
     }
     let due = model::due_date(now, input.valid_hours, input.due_date)?;
-    let (key, payment) = {
+    let payment = {
         let mut data = merchant.lock();
         data.check_new_order(&input.order_id, now_ms)?;
         let order = Order {
@@ -48,10 +48,8 @@ pub(in super::super) async fn issue(
         )
         .expiring_at(due.timestamp_millis());
         let key = data.insert_payment(payment, now_ms);
-        let payment = data.payment(&key, now_ms)?.render(&key);
-        (key, payment)
+        data.payment(&key, now_ms)?.render(&key)
     };
-    fake.schedule_expiry(&merchant, &key, due.timestamp_millis());
     fake.notify(&merchant, vec![Event::StatusChanged(payment.clone())])
         .await;
     Ok(Json(payment))
