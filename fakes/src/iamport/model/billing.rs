@@ -151,11 +151,7 @@ impl MerchantData {
         now_ms: i64,
     ) -> Result<IamportSubscription, IamportFault> {
         self.subscription(customer_uid, now_ms)?;
-        let pending = self
-            .schedules
-            .iter(now_ms)
-            .any(|(_, s)| s.schedule.customer_uid == customer_uid && s.is_pending());
-        if pending {
+        if !self.waiting_schedules(customer_uid, now_ms).is_empty() {
             return Err(IamportFault::refused(
                 1,
                 "예약된 결제가 있는 빌링키는 삭제할 수 없습니다. 먼저 예약을 취소하세요.",
@@ -243,22 +239,55 @@ impl MerchantData {
             .collect())
     }
 
-    /// Stores a schedule and arms its time; a schedule the store lets go is disarmed.
+    /// Stores a schedule, arms its time and counts it among its customer's waiting ones;
+    /// a schedule the store lets go stops waiting.
     fn store_schedule(&mut self, record: ScheduleRecord, now_ms: i64) {
-        let merchant_uid = record.schedule.merchant_uid.clone();
+        let merchant_uid: Box<str> = record.schedule.merchant_uid.as_str().into();
+        let customer_uid: Box<str> = record.schedule.customer_uid.as_str().into();
         let deadline = record.deadline_ms();
-        for (evicted_uid, evicted) in self.schedules.insert(merchant_uid.clone(), record, now_ms) {
-            self.deadlines.update(
-                &Due::Schedule(evicted_uid.into_boxed_str()),
-                evicted.deadline_ms(),
-                None,
-            );
+        for (evicted_uid, evicted) in
+            self.schedules
+                .insert(merchant_uid.to_string(), record, now_ms)
+        {
+            let customer_uid = &evicted.schedule.customer_uid;
+            self.stop_waiting(&evicted_uid, customer_uid, evicted.deadline_ms());
         }
-        self.deadlines.update(
-            &Due::Schedule(merchant_uid.into_boxed_str()),
-            None,
-            deadline,
-        );
+        self.deadlines
+            .update(&Due::Schedule(merchant_uid.clone()), None, deadline);
+        if deadline.is_some() {
+            self.waiting
+                .entry(customer_uid)
+                .or_default()
+                .insert(merchant_uid);
+        }
+    }
+
+    /// Disarms a schedule that no longer waits (due at `deadline` until now), and takes
+    /// it off its customer's list.
+    fn stop_waiting(&mut self, merchant_uid: &str, customer_uid: &str, deadline: Option<i64>) {
+        self.deadlines
+            .update(&Due::Schedule(merchant_uid.into()), deadline, None);
+        if let Some(uids) = self.waiting.get_mut(customer_uid) {
+            uids.remove(merchant_uid);
+            if uids.is_empty() {
+                self.waiting.remove(customer_uid);
+            }
+        }
+    }
+
+    /// The merchant_uids of the live schedules of `customer_uid` still waiting.
+    fn waiting_schedules(&self, customer_uid: &str, now_ms: i64) -> Vec<Box<str>> {
+        self.waiting
+            .get(customer_uid)
+            .into_iter()
+            .flatten()
+            .filter(|uid| {
+                self.schedules
+                    .get(uid, now_ms)
+                    .is_some_and(ScheduleRecord::is_pending)
+            })
+            .cloned()
+            .collect()
     }
 
     /// Revokes the waiting schedules of `customer_uid`: those of `merchant_uids`, or all
@@ -269,15 +298,10 @@ impl MerchantData {
         merchant_uids: &[String],
         now_ms: i64,
     ) -> Result<Vec<IamportSchedule>, IamportFault> {
-        let targets: Vec<String> = self
-            .schedules
-            .iter(now_ms)
-            .filter(|(uid, s)| {
-                s.schedule.customer_uid == customer_uid
-                    && s.is_pending()
-                    && (merchant_uids.is_empty() || merchant_uids.iter().any(|m| m == uid))
-            })
-            .map(|(uid, _)| uid.to_owned())
+        let targets: Vec<Box<str>> = self
+            .waiting_schedules(customer_uid, now_ms)
+            .into_iter()
+            .filter(|uid| merchant_uids.is_empty() || merchant_uids.iter().any(|m| **m == **uid))
             .collect();
         if targets.is_empty() {
             return Err(IamportFault::refused(
@@ -287,14 +311,14 @@ impl MerchantData {
         }
         let mut revoked = Vec::new();
         for uid in targets {
-            if let Some(record) = self.schedules.get_mut(&uid, now_ms) {
-                let before = record.deadline_ms();
-                record.schedule.schedule_status = IamportScheduleStatus::Revoked;
-                record.schedule.revoked_at = now_ms / 1000;
-                revoked.push(record.schedule.clone());
-                self.deadlines
-                    .update(&Due::Schedule(uid.as_str().into()), before, None);
-            }
+            let Some(record) = self.schedules.get_mut(&uid, now_ms) else {
+                continue;
+            };
+            let deadline = record.deadline_ms();
+            record.schedule.schedule_status = IamportScheduleStatus::Revoked;
+            record.schedule.revoked_at = now_ms / 1000;
+            revoked.push(record.schedule.clone());
+            self.stop_waiting(&uid, customer_uid, deadline);
         }
         revoked.sort_by_key(|s| s.schedule_at);
         Ok(revoked)
@@ -343,12 +367,8 @@ impl MerchantData {
             let (status, reason) = (payment.status(), payment.fail_reason().map(str::to_owned));
             (self.insert_payment(payment, now_ms), status, reason)
         });
+        self.stop_waiting(merchant_uid, &customer_uid, Some(due_ms));
         let stored = self.schedules.get_mut(merchant_uid, now_ms)?;
-        self.deadlines.update(
-            &Due::Schedule(merchant_uid.into()),
-            stored.deadline_ms(),
-            None,
-        );
         let schedule = &mut stored.schedule;
         schedule.schedule_status = IamportScheduleStatus::Executed;
         schedule.executed_at = now_ms / 1000;

@@ -11,7 +11,7 @@ mod cards;
 mod documents;
 mod payment;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use payments_api::iamport::*;
 use serde::{Deserialize, Serialize};
@@ -67,6 +67,9 @@ pub struct MerchantData {
     prepared: VolatileStore<f64>,
     subscriptions: VolatileStore<SubscriptionRecord>,
     schedules: VolatileStore<ScheduleRecord>,
+    /// customer_uid → the merchant_uids of its schedules still waiting, so that revoking
+    /// them or deleting the billing key looks at those alone.
+    waiting: HashMap<Box<str>, BTreeSet<Box<str>>>,
     certifications: VolatileStore<IamportCertification>,
     /// Cash receipts, by the payment's imp_uid.
     receipts: VolatileStore<IamportReceipt>,
@@ -91,6 +94,7 @@ impl Records for MerchantData {
         self.prepared.clear();
         self.subscriptions.clear();
         self.schedules.clear();
+        self.waiting.clear();
         self.certifications.clear();
         self.receipts.clear();
         self.deadlines.clear();
@@ -117,6 +121,7 @@ impl MerchantData {
             prepared: VolatileStore::sharing(ttl_ms, capacity, budget.clone()),
             subscriptions: VolatileStore::sharing(ttl_ms, capacity, budget.clone()),
             schedules: VolatileStore::sharing(ttl_ms, capacity, budget.clone()),
+            waiting: HashMap::new(),
             certifications: VolatileStore::sharing(ttl_ms, capacity, budget.clone()),
             receipts: VolatileStore::sharing(ttl_ms, capacity, budget),
             deadlines: Deadlines::default(),
