@@ -6,10 +6,10 @@ use serde::Deserialize;
 
 use super::FakeIamport;
 use super::error::IamportFault;
-use super::model::{CardNumber, Channel, Order, Payment, Settings};
+use super::model::{CardNumber, Channel, Order, Payment, Settings, unknown_payment};
 use super::routes::payments::settle;
 use super::routes::vbanks::open;
-use super::routes::{IamportJson, Merchant, Reply, ok, positive};
+use super::routes::{IamportJson, Merchant, Notice, Reply, change_payment, ok, positive};
 
 /// `PUT|GET /internal/deposit/{imp_uid}`: the customer pays into the virtual account.
 pub(super) async fn deposit(
@@ -17,25 +17,18 @@ pub(super) async fn deposit(
     Extension(merchant): Merchant,
     Path(imp_uid): Path<String>,
 ) -> Reply<IamportPayment> {
-    let now_ms = fake.now_ms();
-    let (payment, outgoing) = {
-        let mut data = merchant.lock();
-        let settings = data.settings.clone();
-        data.change_payment(&imp_uid, now_ms, |payment| {
-            payment.deposit(now_ms / 1000).map(|()| {
-                let outgoing = fake.webhook(
-                    &settings,
-                    &imp_uid,
-                    payment,
-                    IamportPaymentStatus::Paid,
-                    None,
-                );
-                (payment.render(&imp_uid), outgoing)
-            })
-        })??
-    };
-    fake.send(outgoing.into_iter().collect()).await;
-    ok(payment)
+    change_payment(
+        &fake,
+        &merchant,
+        &imp_uid,
+        IamportPaymentStatus::Paid,
+        unknown_payment,
+        |payment, _, now| {
+            payment.deposit(now)?;
+            Ok(Notice::sent())
+        },
+    )
+    .await
 }
 
 /// What the customer does in the payment window (`IMP.request_pay`).

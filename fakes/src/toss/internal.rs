@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::FakeToss;
 use super::error::TossFault;
 use super::model::{self, Event, Order, Payment};
-use super::routes::{Merchant, TossJson, window_ms};
+use super::routes::{Merchant, TossJson, change_payment, window_ms};
 
 /// `PUT|GET /internal/{paymentKey}/deposit`: the customer pays into the virtual account.
 pub(super) async fn deposit(
@@ -16,15 +16,9 @@ pub(super) async fn deposit(
     Extension(merchant): Merchant,
     Path(payment_key): Path<String>,
 ) -> Result<Json<TossPayment>, TossFault> {
-    let now = fake.inner.core.clock.now_kst().timestamp();
-    let now_ms = fake.now_ms();
-    let payment = {
-        merchant
-            .lock()
-            .change_payment(&payment_key, now_ms, |payment| {
-                payment.deposit(now).map(|()| payment.render(&payment_key))
-            })??
-    };
+    let payment = change_payment(&fake, &merchant, &payment_key, |payment, now| {
+        payment.deposit(now)
+    })?;
     fake.notify(
         &merchant,
         vec![

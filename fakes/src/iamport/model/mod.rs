@@ -106,7 +106,8 @@ fn imp_uid() -> String {
     format!("imp_{}", random_digits(12))
 }
 
-fn unknown_payment() -> IamportFault {
+/// The answer for an imp_uid with no live payment.
+pub fn unknown_payment() -> IamportFault {
     IamportFault::not_found("존재하지 않는 결제정보입니다.")
 }
 

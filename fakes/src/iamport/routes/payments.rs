@@ -6,7 +6,7 @@ use payments_api::iamport::*;
 use super::super::error::IamportFault;
 use super::super::model::Payment;
 use super::super::{FakeIamport, MerchantHandle};
-use super::{IamportJson, Merchant, Reply, ok};
+use super::{IamportJson, Merchant, Notice, Reply, change_payment, ok};
 
 /// `GET /payments/{imp_uid}`.
 pub(in super::super) async fn one(
@@ -109,54 +109,43 @@ pub(in super::super) async fn cancel(
     IamportJson(input): IamportJson<IamportPaymentCancelCreate>,
 ) -> Reply<IamportPayment> {
     let now_ms = fake.now_ms();
-    let (payment, outgoing) = {
-        let mut data = merchant.lock();
-        let imp_uid = match (&input.imp_uid, &input.merchant_uid) {
-            (Some(imp_uid), _) if !imp_uid.is_empty() => imp_uid.clone(),
-            (_, Some(merchant_uid)) if !merchant_uid.is_empty() => data
-                .imp_uid_of(merchant_uid, now_ms)
-                .unwrap_or_default()
-                .to_owned(),
-            _ => {
-                return Err(IamportFault::invalid(
-                    "imp_uid 또는 merchant_uid 가 필요합니다.",
-                ));
-            }
-        };
-        let settings = data.settings.clone();
-        let given = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
-        let refund_account_given = given(&input.refund_holder)
-            && given(&input.refund_bank)
-            && given(&input.refund_account);
-        let notify = !settings.cancel_webhook_requires_flag || input.enable_webhook == Some(true);
-        let cancelled = data.change_payment(&imp_uid, now_ms, |payment| {
+    let imp_uid = match (&input.imp_uid, &input.merchant_uid) {
+        (Some(imp_uid), _) if !imp_uid.is_empty() => imp_uid.clone(),
+        (_, Some(merchant_uid)) if !merchant_uid.is_empty() => merchant
+            .lock()
+            .imp_uid_of(merchant_uid, now_ms)
+            .unwrap_or_default()
+            .to_owned(),
+        _ => {
+            return Err(IamportFault::invalid(
+                "imp_uid 또는 merchant_uid 가 필요합니다.",
+            ));
+        }
+    };
+    let given = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+    let refund_account_given =
+        given(&input.refund_holder) && given(&input.refund_bank) && given(&input.refund_account);
+    change_payment(
+        &fake,
+        &merchant,
+        &imp_uid,
+        IamportPaymentStatus::Cancelled,
+        || IamportFault::missing("취소할 결제건이 존재하지 않습니다."),
+        |payment, settings, now| {
             let cancellation_id = payment.cancel(
                 input.amount,
                 input.checksum,
                 &input.reason,
                 refund_account_given,
-                now_ms / 1000,
+                now,
             )?;
-            let outgoing = notify
-                .then(|| {
-                    fake.webhook(
-                        &settings,
-                        &imp_uid,
-                        payment,
-                        IamportPaymentStatus::Cancelled,
-                        Some(cancellation_id),
-                    )
-                })
-                .flatten();
-            Ok((payment.render(&imp_uid), outgoing))
-        });
-        match cancelled {
-            Ok(done) => done?,
-            Err(_) => return Err(IamportFault::missing("취소할 결제건이 존재하지 않습니다.")),
-        }
-    };
-    fake.send(outgoing.into_iter().collect()).await;
-    ok(payment)
+            Ok(Notice {
+                send: !settings.cancel_webhook_requires_flag || input.enable_webhook == Some(true),
+                cancellation_id: Some(cancellation_id),
+            })
+        },
+    )
+    .await
 }
 
 /// Stores a new card payment and answers for it: the payment, or the refusal of a

@@ -5,9 +5,9 @@ use axum::extract::{Extension, Path, State};
 use payments_api::iamport::*;
 
 use super::super::error::IamportFault;
-use super::super::model::{Channel, Order, Payment};
+use super::super::model::{Channel, Order, Payment, unknown_payment};
 use super::super::{FakeIamport, MerchantHandle};
-use super::{IamportJson, Merchant, Reply, ok, positive};
+use super::{IamportJson, Merchant, Notice, Reply, change_payment, ok, positive};
 
 /// `POST /vbanks`: a virtual account waiting for its deposit until `vbank_due`.
 pub(in super::super) async fn issue(
@@ -118,27 +118,18 @@ async fn change_vbank(
     if let Some(due) = input.vbank_due {
         check_due(due, now_ms / 1000)?;
     }
-    let (payment, outgoing) = {
-        let mut data = merchant.lock();
-        let settings = data.settings.clone();
-        data.change_payment(imp_uid, now_ms, |payment| {
-            payment
-                .change_vbank(input.amount, input.vbank_due)
-                .map(|()| {
-                    let outgoing = fake.webhook(
-                        &settings,
-                        imp_uid,
-                        payment,
-                        IamportPaymentStatus::Ready,
-                        None,
-                    );
-                    (payment.render(imp_uid), outgoing)
-                })
-        })??
-    };
-
-    fake.send(outgoing.into_iter().collect()).await;
-    ok(payment)
+    change_payment(
+        fake,
+        merchant,
+        imp_uid,
+        IamportPaymentStatus::Ready,
+        unknown_payment,
+        |payment, _, _| {
+            payment.change_vbank(input.amount, input.vbank_due)?;
+            Ok(Notice::sent())
+        },
+    )
+    .await
 }
 
 /// `DELETE /vbanks/{imp_uid}`: revokes an account before its deposit.
@@ -147,28 +138,19 @@ pub(in super::super) async fn revoke(
     Extension(merchant): Merchant,
     Path(imp_uid): Path<String>,
 ) -> Reply<IamportPayment> {
-    let now_ms = fake.now_ms();
-    let (payment, outgoing) = {
-        let mut data = merchant.lock();
-        let settings = data.settings.clone();
-        data.change_payment(&imp_uid, now_ms, |payment| {
-            payment.revoke(now_ms / 1000).map(|()| {
-                let outgoing = (!settings.cancel_webhook_requires_flag)
-                    .then(|| {
-                        fake.webhook(
-                            &settings,
-                            &imp_uid,
-                            payment,
-                            IamportPaymentStatus::Cancelled,
-                            None,
-                        )
-                    })
-                    .flatten();
-                (payment.render(&imp_uid), outgoing)
+    change_payment(
+        &fake,
+        &merchant,
+        &imp_uid,
+        IamportPaymentStatus::Cancelled,
+        unknown_payment,
+        |payment, settings, now| {
+            payment.revoke(now)?;
+            Ok(Notice {
+                send: !settings.cancel_webhook_requires_flag,
+                cancellation_id: None,
             })
-        })??
-    };
-
-    fake.send(outgoing.into_iter().collect()).await;
-    ok(payment)
+        },
+    )
+    .await
 }

@@ -14,7 +14,10 @@ use axum::body::Bytes;
 use axum::extract::{Extension, FromRequest, Request};
 use serde::de::DeserializeOwned;
 
+use payments_api::toss::TossPayment;
+
 use super::error::TossFault;
+use super::model::Payment;
 use super::{FakeToss, MerchantHandle};
 
 /// A JSON body; a malformed one is Toss's `INVALID_REQUEST`. An empty body reads as `{}`.
@@ -40,6 +43,22 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for TossJson<T> {
 
 pub(super) type Reply<T> = Result<Json<T>, TossFault>;
 pub(super) type Merchant = Extension<Arc<MerchantHandle>>;
+
+/// Changes the payment `key` by `change` (which is given the time, in unix seconds)
+/// under the merchant's lock, and answers it as it is after.
+pub(super) fn change_payment(
+    fake: &FakeToss,
+    merchant: &MerchantHandle,
+    key: &str,
+    change: impl FnOnce(&mut Payment, i64) -> Result<(), TossFault>,
+) -> Result<TossPayment, TossFault> {
+    let now = fake.inner.core.clock.now_kst().timestamp();
+    merchant
+        .lock()
+        .change_payment(key, fake.now_ms(), |payment| {
+            change(payment, now).map(|()| payment.render(key))
+        })?
+}
 
 /// How long a payment may wait `IN_PROGRESS`, in ms.
 pub(super) fn window_ms(fake: &FakeToss) -> i64 {

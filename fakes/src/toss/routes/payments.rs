@@ -10,7 +10,7 @@ use payments_api::toss::*;
 use super::super::error::TossFault;
 use super::super::model::{self, Event, Order, Payment};
 use super::super::{FakeToss, MerchantHandle, forced_code};
-use super::{Merchant, Reply, TossJson, window_ms};
+use super::{Merchant, Reply, TossJson, change_payment, window_ms};
 
 /// `GET /v1/payments/{paymentKey}`.
 pub(in super::super) async fn one(
@@ -167,17 +167,9 @@ pub(in super::super) async fn cancel(
     TossJson(input): TossJson<TossPaymentCancelCreate>,
 ) -> Reply<TossPayment> {
     model::check_cancel_reason(&input.cancel_reason)?;
-    let now = fake.inner.core.clock.now_kst().timestamp();
-    let now_ms = fake.now_ms();
-    let payment = {
-        merchant
-            .lock()
-            .change_payment(&payment_key, now_ms, |payment| {
-                payment
-                    .cancel(&input, now)
-                    .map(|()| payment.render(&payment_key))
-            })??
-    };
+    let payment = change_payment(&fake, &merchant, &payment_key, |payment, now| {
+        payment.cancel(&input, now)
+    })?;
     fake.notify(&merchant, vec![Event::StatusChanged(payment.clone())])
         .await;
     Ok(Json(payment))
