@@ -10,7 +10,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::SecondsFormat;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::clock::kst;
 use crate::core::Fake;
@@ -82,11 +81,14 @@ struct Advance {
 async fn advance<F: Fake>(State(fake): State<F>, body: Bytes) -> Response {
     let by: Advance = match parse(&body) {
         Ok(by) => by,
-        Err(message) => return F::bad_request(message),
+        Err(message) => return F::reject(StatusCode::BAD_REQUEST, &message),
     };
     let seconds = by.days * 86_400.0 + by.hours * 3_600.0 + by.minutes * 60.0 + by.seconds;
     if !(0.0..=3_650.0 * 86_400.0).contains(&seconds) {
-        return F::bad_request("the clock only moves forward, by at most ten years".into());
+        return F::reject(
+            StatusCode::BAD_REQUEST,
+            "the clock only moves forward, by at most ten years",
+        );
     }
     fake.advance(chrono::Duration::milliseconds((seconds * 1000.0) as i64))
         .await;
@@ -100,12 +102,12 @@ async fn faults<F: Fake>(State(fake): State<F>) -> Response {
 async fn add_fault<F: Fake>(State(fake): State<F>, body: Bytes) -> Response {
     let rule: FaultRule = match parse(&body) {
         Ok(rule) => rule,
-        Err(message) => return F::bad_request(message),
+        Err(message) => return F::reject(StatusCode::BAD_REQUEST, &message),
     };
-    if let Err(message) = rule.validate() {
-        return F::bad_request(message);
+    match fake.core().faults.add(rule) {
+        Ok(active) => (StatusCode::CREATED, Json(active)).into_response(),
+        Err(message) => F::reject(StatusCode::BAD_REQUEST, &message),
     }
-    (StatusCode::CREATED, Json(fake.core().faults.add(rule))).into_response()
 }
 
 async fn clear_faults<F: Fake>(State(fake): State<F>) -> StatusCode {
@@ -140,43 +142,18 @@ async fn reset<F: Fake>(State(fake): State<F>) -> StatusCode {
 
 /// Records a posted webhook body, JSON or form-encoded, in the journal.
 async fn sink<F: Fake>(State(fake): State<F>, body: Bytes) -> Response {
-    let value = match serde_json::from_slice::<Value>(&body) {
-        Ok(value) => value,
-        Err(_) => match std::str::from_utf8(&body) {
-            Ok(text) if text.contains('=') => form_to_json(text),
-            _ => return F::bad_request("the body is neither JSON nor form-encoded".into()),
-        },
-    };
-    let at = fake
-        .core()
-        .clock
-        .now()
-        .to_rfc3339_opts(SecondsFormat::Millis, true);
-    fake.core().journal.received(at, value);
-    StatusCode::OK.into_response()
-}
-
-fn form_to_json(text: &str) -> Value {
-    let url = format!("http://sink/?{}", text.trim());
-    let pairs = reqwest::Url::parse(&url)
-        .map(|u| {
-            u.query_pairs()
-                .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
-                .collect()
-        })
-        .unwrap_or_default();
-    Value::Object(pairs)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn form_bodies_become_objects() {
-        assert_eq!(
-            form_to_json("imp_uid=imp_1&status=paid&name=a+b%26c"),
-            serde_json::json!({"imp_uid": "imp_1", "status": "paid", "name": "a b&c"})
+    let form = if serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_ok() {
+        false
+    } else if std::str::from_utf8(&body).is_ok_and(|text| text.contains('=')) {
+        true
+    } else {
+        return F::reject(
+            StatusCode::BAD_REQUEST,
+            "the body is neither JSON nor form-encoded",
         );
-    }
+    };
+    fake.core()
+        .journal
+        .received(fake.core().clock.now_ms(), &body, form);
+    StatusCode::OK.into_response()
 }

@@ -1,16 +1,32 @@
-//! What every fake is made of besides its PG's API: a clock, a journal, fault rules, a
-//! webhook dispatcher, and a tick that runs whatever fell due.
+//! What every fake is made of besides its PG's API, and the [`Fake`] trait through which
+//! both fakes share it: a clock, a journal, fault rules, a webhook dispatcher, a tick that
+//! runs whatever fell due, and the assembly of the HTTP app around the PG's routes.
 
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::Response;
 
 use crate::clock::Clock;
 use crate::delivery::{DeliveryConfig, Dispatcher};
-use crate::faults::Faults;
+use crate::faults::{FaultLayer, Faults};
+use crate::http::{JournalLayer, MAX_BODY};
 use crate::journal::Journal;
+
+/// The limits of a fake's shared machinery.
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    pub delivery: DeliveryConfig,
+    /// How many journal entries of each kind are kept.
+    pub journal_entries: usize,
+    /// How many bytes the journal keeps in all.
+    pub journal_bytes: usize,
+}
 
 /// The shared machinery of one fake.
 #[derive(Debug)]
@@ -23,11 +39,15 @@ pub struct Core {
 }
 
 impl Core {
-    /// A core delivering webhooks as `delivery` says.
-    pub fn new(delivery: DeliveryConfig) -> Self {
+    /// A core with the given limits.
+    pub fn new(config: CoreConfig) -> Self {
         let clock = Arc::new(Clock::default());
-        let journal = Arc::new(Journal::default());
-        let webhooks = Arc::new(Dispatcher::new(delivery, clock.clone(), journal.clone()));
+        let journal = Arc::new(Journal::new(config.journal_entries, config.journal_bytes));
+        let webhooks = Arc::new(Dispatcher::new(
+            config.delivery,
+            clock.clone(),
+            journal.clone(),
+        ));
         Self {
             clock,
             journal,
@@ -46,14 +66,32 @@ impl Core {
     }
 }
 
-/// A fake PG, as the shared controls and the ticker see it.
+/// A fake PG: what it provides (its routes, its due work, its error shape), and what every
+/// fake gets from that (the whole HTTP app, the clock, the journal, advancing, resetting).
 pub trait Fake: Clone + Send + Sync + 'static {
     /// A handle that does not keep the fake alive.
     type Weak: Send + Sync + 'static;
 
+    /// A short name for logs and request ids: `toss`, `iamport`.
+    const NAME: &'static str;
+
+    /// The shared machinery.
     fn core(&self) -> &Core;
+
+    /// A handle that does not keep the fake alive.
     fn downgrade(&self) -> Self::Weak;
+
+    /// The fake behind a handle, if it still runs.
     fn upgrade(weak: &Self::Weak) -> Option<Self>;
+
+    /// The PG's API with its authentication: the routes fault rules apply to.
+    fn api(&self) -> Router<Self>;
+
+    /// The PG's own fake-only controls that fault rules leave alone (the journal records
+    /// them all the same).
+    fn controls(&self) -> Router<Self> {
+        Router::new()
+    }
 
     /// Runs the PG's own due work (expiries, schedules); webhook retries are run after it.
     fn run_due(&self) -> impl Future<Output = ()> + Send;
@@ -61,11 +99,50 @@ pub trait Fake: Clone + Send + Sync + 'static {
     /// Forgets the PG's data; the core is reset after it.
     fn forget(&self);
 
-    /// The PG's answer to a malformed control request.
-    fn bad_request(message: String) -> Response;
+    /// The PG's error answer for a request that did not get as far as a handler, or that
+    /// a shared control refuses: `status` says why (400 a malformed request, 404 no such
+    /// route, 405 a wrong method, 413 a body too large), `detail` what was wrong.
+    fn reject(status: StatusCode, detail: &str) -> Response;
 
     /// The PG's error body, for injected faults.
     fn render_fault(code: &str, status: Option<u16>, message: Option<&str>) -> Response;
+
+    /// The whole HTTP app: the PG's API behind the fault rules, its controls, the journal
+    /// of both, the shared controls, and around everything request ids, tracing, a body
+    /// limit, and the PG's error shape for whatever no handler answered.
+    fn router(&self) -> Router {
+        let core = self.core();
+        let faults = FaultLayer {
+            faults: core.faults.clone(),
+            render: Self::render_fault,
+        };
+        let journal = JournalLayer {
+            journal: core.journal.clone(),
+            clock: core.clock.clone(),
+            reject: Self::reject,
+        };
+        let recorded = self
+            .api()
+            .layer(from_fn_with_state(faults, crate::faults::inject))
+            .merge(self.controls())
+            .layer(from_fn_with_state(journal, crate::http::record));
+        let app = recorded
+            .merge(crate::controls::routes::<Self>())
+            .fallback(|| async { Self::reject(StatusCode::NOT_FOUND, "") })
+            .layer(DefaultBodyLimit::max(MAX_BODY))
+            .layer(from_fn(crate::http::in_pg_shape::<Self>));
+        crate::http::traced(app, Self::NAME).with_state(self.clone())
+    }
+
+    /// The fake's clock.
+    fn clock(&self) -> &Clock {
+        &self.core().clock
+    }
+
+    /// What the fake saw and did.
+    fn journal(&self) -> &Journal {
+        &self.core().journal
+    }
 
     /// Runs everything due: the PG's work, then webhook retries.
     fn tick(&self) -> impl Future<Output = ()> + Send {

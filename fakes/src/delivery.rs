@@ -6,17 +6,21 @@
 //! before it sees the response. A failed attempt (no answer, or a status other than 2xx) is
 //! retried after each delay of the schedule in turn, measured on the fake's clock: moving
 //! the clock forward makes due retries run.
+//!
+//! At most `capacity` webhooks are remembered, delivered and failed ones forgotten first.
+//! Every step costs the same whatever the number pending (ordered sets, no scans), so a
+//! merchant whose endpoint is down does not slow the fake down for anyone.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
-use chrono::SecondsFormat;
+use axum::body::Bytes;
 use serde::{Deserialize, Serialize};
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 
 use crate::clock::Clock;
-use crate::journal::{DeliveryRecord, Journal};
+use crate::journal::{DeliveryRecord, Journal, form_to_json, format_ms};
 
 /// When the first attempt of a webhook happens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -40,13 +44,46 @@ pub struct Outgoing {
     pub body: Body,
 }
 
-/// A webhook body and its content type.
+/// A webhook body, encoded once, with its content type.
 #[derive(Debug, Clone)]
 pub enum Body {
     /// `application/json`.
-    Json(serde_json::Value),
+    Json(Bytes),
     /// `application/x-www-form-urlencoded`.
-    Form(Vec<(String, String)>),
+    Form(Bytes),
+}
+
+impl Body {
+    /// `value` as JSON.
+    pub fn json(value: &impl Serialize) -> Self {
+        Self::Json(serde_json::to_vec(value).unwrap_or_default().into())
+    }
+
+    /// The pairs, form-encoded.
+    pub fn form(pairs: &[(&str, &str)]) -> Self {
+        Self::Form(form_encode(pairs).into())
+    }
+
+    fn content_type(&self) -> &'static str {
+        match self {
+            Self::Json(_) => "application/json",
+            Self::Form(_) => "application/x-www-form-urlencoded",
+        }
+    }
+
+    fn bytes(&self) -> Bytes {
+        match self {
+            Self::Json(bytes) | Self::Form(bytes) => bytes.clone(),
+        }
+    }
+
+    /// What `GET /internal/webhooks` shows: the JSON, or the form's fields as an object.
+    fn to_json(&self) -> serde_json::Value {
+        match self {
+            Self::Json(bytes) => serde_json::from_slice(bytes).unwrap_or_default(),
+            Self::Form(bytes) => form_to_json(&String::from_utf8_lossy(bytes)),
+        }
+    }
 }
 
 /// The state of one webhook, as `GET /internal/webhooks` shows it.
@@ -92,16 +129,24 @@ pub struct Dispatcher {
     clock: Arc<Clock>,
     journal: Arc<Journal>,
     state: Mutex<State>,
-    worker: OnceLock<mpsc::UnboundedSender<u64>>,
+    /// Wakes the async worker when a first attempt is queued, or when the dispatcher goes.
+    wake: Arc<Notify>,
+    worker: OnceLock<()>,
 }
 
 #[derive(Debug, Default)]
 struct State {
     next_id: u64,
-    deliveries: HashMap<u64, Delivery>,
-    order: VecDeque<u64>,
-    /// Due retries: (due at, in ms on the fake's clock; id) → id.
-    retries: BTreeMap<(i64, u64), u64>,
+    /// Every remembered webhook, by id: oldest first.
+    deliveries: BTreeMap<u64, Delivery>,
+    /// Delivered or failed ones, the first to forget.
+    finished: BTreeSet<u64>,
+    /// Pending ones, forgotten only when all remembered ones are pending.
+    pending: BTreeSet<u64>,
+    /// Pending ones waiting for their first attempt by the async worker, in order.
+    first_attempts: BTreeSet<u64>,
+    /// Due retries: (due at, in ms on the fake's clock; id).
+    retries: BTreeSet<(i64, u64)>,
 }
 
 #[derive(Debug)]
@@ -128,6 +173,7 @@ impl Dispatcher {
             clock,
             journal,
             state: Mutex::new(State::default()),
+            wake: Arc::new(Notify::new()),
             worker: OnceLock::new(),
         }
     }
@@ -142,29 +188,23 @@ impl Dispatcher {
         if batch.is_empty() {
             return;
         }
+        let sync = self.config.mode == DeliveryMode::Sync;
         let ids: Vec<u64> = {
             let mut state = self.lock();
             batch
                 .into_iter()
-                .map(|outgoing| state.add(outgoing, self.config.capacity))
+                .map(|outgoing| state.add(outgoing, self.config.capacity, !sync))
                 .collect()
         };
-        match self.config.mode {
-            DeliveryMode::Sync => {
-                for id in ids {
-                    self.attempt(id).await;
-                }
+        if sync {
+            for id in ids {
+                self.attempt(id).await;
             }
-            DeliveryMode::Async => {
-                let worker = self.worker.get_or_init(|| {
-                    let (tx, rx) = mpsc::unbounded_channel();
-                    tokio::spawn(work(Arc::downgrade(self), rx));
-                    tx
-                });
-                for id in ids {
-                    let _ = worker.send(id);
-                }
-            }
+        } else {
+            self.worker.get_or_init(|| {
+                tokio::spawn(work(Arc::downgrade(self), self.wake.clone()));
+            });
+            self.wake.notify_one();
         }
     }
 
@@ -174,13 +214,13 @@ impl Dispatcher {
             let now = self.clock.now_ms();
             let next = {
                 let mut state = self.lock();
-                let due = state
-                    .retries
-                    .keys()
-                    .next()
-                    .copied()
-                    .filter(|(at, _)| *at <= now);
-                due.and_then(|key| state.retries.remove(&key))
+                match state.retries.first() {
+                    Some(&(at, id)) if at <= now => {
+                        state.retries.remove(&(at, id));
+                        Some(id)
+                    }
+                    _ => None,
+                }
             };
             match next {
                 Some(id) => self.attempt(id).await,
@@ -193,9 +233,8 @@ impl Dispatcher {
     pub fn list(&self) -> Vec<DeliveryView> {
         let state = self.lock();
         state
-            .order
+            .deliveries
             .iter()
-            .filter_map(|id| state.deliveries.get(id).map(|d| (id, d)))
             .map(|(id, d)| DeliveryView {
                 id: *id,
                 event: d.outgoing.event.clone(),
@@ -204,25 +243,20 @@ impl Dispatcher {
                 attempts: d.attempts,
                 state: d.state,
                 next_attempt_at: d.next_attempt_ms.map(format_ms),
-                body: match &d.outgoing.body {
-                    Body::Json(v) => v.clone(),
-                    Body::Form(pairs) => serde_json::Value::Object(
-                        pairs
-                            .iter()
-                            .map(|(k, v)| (k.clone(), serde_json::Value::from(v.as_str())))
-                            .collect(),
-                    ),
-                },
+                body: d.outgoing.body.to_json(),
             })
             .collect()
     }
 
-    /// Forgets every webhook, pending ones included.
+    /// Forgets every webhook, pending ones included. Ids go on growing, so that an id
+    /// still in hand somewhere never names a new webhook.
     pub fn clear(&self) {
         let mut state = self.lock();
-        state.deliveries.clear();
-        state.order.clear();
-        state.retries.clear();
+        let next_id = state.next_id;
+        *state = State {
+            next_id,
+            ..State::default()
+        };
     }
 
     async fn attempt(&self, id: u64) {
@@ -236,39 +270,22 @@ impl Dispatcher {
         }) else {
             return;
         };
-        let request = self.client.post(&outgoing.url);
-        let request = match &outgoing.body {
-            Body::Json(value) => request.json(value),
-            Body::Form(pairs) => request
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(form_encode(pairs)),
-        };
+        let request = self
+            .client
+            .post(&outgoing.url)
+            .header("content-type", outgoing.body.content_type())
+            .body(outgoing.body.bytes());
         let (status, error) = match request.send().await {
             Ok(response) => (Some(response.status().as_u16()), None),
             Err(e) => (None, Some(describe(&e))),
         };
         let delivered = status.is_some_and(|s| (200..300).contains(&s));
         let now = self.clock.now_ms();
-        let (attempt, next_attempt_ms) = {
-            let mut state = self.lock();
-            let Some(delivery) = state.deliveries.get_mut(&id) else {
-                return;
-            };
-            delivery.attempts += 1;
-            let attempt = delivery.attempts;
-            let retry_delay = self.config.retry_schedule.get(attempt as usize - 1);
-            delivery.next_attempt_ms = None;
-            if delivered {
-                delivery.state = DeliveryState::Delivered;
-            } else if let Some(delay) = retry_delay {
-                let at = now + delay.as_millis() as i64;
-                delivery.next_attempt_ms = Some(at);
-                state.retries.insert((at, id), id);
-            } else {
-                delivery.state = DeliveryState::Failed;
-            }
-            let next = state.deliveries.get(&id).and_then(|d| d.next_attempt_ms);
-            (attempt, next)
+        let Some((attempt, next_attempt_ms)) =
+            self.lock()
+                .record_attempt(id, delivered, now, &self.config.retry_schedule)
+        else {
+            return;
         };
         self.journal.delivery(DeliveryRecord {
             seq: 0,
@@ -290,25 +307,27 @@ impl Dispatcher {
     }
 }
 
+impl Drop for Dispatcher {
+    fn drop(&mut self) {
+        // The worker wakes, finds the dispatcher gone, and ends.
+        self.wake.notify_one();
+    }
+}
+
 impl State {
-    fn add(&mut self, outgoing: Outgoing, capacity: usize) -> u64 {
-        while self.order.len() >= capacity.max(1) {
-            // Forget the oldest finished webhook; if all are pending, the oldest pending.
-            let position = self
-                .order
-                .iter()
-                .position(|id| {
-                    self.deliveries
-                        .get(id)
-                        .is_none_or(|d| d.state != DeliveryState::Pending)
-                })
-                .unwrap_or(0);
-            if let Some(id) = self.order.remove(position)
-                && let Some(d) = self.deliveries.remove(&id)
-                && let Some(at) = d.next_attempt_ms
-            {
-                self.retries.remove(&(at, id));
-            }
+    /// Remembers a new webhook, first forgetting the oldest finished one (or, if all are
+    /// pending, the oldest pending one) when full.
+    fn add(&mut self, outgoing: Outgoing, capacity: usize, queue: bool) -> u64 {
+        while self.deliveries.len() >= capacity.max(1) {
+            let Some(oldest) = self
+                .finished
+                .first()
+                .or_else(|| self.pending.first())
+                .copied()
+            else {
+                break;
+            };
+            self.forget(oldest);
         }
         self.next_id += 1;
         let id = self.next_id;
@@ -321,24 +340,77 @@ impl State {
                 next_attempt_ms: None,
             },
         );
-        self.order.push_back(id);
+        self.pending.insert(id);
+        if queue {
+            self.first_attempts.insert(id);
+        }
         id
     }
-}
 
-async fn work(dispatcher: Weak<Dispatcher>, mut queue: mpsc::UnboundedReceiver<u64>) {
-    while let Some(id) = queue.recv().await {
-        let Some(dispatcher) = dispatcher.upgrade() else {
-            break;
-        };
-        dispatcher.attempt(id).await;
+    fn forget(&mut self, id: u64) {
+        if let Some(delivery) = self.deliveries.remove(&id)
+            && let Some(at) = delivery.next_attempt_ms
+        {
+            self.retries.remove(&(at, id));
+        }
+        self.finished.remove(&id);
+        self.pending.remove(&id);
+        self.first_attempts.remove(&id);
+    }
+
+    /// Counts an attempt; schedules the next one or finishes the webhook. Returns the
+    /// attempt's number and when the next is due, or nothing if the webhook was forgotten
+    /// meanwhile.
+    fn record_attempt(
+        &mut self,
+        id: u64,
+        delivered: bool,
+        now: i64,
+        schedule: &[Duration],
+    ) -> Option<(u32, Option<i64>)> {
+        let delivery = self.deliveries.get_mut(&id)?;
+        delivery.attempts += 1;
+        let attempt = delivery.attempts;
+        let retry_delay = schedule.get(attempt as usize - 1);
+        delivery.next_attempt_ms = None;
+        if delivered {
+            delivery.state = DeliveryState::Delivered;
+        } else if let Some(delay) = retry_delay {
+            let at = now.saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX));
+            delivery.next_attempt_ms = Some(at);
+            self.retries.insert((at, id));
+        } else {
+            delivery.state = DeliveryState::Failed;
+        }
+        let next = delivery.next_attempt_ms;
+        if delivery.state != DeliveryState::Pending {
+            self.pending.remove(&id);
+            self.finished.insert(id);
+        }
+        Some((attempt, next))
     }
 }
 
-fn format_ms(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(SecondsFormat::Millis, true)
+/// The async worker: first attempts one at a time, in order, while the dispatcher lives.
+async fn work(dispatcher: Weak<Dispatcher>, wake: Arc<Notify>) {
+    loop {
+        let next = {
+            let Some(dispatcher) = dispatcher.upgrade() else {
+                break;
+            };
+            let next = dispatcher.lock().first_attempts.pop_first();
+            match next {
+                Some(id) => {
+                    dispatcher.attempt(id).await;
+                    true
+                }
+                None => false,
+            }
+        };
+        if !next {
+            wake.notified().await;
+        }
+    }
 }
 
 fn describe(error: &reqwest::Error) -> String {
@@ -357,7 +429,7 @@ fn describe(error: &reqwest::Error) -> String {
 }
 
 /// Encodes pairs as `application/x-www-form-urlencoded`.
-pub fn form_encode(pairs: &[(String, String)]) -> String {
+pub fn form_encode(pairs: &[(&str, &str)]) -> String {
     fn encode(text: &str, out: &mut String) {
         for byte in text.bytes() {
             match byte {
@@ -385,12 +457,51 @@ pub fn form_encode(pairs: &[(String, String)]) -> String {
 mod tests {
     use super::*;
 
+    fn outgoing() -> Outgoing {
+        Outgoing {
+            url: "http://127.0.0.1:9/hook".into(),
+            event: "PAYMENT_STATUS_CHANGED".into(),
+            subject: "key".into(),
+            body: Body::json(&serde_json::json!({})),
+        }
+    }
+
+    #[test]
+    fn a_full_queue_forgets_finished_webhooks_first_then_the_oldest_pending() {
+        let mut state = State::default();
+        let schedule = [Duration::from_secs(60)];
+        let a = state.add(outgoing(), 3, true);
+        let b = state.add(outgoing(), 3, true);
+        let c = state.add(outgoing(), 3, true);
+        assert_eq!(state.record_attempt(b, true, 0, &schedule), Some((1, None)));
+        assert_eq!(
+            state.record_attempt(a, false, 0, &schedule),
+            Some((1, Some(60_000)))
+        );
+        let d = state.add(outgoing(), 3, true);
+        assert!(
+            !state.deliveries.contains_key(&b),
+            "the delivered one goes first"
+        );
+        let e = state.add(outgoing(), 3, true);
+        assert!(
+            !state.deliveries.contains_key(&a),
+            "then the oldest pending"
+        );
+        assert!(state.retries.is_empty(), "with its retry");
+        assert_eq!(
+            state.first_attempts.iter().copied().collect::<Vec<_>>(),
+            [c, d, e]
+        );
+        assert_eq!(state.record_attempt(a, true, 0, &schedule), None);
+        assert_eq!(state.record_attempt(c, false, 0, &[]), Some((1, None)));
+        assert_eq!(state.deliveries[&c].state, DeliveryState::Failed);
+        assert_eq!(state.pending.iter().copied().collect::<Vec<_>>(), [d, e]);
+    }
+
     #[test]
     fn form_encoding_escapes_what_it_must() {
-        let pairs = vec![
-            ("imp_uid".to_string(), "imp_1".to_string()),
-            ("status".to_string(), "a b&c=ü".to_string()),
-        ];
+        let pairs = [("imp_uid", "imp_1"), ("status", "a b&c=ü")];
         assert_eq!(form_encode(&pairs), "imp_uid=imp_1&status=a+b%26c%3D%C3%BC");
     }
 }

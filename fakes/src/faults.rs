@@ -12,6 +12,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::serve::DropConnection;
 
+/// How many rules may be active at once.
+pub const MAX_RULES: usize = 100;
+
+/// The longest delay a rule may ask for: ten minutes.
+pub const MAX_DELAY_MS: u64 = 600_000;
+
+/// The longest path, method, code or message a rule may carry, in bytes.
+pub const MAX_FIELD: usize = 1_024;
+
 /// A rule: which requests, how many times, and what happens to them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FaultRule {
@@ -66,9 +75,16 @@ pub struct Faults {
 }
 
 impl Faults {
-    /// Adds a rule; returns it with its id.
-    pub fn add(&self, rule: FaultRule) -> ActiveFault {
+    /// Adds a rule; returns it with its id, or why not: a rule that is not valid, or
+    /// [`MAX_RULES`] already active.
+    pub fn add(&self, rule: FaultRule) -> Result<ActiveFault, String> {
+        rule.validate()?;
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if inner.1.len() >= MAX_RULES {
+            return Err(format!(
+                "at most {MAX_RULES} fault rules are active at once; DELETE /internal/faults removes them"
+            ));
+        }
         inner.0 += 1;
         let active = ActiveFault {
             id: inner.0,
@@ -76,7 +92,7 @@ impl Faults {
             rule,
         };
         inner.1.push(active.clone());
-        active
+        Ok(active)
     }
 
     /// The active rules.
@@ -130,6 +146,36 @@ impl FaultRule {
     pub fn validate(&self) -> Result<(), String> {
         if !self.path.starts_with('/') {
             return Err(format!("path must start with '/', got {:?}", self.path));
+        }
+        let fields = [
+            ("path", Some(self.path.as_str())),
+            ("method", self.method.as_deref()),
+            (
+                "code",
+                match &self.action {
+                    FaultAction::Error { code, .. } => Some(code.as_str()),
+                    _ => None,
+                },
+            ),
+            (
+                "message",
+                match &self.action {
+                    FaultAction::Error { message, .. } => message.as_deref(),
+                    _ => None,
+                },
+            ),
+        ];
+        for (name, value) in fields {
+            if value.is_some_and(|v| v.len() > MAX_FIELD) {
+                return Err(format!("{name} must be at most {MAX_FIELD} bytes"));
+            }
+        }
+        if let FaultAction::Delay { ms } = self.action
+            && ms > MAX_DELAY_MS
+        {
+            return Err(format!(
+                "a delay must be at most {MAX_DELAY_MS} ms (ten minutes), got {ms}"
+            ));
         }
         if self.times == 0 {
             return Err("times must be at least 1".into());
@@ -204,7 +250,9 @@ mod tests {
     #[test]
     fn rules_match_by_method_and_path_and_run_out() {
         let faults = Faults::default();
-        faults.add(rule(serde_json::json!({"method": "post", "path": "/v1/payments/*", "times": 2, "action": "drop"})));
+        faults
+            .add(rule(serde_json::json!({"method": "post", "path": "/v1/payments/*", "times": 2, "action": "drop"})))
+            .unwrap();
         assert_eq!(faults.take("GET", "/v1/payments/x"), None);
         assert_eq!(faults.take("POST", "/v1/billing/x"), None);
         assert_eq!(

@@ -11,6 +11,11 @@ pub fn random_digits(len: usize) -> String {
     random_from(b"0123456789", len)
 }
 
+/// A random number below `bound` (which must not be 0), for ids kept as numbers.
+pub fn random_below(bound: u128) -> u128 {
+    uuid::Uuid::new_v4().as_u128() % bound
+}
+
 fn random_from(alphabet: &[u8], len: usize) -> String {
     // UUID v4 bytes are the randomness: no extra dependency, and good enough for ids that
     // only need to be unique, not secret.
@@ -39,5 +44,6 @@ mod tests {
         assert_eq!(digits.len(), 37);
         assert!(digits.bytes().all(|b| b.is_ascii_digit()));
         assert_ne!(random_alnum(20), random_alnum(20));
+        assert!((0..1000).all(|_| random_below(10) < 10));
     }
 }

@@ -1,17 +1,29 @@
 //! What a fake saw and did: the requests it answered, the webhook deliveries it attempted,
-//! and the webhook bodies posted to its sink. Tests read it through `GET /internal/journal`;
-//! it keeps the newest entries only, so it stays small under load.
+//! and the webhook bodies posted to its sink. Tests read it through `GET /internal/journal`.
+//!
+//! It keeps the newest entries only, bounded twice: in number, and in bytes, since callers
+//! choose the size of what they send. A body is kept as the bytes that came (its first
+//! [`MAX_KEPT_BODY`] bytes) and parsed only when the journal is read: a small JSON body
+//! parsed up front would take many times its size.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
 
+use axum::body::Bytes;
+use chrono::SecondsFormat;
 use serde::Serialize;
 use serde_json::Value;
 
-/// How many entries of each kind the journal keeps.
+/// How many entries of each kind the journal keeps by default.
 pub const DEFAULT_JOURNAL_CAPACITY: usize = 10_000;
 
-/// One answered request.
+/// How many bytes all entries together may take by default.
+pub const DEFAULT_JOURNAL_BYTES: usize = 16 << 20;
+
+/// How much of one body the journal keeps; the rest is counted, not kept.
+pub const MAX_KEPT_BODY: usize = 64 << 10;
+
+/// One answered request, as the journal shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct RequestRecord {
     pub seq: u64,
@@ -21,12 +33,19 @@ pub struct RequestRecord {
     /// Path and query.
     pub path: String,
     pub status: u16,
+    /// The request's id (`x-request-id`), as the fake's logs show it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
     /// The merchant it was authenticated as (its key, shortened), if any.
     pub merchant: Option<String>,
     /// The injected fault, if one applied.
     pub fault: Option<String>,
-    /// The JSON request body, if it had one.
+    /// The request body, if it had one: its JSON, or its text when it is not JSON or was
+    /// cut at [`MAX_KEPT_BODY`] bytes.
     pub body: Option<Value>,
+    /// The body's size in bytes, when the journal kept only its start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_truncated_from: Option<usize>,
 }
 
 /// One attempt to deliver a webhook.
@@ -69,6 +88,65 @@ pub struct JournalSnapshot {
     pub received: Vec<ReceivedRecord>,
     /// The newest sequence number handed out; pass it as `after` to read only what follows.
     pub last_seq: u64,
+    /// What the journal holds now, in bytes (at most its bound).
+    pub bytes: usize,
+}
+
+/// A request as the journal keeps it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// When it was answered, in ms on the fake's clock.
+    pub at_ms: i64,
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    pub request_id: Option<String>,
+    pub merchant: Option<String>,
+    pub fault: Option<String>,
+    /// The body as it came; see [`Body::keep`].
+    pub body: Option<Body>,
+}
+
+/// A body kept in the journal: its first [`MAX_KEPT_BODY`] bytes, and its whole size.
+#[derive(Debug, Clone)]
+pub struct Body {
+    kept: Bytes,
+    size: usize,
+}
+
+impl Body {
+    /// Keeps a copy of the start of `bytes` (a copy, so that a large body is not held
+    /// whole through a slice of it); nothing for an empty body.
+    pub fn keep(bytes: &[u8]) -> Option<Self> {
+        (!bytes.is_empty()).then(|| Self {
+            kept: Bytes::copy_from_slice(&bytes[..bytes.len().min(MAX_KEPT_BODY)]),
+            size: bytes.len(),
+        })
+    }
+
+    fn truncated(&self) -> bool {
+        self.kept.len() < self.size
+    }
+
+    /// JSON when the whole body was JSON; otherwise its text.
+    fn to_json(&self) -> Value {
+        if !self.truncated()
+            && let Ok(value) = serde_json::from_slice(&self.kept)
+        {
+            return value;
+        }
+        Value::String(String::from_utf8_lossy(&self.kept).into_owned())
+    }
+}
+
+/// A webhook body posted to the sink, as the journal keeps it.
+#[derive(Debug, Clone)]
+struct Received {
+    at_ms: i64,
+    body: Body,
+    /// Form-encoded rather than JSON.
+    form: bool,
+    size: usize,
 }
 
 /// A bounded log of requests, deliveries and received webhooks.
@@ -80,24 +158,28 @@ pub struct Journal {
 #[derive(Debug)]
 struct Inner {
     capacity: usize,
+    max_bytes: usize,
+    bytes: usize,
     seq: u64,
-    requests: VecDeque<RequestRecord>,
-    deliveries: VecDeque<DeliveryRecord>,
-    received: VecDeque<ReceivedRecord>,
+    requests: VecDeque<(u64, Request, usize)>,
+    deliveries: VecDeque<(DeliveryRecord, usize)>,
+    received: VecDeque<(u64, Received)>,
 }
 
 impl Default for Journal {
     fn default() -> Self {
-        Self::new(DEFAULT_JOURNAL_CAPACITY)
+        Self::new(DEFAULT_JOURNAL_CAPACITY, DEFAULT_JOURNAL_BYTES)
     }
 }
 
 impl Journal {
-    /// A journal keeping `capacity` entries of each kind.
-    pub fn new(capacity: usize) -> Self {
+    /// A journal keeping `capacity` entries of each kind and `max_bytes` in all.
+    pub fn new(capacity: usize, max_bytes: usize) -> Self {
         Self {
             inner: Mutex::new(Inner {
                 capacity: capacity.max(1),
+                max_bytes,
+                bytes: 0,
                 seq: 0,
                 requests: VecDeque::new(),
                 deliveries: VecDeque::new(),
@@ -106,53 +188,118 @@ impl Journal {
         }
     }
 
-    /// Records a request; `seq` is filled in.
-    pub fn request(&self, mut record: RequestRecord) {
+    /// Records a request.
+    pub fn request(&self, record: Request) {
+        let size = std::mem::size_of::<Request>()
+            + record.method.len()
+            + record.path.len()
+            + record.request_id.as_ref().map_or(0, String::len)
+            + record.merchant.as_ref().map_or(0, String::len)
+            + record.fault.as_ref().map_or(0, String::len)
+            + record.body.as_ref().map_or(0, |b| b.kept.len());
         let mut inner = self.lock();
-        record.seq = inner.next_seq();
-        let capacity = inner.capacity;
-        push_bounded(&mut inner.requests, record, capacity);
+        let seq = inner.next_seq();
+        if inner.requests.len() >= inner.capacity
+            && let Some((_, _, size)) = inner.requests.pop_front()
+        {
+            inner.bytes -= size;
+        }
+        inner.requests.push_back((seq, record, size));
+        inner.bytes += size;
+        inner.shrink();
     }
 
     /// Records a delivery attempt; `seq` is filled in.
     pub fn delivery(&self, mut record: DeliveryRecord) {
+        let size = std::mem::size_of::<DeliveryRecord>()
+            + record.at.len()
+            + record.event.len()
+            + record.subject.len()
+            + record.url.len()
+            + record.error.as_ref().map_or(0, String::len)
+            + record.next_attempt_at.as_ref().map_or(0, String::len);
         let mut inner = self.lock();
         record.seq = inner.next_seq();
-        let capacity = inner.capacity;
-        push_bounded(&mut inner.deliveries, record, capacity);
+        if inner.deliveries.len() >= inner.capacity
+            && let Some((_, size)) = inner.deliveries.pop_front()
+        {
+            inner.bytes -= size;
+        }
+        inner.deliveries.push_back((record, size));
+        inner.bytes += size;
+        inner.shrink();
     }
 
-    /// Records a body posted to the sink.
-    pub fn received(&self, at: String, body: Value) {
+    /// Records a body posted to the sink, JSON or (`form`) form-encoded; an empty one is not
+    /// recorded.
+    pub fn received(&self, at_ms: i64, body: &[u8], form: bool) {
+        let Some(body) = Body::keep(body) else {
+            return;
+        };
+        let size = std::mem::size_of::<Received>() + body.kept.len();
         let mut inner = self.lock();
         let seq = inner.next_seq();
-        let capacity = inner.capacity;
-        push_bounded(
-            &mut inner.received,
-            ReceivedRecord { seq, at, body },
-            capacity,
-        );
+        if inner.received.len() >= inner.capacity
+            && let Some((_, old)) = inner.received.pop_front()
+        {
+            inner.bytes -= old.size;
+        }
+        inner.received.push_back((
+            seq,
+            Received {
+                at_ms,
+                body,
+                form,
+                size,
+            },
+        ));
+        inner.bytes += size;
+        inner.shrink();
     }
 
     /// Entries with a sequence number above `after`, at most `limit` of each kind (newest).
     pub fn snapshot(&self, after: u64, limit: usize) -> JournalSnapshot {
         let inner = self.lock();
-        fn newest<T: Clone>(
-            items: &VecDeque<T>,
-            after: u64,
-            limit: usize,
-            seq: impl Fn(&T) -> u64,
-        ) -> Vec<T> {
-            let fresh: Vec<&T> = items.iter().filter(|r| seq(r) > after).collect();
-            let skip = fresh.len().saturating_sub(limit);
-            fresh.into_iter().skip(skip).cloned().collect()
-        }
+        let requests = newest(&inner.requests, after, limit, |(seq, _, _)| *seq)
+            .map(|(seq, r, _)| RequestRecord {
+                seq: *seq,
+                at: format_ms(r.at_ms),
+                method: r.method.clone(),
+                path: r.path.clone(),
+                status: r.status,
+                request_id: r.request_id.clone(),
+                merchant: r.merchant.clone(),
+                fault: r.fault.clone(),
+                body: r.body.as_ref().map(Body::to_json),
+                body_truncated_from: r.body.as_ref().filter(|b| b.truncated()).map(|b| b.size),
+            })
+            .collect();
+        let deliveries = newest(&inner.deliveries, after, limit, |(r, _)| r.seq)
+            .map(|(r, _)| r.clone())
+            .collect();
+        let received = newest(&inner.received, after, limit, |(seq, _)| *seq)
+            .map(|(seq, r)| ReceivedRecord {
+                seq: *seq,
+                at: format_ms(r.at_ms),
+                body: if r.form {
+                    form_to_json(&String::from_utf8_lossy(&r.body.kept))
+                } else {
+                    r.body.to_json()
+                },
+            })
+            .collect();
         JournalSnapshot {
-            requests: newest(&inner.requests, after, limit, |r| r.seq),
-            deliveries: newest(&inner.deliveries, after, limit, |r| r.seq),
-            received: newest(&inner.received, after, limit, |r| r.seq),
+            requests,
+            deliveries,
+            received,
             last_seq: inner.seq,
+            bytes: inner.bytes,
         }
+    }
+
+    /// How many bytes the journal holds now.
+    pub fn bytes(&self) -> usize {
+        self.lock().bytes
     }
 
     /// Forgets everything (sequence numbers keep growing).
@@ -161,6 +308,7 @@ impl Journal {
         inner.requests.clear();
         inner.deliveries.clear();
         inner.received.clear();
+        inner.bytes = 0;
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -169,51 +317,133 @@ impl Journal {
     }
 }
 
+/// The last `limit` items with a sequence number above `after`; items are in order.
+fn newest<T>(
+    items: &VecDeque<T>,
+    after: u64,
+    limit: usize,
+    seq: impl Fn(&T) -> u64,
+) -> impl Iterator<Item = &T> {
+    let first_fresh = items.partition_point(|item| seq(item) <= after);
+    let skip = first_fresh.max(items.len().saturating_sub(limit));
+    items.range(skip..)
+}
+
 impl Inner {
     fn next_seq(&mut self) -> u64 {
         self.seq += 1;
         self.seq
     }
+
+    /// Drops the oldest entries, of whatever kind, until the bytes fit.
+    fn shrink(&mut self) {
+        while self.bytes > self.max_bytes {
+            let oldest = [
+                self.requests.front().map(|(seq, _, _)| *seq),
+                self.deliveries.front().map(|(r, _)| r.seq),
+                self.received.front().map(|(seq, _)| *seq),
+            ];
+            let freed = match oldest
+                .iter()
+                .enumerate()
+                .filter_map(|(kind, seq)| seq.map(|s| (s, kind)))
+                .min()
+            {
+                Some((_, 0)) => self.requests.pop_front().map(|(_, _, size)| size),
+                Some((_, 1)) => self.deliveries.pop_front().map(|(_, size)| size),
+                Some(_) => self.received.pop_front().map(|(_, r)| r.size),
+                None => None,
+            };
+            match freed {
+                Some(size) => self.bytes -= size,
+                None => break,
+            }
+        }
+    }
 }
 
-fn push_bounded<T>(items: &mut VecDeque<T>, item: T, capacity: usize) {
-    if items.len() >= capacity {
-        items.pop_front();
-    }
-    items.push_back(item);
+/// A form-encoded body as a JSON object of its fields.
+pub fn form_to_json(text: &str) -> Value {
+    let url = format!("http://sink/?{}", text.trim());
+    let pairs = reqwest::Url::parse(&url)
+        .map(|u| {
+            u.query_pairs()
+                .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+                .collect()
+        })
+        .unwrap_or_default();
+    Value::Object(pairs)
+}
+
+/// A time in ms on the fake's clock, as the journal shows times.
+pub fn format_ms(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn request(path: &str) -> RequestRecord {
-        RequestRecord {
-            seq: 0,
-            at: String::new(),
+    fn request(path: &str, body: &[u8]) -> Request {
+        Request {
+            at_ms: 0,
             method: "GET".into(),
             path: path.into(),
             status: 200,
+            request_id: None,
             merchant: None,
             fault: None,
-            body: None,
+            body: Body::keep(body),
         }
     }
 
     #[test]
     fn keeps_the_newest_entries_and_reads_after_a_mark() {
-        let journal = Journal::new(2);
-        journal.request(request("/a"));
-        journal.request(request("/b"));
-        journal.request(request("/c"));
+        let journal = Journal::new(2, usize::MAX);
+        journal.request(request("/a", b""));
+        journal.request(request("/b", b""));
+        journal.request(request("/c", b""));
         let all = journal.snapshot(0, 100);
         let paths: Vec<_> = all.requests.iter().map(|r| r.path.as_str()).collect();
         assert_eq!(paths, ["/b", "/c"]);
         assert_eq!(all.last_seq, 3);
-        journal.received(String::new(), Value::Null);
+        journal.received(0, b"imp_uid=imp_1&status=a+b%26c", true);
         let later = journal.snapshot(all.last_seq, 100);
         assert!(later.requests.is_empty());
-        assert_eq!(later.received.len(), 1);
+        assert_eq!(
+            later.received[0].body,
+            serde_json::json!({"imp_uid": "imp_1", "status": "a b&c"})
+        );
         assert_eq!(journal.snapshot(0, 1).requests[0].path, "/c");
+    }
+
+    #[test]
+    fn bytes_are_bounded_oldest_first_and_large_bodies_cut() {
+        let body = vec![b'1'; MAX_KEPT_BODY * 2];
+        let journal = Journal::new(100, 3 * MAX_KEPT_BODY);
+        for path in ["/1", "/2", "/3", "/4"] {
+            journal.request(request(path, &body));
+        }
+        let snapshot = journal.snapshot(0, 100);
+        assert!(snapshot.bytes <= 3 * MAX_KEPT_BODY);
+        let paths: Vec<_> = snapshot.requests.iter().map(|r| r.path.as_str()).collect();
+        assert_eq!(paths, ["/3", "/4"]);
+        assert_eq!(snapshot.requests[1].body_truncated_from, Some(body.len()));
+        assert_eq!(
+            snapshot.requests[1]
+                .body
+                .as_ref()
+                .and_then(Value::as_str)
+                .map(str::len),
+            Some(MAX_KEPT_BODY)
+        );
+        journal.request(request("/json", br#"{"a": 1}"#));
+        let last = journal.snapshot(0, 1).requests.remove(0);
+        assert_eq!(last.body, Some(serde_json::json!({"a": 1})));
+        assert_eq!(last.body_truncated_from, None);
+        journal.clear();
+        assert_eq!(journal.bytes(), 0);
     }
 }

@@ -2,15 +2,23 @@
 //! flows run end to end in tests without a real PG.
 //!
 //! Each fake is an axum [`Router`](axum::Router) over in-memory state, usable in-process
-//! (mount the router, or [`serve`](serve::serve) it on a port) or through
+//! (mount [`Fake::router`], or [`serve`](serve::serve) it on a port) or through
 //! `harness fake …`. Besides the PG's API, each serves fake-only controls under
 //! `/internal`: simulated customer actions, a movable clock, injected failures, a journal.
 //!
 //! - [`iamport`]: the fake I'mport (PortOne V1).
 //! - [`toss`]: the fake Toss Payments.
 //!
-//! Shared machinery: [`core`] (what every fake has, and the [`Fake`](core::Fake) trait the
-//! shared [`controls`] are written against), [`clock`], [`store`] (bounded, expiring maps),
+//! Both are laid out alike: `model/` holds a merchant's records and every rule by which
+//! they are made and change (a stored record keeps only what varies, compactly, and is
+//! rendered to the PG's wire type when read); `routes/` has one module per resource of the
+//! PG's API, whose handlers read the request, call the model and answer; `internal.rs`
+//! the PG's own controls; `error.rs` the PG's error shape; `mod.rs` the configuration,
+//! authentication and the [`Fake`] implementation.
+//!
+//! Shared machinery: [`core`] (what every fake has, and the [`Fake`] trait that assembles
+//! each fake's app and through which the shared [`controls`] work), [`http`] (journal,
+//! request ids, tracing, error shapes), [`clock`], [`store`] (bounded, expiring maps),
 //! [`registry`] (merchants), [`timers`], [`delivery`] (webhooks with retries), [`faults`],
 //! [`journal`], [`serve`].
 
@@ -29,3 +37,5 @@ pub mod store;
 pub mod timers;
 pub mod tls;
 pub mod toss;
+
+pub use core::Fake;

@@ -1,59 +1,65 @@
 //! Work due at a time on the fake's clock: expiries, scheduled payments.
+//!
+//! Each merchant keeps the deadlines of its own records, keyed by the record, one per
+//! record at most. A deadline is armed when a record starts to wait and disarmed when it
+//! stops waiting or is evicted, so a merchant never holds more deadlines than waiting
+//! records, and a deadline holds nothing but its time and the record's key.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
-use std::sync::Mutex;
+use std::collections::BTreeSet;
 
-/// A queue of items, each due at a time in ms on the fake's clock.
+/// The deadlines of one merchant's records: earliest first.
 #[derive(Debug)]
-pub struct Timers<T: Ord> {
-    heap: Mutex<Queue<T>>,
+pub struct Deadlines<K: Ord> {
+    /// (due at, in ms on the fake's clock; the record's key).
+    due: BTreeSet<(i64, K)>,
 }
 
-/// The last sequence number handed out, and the items by (due, sequence): earliest first,
-/// and in arming order among items due at the same time.
-type Queue<T> = (u64, BinaryHeap<Reverse<(i64, u64, T)>>);
-
-impl<T: Ord> Default for Timers<T> {
+impl<K: Ord> Default for Deadlines<K> {
     fn default() -> Self {
         Self {
-            heap: Mutex::new((0, BinaryHeap::new())),
+            due: BTreeSet::new(),
         }
     }
 }
 
-impl<T: Ord> Timers<T> {
-    /// Arms `item` for `due_ms`.
-    pub fn push(&self, due_ms: i64, item: T) {
-        let mut heap = self.heap.lock().unwrap_or_else(|e| e.into_inner());
-        heap.0 += 1;
-        let seq = heap.0;
-        heap.1.push(Reverse((due_ms, seq, item)));
+impl<K: Ord + Clone> Deadlines<K> {
+    /// Moves the deadline of `key` from `before` to `after` (either may be none).
+    pub fn update(&mut self, key: &K, before: Option<i64>, after: Option<i64>) {
+        if before == after {
+            return;
+        }
+        if let Some(at) = before {
+            self.due.remove(&(at, key.clone()));
+        }
+        if let Some(at) = after {
+            self.due.insert((at, key.clone()));
+        }
     }
 
-    /// Takes every item due by `now_ms`, earliest first, with its due time.
-    pub fn take_due(&self, now_ms: i64) -> Vec<(i64, T)> {
-        let mut heap = self.heap.lock().unwrap_or_else(|e| e.into_inner());
+    /// Takes every deadline due by `now_ms`, earliest first.
+    pub fn take_due(&mut self, now_ms: i64) -> Vec<(i64, K)> {
         let mut due = Vec::new();
-        while heap
-            .1
-            .peek()
-            .is_some_and(|Reverse((at, _, _))| *at <= now_ms)
-        {
-            if let Some(Reverse((at, _, item))) = heap.1.pop() {
-                due.push((at, item));
+        while self.due.first().is_some_and(|(at, _)| *at <= now_ms) {
+            if let Some(next) = self.due.pop_first() {
+                due.push(next);
             }
         }
         due
     }
 
+    /// How many deadlines are armed.
+    pub fn len(&self) -> usize {
+        self.due.len()
+    }
+
+    /// Whether none is armed.
+    pub fn is_empty(&self) -> bool {
+        self.due.is_empty()
+    }
+
     /// Disarms everything.
-    pub fn clear(&self) {
-        self.heap
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .1
-            .clear();
+    pub fn clear(&mut self) {
+        self.due.clear();
     }
 }
 
@@ -62,14 +68,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn items_come_out_when_due_in_order() {
-        let timers = Timers::default();
-        timers.push(30, "c");
-        timers.push(10, "a");
-        timers.push(20, "b");
-        assert!(timers.take_due(9).is_empty());
-        assert_eq!(timers.take_due(20), vec![(10, "a"), (20, "b")]);
-        timers.clear();
-        assert!(timers.take_due(100).is_empty());
+    fn deadlines_come_out_when_due_in_order_and_move_with_their_record() {
+        let mut deadlines = Deadlines::default();
+        deadlines.update(&"c", None, Some(30));
+        deadlines.update(&"a", None, Some(10));
+        deadlines.update(&"b", None, Some(20));
+        deadlines.update(&"c", Some(30), Some(40));
+        deadlines.update(&"b", Some(20), None);
+        assert_eq!(deadlines.len(), 2);
+        assert!(deadlines.take_due(9).is_empty());
+        assert_eq!(deadlines.take_due(40), vec![(10, "a"), (40, "c")]);
+        assert!(deadlines.is_empty());
+        deadlines.update(&"d", None, Some(1));
+        deadlines.clear();
+        assert!(deadlines.take_due(100).is_empty());
     }
 }

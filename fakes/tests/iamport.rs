@@ -8,6 +8,7 @@ use payments_api::iamport::{
     IamportCertification, IamportPayment, IamportReceipt, IamportResponse, IamportSchedule,
     IamportSubscription, IamportUser, IamportWebhook,
 };
+use payments_fakes::Fake as _;
 use payments_fakes::delivery::DeliveryMode;
 use payments_fakes::iamport::{Credentials, FakeIamport, IamportConfig, WebhookFormat};
 use serde_json::{Value, json};
@@ -1156,5 +1157,38 @@ async fn records_expire_and_the_capacity_evicts_the_oldest() {
                 onetime(first["merchant_uid"].as_str().unwrap(), 1000),
             )
             .await,
+    );
+}
+
+#[tokio::test]
+async fn what_no_handler_answers_is_in_the_envelope_too() {
+    let s = start_default().await;
+    let wrong_method = s
+        .api
+        .send(reqwest::Method::PATCH, "/payments/cancel", None, &[])
+        .await;
+    refused(&wrong_method, 405);
+    let too_large = s
+        .api
+        .post("/payments/cancel", json!({"reason": "x".repeat(2 << 20)}))
+        .await;
+    refused(&too_large, 413);
+    refused(&s.api.get("/payments/%FF%FE").await, 400);
+    refused(&s.anonymous.get("/internal/journal?limit=all").await, 400);
+    let unknown = s.api.get("/nothing/here").await;
+    assert_eq!(refused(&unknown, 404), "요청한 API 를 찾을 수 없습니다.");
+    let id = s
+        .api
+        .http
+        .get(format!("{}/payments/imp_000000000000", s.api.url))
+        .header("authorization", s.api.auth.clone().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        id.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .starts_with("iamport-")
     );
 }

@@ -5,6 +5,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use payments_api::toss::{TossBilling, TossCashReceipt, TossPayment, TossWebhook};
+use payments_fakes::Fake as _;
 use payments_fakes::delivery::DeliveryMode;
 use payments_fakes::toss::{DEFAULT_SECRET_KEY, FakeToss, TossConfig};
 use serde_json::{Value, json};
@@ -1308,4 +1309,122 @@ async fn unknown_routes_answer_in_tosss_shape() {
     let s = start_default().await;
     let answer = s.api.get("/v2/nothing").await;
     assert_eq!(answer.error(404), "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn what_no_handler_answers_is_in_tosss_shape_too() {
+    let s = start_default().await;
+    let wrong_method = s
+        .api
+        .send(reqwest::Method::PUT, "/v1/payments/key-in", None, &[])
+        .await;
+    assert_eq!(wrong_method.error(405), "METHOD_NOT_ALLOWED");
+    let control = s.internal.put("/internal/reset", None).await;
+    assert_eq!(control.error(405), "METHOD_NOT_ALLOWED");
+    let too_large = s
+        .api
+        .post(
+            "/v1/payments/key-in",
+            json!({"orderId": "x".repeat(2 << 20)}),
+        )
+        .await;
+    assert_eq!(too_large.error(413), "REQUEST_TOO_LARGE");
+    let garbled_path = s.api.get("/v1/payments/%FF%FE").await;
+    assert_eq!(garbled_path.error(400), "INVALID_REQUEST");
+    let garbled_query = s.internal.get("/internal/journal?after=soon").await;
+    assert_eq!(garbled_query.error(400), "INVALID_REQUEST");
+    for answer in [
+        wrong_method,
+        control,
+        too_large,
+        garbled_path,
+        garbled_query,
+    ] {
+        assert!(
+            answer.body["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{}",
+            answer.body
+        );
+    }
+    // Nothing was stored meanwhile.
+    let journal = s.internal.get("/internal/journal").await;
+    let statuses: Vec<_> = journal.ok()["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, [405, 413, 400]);
+}
+
+#[tokio::test]
+async fn every_answer_carries_a_request_id_that_the_journal_keeps() {
+    let s = start_default().await;
+    let lookup = |id: Option<&'static str>| {
+        let mut request = s
+            .api
+            .http
+            .get(format!("{}/v1/payments/nothing", s.api.url))
+            .header("authorization", s.api.auth.clone().unwrap());
+        if let Some(id) = id {
+            request = request.header("x-request-id", id);
+        }
+        request.send()
+    };
+    let given = lookup(None).await.unwrap();
+    let id = given.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert!(id.starts_with("toss-"), "{id}");
+    let other = lookup(None).await.unwrap();
+    assert_ne!(other.headers()["x-request-id"].to_str().unwrap(), id);
+    let own = lookup(Some("client-7")).await.unwrap();
+    assert_eq!(own.headers()["x-request-id"], "client-7");
+    let journal = s.internal.get("/internal/journal").await;
+    let ids: Vec<_> = journal.ok()["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["request_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 3);
+    assert_eq!(
+        (ids[0].as_str(), ids[2].as_str()),
+        (id.as_str(), "client-7")
+    );
+}
+
+#[tokio::test]
+async fn fault_rules_are_bounded_in_number_size_and_delay() {
+    let s = start_default().await;
+    let add = |rule: Value| s.internal.post("/internal/faults", rule);
+    let forever = add(json!({"path": "/v1/*", "action": "delay", "ms": u64::MAX})).await;
+    assert_eq!(forever.error(400), "INVALID_REQUEST");
+    let long_path = add(json!({"path": format!("/{}", "p".repeat(5_000)), "action": "drop"})).await;
+    assert_eq!(long_path.error(400), "INVALID_REQUEST");
+    let long_message =
+        add(json!({"path": "/v1/*", "action": "error", "code": "X", "message": "m".repeat(5_000)}))
+            .await;
+    assert_eq!(long_message.error(400), "INVALID_REQUEST");
+    for i in 0..100 {
+        let rule = add(json!({"path": format!("/v1/never/{i}"), "action": "drop"})).await;
+        assert_eq!(rule.status, 201, "{}", rule.body);
+    }
+    let one_more = add(json!({"path": "/v1/never/more", "action": "drop"})).await;
+    assert_eq!(one_more.error(400), "INVALID_REQUEST");
+    let rules = s.internal.get("/internal/faults").await;
+    assert_eq!(rules.ok().as_array().unwrap().len(), 100);
+    // None of the refused rules took effect.
+    let payment = paid_card(&s.api, 1000).await;
+    s.api
+        .get(&format!("/v1/payments/{}", key_of(&payment)))
+        .await
+        .ok();
+    assert_eq!(s.internal.delete("/internal/faults").await.status, 204);
+    assert_eq!(
+        add(json!({"path": "/v1/never/more", "action": "drop"}))
+            .await
+            .status,
+        201
+    );
 }

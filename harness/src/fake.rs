@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use clap::{Args, Subcommand};
+use payments_fakes::Fake as _;
 use payments_fakes::delivery::DeliveryMode;
 use payments_fakes::iamport::{self, Credentials, FakeIamport, IamportConfig, WebhookFormat};
 use payments_fakes::toss::{self, FakeToss, TossConfig};

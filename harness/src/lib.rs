@@ -33,6 +33,7 @@ use base64::Engine as _;
 use payments_api::BodyCodec;
 use payments_api::client::PaymentsClient;
 use payments_api::codec::{SANDBOX_IV, SANDBOX_KEY};
+use payments_fakes::Fake as _;
 use payments_fakes::delivery::DeliveryMode;
 use payments_fakes::iamport::{FakeIamport, IamportConfig};
 use payments_fakes::toss::{FakeToss, TossConfig};

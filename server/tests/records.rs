@@ -6,6 +6,7 @@ use payments_api::client::ClientError;
 use payments_api::iamport::IamportPayment;
 use payments_api::payments::*;
 use payments_api::toss::TossPayment;
+use payments_fakes::Fake as _;
 use serde_json::{Value, json};
 use support::PASSWORD;
 

@@ -6,6 +6,7 @@ mod support;
 use std::time::Duration;
 
 use payments_api::payments::*;
+use payments_fakes::Fake as _;
 use serde_json::json;
 use support::{Inbox, PASSWORD};
 

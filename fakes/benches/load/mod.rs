@@ -1,22 +1,210 @@
-//! A small HTTP/1 load generator shared by the fakes' benchmarks: keep-alive connections,
-//! each sending its next request as soon as the previous answer is read.
+//! What the fakes' benchmarks share: an HTTP/1 load generator over keep-alive connections
+//! (each sends its next request as soon as the previous answer is read), the figures it
+//! prints, the process's resident memory, and the machine's `sysbench cpu` score printed
+//! beside them, since absolute figures mean little without the speed of the machine.
+
+#![allow(dead_code)]
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use http_body_util::BodyExt as _;
 use hyper::Request;
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
+use tokio::net::{TcpListener, TcpStream};
 
-pub struct Outcome {
-    requests: usize,
-    elapsed: Duration,
-    latencies: Vec<Duration>,
+/// The arguments every fake's bench takes: `[REQUESTS [CONNECTIONS]]` after `--`.
+pub struct Args {
+    /// Requests per scenario.
+    pub requests: usize,
+    /// Keep-alive connections sending them.
+    pub connections: usize,
 }
 
+impl Args {
+    pub fn parse() -> Self {
+        let mut args = std::env::args().skip(1).filter(|a| !a.starts_with('-'));
+        Self {
+            requests: args.next().and_then(|s| s.parse().ok()).unwrap_or(40_000),
+            connections: args.next().and_then(|s| s.parse().ok()).unwrap_or(64),
+        }
+    }
+}
+
+/// One request of a scenario.
+pub struct Call {
+    pub method: &'static str,
+    pub path: String,
+    pub body: Option<String>,
+}
+
+impl Call {
+    pub fn get(path: impl Into<String>) -> Self {
+        Self {
+            method: "GET",
+            path: path.into(),
+            body: None,
+        }
+    }
+
+    pub fn post(path: impl Into<String>, body: serde_json::Value) -> Self {
+        Self::with("POST", path, body)
+    }
+
+    pub fn with(method: &'static str, path: impl Into<String>, body: serde_json::Value) -> Self {
+        Self {
+            method,
+            path: path.into(),
+            body: Some(body.to_string()),
+        }
+    }
+}
+
+/// What a scenario measured, and what its answers held when asked to keep something.
+pub struct Outcome {
+    pub requests: usize,
+    pub elapsed: Duration,
+    /// CPU time the whole process (fake and load generator) spent meanwhile.
+    pub cpu: Duration,
+    /// Sorted.
+    pub latencies: Vec<Duration>,
+    pub errors: usize,
+    pub first_error: Option<String>,
+    /// What `keep` took out of each answer, by request number.
+    pub kept: Vec<Option<String>>,
+}
+
+impl Outcome {
+    pub fn rate(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64()
+    }
+
+    pub fn quantile_ms(&self, q: f64) -> f64 {
+        if self.latencies.is_empty() {
+            return 0.0;
+        }
+        let i = ((self.latencies.len() as f64 * q) as usize).min(self.latencies.len() - 1);
+        self.latencies[i].as_secs_f64() * 1000.0
+    }
+
+    /// The kept values, all of which must be there.
+    pub fn kept(&self) -> Vec<String> {
+        self.kept
+            .iter()
+            .map(|k| k.clone().expect("every answer held what the bench keeps"))
+            .collect()
+    }
+}
+
+/// A fake under load: its address and the headers every request carries.
+#[derive(Clone)]
+pub struct Target {
+    pub address: String,
+    pub headers: Vec<(String, String)>,
+    pub connections: usize,
+}
+
+impl Target {
+    pub fn new(address: &str, headers: &[(&str, &str)], connections: usize) -> Self {
+        Self {
+            address: address.to_owned(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            connections,
+        }
+    }
+
+    /// One more connection to the fake.
+    pub async fn connect(&self) -> Connection {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        Connection::open(&self.address, &headers).await
+    }
+
+    /// Sends `count` requests made by `make(i)` over the connections and measures them;
+    /// `keep` takes something out of each successful answer (a key for a later scenario).
+    pub async fn run(
+        &self,
+        count: usize,
+        make: impl Fn(usize) -> Call + Send + Sync + 'static,
+        keep: Option<fn(&serde_json::Value) -> Option<String>>,
+    ) -> Outcome {
+        let make = Arc::new(make);
+        let next = Arc::new(AtomicUsize::new(0));
+        let started = Instant::now();
+        let cpu = cpu_time();
+        let mut tasks = Vec::new();
+        for _ in 0..self.connections.min(count.max(1)) {
+            let (make, next) = (make.clone(), next.clone());
+            let mut connection = self.connect().await;
+            tasks.push(tokio::spawn(async move {
+                let mut done = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= count {
+                        break;
+                    }
+                    let call = make(i);
+                    let sent = Instant::now();
+                    let (status, body) = connection
+                        .exchange(call.method, &call.path, call.body)
+                        .await;
+                    let latency = sent.elapsed();
+                    let answer = if (200..300).contains(&status) {
+                        Ok(keep.and_then(|keep| {
+                            serde_json::from_slice(&body).ok().and_then(|v| keep(&v))
+                        }))
+                    } else {
+                        Err(format!(
+                            "{} {} → {status}: {}",
+                            call.method,
+                            call.path,
+                            String::from_utf8_lossy(&body)
+                        ))
+                    };
+                    done.push((i, latency, answer));
+                }
+                done
+            }));
+        }
+        let mut outcome = Outcome {
+            requests: 0,
+            elapsed: Duration::ZERO,
+            cpu: Duration::ZERO,
+            latencies: Vec::with_capacity(count),
+            errors: 0,
+            first_error: None,
+            kept: vec![None; count],
+        };
+        for task in tasks {
+            for (i, latency, answer) in task.await.expect("a load task") {
+                outcome.latencies.push(latency);
+                match answer {
+                    Ok(kept) => outcome.kept[i] = kept,
+                    Err(error) => {
+                        outcome.errors += 1;
+                        outcome.first_error.get_or_insert(error);
+                    }
+                }
+            }
+        }
+        outcome.elapsed = started.elapsed();
+        outcome.cpu = cpu_time().saturating_sub(cpu);
+        outcome.requests = outcome.latencies.len();
+        outcome.latencies.sort();
+        outcome
+    }
+}
+
+/// Sends requests made by `make(n)` over `connections` for `duration`, each connection
+/// numbering its requests from its own range; every answer must be a success.
 pub async fn drive(
     address: &str,
     headers: &[(&str, &str)],
@@ -25,8 +213,9 @@ pub async fn drive(
     make: impl Fn(u64) -> (&'static str, String, Option<String>) + Send + Sync + 'static,
 ) -> Outcome {
     let make = Arc::new(make);
-    let stop = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let started = Instant::now();
+    let cpu = cpu_time();
     let mut tasks = Vec::new();
     for c in 0..connections {
         let (make, stop) = (make.clone(), stop.clone());
@@ -50,28 +239,36 @@ pub async fn drive(
     for task in tasks {
         latencies.extend(task.await.expect("a load task"));
     }
+    latencies.sort();
     Outcome {
         requests: latencies.len(),
         elapsed: started.elapsed(),
+        cpu: cpu_time().saturating_sub(cpu),
         latencies,
+        errors: 0,
+        first_error: None,
+        kept: Vec::new(),
     }
 }
 
-pub fn report(name: &str, mut outcome: Outcome) {
-    outcome.latencies.sort();
-    let at = |q: f64| {
-        let i = ((outcome.latencies.len() as f64 * q) as usize).min(outcome.latencies.len() - 1);
-        outcome.latencies[i].as_secs_f64() * 1000.0
+/// Prints one line of figures; returns the outcome for what follows.
+pub fn report(name: &str, outcome: Outcome) -> Outcome {
+    let errors = match (&outcome.first_error, outcome.errors) {
+        (None, _) => String::new(),
+        (Some(first), n) => format!("   {n} errors, first: {first:.200}"),
     };
     println!(
-        "{name:<34} {:>9.0} requests/s   p50 {:.2} ms   p99 {:.2} ms   ({} requests)",
-        outcome.requests as f64 / outcome.elapsed.as_secs_f64(),
-        at(0.50),
-        at(0.99),
-        outcome.requests
+        "{name:<52} {:>7.0} req/s  p50 {:>5.2} ms  p99 {:>6.2} ms  {:>4.0} µs CPU/req  ({} requests){errors}",
+        outcome.rate(),
+        outcome.quantile_ms(0.50),
+        outcome.quantile_ms(0.99),
+        outcome.cpu.as_secs_f64() * 1e6 / outcome.requests.max(1) as f64,
+        outcome.requests,
     );
+    outcome
 }
 
+/// One keep-alive HTTP/1 connection.
 pub struct Connection {
     sender: hyper::client::conn::http1::SendRequest<Body>,
     headers: Vec<(String, String)>,
@@ -97,12 +294,29 @@ impl Connection {
         }
     }
 
+    /// Sends one request that must succeed; answers its body.
     pub async fn send(
         &mut self,
         method: &str,
         path: &str,
         body: Option<String>,
     ) -> axum::body::Bytes {
+        let (status, bytes) = self.exchange(method, path, body).await;
+        assert!(
+            (200..300).contains(&status),
+            "{status}: {}",
+            String::from_utf8_lossy(&bytes)
+        );
+        bytes
+    }
+
+    /// Sends one request; answers its status and body.
+    pub async fn exchange(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<String>,
+    ) -> (u16, axum::body::Bytes) {
         let mut request = Request::builder()
             .method(method)
             .uri(path)
@@ -115,18 +329,120 @@ impl Connection {
             .expect("a request");
         self.sender.ready().await.expect("the connection is ready");
         let response = self.sender.send_request(request).await.expect("an answer");
-        let status = response.status();
+        let status = response.status().as_u16();
         let bytes = response
             .into_body()
             .collect()
             .await
             .expect("a body")
             .to_bytes();
+        (status, bytes)
+    }
+
+    /// Sends one request that must succeed; answers its JSON body.
+    pub async fn json(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> serde_json::Value {
+        let (status, bytes) = self
+            .exchange(method, path, body.map(|b| b.to_string()))
+            .await;
         assert!(
-            status.is_success(),
-            "{status}: {}",
+            (200..300).contains(&status),
+            "{method} {path} → {status}: {}",
             String::from_utf8_lossy(&bytes)
         );
-        bytes
+        if bytes.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_slice(&bytes).expect("a JSON answer")
+        }
     }
+}
+
+/// The CPU time this process has used, user and system, from `/proc/self/stat`.
+pub fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+    // utime and stime are the 12th and 13th fields after the name, in clock ticks.
+    let ticks: u64 = fields
+        .get(11..13)
+        .map_or(0, |t| t.iter().filter_map(|v| v.parse::<u64>().ok()).sum());
+    // Linux reports them in USER_HZ, 100 per second on every architecture it runs on.
+    Duration::from_millis(ticks * 10)
+}
+
+/// The resident memory of this process, in bytes.
+pub fn rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// The machine's single-thread `sysbench cpu` score (events per second), measured now.
+pub fn sysbench_cpu() -> String {
+    let output = std::process::Command::new("sysbench")
+        .args(["cpu", "--threads=1", "--time=5", "run"])
+        .output();
+    match output {
+        Ok(output) if output.status.success() => String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("events per second:"))
+            .map(|s| format!("{} events/s", s.trim()))
+            .unwrap_or_else(|| "unreadable".into()),
+        _ => "not measured (sysbench is not installed)".into(),
+    }
+}
+
+/// Prints the machine's figures a bench's own figures are read against.
+pub fn machine(label: &str) {
+    println!(
+        "{label}: {} cores, sysbench cpu single-thread {}",
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        sysbench_cpu()
+    );
+}
+
+/// A webhook endpoint answering 200 to everything, as a merchant's server that is up.
+pub async fn receiver() -> String {
+    let app = axum::Router::new().fallback(|| async { "ok" });
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
+    let url = format!("http://{}/hook", listener.local_addr().expect("an address"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+/// A webhook URL nothing listens on: every attempt fails at once (connection refused).
+pub async fn unreachable() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
+    let url = format!("http://{}/hook", listener.local_addr().expect("an address"));
+    drop(listener);
+    url
+}
+
+/// Serves `router` on a loopback port; answers its address.
+pub async fn serve(router: axum::Router) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
+    let address = listener.local_addr().expect("an address").to_string();
+    tokio::spawn(payments_fakes::serve::serve(
+        listener,
+        router,
+        std::future::pending(),
+        Duration::from_secs(1),
+    ));
+    address
 }

@@ -88,6 +88,26 @@ impl IntoResponse for IamportFault {
     }
 }
 
+/// The answer to a request no handler took, in the envelope with `code` -1: the status
+/// says why, the message what was wrong.
+pub fn reject(status: StatusCode, detail: &str) -> IamportFault {
+    let message = match status {
+        StatusCode::NOT_FOUND => "요청한 API 를 찾을 수 없습니다.".to_owned(),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            "허용되지 않은 메서드입니다. This route does not take this method.".to_owned()
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => format!("요청 본문이 너무 큽니다. {detail}"),
+        _ if detail.is_empty() => "잘못된 요청입니다.".to_owned(),
+        _ => detail.to_owned(),
+    };
+    IamportFault {
+        status,
+        code: -1,
+        message,
+        business: false,
+    }
+}
+
 /// Renders an injected fault: `code` is the envelope's code (a number; -1 otherwise).
 pub fn render(code: &str, status: Option<u16>, message: Option<&str>) -> Response {
     IamportFault {

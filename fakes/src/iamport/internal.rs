@@ -6,10 +6,10 @@ use serde::Deserialize;
 
 use super::FakeIamport;
 use super::error::IamportFault;
-use super::model::{self, Order, PaymentRecord, Settings};
-use super::routes::{
-    IamportJson, Merchant, Reply, ok, open_vbank, positive, settle, waiting_vbank,
-};
+use super::model::{CardNumber, Channel, Order, Payment, Settings, unknown_payment};
+use super::routes::payments::settle;
+use super::routes::vbanks::open;
+use super::routes::{IamportJson, Merchant, Notice, Reply, change_payment, ok, positive};
 
 /// `PUT|GET /internal/deposit/{imp_uid}`: the customer pays into the virtual account.
 pub(super) async fn deposit(
@@ -17,19 +17,18 @@ pub(super) async fn deposit(
     Extension(merchant): Merchant,
     Path(imp_uid): Path<String>,
 ) -> Reply<IamportPayment> {
-    let now_ms = fake.now_ms();
-    let (payment, outgoing) = {
-        let mut data = merchant.lock();
-        let record = waiting_vbank(&mut data, &imp_uid, now_ms)?;
-        let base = record.payment.base_mut();
-        base.status = IamportPaymentStatus::Paid;
-        base.paid_at = now_ms / 1000;
-        let record = record.clone();
-        let outgoing = fake.webhook(&data, &record, IamportPaymentStatus::Paid, None);
-        (record.payment, outgoing)
-    };
-    fake.send(outgoing.into_iter().collect()).await;
-    ok(payment)
+    change_payment(
+        &fake,
+        &merchant,
+        &imp_uid,
+        IamportPaymentStatus::Paid,
+        unknown_payment,
+        |payment, _, now| {
+            payment.deposit(now)?;
+            Ok(Notice::sent())
+        },
+    )
+    .await
 }
 
 /// What the customer does in the payment window (`IMP.request_pay`).
@@ -83,23 +82,24 @@ pub(super) async fn payment_window(
         buyer_email: input.buyer_email.clone(),
         buyer_tel: input.buyer_tel.clone(),
         custom_data: input.custom_data.clone(),
-        channel: "pc",
+        channel: Channel::Pc,
+        notice_url: input.notice_url.clone(),
         ..Order::default()
     };
     match method {
         "card" => {
-            let number = model::card_number(
+            let number = CardNumber::parse(
                 input
                     .card_number
                     .as_deref()
                     .unwrap_or("4092-0230-1234-5678"),
             )?;
-            let record = {
+            let payment = {
                 let data = merchant.lock();
                 data.check_new_order(&input.merchant_uid, now_ms)?;
-                let mut payment = model::card_payment(
+                let mut payment = Payment::card(
                     order(),
-                    &number,
+                    number,
                     input.card_quota.unwrap_or(0),
                     data.settings.mask_card_numbers,
                     now,
@@ -108,18 +108,11 @@ pub(super) async fn payment_window(
                 // real window does.
                 if let Err(reason) = data.check_prepared(&input.merchant_uid, input.amount, now_ms)
                 {
-                    let base = payment.base_mut();
-                    base.status = IamportPaymentStatus::Failed;
-                    base.paid_at = 0;
-                    base.failed_at = now;
-                    base.fail_reason = Some(reason);
+                    payment.fail(reason, now);
                 }
-                PaymentRecord {
-                    payment,
-                    notice_url: input.notice_url.clone(),
-                }
+                payment
             };
-            settle(&fake, &merchant, record).await
+            settle(&fake, &merchant, payment).await
         }
         "vbank" => {
             let due = input.vbank_due.unwrap_or(now + 7 * 86_400);
@@ -129,20 +122,10 @@ pub(super) async fn payment_window(
                     "입금기한(vbank_due)은 현재 이후여야 합니다.",
                 ));
             }
-            open_vbank(
-                &fake,
-                &merchant,
-                &input.merchant_uid,
-                input.amount,
-                due,
-                || {
-                    let code = input.vbank_code.as_deref().unwrap_or("088");
-                    PaymentRecord {
-                        payment: model::vbank_payment(order(), code, "테스트상점", due, now),
-                        notice_url: input.notice_url.clone(),
-                    }
-                },
-            )
+            let code = input.vbank_code.as_deref().unwrap_or("088");
+            open(&fake, &merchant, &input.merchant_uid, input.amount, || {
+                Payment::vbank(order(), code, "테스트상점", due, now)
+            })
             .await
         }
         other => Err(IamportFault::invalid(format!(

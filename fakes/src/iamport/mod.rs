@@ -17,24 +17,20 @@ use axum::http::{StatusCode, header};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use payments_api::iamport::{
-    IamportPayment, IamportPaymentStatus, IamportScheduleStatus, IamportWebhook,
-};
+use payments_api::iamport::{IamportPaymentStatus, IamportWebhook};
 
 pub use error::IamportFault;
 pub use model::{Settings, WebhookFormat};
 
-use crate::clock::Clock;
-use crate::core::{Core, Fake};
+use crate::core::{Core, CoreConfig, Fake};
 use crate::delivery::{Body, DeliveryConfig, DeliveryMode, Outgoing};
-use crate::faults::FaultLayer;
-use crate::http::{JournalLayer, MerchantLabel};
-use crate::journal::Journal;
+use crate::http::MerchantLabel;
+use crate::ids::random_alnum;
+use crate::journal::{DEFAULT_JOURNAL_BYTES, DEFAULT_JOURNAL_CAPACITY};
 use crate::registry::Registry;
 use crate::store::VolatileStore;
-use crate::timers::Timers;
 use error::BusinessError;
-use model::MerchantData;
+use model::{Due, MerchantData, Payment};
 
 /// A merchant of the fake I'mport, as the auth middleware hands it to the handlers.
 pub(crate) type MerchantHandle = crate::registry::Merchant<MerchantData>;
@@ -78,6 +74,15 @@ pub struct IamportConfig {
     pub capacity: usize,
     /// How many merchants (and live tokens per merchant, ×100) are kept.
     pub max_merchants: usize,
+    /// How many records all merchants keep together; beyond it the least recently used
+    /// merchants other than the one at work are forgotten first.
+    pub max_records: usize,
+    /// How many webhooks are remembered; the oldest delivered ones are forgotten first.
+    pub max_webhooks: usize,
+    /// How many journal entries of each kind are kept.
+    pub journal_entries: usize,
+    /// How many bytes the journal keeps in all.
+    pub journal_bytes: usize,
 }
 
 impl Default for IamportConfig {
@@ -96,6 +101,10 @@ impl Default for IamportConfig {
             ttl: Duration::from_secs(24 * 3600),
             capacity: 100_000,
             max_merchants: 1_000,
+            max_records: 200_000,
+            max_webhooks: 10_000,
+            journal_entries: DEFAULT_JOURNAL_CAPACITY,
+            journal_bytes: DEFAULT_JOURNAL_BYTES,
         }
     }
 }
@@ -113,16 +122,6 @@ struct Inner {
     merchants: Registry<MerchantData>,
     /// access token → (imp_key, expires at in ms).
     tokens: Mutex<VolatileStore<(String, i64)>>,
-    timers: Timers<Due>,
-}
-
-/// Work that falls due on the fake's clock.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum Due {
-    /// A virtual account's deadline: (merchant, imp_uid).
-    VbankDeadline(String, String),
-    /// A scheduled payment: (merchant, merchant_uid).
-    Schedule(String, String),
 }
 
 /// A handle on a [`FakeIamport`] that does not keep it alive.
@@ -133,23 +132,26 @@ impl FakeIamport {
     /// A fake with no data yet. Webhooks are delivered by tasks of the Tokio runtime that
     /// serves the router.
     pub fn new(config: IamportConfig) -> Self {
-        let core = Core::new(DeliveryConfig {
-            mode: config.webhook_mode,
-            retry_schedule: config.webhook_retry_schedule.clone(),
-            timeout: config.webhook_timeout,
-            capacity: 10_000,
+        let core = Core::new(CoreConfig {
+            delivery: DeliveryConfig {
+                mode: config.webhook_mode,
+                retry_schedule: config.webhook_retry_schedule.clone(),
+                timeout: config.webhook_timeout,
+                capacity: config.max_webhooks,
+            },
+            journal_entries: config.journal_entries,
+            journal_bytes: config.journal_bytes,
         });
         let token_life = i64::try_from(config.token_ttl.as_millis()).unwrap_or(i64::MAX / 2);
         Self {
             inner: Arc::new(Inner {
-                merchants: Registry::new(config.max_merchants),
+                merchants: Registry::new(config.max_merchants, config.max_records),
                 tokens: Mutex::new(VolatileStore::new(
                     token_life.saturating_add(3_600_000),
                     config.max_merchants.saturating_mul(100),
                 )),
                 config,
                 core,
-                timers: Timers::default(),
             }),
         }
     }
@@ -159,194 +161,91 @@ impl FakeIamport {
         &self.inner.config
     }
 
-    /// The fake's clock.
-    pub fn clock(&self) -> &Clock {
-        &self.inner.core.clock
-    }
-
-    /// What the fake saw and did.
-    pub fn journal(&self) -> &Journal {
-        &self.inner.core.journal
-    }
-
-    /// Moves the clock forward and runs what became due: deadlines, schedules, retries.
-    pub async fn advance(&self, by: chrono::Duration) {
-        Fake::advance(self, by).await;
-    }
-
-    /// Forgets every merchant, token, webhook, fault and journal entry, and puts the clock
-    /// back.
-    pub fn reset(&self) {
-        Fake::reset(self);
-    }
-
-    /// The fake's HTTP API: I'mport's routes and the `/internal` controls.
-    pub fn router(&self) -> Router {
-        let core = &self.inner.core;
-        let journal = JournalLayer {
-            journal: core.journal.clone(),
-            clock: core.clock.clone(),
-        };
-        let faults = FaultLayer {
-            faults: core.faults.clone(),
-            render: error::render,
-        };
-        let authenticated = Router::new()
-            .route("/payments", get(routes::payments))
-            .route("/payments/{imp_uid}", get(routes::payment))
-            .route("/payments/find/{merchant_uid}", get(routes::find))
-            .route(
-                "/payments/find/{merchant_uid}/{payment_status}",
-                get(routes::find_with_status),
-            )
-            .route("/payments/cancel", post(routes::cancel))
-            .route(
-                "/payments/prepare",
-                post(routes::prepare).put(routes::prepare_update),
-            )
-            .route("/payments/prepare/{merchant_uid}", get(routes::prepared))
-            .route("/subscribe/payments/onetime", post(routes::onetime))
-            .route("/subscribe/payments/again", post(routes::again))
-            .route("/subscribe/payments/schedule", post(routes::schedule))
-            .route("/subscribe/payments/unschedule", post(routes::unschedule))
-            .route(
-                "/subscribe/payments/schedule/{merchant_uid}",
-                get(routes::scheduled),
-            )
-            .route(
-                "/subscribe/customers/{customer_uid}",
-                get(routes::customer)
-                    .post(routes::register_customer)
-                    .delete(routes::delete_customer),
-            )
-            .route(
-                "/vbanks",
-                post(routes::issue_vbank).put(routes::update_vbank_by_body),
-            )
-            .route(
-                "/vbanks/{imp_uid}",
-                put(routes::update_vbank).delete(routes::revoke_vbank),
-            )
-            .route(
-                "/certifications/otp/request",
-                post(routes::request_certification),
-            )
-            .route(
-                "/certifications/otp/confirm/{imp_uid}",
-                post(routes::confirm_certification),
-            )
-            .route(
-                "/certifications/{imp_uid}",
-                get(routes::certification).delete(routes::delete_certification),
-            )
-            .route(
-                "/receipts/{imp_uid}",
-                get(routes::receipt)
-                    .post(routes::issue_receipt)
-                    .delete(routes::cancel_receipt),
-            )
-            .route(
-                "/internal/deposit/{imp_uid}",
-                put(internal::deposit).get(internal::deposit),
-            )
-            .route("/internal/payments", post(internal::payment_window))
-            .route(
-                "/internal/merchant",
-                get(internal::settings).put(internal::set_settings),
-            )
-            .route_layer(from_fn_with_state(self.clone(), authenticate));
-        authenticated
-            .route("/users/getToken", post(routes::get_token))
-            .layer(from_fn_with_state(faults, crate::faults::inject))
-            .layer(from_fn_with_state(journal, crate::http::record))
-            .merge(crate::controls::routes::<FakeIamport>())
-            .fallback(|| async {
-                IamportFault::not_found("요청한 API 를 찾을 수 없습니다.")
-            })
-            .with_state(self.clone())
-    }
-
     fn now_ms(&self) -> i64 {
         self.inner.core.clock.now_ms()
     }
 
-    fn now_s(&self) -> i64 {
-        self.inner.core.clock.now().timestamp()
-    }
-
     fn merchant(&self, imp_key: &str) -> Arc<MerchantHandle> {
         let config = &self.inner.config;
-        self.inner.merchants.get_or_create(imp_key, || {
+        self.inner.merchants.get_or_create(imp_key, |budget| {
             MerchantData::new(
                 i64::try_from(config.ttl.as_millis()).unwrap_or(i64::MAX),
                 config.capacity,
+                budget,
             )
         })
     }
 
-    /// Arms a virtual account's deadline.
-    fn schedule_deadline(&self, merchant: &MerchantHandle, imp_uid: &str, due_s: i64) {
-        self.inner.timers.push(
-            due_s.saturating_mul(1000),
-            Due::VbankDeadline(merchant.key().to_owned(), imp_uid.to_owned()),
-        );
-    }
-
-    /// Arms a scheduled payment.
-    fn schedule_payment(&self, merchant: &MerchantHandle, merchant_uid: &str, at_s: i64) {
-        self.inner.timers.push(
-            at_s.saturating_mul(1000),
-            Due::Schedule(merchant.key().to_owned(), merchant_uid.to_owned()),
-        );
-    }
-
-    /// The webhook announcing `status` for a payment, if it has somewhere to go.
+    /// The webhook announcing `status` for a payment, if it has somewhere to go: the
+    /// payment's `notice_url`, else the merchant's URL, else the configured one.
     fn webhook(
         &self,
-        data: &MerchantData,
-        record: &model::PaymentRecord,
+        settings: &Settings,
+        imp_uid: &str,
+        payment: &Payment,
         status: IamportPaymentStatus,
         cancellation_id: Option<String>,
     ) -> Option<Outgoing> {
-        let url = record
-            .notice_url
-            .clone()
-            .or_else(|| match &data.settings.webhook_url {
-                Some(own) => own.clone(),
-                None => self.inner.config.webhook_url.clone(),
-            })?;
-        let base = record.payment.base();
-        let body = IamportWebhook {
-            imp_uid: base.imp_uid.clone(),
-            merchant_uid: base.merchant_uid.clone(),
-            status,
-            cancellation_id,
-        };
-        let format = data
-            .settings
+        let url =
+            payment
+                .notice_url()
+                .map(str::to_owned)
+                .or_else(|| match &settings.webhook_url {
+                    Some(own) => own.clone(),
+                    None => self.inner.config.webhook_url.clone(),
+                })?;
+        let status_text = status_text(status);
+        let format = settings
             .webhook_format
             .unwrap_or(self.inner.config.webhook_format);
-        let status_text = status_text(status);
         let body = match format {
-            WebhookFormat::Json => Body::Json(serde_json::to_value(&body).unwrap_or_default()),
+            WebhookFormat::Json => Body::json(&IamportWebhook {
+                imp_uid: imp_uid.to_owned(),
+                merchant_uid: payment.merchant_uid().to_owned(),
+                status,
+                cancellation_id,
+            }),
             WebhookFormat::Form => {
                 let mut pairs = vec![
-                    ("imp_uid".to_owned(), body.imp_uid),
-                    ("merchant_uid".to_owned(), body.merchant_uid),
-                    ("status".to_owned(), status_text.clone()),
+                    ("imp_uid", imp_uid),
+                    ("merchant_uid", payment.merchant_uid()),
+                    ("status", status_text.as_str()),
                 ];
-                if let Some(id) = body.cancellation_id {
-                    pairs.push(("cancellation_id".to_owned(), id));
+                if let Some(id) = &cancellation_id {
+                    pairs.push(("cancellation_id", id));
                 }
-                Body::Form(pairs)
+                Body::form(&pairs)
             }
         };
         Some(Outgoing {
             url,
             event: status_text,
-            subject: base.imp_uid.clone(),
+            subject: imp_uid.to_owned(),
             body,
         })
+    }
+
+    /// The access token of the merchant `imp_key` and when it expires (ms): the same
+    /// token until its last minute, when asking again extends it by five minutes, as the
+    /// real API does; a new one once expired.
+    fn token(&self, imp_key: &str) -> (String, i64) {
+        let merchant = self.merchant(imp_key);
+        let now = self.now_ms();
+        let life = i64::try_from(self.inner.config.token_ttl.as_millis()).unwrap_or(i64::MAX / 2);
+        let mut data = merchant.lock();
+        let (token, expires) = match data.token.clone() {
+            Some((token, expires)) if now < expires - 60_000 => return (token, expires),
+            Some((token, expires)) if now < expires => (token, expires + 300_000),
+            _ => (random_alnum(40).to_lowercase(), now.saturating_add(life)),
+        };
+        data.token = Some((token.clone(), expires));
+        // Renewing the entry of a token moves it in the store; it does not add one.
+        self.inner
+            .tokens
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(token.clone(), (imp_key.to_owned(), expires), now);
+        (token, expires)
     }
 
     async fn send(&self, outgoing: Vec<Outgoing>) {
@@ -364,6 +263,8 @@ fn status_text(status: IamportPaymentStatus) -> String {
 impl Fake for FakeIamport {
     type Weak = WeakFakeIamport;
 
+    const NAME: &'static str = "iamport";
+
     fn core(&self) -> &Core {
         &self.inner.core
     }
@@ -378,48 +279,31 @@ impl Fake for FakeIamport {
 
     async fn run_due(&self) {
         let now_ms = self.now_ms();
-        let now = self.now_s();
+        let now = now_ms / 1000;
         let mut outgoing = Vec::new();
-        for (due_ms, due) in self.inner.timers.take_due(now_ms) {
-            match due {
-                Due::VbankDeadline(merchant, imp_uid) => {
-                    let Some(merchant) = self.inner.merchants.get(&merchant) else {
-                        continue;
-                    };
-                    let mut data = merchant.lock();
-                    let Ok(record) = data.payment(&imp_uid, now_ms) else {
-                        continue;
-                    };
-                    let IamportPayment::VBank(vbank) = &mut record.payment else {
-                        continue;
-                    };
-                    // A deadline moved by `PUT /vbanks` leaves this timer stale.
-                    if vbank.base.status != IamportPaymentStatus::Ready
-                        || vbank.vbank_date.saturating_mul(1000) != due_ms
-                    {
-                        continue;
+        for merchant in self.inner.merchants.all() {
+            let mut data = merchant.lock();
+            for (due_ms, due) in data.take_due(now_ms) {
+                let imp_uid = match &due {
+                    Due::Deadline(imp_uid) => {
+                        let expired = data
+                            .change_payment(imp_uid, now_ms, |p| p.expire_vbank(due_ms, now))
+                            .unwrap_or(false);
+                        if !expired {
+                            continue;
+                        }
+                        imp_uid.to_string()
                     }
-                    vbank.base.status = IamportPaymentStatus::Failed;
-                    vbank.base.failed_at = now;
-                    vbank.base.fail_reason = Some("가상계좌 입금기한 만료".to_owned());
-                    let record = record.clone();
-                    outgoing.extend(self.webhook(
-                        &data,
-                        &record,
-                        IamportPaymentStatus::Failed,
-                        None,
-                    ));
-                }
-                Due::Schedule(merchant, merchant_uid) => {
-                    let Some(merchant) = self.inner.merchants.get(&merchant) else {
-                        continue;
-                    };
-                    outgoing.extend(routes::execute_schedule(
-                        self,
-                        &merchant,
-                        &merchant_uid,
-                        due_ms,
-                    ));
+                    Due::Schedule(merchant_uid) => {
+                        match data.execute_schedule(merchant_uid, due_ms, now_ms) {
+                            Some(imp_uid) => imp_uid,
+                            None => continue,
+                        }
+                    }
+                };
+                if let Ok(payment) = data.payment(&imp_uid, now_ms) {
+                    let status = payment.status();
+                    outgoing.extend(self.webhook(&data.settings, &imp_uid, payment, status, None));
                 }
             }
         }
@@ -433,11 +317,92 @@ impl Fake for FakeIamport {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
-        self.inner.timers.clear();
     }
 
-    fn bad_request(message: String) -> Response {
-        IamportFault::invalid(message).into_response()
+    /// I'mport's API, and the customer's actions and the merchant's settings, which fault
+    /// rules reach as well.
+    fn api(&self) -> Router<Self> {
+        Router::new()
+            .route("/payments", get(routes::payments::many))
+            .route("/payments/{imp_uid}", get(routes::payments::one))
+            .route("/payments/find/{merchant_uid}", get(routes::payments::find))
+            .route(
+                "/payments/find/{merchant_uid}/{payment_status}",
+                get(routes::payments::find_with_status),
+            )
+            .route("/payments/cancel", post(routes::payments::cancel))
+            .route(
+                "/payments/prepare",
+                post(routes::prepare::prepare).put(routes::prepare::change),
+            )
+            .route(
+                "/payments/prepare/{merchant_uid}",
+                get(routes::prepare::read),
+            )
+            .route(
+                "/subscribe/payments/onetime",
+                post(routes::subscribe::onetime),
+            )
+            .route("/subscribe/payments/again", post(routes::subscribe::again))
+            .route(
+                "/subscribe/payments/schedule",
+                post(routes::schedules::schedule),
+            )
+            .route(
+                "/subscribe/payments/unschedule",
+                post(routes::schedules::unschedule),
+            )
+            .route(
+                "/subscribe/payments/schedule/{merchant_uid}",
+                get(routes::schedules::read),
+            )
+            .route(
+                "/subscribe/customers/{customer_uid}",
+                get(routes::customers::read)
+                    .post(routes::customers::register)
+                    .delete(routes::customers::delete),
+            )
+            .route(
+                "/vbanks",
+                post(routes::vbanks::issue).put(routes::vbanks::change_by_body),
+            )
+            .route(
+                "/vbanks/{imp_uid}",
+                put(routes::vbanks::change).delete(routes::vbanks::revoke),
+            )
+            .route(
+                "/certifications/otp/request",
+                post(routes::certifications::request),
+            )
+            .route(
+                "/certifications/otp/confirm/{imp_uid}",
+                post(routes::certifications::confirm),
+            )
+            .route(
+                "/certifications/{imp_uid}",
+                get(routes::certifications::read).delete(routes::certifications::delete),
+            )
+            .route(
+                "/receipts/{imp_uid}",
+                get(routes::receipts::read)
+                    .post(routes::receipts::issue)
+                    .delete(routes::receipts::cancel),
+            )
+            .route(
+                "/internal/deposit/{imp_uid}",
+                put(internal::deposit).get(internal::deposit),
+            )
+            .route("/internal/payments", post(internal::payment_window))
+            .route(
+                "/internal/merchant",
+                get(internal::settings).put(internal::set_settings),
+            )
+            .route_layer(from_fn_with_state(self.clone(), authenticate))
+            .route("/users/getToken", post(routes::token::get_token))
+    }
+
+    fn reject(status: StatusCode, detail: &str) -> Response {
+        error::reject(status, detail).into_response()
     }
 
     fn render_fault(code: &str, status: Option<u16>, message: Option<&str>) -> Response {
@@ -480,14 +445,11 @@ async fn authenticate(
     let as_200 = merchant.lock().settings.business_errors_as_200;
     request.extensions_mut().insert(merchant);
     let mut response = next.run(request).await;
+    // Whatever the request stored, all merchants together stay within their bound.
+    fake.inner.merchants.enforce(&imp_key);
     if as_200 && response.extensions().get::<BusinessError>().is_some() {
         *response.status_mut() = StatusCode::OK;
     }
     response.extensions_mut().insert(MerchantLabel(imp_key));
     response
-}
-
-/// Whether a schedule is still waiting.
-fn is_pending(status: IamportScheduleStatus) -> bool {
-    status == IamportScheduleStatus::Scheduled
 }

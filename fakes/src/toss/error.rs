@@ -58,6 +58,40 @@ impl IntoResponse for TossFault {
     }
 }
 
+/// The answer to a request no handler took: Toss's `NOT_FOUND` for an unknown route,
+/// `INVALID_REQUEST` for a malformed one, and for a wrong method or a body too large the
+/// HTTP status with a code saying so (Toss documents no code for either).
+pub fn reject(status: StatusCode, detail: &str) -> TossFault {
+    let (code, message) = match status {
+        StatusCode::NOT_FOUND => ("NOT_FOUND", "요청한 경로를 찾을 수 없습니다.".to_owned()),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "METHOD_NOT_ALLOWED",
+            "허용되지 않은 메서드입니다. This route does not take this method.".to_owned(),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "REQUEST_TOO_LARGE",
+            format!("요청 본문이 너무 큽니다. {detail}"),
+        ),
+        _ if status.is_server_error() => {
+            return TossFault {
+                status,
+                ..TossFault::of("FAILED_INTERNAL_SYSTEM_PROCESSING")
+            };
+        }
+        _ => {
+            return TossFault {
+                status,
+                ..TossFault::invalid(detail)
+            };
+        }
+    };
+    TossFault {
+        status,
+        code: Cow::Borrowed(code),
+        message,
+    }
+}
+
 /// Renders an injected fault (a fault rule or a `TossPayments-Test-Code`).
 pub fn render(code: &str, status: Option<u16>, message: Option<&str>) -> Response {
     let mut fault = TossFault::of(code);

@@ -1,18 +1,14 @@
 //! The fake-only controls under `/internal`.
 
-use std::sync::Arc;
-
 use axum::Json;
 use axum::extract::{Extension, Path, State};
 use payments_api::toss::*;
 use serde::{Deserialize, Serialize};
 
+use super::FakeToss;
 use super::error::TossFault;
-use super::model::{self, AuthKeyRecord, Event, PaymentRecord};
-use super::routes::{TossJson, check_customer_key, window_ms};
-use super::{FakeToss, MerchantHandle};
-
-type Merchant = Extension<Arc<MerchantHandle>>;
+use super::model::{self, Event, Order, Payment};
+use super::routes::{Merchant, TossJson, change_payment, window_ms};
 
 /// `PUT|GET /internal/{paymentKey}/deposit`: the customer pays into the virtual account.
 pub(super) async fn deposit(
@@ -20,28 +16,9 @@ pub(super) async fn deposit(
     Extension(merchant): Merchant,
     Path(payment_key): Path<String>,
 ) -> Result<Json<TossPayment>, TossFault> {
-    let now = fake.inner.core.clock.now_kst();
-    let now_ms = fake.inner.core.clock.now_ms();
-    let payment = {
-        let mut data = merchant.lock();
-        let record = data.payment(&payment_key, now_ms)?;
-        let TossPayment::VirtualAccount(va) = &mut record.payment else {
-            return Err(TossFault::invalid(
-                "only a virtual-account payment takes a deposit",
-            ));
-        };
-        if va.base.status != TossPaymentStatus::WaitingForDeposit {
-            return Err(TossFault::invalid(format!(
-                "the payment is {}, not WAITING_FOR_DEPOSIT",
-                status_name(va.base.status)
-            )));
-        }
-        va.base.status = TossPaymentStatus::Done;
-        va.base.approved_at = Some(now);
-        va.virtual_account.settlement_status = TossSettlementStatus::Completed;
-        record.expires_at_ms = None;
-        record.payment.clone()
-    };
+    let payment = change_payment(&fake, &merchant, &payment_key, |payment, now| {
+        payment.deposit(now)
+    })?;
     fake.notify(
         &merchant,
         vec![
@@ -92,68 +69,47 @@ pub(super) async fn payment_window(
     TossJson(input): TossJson<WindowPayment>,
 ) -> Result<Json<WindowResult>, TossFault> {
     let now = fake.inner.core.clock.now_kst();
-    let now_ms = fake.inner.core.clock.now_ms();
+    let now_ms = fake.now_ms();
     let amount = model::positive("amount", input.amount)?;
-    let order_name = input.order_name.as_deref().unwrap_or("주문");
-    let payment = {
+    let order = Order {
+        order_id: &input.order_id,
+        order_name: input.order_name.as_deref().unwrap_or("주문"),
+        amount,
+        tax_free: 0.0,
+        kind: TossPaymentType::Normal,
+    };
+    let expires_at_ms = now_ms + window_ms(&fake);
+    let key = {
         let mut data = merchant.lock();
         data.check_new_order(&input.order_id, now_ms)?;
-        let method = input.method.as_deref().unwrap_or("card");
-        let payment = match method {
-            "card" | "카드" => {
-                let number = input.card_number.as_deref().unwrap_or("4330123412341234");
-                let base = model::base(
-                    METHOD_CARD,
-                    TossPaymentType::Normal,
-                    TossPaymentStatus::InProgress,
-                    &input.order_id,
-                    order_name,
-                    amount,
-                    0.0,
-                    now,
-                );
-                model::card_payment(base, number, 0)
-            }
-            "virtual-account" | "가상계좌" => {
-                let due = model::due_date(now, input.valid_hours, None)?;
-                let base = model::base(
-                    METHOD_VIRTUAL_ACCOUNT,
-                    TossPaymentType::Normal,
-                    TossPaymentStatus::InProgress,
-                    &input.order_id,
-                    order_name,
-                    amount,
-                    0.0,
-                    now,
-                );
-                model::virtual_account_payment(
-                    base,
-                    input.bank.as_deref().unwrap_or("신한"),
-                    input.customer_name.as_deref().unwrap_or("홍길동"),
-                    due,
-                )
-            }
+        let payment = match input.method.as_deref().unwrap_or("card") {
+            "card" | "카드" => Payment::card(
+                order,
+                input.card_number.as_deref().unwrap_or("4330123412341234"),
+                0,
+                TossPaymentStatus::InProgress,
+                now.timestamp(),
+            ),
+            "virtual-account" | "가상계좌" => Payment::virtual_account(
+                order,
+                input.bank.as_deref().unwrap_or("신한"),
+                input.customer_name.as_deref().unwrap_or("홍길동"),
+                model::due_date(now, input.valid_hours, None)?,
+                TossPaymentStatus::InProgress,
+                now.timestamp(),
+            ),
             other => {
                 return Err(TossFault::invalid(format!(
                     "method must be \"card\" or \"virtual-account\", got {other:?}"
                 )));
             }
         };
-        data.insert_payment(
-            PaymentRecord {
-                payment: payment.clone(),
-                expires_at_ms: Some(now_ms + window_ms(&fake)),
-            },
-            now_ms,
-        );
-        payment
+        data.insert_payment(payment.expiring_at(expires_at_ms), now_ms)
     };
-    let base = payment.base();
-    fake.schedule_expiry(&merchant, &base.payment_key, now_ms + window_ms(&fake));
     Ok(Json(WindowResult {
-        payment_key: base.payment_key.clone(),
-        order_id: base.order_id.clone(),
-        amount: base.total_amount,
+        payment_key: key,
+        order_id: input.order_id,
+        amount,
     }))
 }
 
@@ -180,22 +136,10 @@ pub(super) async fn card_registration_window(
     Extension(merchant): Merchant,
     TossJson(input): TossJson<CardRegistration>,
 ) -> Result<Json<CardRegistered>, TossFault> {
-    check_customer_key(&input.customer_key)?;
-    let card_number = input
-        .card_number
-        .unwrap_or_else(|| "4330123412341234".to_owned());
-    if !(15..=16).contains(&card_number.len()) || !card_number.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(TossFault::of("INVALID_CARD_NUMBER"));
-    }
-    let auth_key = format!("bln_{}", model::random_alnum(28));
-    merchant.lock().auth_keys.insert(
-        auth_key.clone(),
-        AuthKeyRecord {
-            customer_key: input.customer_key.clone(),
-            card_number,
-        },
-        fake.inner.core.clock.now_ms(),
-    );
+    let auth_key =
+        merchant
+            .lock()
+            .register_card(&input.customer_key, input.card_number, fake.now_ms())?;
     Ok(Json(CardRegistered {
         auth_key,
         customer_key: input.customer_key,
@@ -241,11 +185,4 @@ fn check_url(url: &str) -> Result<(), TossFault> {
         Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(()),
         _ => Err(TossFault::invalid(format!("{url:?} is not an http(s) URL"))),
     }
-}
-
-fn status_name(status: TossPaymentStatus) -> String {
-    serde_json::to_value(status)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }

@@ -3,6 +3,7 @@
 //!
 //! ```no_run
 //! # async fn demo() {
+//! use payments_fakes::Fake as _;
 //! use payments_fakes::toss::{FakeToss, TossConfig};
 //!
 //! let fake = FakeToss::new(TossConfig::default());
@@ -36,20 +37,16 @@ use axum::routing::{get, post, put};
 use base64::Engine as _;
 use chrono::Timelike;
 use http_body_util::BodyExt as _;
-use payments_api::toss::{
-    TossDepositCallback, TossPayment, TossPaymentStatus, TossPaymentStatusChanged, TossWebhook,
-};
+use payments_api::toss::{TossDepositCallback, TossPayment, TossPaymentStatusChanged, TossWebhook};
 
 pub use error::TossFault;
 
-use crate::clock::{Clock, kst};
-use crate::core::{Core, Fake};
+use crate::clock::kst;
+use crate::core::{Core, CoreConfig, Fake};
 use crate::delivery::{DeliveryConfig, DeliveryMode, Outgoing};
-use crate::faults::FaultLayer;
-use crate::http::{JournalLayer, MerchantLabel, mask};
-use crate::journal::Journal;
+use crate::http::{MerchantLabel, mask};
+use crate::journal::{DEFAULT_JOURNAL_BYTES, DEFAULT_JOURNAL_CAPACITY};
 use crate::registry::Registry;
-use crate::timers::Timers;
 use model::{Event, Idempotent, MerchantData};
 
 /// A merchant of the fake Toss, as the auth middleware hands it to the handlers.
@@ -89,10 +86,19 @@ pub struct TossConfig {
     pub ttl: Duration,
     /// How many records of each kind a merchant keeps (payments, billing keys, …).
     pub capacity: usize,
-    /// How many merchants are kept; the least recently created is forgotten beyond it.
+    /// How many merchants are kept; the least recently used is forgotten beyond it.
     pub max_merchants: usize,
+    /// How many records all merchants keep together; beyond it the least recently used
+    /// merchants other than the one at work are forgotten first.
+    pub max_records: usize,
     /// How long a payment may stay `IN_PROGRESS` before it expires.
     pub payment_window: Duration,
+    /// How many webhooks are remembered; the oldest delivered ones are forgotten first.
+    pub max_webhooks: usize,
+    /// How many journal entries of each kind are kept.
+    pub journal_entries: usize,
+    /// How many bytes the journal keeps in all.
+    pub journal_bytes: usize,
 }
 
 impl Default for TossConfig {
@@ -110,7 +116,11 @@ impl Default for TossConfig {
             ttl: Duration::from_secs(24 * 3600),
             capacity: 100_000,
             max_merchants: 1_000,
+            max_records: 200_000,
             payment_window: Duration::from_secs(30 * 60),
+            max_webhooks: 10_000,
+            journal_entries: DEFAULT_JOURNAL_CAPACITY,
+            journal_bytes: DEFAULT_JOURNAL_BYTES,
         }
     }
 }
@@ -126,26 +136,27 @@ struct Inner {
     config: TossConfig,
     core: Core,
     merchants: Registry<MerchantData>,
-    /// Payments that expire unless something happens first: (merchant, paymentKey).
-    timers: Timers<(String, String)>,
 }
 
 impl FakeToss {
     /// A fake with no data yet. Webhooks are delivered by tasks of the Tokio runtime that
     /// serves the router.
     pub fn new(config: TossConfig) -> Self {
-        let core = Core::new(DeliveryConfig {
-            mode: config.webhook_mode,
-            retry_schedule: config.webhook_retry_schedule.clone(),
-            timeout: config.webhook_timeout,
-            capacity: 10_000,
+        let core = Core::new(CoreConfig {
+            delivery: DeliveryConfig {
+                mode: config.webhook_mode,
+                retry_schedule: config.webhook_retry_schedule.clone(),
+                timeout: config.webhook_timeout,
+                capacity: config.max_webhooks,
+            },
+            journal_entries: config.journal_entries,
+            journal_bytes: config.journal_bytes,
         });
         Self {
             inner: Arc::new(Inner {
-                merchants: Registry::new(config.max_merchants),
+                merchants: Registry::new(config.max_merchants, config.max_records),
                 config,
                 core,
-                timers: Timers::default(),
             }),
         }
     }
@@ -155,93 +166,8 @@ impl FakeToss {
         &self.inner.config
     }
 
-    /// The fake's clock.
-    pub fn clock(&self) -> &Clock {
-        &self.inner.core.clock
-    }
-
-    /// What the fake saw and did.
-    pub fn journal(&self) -> &Journal {
-        &self.inner.core.journal
-    }
-
-    /// Moves the clock forward and runs what became due: expiries and webhook retries.
-    pub async fn advance(&self, by: chrono::Duration) {
-        Fake::advance(self, by).await;
-    }
-
-    /// Forgets every merchant, webhook, fault and journal entry, and puts the clock back.
-    pub fn reset(&self) {
-        Fake::reset(self);
-    }
-
-    /// The fake's HTTP API: Toss's `/v1` routes and the `/internal` controls.
-    pub fn router(&self) -> Router {
-        let core = &self.inner.core;
-        let journal = JournalLayer {
-            journal: core.journal.clone(),
-            clock: core.clock.clone(),
-        };
-        let faults = FaultLayer {
-            faults: core.faults.clone(),
-            render: error::render,
-        };
-        let v1 = Router::new()
-            .route("/v1/payments/{payment_key}", get(routes::payment))
-            .route(
-                "/v1/payments/orders/{order_id}",
-                get(routes::payment_by_order),
-            )
-            .route("/v1/payments/key-in", post(routes::key_in))
-            .route("/v1/payments/{payment_key}/cancel", post(routes::cancel))
-            .route("/v1/virtual-accounts", post(routes::issue_virtual_account))
-            .route(
-                "/v1/billing/authorizations/card",
-                post(routes::billing_by_card),
-            )
-            .route(
-                "/v1/billing/authorizations/issue",
-                post(routes::billing_issue),
-            )
-            .route(
-                "/v1/billing/authorizations/{billing_key}",
-                post(routes::billing_lookup),
-            )
-            .route("/v1/billing/{billing_key}", post(routes::billing_charge))
-            .route("/v1/cash-receipts", post(routes::issue_cash_receipt))
-            .route(
-                "/v1/cash-receipts/{receipt_key}/cancel",
-                post(routes::cancel_cash_receipt),
-            )
-            .route_layer(from_fn(test_code))
-            // Approvals read the test code themselves: a failed approval aborts the payment.
-            .route("/v1/payments/confirm", post(routes::confirm))
-            .route("/v1/payments/{payment_key}", post(routes::approve))
-            .route_layer(from_fn_with_state(self.clone(), idempotency))
-            .route_layer(from_fn_with_state(self.clone(), authenticate))
-            .layer(from_fn_with_state(faults, crate::faults::inject));
-        let merchant_controls = Router::new()
-            .route(
-                "/internal/{payment_key}/deposit",
-                put(internal::deposit).get(internal::deposit),
-            )
-            .route("/internal/payments", post(internal::payment_window))
-            .route(
-                "/internal/billing/authorizations",
-                post(internal::card_registration_window),
-            )
-            .route(
-                "/internal/merchant",
-                get(internal::merchant).put(internal::set_merchant),
-            )
-            .route_layer(from_fn_with_state(self.clone(), authenticate));
-        v1.merge(merchant_controls)
-            .layer(from_fn_with_state(journal, crate::http::record))
-            .merge(crate::controls::routes::<FakeToss>())
-            .fallback(|| async {
-                TossFault::with("NOT_FOUND", "요청한 경로를 찾을 수 없습니다.")
-            })
-            .with_state(self.clone())
+    fn now_ms(&self) -> i64 {
+        self.inner.core.clock.now_ms()
     }
 
     fn accepts(&self, key: &str) -> bool {
@@ -256,19 +182,13 @@ impl FakeToss {
     /// The merchant of a secret key, created on first use.
     fn merchant(&self, key: &str) -> Arc<MerchantHandle> {
         let config = &self.inner.config;
-        self.inner.merchants.get_or_create(key, || {
+        self.inner.merchants.get_or_create(key, |budget| {
             MerchantData::new(
                 i64::try_from(config.ttl.as_millis()).unwrap_or(i64::MAX),
                 config.capacity,
+                budget,
             )
         })
-    }
-
-    /// Arms the expiry of a payment.
-    fn schedule_expiry(&self, merchant: &MerchantHandle, payment_key: &str, due_ms: i64) {
-        self.inner
-            .timers
-            .push(due_ms, (merchant.key().to_owned(), payment_key.to_owned()));
     }
 
     /// Turns events into webhooks to the merchant's URL (none if it has no URL).
@@ -323,9 +243,7 @@ impl FakeToss {
                     url: url.clone(),
                     event: event.to_owned(),
                     subject,
-                    body: crate::delivery::Body::Json(
-                        serde_json::to_value(&webhook).unwrap_or_default(),
-                    ),
+                    body: crate::delivery::Body::json(&webhook),
                 }
             })
             .collect()
@@ -345,6 +263,8 @@ pub struct WeakFakeToss(Weak<Inner>);
 impl Fake for FakeToss {
     type Weak = WeakFakeToss;
 
+    const NAME: &'static str = "toss";
+
     fn core(&self) -> &Core {
         &self.inner.core
     }
@@ -358,55 +278,94 @@ impl Fake for FakeToss {
     }
 
     async fn run_due(&self) {
-        let now = self.inner.core.clock.now_ms();
+        let now = self.now_ms();
         let mut outgoing = Vec::new();
-        for (due_ms, (merchant, payment_key)) in self.inner.timers.take_due(now) {
-            let Some(merchant) = self.inner.merchants.get(&merchant) else {
-                continue;
-            };
-            let events = expire(&mut merchant.lock(), &payment_key, due_ms, now);
-            outgoing.extend(self.outgoing(&merchant, events));
+        for merchant in self.inner.merchants.all() {
+            let expired = merchant.lock().expire_due(now);
+            if !expired.is_empty() {
+                let events = expired.into_iter().map(Event::StatusChanged).collect();
+                outgoing.extend(self.outgoing(&merchant, events));
+            }
         }
         self.inner.core.webhooks.send(outgoing).await;
     }
 
     fn forget(&self) {
         self.inner.merchants.clear();
-        self.inner.timers.clear();
     }
 
-    fn bad_request(message: String) -> Response {
-        TossFault::invalid(message).into_response()
+    /// Toss's `/v1` routes.
+    fn api(&self) -> Router<Self> {
+        Router::new()
+            .route("/v1/payments/{payment_key}", get(routes::payments::one))
+            .route(
+                "/v1/payments/orders/{order_id}",
+                get(routes::payments::by_order),
+            )
+            .route("/v1/payments/key-in", post(routes::payments::key_in))
+            .route(
+                "/v1/payments/{payment_key}/cancel",
+                post(routes::payments::cancel),
+            )
+            .route(
+                "/v1/virtual-accounts",
+                post(routes::virtual_accounts::issue),
+            )
+            .route(
+                "/v1/billing/authorizations/card",
+                post(routes::billing::by_card),
+            )
+            .route(
+                "/v1/billing/authorizations/issue",
+                post(routes::billing::issue),
+            )
+            .route(
+                "/v1/billing/authorizations/{billing_key}",
+                post(routes::billing::lookup),
+            )
+            .route("/v1/billing/{billing_key}", post(routes::billing::charge))
+            .route("/v1/cash-receipts", post(routes::cash_receipts::issue))
+            .route(
+                "/v1/cash-receipts/{receipt_key}/cancel",
+                post(routes::cash_receipts::cancel),
+            )
+            .route_layer(from_fn(test_code))
+            // Approvals read the test code themselves: a failed approval aborts the payment.
+            .route("/v1/payments/confirm", post(routes::payments::confirm))
+            .route(
+                "/v1/payments/{payment_key}",
+                post(routes::payments::approve),
+            )
+            .route_layer(from_fn_with_state(self.clone(), idempotency))
+            .route_layer(from_fn_with_state(self.clone(), authenticate))
+    }
+
+    /// The customer's actions and the merchant's settings, as the merchant.
+    fn controls(&self) -> Router<Self> {
+        Router::new()
+            .route(
+                "/internal/{payment_key}/deposit",
+                put(internal::deposit).get(internal::deposit),
+            )
+            .route("/internal/payments", post(internal::payment_window))
+            .route(
+                "/internal/billing/authorizations",
+                post(internal::card_registration_window),
+            )
+            .route(
+                "/internal/merchant",
+                get(internal::merchant).put(internal::set_merchant),
+            )
+            .route_layer(from_fn_with_state(self.clone(), authenticate))
+    }
+
+    fn reject(status: StatusCode, detail: &str) -> Response {
+        error::reject(status, detail).into_response()
     }
 
     fn render_fault(code: &str, status: Option<u16>, message: Option<&str>) -> Response {
         error::render(code, status, message)
     }
-}
-
-/// Expires a payment whose timer fired, if it is still waiting.
-fn expire(data: &mut MerchantData, payment_key: &str, due_ms: i64, now_ms: i64) -> Vec<Event> {
-    let Ok(record) = data.payment(payment_key, now_ms) else {
-        return Vec::new();
-    };
-    if record.expires_at_ms != Some(due_ms) {
-        return Vec::new();
-    }
-    let status = record.payment.base().status;
-    if !matches!(
-        status,
-        TossPaymentStatus::InProgress
-            | TossPaymentStatus::WaitingForDeposit
-            | TossPaymentStatus::Ready
-    ) {
-        return Vec::new();
-    }
-    record.expires_at_ms = None;
-    record.payment.base_mut().status = TossPaymentStatus::Expired;
-    if let TossPayment::VirtualAccount(va) = &mut record.payment {
-        va.virtual_account.expired = true;
-    }
-    vec![Event::StatusChanged(record.payment.clone())]
 }
 
 /// The secret key of a `Basic base64(key + ":")` header.
@@ -433,6 +392,8 @@ async fn authenticate(State(fake): State<FakeToss>, mut request: Request, next: 
     let merchant = fake.merchant(&key);
     request.extensions_mut().insert(merchant);
     let mut response = next.run(request).await;
+    // Whatever the request stored, all merchants together stay within their bound.
+    fake.inner.merchants.enforce(&key);
     response.extensions_mut().insert(MerchantLabel(mask(&key)));
     response
 }

@@ -2,6 +2,7 @@
 //! workspace's test kit), a fake Toss on loopback, and the payments server between them.
 
 use base64::Engine as _;
+use payments_fakes::Fake as _;
 use payments_fakes::toss::FakeToss;
 use payments_server::App;
 use payments_server::config::{Config, TossAccount};

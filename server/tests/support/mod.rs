@@ -9,6 +9,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use payments_api::client::PaymentsClient;
 use payments_api::codec::{SANDBOX_IV, SANDBOX_KEY};
+use payments_fakes::Fake as _;
 use payments_fakes::iamport::{FakeIamport, IamportConfig};
 use payments_fakes::toss::{FakeToss, TossConfig};
 use payments_server::App;

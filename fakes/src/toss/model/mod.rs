@@ -1,0 +1,220 @@
+//! The fake Toss's state: one merchant's records, and every rule by which they are made
+//! and change. The handlers in `routes` only read requests, call these, and answer.
+//!
+//! - [`payment`]: payments by card and virtual account, through Toss's state machine.
+//! - [`billing`]: billing keys, the card-registration window's authKeys, charges.
+//! - [`receipts`]: cash receipts.
+
+mod billing;
+mod payment;
+mod receipts;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, FixedOffset, Timelike};
+use payments_api::toss::*;
+
+pub use billing::{AuthKeyRecord, BillingRecord, check_customer_key};
+pub use payment::{Order, Payment, check_cancel_reason, positive};
+pub use receipts::ReceiptRecord;
+
+use super::error::TossFault;
+use crate::ids::random_alnum;
+use crate::registry::Records;
+use crate::store::{Budget, VolatileStore};
+use crate::timers::Deadlines;
+
+/// An `Idempotency-Key` seen before.
+#[derive(Debug, Clone)]
+pub enum Idempotent {
+    /// The first request is still being handled.
+    InFlight,
+    /// The first request's answer, replayed for every repeat.
+    Done {
+        status: u16,
+        body: axum::body::Bytes,
+    },
+}
+
+/// One merchant's data: everything a secret key can see.
+#[derive(Debug)]
+pub struct MerchantData {
+    /// The merchant's own webhook URL, replacing the configured one.
+    pub webhook_url: Option<Option<String>>,
+    /// Payments by paymentKey.
+    payments: VolatileStore<Payment>,
+    /// orderId → paymentKey, for lookups by order and duplicate checks.
+    orders: HashMap<Box<str>, Box<str>>,
+    billings: VolatileStore<BillingRecord>,
+    auth_keys: VolatileStore<AuthKeyRecord>,
+    receipts: VolatileStore<ReceiptRecord>,
+    pub idempotency: VolatileStore<Idempotent>,
+    /// When waiting payments expire: a payment window, an unpaid virtual account.
+    deadlines: Deadlines<Box<str>>,
+}
+
+/// A change a webhook reports: the payment as it is after the change.
+#[derive(Debug, Clone)]
+pub enum Event {
+    StatusChanged(TossPayment),
+    /// A deposit into a virtual account, with the account's secret.
+    Deposit(TossPayment),
+}
+
+impl MerchantData {
+    /// A merchant with no records yet, whose stores count in `budget`.
+    pub fn new(ttl_ms: i64, capacity: usize, budget: Budget) -> Self {
+        Self {
+            webhook_url: None,
+            payments: VolatileStore::sharing(ttl_ms, capacity, budget.clone()),
+            orders: HashMap::new(),
+            billings: VolatileStore::sharing(ttl_ms, capacity, budget.clone()),
+            auth_keys: VolatileStore::sharing(ttl_ms, capacity, budget.clone()),
+            receipts: VolatileStore::sharing(ttl_ms, capacity, budget.clone()),
+            idempotency: VolatileStore::sharing(ttl_ms, capacity, budget),
+            deadlines: Deadlines::default(),
+        }
+    }
+
+    /// Refuses an orderId this merchant already used.
+    pub fn check_new_order(&self, order_id: &str, now_ms: i64) -> Result<(), TossFault> {
+        if order_id.is_empty() || order_id.len() > 64 {
+            return Err(TossFault::invalid("orderId must be 1 to 64 characters"));
+        }
+        match self.payment_by_order(order_id, now_ms) {
+            Some(_) => Err(TossFault::of("DUPLICATED_ORDER_ID")),
+            None => Ok(()),
+        }
+    }
+
+    /// Stores a new payment under a new paymentKey, which it returns, indexes its orderId
+    /// and arms its expiry.
+    pub fn insert_payment(&mut self, payment: Payment, now_ms: i64) -> String {
+        let key = random_alnum(50);
+        let order: Box<str> = payment.order_id().into();
+        let expiry = payment.expires_at_ms();
+        for (evicted_key, evicted) in self.payments.insert(key.clone(), payment, now_ms) {
+            let order_id = evicted.order_id();
+            if self
+                .orders
+                .get(order_id)
+                .is_some_and(|k| **k == *evicted_key)
+            {
+                self.orders.remove(order_id);
+            }
+            self.deadlines
+                .update(&evicted_key.into_boxed_str(), evicted.expires_at_ms(), None);
+        }
+        self.orders.insert(order, key.as_str().into());
+        self.deadlines.update(&key.as_str().into(), None, expiry);
+        key
+    }
+
+    /// The live payment with `key`.
+    pub fn payment(&self, key: &str, now_ms: i64) -> Result<&Payment, TossFault> {
+        self.payments
+            .get(key, now_ms)
+            .ok_or_else(TossFault::not_found_payment)
+    }
+
+    /// Changes the live payment with `key` by `change`, and its expiry with it.
+    pub fn change_payment<T>(
+        &mut self,
+        key: &str,
+        now_ms: i64,
+        change: impl FnOnce(&mut Payment) -> T,
+    ) -> Result<T, TossFault> {
+        let payment = self
+            .payments
+            .get_mut(key, now_ms)
+            .ok_or_else(TossFault::not_found_payment)?;
+        let before = payment.expires_at_ms();
+        let changed = change(payment);
+        let after = payment.expires_at_ms();
+        self.deadlines.update(&key.into(), before, after);
+        Ok(changed)
+    }
+
+    /// Expires the payments whose time came, and answers them as they are now.
+    pub fn expire_due(&mut self, now_ms: i64) -> Vec<TossPayment> {
+        let mut expired = Vec::new();
+        for (due_ms, key) in self.deadlines.take_due(now_ms) {
+            let payment = self.change_payment(&key, now_ms, |payment| {
+                payment.expire(due_ms).then(|| payment.render(&key))
+            });
+            expired.extend(payment.ok().flatten());
+        }
+        expired
+    }
+
+    /// The live payment of an order, with its paymentKey.
+    pub fn payment_by_order(&self, order_id: &str, now_ms: i64) -> Option<(&str, &Payment)> {
+        let key = self.orders.get(order_id)?;
+        self.payments.get(key, now_ms).map(|p| (&**key, p))
+    }
+}
+
+impl Records for MerchantData {
+    fn clear(&mut self) {
+        self.payments.clear();
+        self.orders.clear();
+        self.billings.clear();
+        self.auth_keys.clear();
+        self.receipts.clear();
+        self.idempotency.clear();
+        self.deadlines.clear();
+    }
+}
+
+/// Checks card data: 15 or 16 digits, a month `01`–`12`, a two-digit year, not expired.
+pub fn check_card(
+    number: &str,
+    year: &str,
+    month: &str,
+    now: DateTime<FixedOffset>,
+) -> Result<(), TossFault> {
+    if !(15..=16).contains(&number.len()) || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(TossFault::of("INVALID_CARD_NUMBER"));
+    }
+    let month: u32 = month
+        .parse()
+        .ok()
+        .filter(|m| (1..=12).contains(m) && month.len() == 2)
+        .ok_or_else(|| TossFault::of("INVALID_CARD_EXPIRATION"))?;
+    let year: i32 = year
+        .parse::<i32>()
+        .ok()
+        .filter(|_| year.len() == 2)
+        .map(|y| 2000 + y)
+        .ok_or_else(|| TossFault::of("INVALID_CARD_EXPIRATION"))?;
+    use chrono::Datelike;
+    if (year, month) < (now.year(), now.month()) {
+        return Err(TossFault::of("INVALID_CARD_EXPIRATION"));
+    }
+    Ok(())
+}
+
+/// The deadline of a virtual account: an explicit due date, or `valid_hours` from now
+/// (Toss's default is 168 hours; at most 2,160).
+pub fn due_date(
+    now: DateTime<FixedOffset>,
+    valid_hours: Option<u32>,
+    due: Option<DateTime<FixedOffset>>,
+) -> Result<DateTime<FixedOffset>, TossFault> {
+    let due = match (due, valid_hours) {
+        (Some(due), _) => due,
+        (None, Some(hours)) if (1..=2160).contains(&hours) => {
+            now + Duration::hours(i64::from(hours))
+        }
+        (None, Some(hours)) => {
+            return Err(TossFault::invalid(format!(
+                "validHours must be between 1 and 2160, got {hours}"
+            )));
+        }
+        (None, None) => now + Duration::hours(168),
+    };
+    if due <= now {
+        return Err(TossFault::invalid("dueDate must be in the future"));
+    }
+    Ok(due.with_nanosecond(0).unwrap_or(due))
+}

@@ -1,0 +1,630 @@
+//! A payment of the fake Toss: how one is made, every change of state it can go through
+//! (Toss's state machine), and how it reads on the wire.
+//!
+//! A stored payment keeps only what varies from one payment to the next, in compact form
+//! (times and numbers as numbers, the virtual account's part boxed, constants and what
+//! follows from other fields not at all); the wire shape ([`TossPayment`]) is built from it
+//! when a payment is read or announced. A sandbox keeps up to 100,000 payments per
+//! merchant, so every stored byte counts.
+
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use payments_api::toss::*;
+
+use super::super::error::TossFault;
+use crate::clock::kst;
+use crate::ids::{random_alnum, random_below};
+
+/// The merchant id the fake's payments carry.
+const M_ID: &str = "tosspayments";
+/// The API version the fake's payments claim.
+const VERSION: &str = "2022-11-16";
+
+/// What a new payment is for.
+#[derive(Debug)]
+pub struct Order<'a> {
+    pub order_id: &'a str,
+    pub order_name: &'a str,
+    pub amount: f64,
+    pub tax_free: f64,
+    pub kind: TossPaymentType,
+}
+
+/// A stored payment.
+#[derive(Debug, Clone)]
+pub struct Payment {
+    order_id: Box<str>,
+    order_name: Box<str>,
+    transaction_key: u128,
+    kind: TossPaymentType,
+    status: TossPaymentStatus,
+    total: f64,
+    balance: f64,
+    tax_free: f64,
+    /// Unix seconds.
+    requested_at: i64,
+    approved_at: Option<i64>,
+    cancels: Vec<Cancel>,
+    cash_receipt: Option<Box<TossCashReceiptSummary>>,
+    method: Method,
+    /// When it expires if nothing happens (a payment window or an unpaid virtual account),
+    /// in ms on the fake's clock.
+    expires_at_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+struct Cancel {
+    amount: f64,
+    reason: Box<str>,
+    tax_free: f64,
+    tax: f64,
+    refundable: f64,
+    at: i64,
+    transaction_key: u128,
+}
+
+#[derive(Debug, Clone)]
+enum Method {
+    Card(Card),
+    VirtualAccount(Box<VirtualAccount>),
+}
+
+#[derive(Debug, Clone)]
+struct Card {
+    number: Box<str>,
+    installment_months: u32,
+    /// The 8-digit approval number.
+    approve_no: u32,
+    acquire_status: TossAcquireStatus,
+}
+
+#[derive(Debug, Clone)]
+struct VirtualAccount {
+    /// What the account's deposit callback carries, for the merchant to check.
+    secret: Box<str>,
+    /// The 13 digits after `X`.
+    number: u64,
+    bank: Box<str>,
+    customer_name: Box<str>,
+    due_date: NaiveDate,
+    expired: bool,
+    settlement_status: TossSettlementStatus,
+    refund_status: TossRefundStatus,
+}
+
+/// The receipt page of a payment (a URI, as the SDK requires).
+pub fn receipt_url(payment_key: &str) -> String {
+    format!("https://dashboard.tosspayments.com/receipt/redirection?transactionId={payment_key}")
+}
+
+/// The issuer of a card, guessed from its first digit as test cards are.
+pub fn card_company(card_number: &str) -> &'static str {
+    match card_number.as_bytes().first() {
+        Some(b'3') => "롯데",
+        Some(b'4') => "신한",
+        Some(b'5') => "현대",
+        Some(b'6') => "농협",
+        Some(b'9') => "비씨",
+        _ => "국민",
+    }
+}
+
+fn new_transaction_key() -> u128 {
+    random_below(u128::MAX)
+}
+
+fn kst_time(seconds: i64) -> DateTime<FixedOffset> {
+    DateTime::from_timestamp(seconds, 0)
+        .unwrap_or_default()
+        .with_timezone(&kst())
+}
+
+impl Payment {
+    fn new(order: Order<'_>, method: Method, status: TossPaymentStatus, now: i64) -> Self {
+        Self {
+            order_id: order.order_id.into(),
+            order_name: order.order_name.into(),
+            transaction_key: new_transaction_key(),
+            kind: order.kind,
+            status,
+            total: order.amount,
+            balance: order.amount,
+            tax_free: order.tax_free,
+            requested_at: now,
+            approved_at: None,
+            cancels: Vec::new(),
+            cash_receipt: None,
+            method,
+            expires_at_ms: None,
+        }
+    }
+
+    /// A card payment in `status`; approved now if that is `DONE`.
+    pub fn card(
+        order: Order<'_>,
+        card_number: &str,
+        installment_months: u32,
+        status: TossPaymentStatus,
+        now: i64,
+    ) -> Self {
+        let card = Card {
+            number: card_number.into(),
+            installment_months,
+            approve_no: random_below(100_000_000) as u32,
+            acquire_status: TossAcquireStatus::Ready,
+        };
+        let mut payment = Self::new(order, Method::Card(card), status, now);
+        if status == TossPaymentStatus::Done {
+            payment.approved_at = Some(now);
+        }
+        payment
+    }
+
+    /// A virtual-account payment in `status`, due at `due`.
+    pub fn virtual_account(
+        order: Order<'_>,
+        bank: &str,
+        customer_name: &str,
+        due: DateTime<FixedOffset>,
+        status: TossPaymentStatus,
+        now: i64,
+    ) -> Self {
+        let account = VirtualAccount {
+            secret: format!("ps_{}", random_alnum(28)).into(),
+            number: random_below(10_000_000_000_000) as u64,
+            bank: bank.into(),
+            customer_name: customer_name.into(),
+            due_date: due.date_naive(),
+            expired: false,
+            settlement_status: TossSettlementStatus::Incompleted,
+            refund_status: TossRefundStatus::None,
+        };
+        Self::new(
+            order,
+            Method::VirtualAccount(Box::new(account)),
+            status,
+            now,
+        )
+    }
+
+    /// Has the payment expire at `at_ms` unless something happens first.
+    pub fn expiring_at(mut self, at_ms: i64) -> Self {
+        self.expires_at_ms = Some(at_ms);
+        self
+    }
+
+    pub fn order_id(&self) -> &str {
+        &self.order_id
+    }
+
+    /// When it expires unless something happens, in ms on the fake's clock.
+    pub fn expires_at_ms(&self) -> Option<i64> {
+        self.expires_at_ms
+    }
+
+    pub fn transaction_key(&self) -> String {
+        format!("{:032X}", self.transaction_key)
+    }
+
+    /// Approves a payment that waits in the payment window for the merchant: a card
+    /// payment is done; a virtual account chosen in the window is issued and waits for its
+    /// deposit until the end of its due date. An issued virtual account is answered as it
+    /// is (servers that approve every payment keep working). A wrong `orderId` or `amount`
+    /// is refused and changes nothing. Returns whether the payment changed.
+    pub fn approve(&mut self, order_id: &str, amount: f64, now: i64) -> Result<bool, TossFault> {
+        if *self.order_id != *order_id {
+            return Err(TossFault::invalid(format!(
+                "orderId {order_id:?} is not the order of this payment"
+            )));
+        }
+        if self.total != amount {
+            return Err(TossFault::invalid(format!(
+                "amount {amount} differs from the payment's {}",
+                self.total
+            )));
+        }
+        match (self.status, &self.method) {
+            (TossPaymentStatus::InProgress, Method::VirtualAccount(account)) => {
+                self.status = TossPaymentStatus::WaitingForDeposit;
+                self.expires_at_ms = account
+                    .due_date
+                    .and_hms_opt(23, 59, 59)
+                    .and_then(|d| d.and_local_timezone(kst()).single())
+                    .map(|d| d.timestamp_millis());
+                Ok(true)
+            }
+            (TossPaymentStatus::InProgress, Method::Card(_)) => {
+                self.status = TossPaymentStatus::Done;
+                self.approved_at = Some(now);
+                self.expires_at_ms = None;
+                Ok(true)
+            }
+            (TossPaymentStatus::WaitingForDeposit, _) | (_, Method::VirtualAccount(_)) => Ok(false),
+            (TossPaymentStatus::Expired | TossPaymentStatus::Ready, _) => {
+                Err(TossFault::of("NOT_FOUND_PAYMENT_SESSION"))
+            }
+            (
+                TossPaymentStatus::Done
+                | TossPaymentStatus::Canceled
+                | TossPaymentStatus::PartialCanceled
+                | TossPaymentStatus::Aborted,
+                _,
+            ) => Err(TossFault::of("ALREADY_PROCESSED_PAYMENT")),
+        }
+    }
+
+    /// A failed approval aborts a payment that was waiting for it. Whether it did.
+    pub fn abort(&mut self) -> bool {
+        if self.status != TossPaymentStatus::InProgress {
+            return false;
+        }
+        self.status = TossPaymentStatus::Aborted;
+        self.expires_at_ms = None;
+        true
+    }
+
+    /// Cancels all (`cancelAmount` absent) or part of a payment. A refusal changes nothing.
+    pub fn cancel(&mut self, input: &TossPaymentCancelCreate, now: i64) -> Result<(), TossFault> {
+        let status = self.status;
+        match status {
+            TossPaymentStatus::Canceled => return Err(TossFault::of("ALREADY_CANCELED_PAYMENT")),
+            TossPaymentStatus::Done
+            | TossPaymentStatus::PartialCanceled
+            | TossPaymentStatus::WaitingForDeposit => {}
+            _ => return Err(TossFault::of("NOT_CANCELABLE_PAYMENT")),
+        }
+        let balance = self.balance;
+        let amount = match input.cancel_amount {
+            Some(amount) => positive("cancelAmount", amount)?,
+            None => balance,
+        };
+        if amount > balance {
+            return Err(TossFault::of("NOT_CANCELABLE_AMOUNT"));
+        }
+        if input.refundable_amount.is_some_and(|r| r != balance) {
+            return Err(TossFault::of("NOT_MATCHES_REFUNDABLE_AMOUNT"));
+        }
+        let virtual_account = matches!(self.method, Method::VirtualAccount(_));
+        let paid_virtual_account =
+            virtual_account && status != TossPaymentStatus::WaitingForDeposit;
+        if status == TossPaymentStatus::WaitingForDeposit && amount < balance {
+            return Err(TossFault::of("NOT_ALLOWED_PARTIAL_REFUND_WAITING_DEPOSIT"));
+        }
+        if paid_virtual_account {
+            check_refund_account(input.refund_receive_account.as_ref())?;
+        }
+        let tax_free = input.tax_free_amount.unwrap_or(0.0);
+        let tax = input
+            .tax_amount
+            .unwrap_or_else(|| ((amount - tax_free).max(0.0) / 11.0).round());
+        let remaining = balance - amount;
+        self.balance = remaining;
+        self.status = if remaining == 0.0 {
+            TossPaymentStatus::Canceled
+        } else {
+            TossPaymentStatus::PartialCanceled
+        };
+        self.cancels.push(Cancel {
+            amount,
+            reason: input.cancel_reason.as_str().into(),
+            tax_free,
+            tax,
+            refundable: remaining,
+            at: now,
+            transaction_key: new_transaction_key(),
+        });
+        self.expires_at_ms = None;
+        match &mut self.method {
+            Method::VirtualAccount(account) if paid_virtual_account => {
+                account.refund_status = TossRefundStatus::Completed;
+            }
+            Method::Card(card) if remaining == 0.0 => {
+                card.acquire_status = TossAcquireStatus::Canceled;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The customer pays into the waiting virtual account.
+    pub fn deposit(&mut self, now: i64) -> Result<(), TossFault> {
+        let Method::VirtualAccount(account) = &mut self.method else {
+            return Err(TossFault::invalid(
+                "only a virtual-account payment takes a deposit",
+            ));
+        };
+        if self.status != TossPaymentStatus::WaitingForDeposit {
+            return Err(TossFault::invalid(format!(
+                "the payment is {}, not WAITING_FOR_DEPOSIT",
+                status_name(self.status)
+            )));
+        }
+        self.status = TossPaymentStatus::Done;
+        self.approved_at = Some(now);
+        account.settlement_status = TossSettlementStatus::Completed;
+        self.expires_at_ms = None;
+        Ok(())
+    }
+
+    /// Expires a payment still waiting when its timer, due at `due_ms`, fires (a timer
+    /// whose time no longer is the payment's is stale). Whether it did.
+    pub fn expire(&mut self, due_ms: i64) -> bool {
+        if self.expires_at_ms != Some(due_ms)
+            || !matches!(
+                self.status,
+                TossPaymentStatus::InProgress
+                    | TossPaymentStatus::WaitingForDeposit
+                    | TossPaymentStatus::Ready
+            )
+        {
+            return false;
+        }
+        self.expires_at_ms = None;
+        self.status = TossPaymentStatus::Expired;
+        if let Method::VirtualAccount(account) = &mut self.method {
+            account.expired = true;
+        }
+        true
+    }
+
+    /// Refuses a cash receipt this payment cannot have: another order's, an incomplete
+    /// payment's, a second one, or one for more than the payment.
+    pub fn check_cash_receipt(&self, order_id: &str, amount: f64) -> Result<(), TossFault> {
+        if *self.order_id != *order_id {
+            return Err(TossFault::invalid(
+                "orderId is not the order of this payment",
+            ));
+        }
+        if !matches!(
+            self.status,
+            TossPaymentStatus::Done | TossPaymentStatus::PartialCanceled
+        ) {
+            return Err(TossFault::invalid(
+                "a cash receipt needs a completed payment",
+            ));
+        }
+        if self.cash_receipt.is_some() {
+            return Err(TossFault::invalid(
+                "this payment already has a cash receipt",
+            ));
+        }
+        if amount > self.total {
+            return Err(TossFault::invalid("amount exceeds the payment's total"));
+        }
+        Ok(())
+    }
+
+    /// Attaches or detaches the payment's cash receipt.
+    pub fn set_cash_receipt(&mut self, receipt: Option<TossCashReceiptSummary>) {
+        self.cash_receipt = receipt.map(Box::new);
+    }
+
+    /// The payment as the API answers it.
+    pub fn render(&self, payment_key: &str) -> TossPayment {
+        // Korean VAT is 10% of the supplied value: amount = supplied × 1.1 (+ tax-free part).
+        let taxable = (self.total - self.tax_free).max(0.0);
+        let supplied = (taxable / 1.1).round();
+        let cancels = (!self.cancels.is_empty()).then(|| {
+            self.cancels
+                .iter()
+                .map(|cancel| TossPaymentCancel {
+                    cancel_amount: cancel.amount,
+                    cancel_reason: cancel.reason.to_string(),
+                    tax_free_amount: cancel.tax_free,
+                    tax_amount: cancel.tax,
+                    refundable_amount: cancel.refundable,
+                    canceled_at: kst_time(cancel.at),
+                    transaction_key: Some(format!("{:032X}", cancel.transaction_key)),
+                })
+                .collect()
+        });
+        let base = TossPaymentBase {
+            method: match self.method {
+                Method::Card(_) => METHOD_CARD,
+                Method::VirtualAccount(_) => METHOD_VIRTUAL_ACCOUNT,
+            }
+            .to_owned(),
+            kind: self.kind,
+            status: self.status,
+            m_id: M_ID.to_owned(),
+            version: VERSION.to_owned(),
+            payment_key: payment_key.to_owned(),
+            order_id: self.order_id.to_string(),
+            transaction_key: self.transaction_key(),
+            order_name: self.order_name.to_string(),
+            currency: "KRW".to_owned(),
+            total_amount: self.total,
+            balance_amount: self.balance,
+            supplied_amount: supplied,
+            tax_free_amount: self.tax_free,
+            vat: taxable - supplied,
+            use_escrow: false,
+            culture_expense: false,
+            requested_at: kst_time(self.requested_at),
+            approved_at: self.approved_at.map(kst_time),
+            cancels,
+            cash_receipt: self.cash_receipt.as_deref().cloned(),
+        };
+        match &self.method {
+            Method::Card(card) => TossPayment::Card(TossCardPayment {
+                card: TossCard {
+                    company: card_company(&card.number).to_owned(),
+                    number: card.number.to_string(),
+                    installment_plan_months: card.installment_months,
+                    is_interest_free: false,
+                    approve_no: format!("{:08}", card.approve_no),
+                    use_card_point: false,
+                    card_type: "신용".to_owned(),
+                    owner_type: "개인".to_owned(),
+                    acquire_status: card.acquire_status,
+                    receipt_url: receipt_url(payment_key),
+                },
+                discount: None,
+                easy_pay: None,
+                base,
+            }),
+            Method::VirtualAccount(account) => {
+                TossPayment::VirtualAccount(TossVirtualAccountPayment {
+                    secret: account.secret.to_string(),
+                    virtual_account: TossVirtualAccount {
+                        account_number: format!("X{:013}", account.number),
+                        account_type: "일반".to_owned(),
+                        bank: account.bank.to_string(),
+                        customer_name: account.customer_name.to_string(),
+                        due_date: account.due_date,
+                        expired: account.expired,
+                        settlement_status: account.settlement_status,
+                        refund_status: account.refund_status,
+                    },
+                    base,
+                })
+            }
+        }
+    }
+}
+
+/// Checks an amount: a finite number above zero.
+pub fn positive(name: &str, amount: f64) -> Result<f64, TossFault> {
+    if amount.is_finite() && amount > 0.0 {
+        Ok(amount)
+    } else {
+        Err(TossFault::invalid(format!(
+            "{name} must be a positive number, got {amount}"
+        )))
+    }
+}
+
+/// Checks a cancel's reason before anything else.
+pub fn check_cancel_reason(reason: &str) -> Result<(), TossFault> {
+    if reason.trim().is_empty() || reason.chars().count() > 200 {
+        return Err(TossFault::invalid(
+            "cancelReason must be 1 to 200 characters",
+        ));
+    }
+    Ok(())
+}
+
+fn check_refund_account(account: Option<&TossRefundReceiveAccount>) -> Result<(), TossFault> {
+    let Some(account) = account else {
+        return Err(TossFault::with(
+            "INVALID_REFUND_ACCOUNT_INFO",
+            "가상계좌 결제를 환불하려면 refundReceiveAccount 가 필요합니다.",
+        ));
+    };
+    if account.bank.trim().is_empty() || account.holder_name.trim().is_empty() {
+        return Err(TossFault::of("INVALID_REFUND_ACCOUNT_INFO"));
+    }
+    let number = &account.account_number;
+    if number.is_empty() || number.len() > 20 || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(TossFault::of("INVALID_REFUND_ACCOUNT_NUMBER"));
+    }
+    Ok(())
+}
+
+fn status_name(status: TossPaymentStatus) -> String {
+    serde_json::to_value(status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(kind: TossPaymentType) -> Order<'static> {
+        Order {
+            order_id: "order-1",
+            order_name: "토스 티셔츠",
+            amount: 15_000.0,
+            tax_free: 0.0,
+            kind,
+        }
+    }
+
+    #[test]
+    fn a_card_payment_is_approved_once_and_cancelled_in_parts() {
+        let mut payment = Payment::card(
+            order(TossPaymentType::Normal),
+            "4330123412341234",
+            0,
+            TossPaymentStatus::InProgress,
+            1_700_000_000,
+        )
+        .expiring_at(1);
+        assert!(payment.approve("order-2", 15_000.0, 0).is_err());
+        assert!(payment.approve("order-1", 1.0, 0).is_err());
+        assert_eq!(
+            payment.render("key").base().status,
+            TossPaymentStatus::InProgress
+        );
+        assert_eq!(
+            payment.approve("order-1", 15_000.0, 1_700_000_060),
+            Ok(true)
+        );
+        assert_eq!(payment.expires_at_ms(), None);
+        assert_eq!(
+            payment.approve("order-1", 15_000.0, 0).unwrap_err().code,
+            "ALREADY_PROCESSED_PAYMENT"
+        );
+        let part = TossPaymentCancelCreate {
+            cancel_reason: "부분".into(),
+            cancel_amount: Some(5_000.0),
+            ..TossPaymentCancelCreate::default()
+        };
+        payment.cancel(&part, 1_700_000_120).unwrap();
+        let TossPayment::Card(card) = payment.render("key") else {
+            panic!("a card payment")
+        };
+        assert_eq!(card.base.status, TossPaymentStatus::PartialCanceled);
+        assert_eq!(card.base.balance_amount, 10_000.0);
+        assert_eq!(
+            (card.base.supplied_amount, card.base.vat),
+            (13_636.0, 1_364.0)
+        );
+        assert_eq!(card.card.company, "신한");
+        assert_eq!(card.card.approve_no.len(), 8);
+        assert_eq!(card.base.transaction_key.len(), 32);
+        assert_eq!(
+            card.base.approved_at.map(|t| t.to_rfc3339()),
+            Some("2023-11-15T07:14:20+09:00".to_owned())
+        );
+        let cancels = card.base.cancels.unwrap();
+        assert_eq!((cancels.len(), cancels[0].refundable_amount), (1, 10_000.0));
+        let over = TossPaymentCancelCreate {
+            cancel_reason: "초과".into(),
+            cancel_amount: Some(20_000.0),
+            ..TossPaymentCancelCreate::default()
+        };
+        assert_eq!(
+            payment.cancel(&over, 0).unwrap_err().code,
+            "NOT_CANCELABLE_AMOUNT"
+        );
+    }
+
+    #[test]
+    fn a_virtual_account_waits_for_its_deposit_or_expires() {
+        let due = kst_time(1_700_100_000);
+        let mut payment = Payment::virtual_account(
+            order(TossPaymentType::Normal),
+            "신한",
+            "홍길동",
+            due,
+            TossPaymentStatus::WaitingForDeposit,
+            1_700_000_000,
+        )
+        .expiring_at(1_700_100_000_000);
+        assert!(!payment.expire(5), "a stale timer does nothing");
+        let mut paid = payment.clone();
+        paid.deposit(1_700_000_500).unwrap();
+        assert_eq!(paid.render("key").base().status, TossPaymentStatus::Done);
+        assert!(!paid.expire(1_700_100_000_000));
+        assert!(payment.expire(1_700_100_000_000));
+        let TossPayment::VirtualAccount(account) = payment.render("key") else {
+            panic!("a virtual account")
+        };
+        assert!(account.virtual_account.expired);
+        assert_eq!(account.base.status, TossPaymentStatus::Expired);
+        assert_eq!(account.virtual_account.account_number.len(), 14);
+        assert!(account.secret.starts_with("ps_"));
+    }
+}

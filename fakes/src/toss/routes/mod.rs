@@ -1,0 +1,66 @@
+//! Toss's `/v1` API, one module per resource. A handler reads the request, asks the model
+//! for the change under the merchant's lock, sends the webhooks the change makes, and
+//! answers.
+
+pub(super) mod billing;
+pub(super) mod cash_receipts;
+pub(super) mod payments;
+pub(super) mod virtual_accounts;
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Extension, FromRequest, Request};
+use serde::de::DeserializeOwned;
+
+use payments_api::toss::TossPayment;
+
+use super::error::TossFault;
+use super::model::Payment;
+use super::{FakeToss, MerchantHandle};
+
+/// A JSON body; a malformed one is Toss's `INVALID_REQUEST`. An empty body reads as `{}`.
+pub(super) struct TossJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for TossJson<T> {
+    type Rejection = TossFault;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|e| TossFault::invalid(e.body_text()))?;
+        let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+            b"{}"
+        } else {
+            &bytes
+        };
+        serde_json::from_slice(bytes)
+            .map(TossJson)
+            .map_err(TossFault::invalid)
+    }
+}
+
+pub(super) type Reply<T> = Result<Json<T>, TossFault>;
+pub(super) type Merchant = Extension<Arc<MerchantHandle>>;
+
+/// Changes the payment `key` by `change` (which is given the time, in unix seconds)
+/// under the merchant's lock, and answers it as it is after.
+pub(super) fn change_payment(
+    fake: &FakeToss,
+    merchant: &MerchantHandle,
+    key: &str,
+    change: impl FnOnce(&mut Payment, i64) -> Result<(), TossFault>,
+) -> Result<TossPayment, TossFault> {
+    let now = fake.inner.core.clock.now_kst().timestamp();
+    merchant
+        .lock()
+        .change_payment(key, fake.now_ms(), |payment| {
+            change(payment, now).map(|()| payment.render(key))
+        })?
+}
+
+/// How long a payment may wait `IN_PROGRESS`, in ms.
+pub(super) fn window_ms(fake: &FakeToss) -> i64 {
+    i64::try_from(fake.inner.config.payment_window.as_millis()).unwrap_or(i64::MAX)
+}
