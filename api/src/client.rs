@@ -144,6 +144,23 @@ impl PaymentsClient {
             .await
     }
 
+    /// `PUT /payments/histories/cancel` with an `Idempotency-Key`: sending the same cancel
+    /// again under the same key (after a timeout, a 5xx, a lost connection) answers the
+    /// first one's outcome and never cancels twice.
+    pub async fn cancel_history_once(
+        &self,
+        input: &PaymentCancelCreate,
+        idempotency_key: &str,
+    ) -> Result<PaymentHistory, ClientError> {
+        self.call_with(
+            Method::PUT,
+            "/payments/histories/cancel",
+            Some(input),
+            Some(idempotency_key),
+        )
+        .await
+    }
+
     /// `POST /payments/reservations`: verifies a billing key at the PG and stores it.
     pub async fn create_reservation(
         &self,
@@ -207,7 +224,20 @@ impl PaymentsClient {
         path: &str,
         body: Option<&B>,
     ) -> Result<T, ClientError> {
+        self.call_with(method, path, body, None).await
+    }
+
+    async fn call_with<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        idempotency_key: Option<&str>,
+    ) -> Result<T, ClientError> {
         let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(key) = idempotency_key {
+            request = request.header("idempotency-key", key);
+        }
         if let Some(body) = body {
             let text = self
                 .codec

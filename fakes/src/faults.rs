@@ -55,6 +55,9 @@ pub enum FaultAction {
     },
     /// Handle the request normally, after a pause.
     Delay { ms: u64 },
+    /// Handle the request at once, then hold its answer back for `ms`: the change is made
+    /// though the caller may stop waiting for the answer (a PG that acts, then answers late).
+    Late { ms: u64 },
     /// Close the connection without answering.
     Drop,
 }
@@ -170,7 +173,7 @@ impl FaultRule {
                 return Err(format!("{name} must be at most {MAX_FIELD} bytes"));
             }
         }
-        if let FaultAction::Delay { ms } = self.action
+        if let FaultAction::Delay { ms } | FaultAction::Late { ms } = self.action
             && ms > MAX_DELAY_MS
         {
             return Err(format!(
@@ -215,6 +218,14 @@ pub async fn inject(State(layer): State<FaultLayer>, request: Request, next: Nex
             response
                 .extensions_mut()
                 .insert(FaultApplied(format!("delay {ms} ms")));
+            response
+        }
+        Some(FaultAction::Late { ms }) => {
+            let mut response = next.run(request).await;
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            response
+                .extensions_mut()
+                .insert(FaultApplied(format!("late {ms} ms")));
             response
         }
         Some(FaultAction::Drop) => {

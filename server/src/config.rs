@@ -67,7 +67,9 @@ pub enum ConfigError {
         "invalid configuration: relay: backoffs, max_age_seconds, timeout_seconds, poll_interval_ms and retention_days must be positive, max_backoff at least initial_backoff"
     )]
     RelayTimes,
-    #[error("invalid configuration: pg.timeout_seconds must be between 0 and 600")]
+    #[error(
+        "invalid configuration: pg.timeout_seconds and pg.deadline_seconds must be between 0 and 600"
+    )]
     PgTimeout,
 }
 
@@ -236,9 +238,13 @@ pub struct Pgs {
     /// Toss Payments accounts by `store_id`; `default` serves any other store.
     #[serde(default)]
     pub toss: BTreeMap<String, TossAccount>,
-    /// How long a PG may take to answer, in seconds.
+    /// How long a PG may take to answer one call, in seconds.
     #[serde(default = "default_timeout")]
     pub timeout_seconds: f64,
+    /// How long one operation at a PG may take in all, in seconds: access token, a retry
+    /// with a fresh token and the call itself together, so a client waits at most this.
+    #[serde(default = "default_deadline")]
+    pub deadline_seconds: f64,
 }
 
 /// An I'mport merchant account.
@@ -287,6 +293,7 @@ impl Default for Pgs {
             iamport: BTreeMap::new(),
             toss: BTreeMap::new(),
             timeout_seconds: default_timeout(),
+            deadline_seconds: default_deadline(),
         }
     }
 }
@@ -303,6 +310,10 @@ fn default_timeout() -> f64 {
     10.0
 }
 
+fn default_deadline() -> f64 {
+    15.0
+}
+
 fn default_iamport_url() -> String {
     "https://api.iamport.kr".into()
 }
@@ -315,9 +326,14 @@ fn default_toss_url() -> String {
 pub const DEFAULT_STORE: &str = "default";
 
 impl Pgs {
-    /// How long a PG may take to answer.
+    /// How long a PG may take to answer one call.
     pub fn timeout(&self) -> Duration {
         Duration::from_secs_f64(self.timeout_seconds)
+    }
+
+    /// How long one operation at a PG may take in all.
+    pub fn deadline(&self) -> Duration {
+        Duration::from_secs_f64(self.deadline_seconds)
     }
 }
 
@@ -453,7 +469,8 @@ impl Config {
         {
             return Err(ConfigError::RelayTimes);
         }
-        if !(self.pg.timeout_seconds > 0.0 && self.pg.timeout_seconds <= 600.0) {
+        let seconds = |s: f64| s > 0.0 && s <= 600.0;
+        if !(seconds(self.pg.timeout_seconds) && seconds(self.pg.deadline_seconds)) {
             return Err(ConfigError::PgTimeout);
         }
         Ok(Keys {
@@ -486,6 +503,7 @@ const ENV: &[(&str, &[&str])] = &[
     ("PAYMENTS_ENCRYPTION_IV", &["encryption", "iv"]),
     ("PAYMENTS_PASSWORD_PEPPER", &["storage", "password_pepper"]),
     ("PAYMENTS_PG_TIMEOUT_SECONDS", &["pg", "timeout_seconds"]),
+    ("PAYMENTS_PG_DEADLINE_SECONDS", &["pg", "deadline_seconds"]),
     (
         "PAYMENTS_IAMPORT_URL",
         &["pg", "iamport", "default", "base_url"],
@@ -535,7 +553,7 @@ fn apply_env(
                 .parse::<bool>()
                 .map(toml::Value::Boolean)
                 .map_err(|e| e.to_string()),
-            "timeout_seconds" => value
+            "timeout_seconds" | "deadline_seconds" => value
                 .parse::<f64>()
                 .map(toml::Value::Float)
                 .map_err(|e| e.to_string()),

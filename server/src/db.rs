@@ -3,12 +3,20 @@
 //! tables' queries live with their owners: `records::store` and `outbox`.
 
 use std::str::FromStr;
+use std::time::Duration;
 
 use sqlx::AnyPool;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 
-/// The schema's migrations, embedded in the binary.
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+/// The schema's migrations for MariaDB, embedded in the binary.
+pub static MARIADB_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/mariadb");
+/// The same steps for SQLite.
+pub static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+
+/// How long a request waits for a database connection before it is answered 503: while
+/// the database is unreachable, clients learn it at once instead of after sqlx's default
+/// 30 s, and the pool reconnects by itself once the database is back.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Which database the pool talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +70,7 @@ impl Db {
         };
         let pool = AnyPoolOptions::new()
             .max_connections(max)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options)
             .await
             .map_err(DbError::Connect)?;
@@ -70,14 +79,46 @@ impl Db {
 
     /// Applies pending migrations.
     pub async fn migrate(&self) -> Result<(), DbError> {
-        MIGRATOR.run(&self.pool).await?;
+        let migrator = match self.backend {
+            Backend::MariaDb => &MARIADB_MIGRATOR,
+            Backend::Sqlite => &SQLITE_MIGRATOR,
+        };
+        migrator.run(&self.pool).await?;
         Ok(())
+    }
+
+    /// Whether the database answers a trivial query within [`ACQUIRE_TIMEOUT`].
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        let query = sqlx::query("SELECT 1").execute(&self.pool);
+        match tokio::time::timeout(ACQUIRE_TIMEOUT, query).await {
+            Ok(done) => done.map(drop),
+            Err(_) => Err(sqlx::Error::PoolTimedOut),
+        }
     }
 }
 
 /// Marks SQL assembled from the code's own constants (never from input) as safe.
 pub(crate) fn trusted(sql: String) -> sqlx::AssertSqlSafe<String> {
     sqlx::AssertSqlSafe(sql)
+}
+
+/// Whether an error means the database cannot be reached now (down, restarting, the
+/// connection lost) rather than that the query was wrong: worth a retry later.
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        // MariaDB's "server shutdown in progress", "connection was killed", "gone away" and
+        // "lost connection".
+        sqlx::Error::Database(e) => matches!(
+            e.code().as_deref(),
+            Some("1053" | "1927" | "2006" | "2013" | "08S01" | "70100")
+        ),
+        _ => false,
+    }
 }
 
 /// Whether an error is a unique-key violation (a duplicate record).

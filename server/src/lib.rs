@@ -111,6 +111,12 @@ impl App {
         self.outbox.written();
     }
 
+    /// Settles the cancels left open longer than any request lasts, from the PGs' state, as
+    /// the server does at start and periodically; answers how many it settled.
+    pub async fn sweep_cancels(&self) -> Result<usize, records::RecordError> {
+        self.state.records.sweep().await
+    }
+
     /// The relay, to drive it by hand (tests, benchmarks).
     pub fn relay(&self) -> &relay::Relay {
         &self.relay
@@ -144,12 +150,15 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let relay = tokio::spawn(self.relay.clone().run(stopped));
+        let relay = tokio::spawn(self.relay.clone().run(stopped.clone()));
+        // Cancels whose answer a crash or a timeout lost are settled from the PGs.
+        let sweeps = tokio::spawn(self.state.records.clone().run_sweeps(stopped));
         let served = axum::serve(listener, self.router())
             .with_graceful_shutdown(shutdown)
             .await;
         let _ = stop.send(true);
         let _ = relay.await;
+        let _ = sweeps.await;
         served
     }
 }

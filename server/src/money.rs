@@ -64,6 +64,20 @@ impl Amount {
         self.0 < 0
     }
 
+    /// The difference, or `None` when it would leave the range an `f64` holds exactly.
+    pub fn checked_sub(self, other: Self) -> Option<Self> {
+        self.0
+            .checked_sub(other.0)
+            .filter(|sum| sum.abs() <= MAX_UNITS)
+            .map(Self)
+    }
+
+    /// Whether the amount is a whole number of the currency's major unit: what a client may
+    /// ask for (KRW has no minor unit), while PGs' amounts keep their decimals.
+    pub fn is_whole(self) -> bool {
+        self.0 % SCALE == 0
+    }
+
     /// The sum, or `None` when it would leave the range an `f64` holds exactly.
     pub fn checked_add(self, other: Self) -> Option<Self> {
         self.0

@@ -13,6 +13,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Seconds after which a retry may succeed (`Retry-After`), for failures that pass.
+    pub retry_after_s: Option<u64>,
 }
 
 impl ApiError {
@@ -21,7 +23,14 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after_s: None,
         }
+    }
+
+    /// The same answer, telling the client to retry after `seconds`.
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after_s = Some(seconds);
+        self
     }
 
     /// 400: the input is malformed.
@@ -46,6 +55,9 @@ impl From<RecordError> for ApiError {
         let message = error.to_string();
         match error {
             RecordError::InvalidInput(message) => Self::invalid(message),
+            RecordError::InvalidAmount(_) => {
+                Self::new(StatusCode::BAD_REQUEST, "invalid_amount", message)
+            }
             RecordError::NotFound(_) => Self::new(StatusCode::NOT_FOUND, "not_found", message),
             RecordError::WrongPassword => {
                 Self::new(StatusCode::FORBIDDEN, "wrong_password", message)
@@ -65,6 +77,24 @@ impl From<RecordError> for ApiError {
             RecordError::PgTimedOut => {
                 Self::new(StatusCode::GATEWAY_TIMEOUT, "pg_timeout", message)
             }
+            RecordError::PgUnavailable { retry_after_s } => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "pg_unavailable", message)
+                    .retry_after(retry_after_s)
+            }
+            RecordError::DatabaseUnavailable => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database_unavailable",
+                message,
+            )
+            .retry_after(1),
+            RecordError::CancelInProgress => {
+                Self::new(StatusCode::CONFLICT, "cancel_in_progress", message).retry_after(1)
+            }
+            RecordError::KeyReused => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                message,
+            ),
             RecordError::Internal(cause) => Self::internal(cause),
         }
     }
@@ -76,7 +106,13 @@ impl IntoResponse for ApiError {
             code: self.code.to_owned(),
             message: self.message,
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after_s {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 
@@ -102,6 +138,19 @@ mod tests {
             (refused(Refusal::UnknownStore), 422, "unknown_store"),
             (RecordError::PgFailed("down".into()), 502, "pg_failed"),
             (RecordError::PgTimedOut, 504, "pg_timeout"),
+            (RecordError::InvalidAmount("0.1"), 400, "invalid_amount"),
+            (
+                RecordError::PgUnavailable { retry_after_s: 3 },
+                503,
+                "pg_unavailable",
+            ),
+            (
+                RecordError::DatabaseUnavailable,
+                503,
+                "database_unavailable",
+            ),
+            (RecordError::CancelInProgress, 409, "cancel_in_progress"),
+            (RecordError::KeyReused, 422, "idempotency_key_reused"),
             (RecordError::internal("disk on fire"), 500, "internal"),
         ]
     }
@@ -118,9 +167,14 @@ mod tests {
             RecordError::PgFailed(_) => 6,
             RecordError::PgTimedOut => 7,
             RecordError::Internal(_) => 8,
+            RecordError::InvalidAmount(_) => 9,
+            RecordError::PgUnavailable { .. } => 10,
+            RecordError::DatabaseUnavailable => 11,
+            RecordError::CancelInProgress => 12,
+            RecordError::KeyReused => 13,
         }
     }
-    const KINDS: usize = 9;
+    const KINDS: usize = 14;
 
     #[test]
     fn each_records_error_has_its_status_and_code() {

@@ -251,9 +251,20 @@ async fn history_by_id<const LEGACY: bool>(
 
 async fn cancel_history<const LEGACY: bool>(
     State(s): State<AppState>,
+    headers: axum::http::HeaderMap,
     Encrypted(input): Encrypted<PaymentCancelCreate>,
 ) -> Reply {
-    let history = s.records.cancel_history(input).await?;
+    // A client that sends the same key with a retry gets the first cancel's outcome.
+    let key = match headers.get("idempotency-key").map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(key)) => Some(key),
+        Some(Err(_)) => {
+            return Err(ApiError::invalid(
+                "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            ));
+        }
+    };
+    let history = s.records.cancel_history(input, key).await?;
     Ok(shaped::<LEGACY>(&s.codec, StatusCode::OK, &history))
 }
 

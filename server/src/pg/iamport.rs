@@ -111,6 +111,9 @@ async fn read<T: DeserializeOwned>(
     response: reqwest::Response,
 ) -> Result<(T, serde_json::Value), PgError> {
     let status = response.status();
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        return Err(PgError::busy(response.headers()));
+    }
     let text = response.text().await.map_err(PgError::transport)?;
     if status.is_server_error() {
         return Err(PgError::Failed(format!("I'mport answered {status}")));
@@ -145,9 +148,16 @@ impl Connector for Iamport {
         let paid = payment.summary.price;
         if paid != claim.price {
             // Money taken for the wrong amount goes back to the customer.
+            // The checksum makes the refund happen once, should this run twice.
+            let summary = &payment.summary;
+            let balance = summary
+                .price
+                .checked_sub(summary.refund.unwrap_or_default())
+                .unwrap_or_default();
             let refund = IamportPaymentCancelCreate {
                 imp_uid: Some(claim.uid.to_owned()),
                 reason: "결제 금액 불일치".into(),
+                checksum: Some(balance.to_f64()),
                 ..Default::default()
             };
             let refunded = match self
@@ -175,6 +185,9 @@ impl Connector for Iamport {
         let request = IamportPaymentCancelCreate {
             imp_uid: Some(order.uid.to_owned()),
             amount: Some(order.price.to_f64()),
+            // I'mport refuses the cancel unless this is the payment's balance: a cancel
+            // sent again after the first was done no longer matches.
+            checksum: Some(order.guard.balance.to_f64()),
             reason: order.reason.to_owned(),
             refund_holder: account.map(|a| a.holder.clone()),
             refund_bank: account.map(|a| a.bank.clone()),

@@ -18,7 +18,7 @@
 //! 2. `server/src/pg/<pg>.rs`: the connector, implementing [`Connector`] with the PG's
 //!    quirks inside, its [`Summary`] of a payment, and how its notifications read
 //!    ([`Notice`]).
-//! 3. This file: a [`Gateway`] variant and its line in `each_gateway!`, a row in
+//! 3. This file: a `Connectors` variant and its line in `each_gateway!`, a row in
 //!    [`VENDORS`] (code, notification path, notification reader, order secret) and its arm
 //!    in [`vendor`], and its accounts in [`Gateways::new`].
 //! 4. `server/src/config.rs`: the accounts' section in `Pgs` (and its `PAYMENTS_…`
@@ -32,6 +32,7 @@ pub mod toss;
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::time::Duration;
 
 use payments_api::payments::{PaymentData, RefundAccount, ReservationData, VendorCode};
 
@@ -56,12 +57,26 @@ pub enum PgError {
     /// The PG did not answer in time.
     #[error("the PG did not answer in time")]
     Timeout,
+    /// The PG asks to be called later (429): nothing was done, a retry is welcome.
+    #[error("the PG is busy; retry in {retry_after_s} s")]
+    Unavailable { retry_after_s: u64 },
     /// No account is configured for the store.
     #[error("no {vendor} account is configured for store {store:?}")]
     UnknownStore { vendor: VendorCode, store: String },
 }
 
 impl PgError {
+    /// A PG's 429, with its `Retry-After` in seconds when it gives one (1 to 60 s).
+    pub(crate) fn busy(headers: &reqwest::header::HeaderMap) -> Self {
+        let retry_after_s = headers
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(1)
+            .clamp(1, 60);
+        Self::Unavailable { retry_after_s }
+    }
+
     pub(crate) fn transport(error: reqwest::Error) -> Self {
         if error.is_timeout() {
             Self::Timeout
@@ -128,6 +143,19 @@ pub struct CancelOrder<'a> {
     pub reason: &'a str,
     /// Where a virtual account's money goes back to; passed on, never stored.
     pub account: Option<&'a RefundAccount>,
+    /// What makes the PG refuse to do the cancel twice.
+    pub guard: CancelGuard<'a>,
+}
+
+/// The PG's own guards against a repeated cancel, each PG taking the one it has: Toss
+/// replays the first answer to a repeated `Idempotency-Key`; I'mport refuses a cancel whose
+/// `checksum` (the balance the caller believes is left) is not the payment's balance.
+#[derive(Debug, Clone, Copy)]
+pub struct CancelGuard<'a> {
+    /// Unique to one cancel intent, the same on every attempt of it.
+    pub key: &'a str,
+    /// The payment's balance before this cancel, as the server recorded it.
+    pub balance: Amount,
 }
 
 /// What one PG connector does for the records.
@@ -158,19 +186,32 @@ pub trait Connector {
 
 /// One merchant account at one PG.
 #[derive(Debug, Clone)]
-pub enum Gateway {
+pub struct Gateway {
+    connector: Connectors,
+    /// The most one operation may take, tokens, retries and every call included.
+    deadline: Duration,
+}
+
+#[derive(Debug, Clone)]
+enum Connectors {
     Iamport(std::sync::Arc<iamport::Iamport>),
     Toss(std::sync::Arc<toss::Toss>),
 }
 
-/// Runs `$call` on the connector inside a [`Gateway`], whichever PG it is.
+/// Runs `$call` on the connector inside a [`Gateway`], whichever PG it is, within the
+/// gateway's deadline.
 macro_rules! each_gateway {
-    ($gateway:expr, $pg:ident => $call:expr) => {
-        match $gateway {
-            Gateway::Iamport($pg) => $call,
-            Gateway::Toss($pg) => $call,
-        }
-    };
+    ($gateway:expr, $pg:ident => $call:expr) => {{
+        let call = async {
+            match &$gateway.connector {
+                Connectors::Iamport($pg) => $call,
+                Connectors::Toss($pg) => $call,
+            }
+        };
+        tokio::time::timeout($gateway.deadline, call)
+            .await
+            .unwrap_or(Err(PgError::Timeout))
+    }};
 }
 
 impl Gateway {
@@ -258,6 +299,7 @@ pub fn vendor(code: VendorCode) -> &'static Vendor {
 #[derive(Debug)]
 pub struct Gateways {
     accounts: BTreeMap<(VendorCode, String), Gateway>,
+    deadline: Duration,
 }
 
 impl Gateways {
@@ -272,20 +314,31 @@ impl Gateways {
             .connect_timeout(config.timeout())
             .user_agent(concat!("payments-server/", env!("CARGO_PKG_VERSION")))
             .build()?;
+        let deadline = config.deadline();
+        let gateway = |connector| Gateway {
+            connector,
+            deadline,
+        };
         let iamport = config.iamport.iter().map(|(store, account)| {
             let pg = iamport::Iamport::new(account, http.clone());
-            (VendorCode::Iamport, store, Gateway::Iamport(pg.into()))
+            (VendorCode::Iamport, store, Connectors::Iamport(pg.into()))
         });
         let toss = config.toss.iter().map(|(store, account)| {
             let pg = toss::Toss::new(account, http.clone());
-            (VendorCode::TossPayments, store, Gateway::Toss(pg.into()))
+            (VendorCode::TossPayments, store, Connectors::Toss(pg.into()))
         });
         Ok(Self {
             accounts: iamport
                 .chain(toss)
-                .map(|(code, store, gateway)| ((code, store.clone()), gateway))
+                .map(|(code, store, connector)| ((code, store.clone()), gateway(connector)))
                 .collect(),
+            deadline,
         })
+    }
+
+    /// The most one PG operation may take.
+    pub fn deadline(&self) -> Duration {
+        self.deadline
     }
 
     /// The account of `store` at the PG of `code`, or the PG's default account.

@@ -46,30 +46,52 @@ impl Toss {
             order_id: claim.order_id.to_owned(),
             amount: claim.price.to_f64(),
         };
-        self.call(Method::POST, "/v1/payments/confirm", Some(&body))
-            .await
+        // The same approval always carries the same key, so a retry after a lost answer
+        // gets the first answer again instead of a second approval attempt.
+        let key = idempotency_key(&[
+            "confirm",
+            claim.uid,
+            claim.order_id,
+            &body.amount.to_string(),
+        ]);
+        self.call(
+            Method::POST,
+            "/v1/payments/confirm",
+            Some(&body),
+            Some(&key),
+        )
+        .await
     }
 
     async fn fetch(&self, payment_key: &str) -> Result<(TossPayment, serde_json::Value), PgError> {
         let path = format!("/v1/payments/{}", encode(payment_key));
-        self.call::<(), _>(Method::GET, &path, None).await
+        self.call::<(), _>(Method::GET, &path, None, None).await
     }
 
+    /// One call; `idempotency_key`, when given, makes Toss do the call's effect once
+    /// whatever number of times it is sent.
     async fn call<B: Serialize, T: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,
         body: Option<&B>,
+        idempotency_key: Option<&str>,
     ) -> Result<(T, serde_json::Value), PgError> {
         let mut request = self
             .http
             .request(method, format!("{}{path}", self.base))
             .header("authorization", &self.authorization);
+        if let Some(key) = idempotency_key {
+            request = request.header("Idempotency-Key", key);
+        }
         if let Some(body) = body {
             request = request.json(body);
         }
         let response = request.send().await.map_err(PgError::transport)?;
         let status = response.status();
+        if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            return Err(PgError::busy(response.headers()));
+        }
         let text = response.text().await.map_err(PgError::transport)?;
         if status.is_server_error() {
             return Err(PgError::Failed(format!("Toss Payments answered {status}")));
@@ -79,6 +101,10 @@ impl Toss {
                 code: status.as_str().to_owned(),
                 message: format!("Toss Payments answered {status}"),
             });
+            // The same Idempotency-Key is being handled: its answer comes to whoever waits.
+            if error.code == "IDEMPOTENT_REQUEST_PROCESSING" {
+                return Err(PgError::Unavailable { retry_after_s: 1 });
+            }
             return Err(PgError::Refused {
                 code: error.code,
                 message: error.message,
@@ -141,7 +167,9 @@ impl Connector for Toss {
             ..Default::default()
         };
         let path = format!("/v1/payments/{}/cancel", encode(order.uid));
-        let (payment, raw) = self.call(Method::POST, &path, Some(&request)).await?;
+        let (payment, raw) = self
+            .call(Method::POST, &path, Some(&request), Some(order.guard.key))
+            .await?;
         payment_of(payment, raw)
     }
 
@@ -151,12 +179,26 @@ impl Connector for Toss {
         let body = TossCustomerKey {
             customer_key: customer.to_owned(),
         };
-        let (key, raw) = self.call(Method::POST, &path, Some(&body)).await?;
+        let (key, raw) = self.call(Method::POST, &path, Some(&body), None).await?;
         Ok(BillingKey {
             data: ReservationData::Toss(key),
             raw,
         })
     }
+}
+
+/// An `Idempotency-Key` made of `parts`: the same parts always give the same key.
+fn idempotency_key(parts: &[&str]) -> String {
+    use sha2::Digest as _;
+    let mut hash = sha2::Sha256::new();
+    for part in parts {
+        hash.update(part.as_bytes());
+        hash.update([0]);
+    }
+    hash.finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 fn payment_of(payment: TossPayment, raw: serde_json::Value) -> Result<Payment, PgError> {

@@ -22,6 +22,9 @@ pub enum RecordError {
     /// The input is malformed.
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    /// An amount that is not a whole, non-negative number of the currency's unit.
+    #[error("{0}")]
+    InvalidAmount(&'static str),
     /// No such record (what was looked for: `payment`, `billing key`, …).
     #[error("no such {0}")]
     NotFound(&'static str),
@@ -43,6 +46,18 @@ pub enum RecordError {
     /// The PG did not answer in time.
     #[error("the PG did not answer in time")]
     PgTimedOut,
+    /// The PG asks to be called later: nothing was done.
+    #[error("the PG is busy; retry in {retry_after_s} s")]
+    PgUnavailable { retry_after_s: u64 },
+    /// The database cannot be reached now: nothing was done.
+    #[error("the database is unavailable; retry shortly")]
+    DatabaseUnavailable,
+    /// Another cancel of the payment is under way; its outcome decides what is left.
+    #[error("another cancel of this payment is under way; retry shortly")]
+    CancelInProgress,
+    /// An `Idempotency-Key` sent again with another request.
+    #[error("this Idempotency-Key was used for another cancel of this payment")]
+    KeyReused,
     /// The server failed (database, a sealed value that does not open, …); the cause is
     /// for the log, not for the client.
     #[error("internal: {0}")]
@@ -77,6 +92,7 @@ impl From<PgError> for RecordError {
             },
             PgError::Failed(message) => Self::PgFailed(message),
             PgError::Timeout => Self::PgTimedOut,
+            PgError::Unavailable { retry_after_s } => Self::PgUnavailable { retry_after_s },
             PgError::UnknownStore { .. } => Self::PgRefused {
                 refusal: Refusal::UnknownStore,
                 message: error.to_string(),
@@ -87,6 +103,10 @@ impl From<PgError> for RecordError {
 
 impl From<sqlx::Error> for RecordError {
     fn from(error: sqlx::Error) -> Self {
+        if crate::db::is_unavailable(&error) {
+            tracing::warn!(%error, "the database is unavailable");
+            return Self::DatabaseUnavailable;
+        }
         Self::Internal(format!("database: {error}"))
     }
 }

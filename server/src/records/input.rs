@@ -13,12 +13,9 @@ pub(super) fn history(input: &PaymentHistoryCreate) -> Result<Amount, RecordErro
     vendor(&input.vendor)?;
     source(&input.source)?;
     password(&input.password)?;
-    let price = Amount::from_f64(input.price)
-        .ok()
-        .filter(|p| !p.is_negative())
-        .ok_or_else(|| {
-            RecordError::invalid("price must be a number of at least 0 with at most 4 decimals")
-        })?;
+    let price = amount(input.price, |p| !p.is_negative()).ok_or(RecordError::InvalidAmount(
+        "price must be a whole number of at least 0",
+    ))?;
     let url_ok = input.webhook_url.len() <= 1024
         && reqwest::Url::parse(&input.webhook_url)
             .is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
@@ -34,12 +31,27 @@ pub(super) fn history(input: &PaymentHistoryCreate) -> Result<Amount, RecordErro
 pub(super) fn cancel(input: &PaymentCancelCreate) -> Result<Amount, RecordError> {
     source(&input.source)?;
     text("reason", &input.reason, 200)?;
-    Amount::from_f64(input.price)
+    amount(input.price, Amount::is_positive).ok_or(RecordError::InvalidAmount(
+        "price must be a whole number above 0",
+    ))
+}
+
+/// A client's amount: a whole number of the currency's unit (KRW has no minor unit, and
+/// fractions such as `0.1` or `1e-320` would only round somewhere), that `fits`.
+fn amount(value: f64, fits: impl Fn(Amount) -> bool) -> Option<Amount> {
+    Amount::from_f64(value)
         .ok()
-        .filter(|p| p.is_positive())
-        .ok_or_else(|| {
-            RecordError::invalid("price must be a number above 0 with at most 4 decimals")
-        })
+        .filter(|a| a.is_whole() && fits(*a))
+}
+
+/// A client's `Idempotency-Key`: 1 to 255 visible ASCII characters.
+pub(super) fn idempotency_key(key: &str) -> Result<(), RecordError> {
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(RecordError::invalid(
+            "Idempotency-Key must be 1 to 255 visible ASCII characters",
+        ));
+    }
+    Ok(())
 }
 
 /// A billing key to store.

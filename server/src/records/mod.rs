@@ -18,19 +18,22 @@ use crate::config::DEFAULT_STORE;
 use crate::crypto::{Passwords, Sealer};
 use crate::db::{Db, is_duplicate};
 use crate::outbox::Outbox;
-use crate::pg::{self, CancelOrder, Claim, Gateways, Notice, Payment, PgError, Summary};
+use crate::pg::{self, Claim, Gateways, Notice, Payment, PgError, Summary};
 use store::{CancelRow, HistoryRow, Identity, Key, ReservationRow, Store, Table};
 
 pub use error::{RecordError, Refusal};
 
+mod cancel;
 mod error;
 mod input;
+pub mod intents;
 pub mod store;
 
 /// The record store and the PGs behind it.
 #[derive(Debug)]
 pub struct Records {
     store: Store,
+    intents: intents::Intents,
     sealer: Arc<Sealer>,
     passwords: Passwords,
     pgs: Gateways,
@@ -92,6 +95,7 @@ impl Records {
         outbox: Arc<Outbox>,
     ) -> Self {
         Self {
+            intents: intents::Intents::new(db.clone()),
             store: Store::new(db),
             sealer,
             passwords,
@@ -331,36 +335,6 @@ impl Records {
     ) -> Result<PaymentHistory, RecordError> {
         let row = self.unlock::<HistoryRow>(lookup, password).await?;
         self.open_history(&row).await
-    }
-
-    /// Cancels all or part of a payment at the PG and records the PG's answer.
-    pub async fn cancel_history(
-        &self,
-        input: PaymentCancelCreate,
-    ) -> Result<PaymentHistory, RecordError> {
-        let price = input::cancel(&input)?;
-        let lookup = Lookup::Source(&input.source);
-        let row = self.unlock::<HistoryRow>(lookup, &input.password).await?;
-        // The PG acts first; the record then takes the PG's answer.
-        let identity = &row.identity;
-        let payment = self
-            .pgs
-            .get(identity.vendor_code, &identity.vendor_store_id)?
-            .cancel(CancelOrder {
-                uid: &identity.vendor_uid,
-                price,
-                reason: &input.reason,
-                account: input.account.as_ref(),
-            })
-            .await?;
-        let previous = self.open_history(&row).await?;
-        let (code, uid) = (identity.vendor_code, identity.vendor_uid.clone());
-        // The cancel is a change like any other: recorded with its client event. A PG
-        // notification that updated the record meanwhile makes us re-read the PG instead.
-        if self.apply(row, previous, payment).await?.is_none() {
-            self.refresh(code, &uid).await?;
-        }
-        self.history(lookup, &input.password).await
     }
 
     /// The client events of a payment, with every delivery attempt.

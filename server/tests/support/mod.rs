@@ -281,6 +281,20 @@ impl Ctx {
         count
     }
 
+    /// The first column of every row `sql` selects, as text.
+    pub async fn scalars(&self, sql: &str) -> Vec<String> {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(self.config.database_url.expose())
+            .await
+            .unwrap();
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        rows.iter().map(|row| row.get::<String, _>(0)).collect()
+    }
+
     // --- the fakes, as the customer and the merchant's own code would use them ---
 
     pub async fn toss_call(
@@ -399,6 +413,38 @@ impl Ctx {
         }
         let response = request.send().await.unwrap();
         (response.status().as_u16(), response.text().await.unwrap())
+    }
+}
+
+impl Ctx {
+    /// Raw HTTP to the payments server with an encrypted body: the status, the
+    /// `Retry-After` header and the JSON error body (`null` for an encrypted answer).
+    pub async fn raw_with_headers(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &Value,
+    ) -> (u16, Option<String>, Value) {
+        let codec = payments_api::BodyCodec::new(SANDBOX_KEY, SANDBOX_IV).unwrap();
+        let response = self
+            .http
+            .request(method, format!("{}{path}", self.url))
+            .header("content-type", "text/plain")
+            .body(codec.encrypt_json(body).unwrap())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let text = response.text().await.unwrap();
+        (
+            status,
+            retry_after,
+            serde_json::from_str(&text).unwrap_or(Value::Null),
+        )
     }
 }
 
