@@ -476,6 +476,7 @@ async fn webhook_queue() {
             retry_schedule: vec![Duration::from_secs(3600); 7],
             timeout: Duration::from_secs(600),
             capacity,
+            retry_jitter: Duration::ZERO,
         },
         Arc::new(Clock::default()),
         Arc::new(Journal::default()),
