@@ -495,6 +495,7 @@ async fn webhook_queue() {
                 event: "PAYMENT_STATUS_CHANGED".into(),
                 subject: format!("key-{i}"),
                 body: body.clone(),
+                signing: None,
             };
             dispatcher.send(vec![outgoing]).await;
         }

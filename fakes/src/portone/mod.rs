@@ -91,8 +91,11 @@ pub struct PortOneConfig {
     pub webhook_retry_jitter: Duration,
     /// How long one webhook attempt may take.
     pub webhook_timeout: Duration,
-    /// How long records live.
+    /// How long payments live.
     pub ttl: Duration,
+    /// How long billing keys and schedules live: a subscription is charged months after
+    /// its key was issued.
+    pub billing_ttl: Duration,
     /// How many records of each kind a store keeps (payments, billing keys, …).
     pub capacity: usize,
     /// How many stores are kept; the least recently used is forgotten beyond it.
@@ -124,6 +127,7 @@ impl Default for PortOneConfig {
             webhook_retry_jitter: Duration::from_secs(30),
             webhook_timeout: Duration::from_secs(10),
             ttl: Duration::from_secs(24 * 3600),
+            billing_ttl: Duration::from_secs(400 * 24 * 3600),
             capacity: 100_000,
             max_merchants: 1_000,
             max_records: 200_000,
@@ -234,13 +238,15 @@ impl FakePortOne {
     /// The store of an API secret, created on first use.
     fn merchant(&self, secret: &str) -> Arc<MerchantHandle> {
         let config = &self.inner.config;
+        let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
         self.inner.merchants.get_or_create(secret, |budget| {
             MerchantData::new(
                 Store {
                     merchant_id: merchant_id(secret),
                     store_id: store_id(secret),
                 },
-                i64::try_from(config.ttl.as_millis()).unwrap_or(i64::MAX),
+                ms(config.ttl),
+                ms(config.billing_ttl),
                 config.capacity,
                 budget,
             )

@@ -87,16 +87,23 @@ pub struct MerchantData {
 }
 
 impl MerchantData {
-    /// A store with no records yet, whose stores count in `budget`.
-    pub fn new(store: Store, ttl_ms: i64, capacity: usize, budget: Budget) -> Self {
+    /// A store with no records yet, whose stores count in `budget`: payments live
+    /// `ttl_ms`, billing keys and schedules `billing_ttl_ms`.
+    pub fn new(
+        store: Store,
+        ttl_ms: i64,
+        billing_ttl_ms: i64,
+        capacity: usize,
+        budget: Budget,
+    ) -> Self {
         Self {
             store,
             webhook_url: None,
             webhook_secret: None,
             payments: VolatileStore::sharing(ttl_ms, capacity, budget.clone()),
             pre_registrations: VolatileStore::sharing(ttl_ms, capacity, budget.clone()),
-            billing_keys: VolatileStore::sharing(ttl_ms, capacity, budget.clone()),
-            schedules: VolatileStore::sharing(ttl_ms, capacity, budget),
+            billing_keys: VolatileStore::sharing(billing_ttl_ms, capacity, budget.clone()),
+            schedules: VolatileStore::sharing(billing_ttl_ms, capacity, budget),
             scheduled: HashMap::new(),
             deposits_due: Deadlines::default(),
             schedules_due: Deadlines::default(),
