@@ -17,6 +17,7 @@ pub mod codec;
 pub mod iamport;
 pub mod monitors;
 pub mod payments;
+pub mod portone;
 pub mod signature;
 pub mod toss;
 pub mod wire;

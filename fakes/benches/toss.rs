@@ -476,6 +476,7 @@ async fn webhook_queue() {
             retry_schedule: vec![Duration::from_secs(3600); 7],
             timeout: Duration::from_secs(600),
             capacity,
+            retry_jitter: Duration::ZERO,
         },
         Arc::new(Clock::default()),
         Arc::new(Journal::default()),
@@ -494,6 +495,7 @@ async fn webhook_queue() {
                 event: "PAYMENT_STATUS_CHANGED".into(),
                 subject: format!("key-{i}"),
                 body: body.clone(),
+                signing: None,
             };
             dispatcher.send(vec![outgoing]).await;
         }

@@ -42,6 +42,18 @@ pub struct Outgoing {
     /// What it is about: a paymentKey or an imp_uid.
     pub subject: String,
     pub body: Body,
+    /// How each attempt is signed, if it is.
+    pub signing: Option<Signing>,
+}
+
+/// A Standard Webhooks signature: every attempt carries `webhook-id` (the same on every
+/// attempt), `webhook-timestamp` (the attempt's time on the fake's clock, so that a retry
+/// hours later is not stale) and `webhook-signature` over both and the body.
+#[derive(Debug, Clone)]
+pub struct Signing {
+    pub id: String,
+    /// The key of the `whsec_` secret.
+    pub key: Arc<[u8]>,
 }
 
 /// A webhook body, encoded once, with its content type.
@@ -119,6 +131,9 @@ pub struct DeliveryConfig {
     pub timeout: Duration,
     /// How many webhooks are remembered; the oldest finished ones are forgotten first.
     pub capacity: usize,
+    /// Each retry waits its delay plus a random part of this, as a real service spreads
+    /// its retries; zero for none.
+    pub retry_jitter: Duration,
 }
 
 /// Delivers a fake's webhooks.
@@ -270,21 +285,38 @@ impl Dispatcher {
         }) else {
             return;
         };
-        let request = self
+        let mut request = self
             .client
             .post(&outgoing.url)
-            .header("content-type", outgoing.body.content_type())
-            .body(outgoing.body.bytes());
+            .header("content-type", outgoing.body.content_type());
+        if let Some(signing) = &outgoing.signing {
+            let timestamp = self.clock.now().timestamp();
+            let body = outgoing.body.bytes();
+            let signature = payments_api::signature::sign(
+                &signing.key,
+                &signing.id,
+                timestamp,
+                &String::from_utf8_lossy(&body),
+            );
+            request = request
+                .header("webhook-id", &signing.id)
+                .header("webhook-timestamp", timestamp.to_string())
+                .header("webhook-signature", signature);
+        }
+        let request = request.body(outgoing.body.bytes());
         let (status, error) = match request.send().await {
             Ok(response) => (Some(response.status().as_u16()), None),
             Err(e) => (None, Some(describe(&e))),
         };
         let delivered = status.is_some_and(|s| (200..300).contains(&s));
         let now = self.clock.now_ms();
-        let Some((attempt, next_attempt_ms)) =
-            self.lock()
-                .record_attempt(id, delivered, now, &self.config.retry_schedule)
-        else {
+        let Some((attempt, next_attempt_ms)) = self.lock().record_attempt(
+            id,
+            delivered,
+            now,
+            &self.config.retry_schedule,
+            self.config.retry_jitter,
+        ) else {
             return;
         };
         self.journal.delivery(DeliveryRecord {
@@ -367,6 +399,7 @@ impl State {
         delivered: bool,
         now: i64,
         schedule: &[Duration],
+        jitter: Duration,
     ) -> Option<(u32, Option<i64>)> {
         let delivery = self.deliveries.get_mut(&id)?;
         delivery.attempts += 1;
@@ -376,7 +409,14 @@ impl State {
         if delivered {
             delivery.state = DeliveryState::Delivered;
         } else if let Some(delay) = retry_delay {
-            let at = now.saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX));
+            let bound = jitter.as_millis();
+            let jitter_ms = if bound > 0 {
+                crate::ids::random_below(bound)
+            } else {
+                0
+            };
+            let delay_ms = delay.as_millis().saturating_add(jitter_ms);
+            let at = now.saturating_add(i64::try_from(delay_ms).unwrap_or(i64::MAX));
             delivery.next_attempt_ms = Some(at);
             self.retries.insert((at, id));
         } else {
@@ -463,6 +503,7 @@ mod tests {
             event: "PAYMENT_STATUS_CHANGED".into(),
             subject: "key".into(),
             body: Body::json(&serde_json::json!({})),
+            signing: None,
         }
     }
 
@@ -473,9 +514,12 @@ mod tests {
         let a = state.add(outgoing(), 3, true);
         let b = state.add(outgoing(), 3, true);
         let c = state.add(outgoing(), 3, true);
-        assert_eq!(state.record_attempt(b, true, 0, &schedule), Some((1, None)));
         assert_eq!(
-            state.record_attempt(a, false, 0, &schedule),
+            state.record_attempt(b, true, 0, &schedule, Duration::ZERO),
+            Some((1, None))
+        );
+        assert_eq!(
+            state.record_attempt(a, false, 0, &schedule, Duration::ZERO),
             Some((1, Some(60_000)))
         );
         let d = state.add(outgoing(), 3, true);
@@ -493,10 +537,30 @@ mod tests {
             state.first_attempts.iter().copied().collect::<Vec<_>>(),
             [c, d, e]
         );
-        assert_eq!(state.record_attempt(a, true, 0, &schedule), None);
-        assert_eq!(state.record_attempt(c, false, 0, &[]), Some((1, None)));
+        assert_eq!(
+            state.record_attempt(a, true, 0, &schedule, Duration::ZERO),
+            None
+        );
+        assert_eq!(
+            state.record_attempt(c, false, 0, &[], Duration::ZERO),
+            Some((1, None))
+        );
         assert_eq!(state.deliveries[&c].state, DeliveryState::Failed);
         assert_eq!(state.pending.iter().copied().collect::<Vec<_>>(), [d, e]);
+    }
+
+    #[test]
+    fn jitter_delays_a_retry_by_up_to_its_bound() {
+        let mut state = State::default();
+        let schedule = [Duration::from_secs(60)];
+        for _ in 0..50 {
+            let id = state.add(outgoing(), 100, true);
+            let (_, next) = state
+                .record_attempt(id, false, 0, &schedule, Duration::from_secs(30))
+                .unwrap();
+            let next = next.unwrap();
+            assert!((60_000..90_000).contains(&next), "{next}");
+        }
     }
 
     #[test]

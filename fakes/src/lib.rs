@@ -1,4 +1,4 @@
-//! Stateful in-memory fakes of the I'mport (PortOne V1) and Toss Payments APIs, so payment
+//! Stateful in-memory fakes of the I'mport (PortOne V1), Toss Payments and PortOne V2 APIs, so payment
 //! flows run end to end in tests without a real PG.
 //!
 //! Each fake is an axum [`Router`](axum::Router) over in-memory state, usable in-process
@@ -8,8 +8,9 @@
 //!
 //! - [`iamport`]: the fake I'mport (PortOne V1).
 //! - [`toss`]: the fake Toss Payments.
+//! - [`portone`]: the fake PortOne V2.
 //!
-//! Both are laid out alike: `model/` holds a merchant's records and every rule by which
+//! All are laid out alike: `model/` holds a merchant's records and every rule by which
 //! they are made and change (a stored record keeps only what varies, compactly, and is
 //! rendered to the PG's wire type when read); `routes/` has one module per resource of the
 //! PG's API, whose handlers read the request, call the model and answer; `internal.rs`
@@ -31,6 +32,7 @@ pub mod http;
 pub mod iamport;
 pub mod ids;
 pub mod journal;
+pub mod portone;
 pub mod registry;
 pub mod serve;
 pub mod store;

@@ -138,6 +138,7 @@ impl FakeIamport {
                 retry_schedule: config.webhook_retry_schedule.clone(),
                 timeout: config.webhook_timeout,
                 capacity: config.max_webhooks,
+                retry_jitter: Duration::ZERO,
             },
             journal_entries: config.journal_entries,
             journal_bytes: config.journal_bytes,
@@ -222,6 +223,7 @@ impl FakeIamport {
             event: status_text,
             subject: imp_uid.to_owned(),
             body,
+            signing: None,
         })
     }
 

@@ -148,6 +148,7 @@ impl FakeToss {
                 retry_schedule: config.webhook_retry_schedule.clone(),
                 timeout: config.webhook_timeout,
                 capacity: config.max_webhooks,
+                retry_jitter: Duration::ZERO,
             },
             journal_entries: config.journal_entries,
             journal_bytes: config.journal_bytes,
@@ -244,6 +245,7 @@ impl FakeToss {
                     event: event.to_owned(),
                     subject,
                     body: crate::delivery::Body::json(&webhook),
+                    signing: None,
                 }
             })
             .collect()

@@ -1,0 +1,643 @@
+//! Payments: their attempts, PortOne's state machine, cancellations and cash receipts.
+
+use chrono::{DateTime, Utc};
+use payments_api::portone::*;
+
+use super::super::error::PortOneFault;
+use super::{Event, Store, card_brand};
+
+/// How many cancellations one payment takes; beyond, `MAX_CANCEL_COUNT_REACHED`.
+pub const MAX_CANCELLATIONS: usize = 20;
+
+/// How many of a payment's webhooks it remembers for `resend-webhook`.
+pub const MAX_REMEMBERED_WEBHOOKS: usize = 10;
+
+/// How many times a payment's webhooks may be resent.
+pub const MAX_RESENDS: u32 = 10;
+
+/// How a payment is paid.
+#[derive(Debug, Clone)]
+pub enum Method {
+    Card {
+        /// Masked.
+        number: String,
+        brand: &'static str,
+        installment_month: i32,
+        approval_number: String,
+    },
+    VirtualAccount {
+        bank: String,
+        account_number: String,
+        remittee_name: Option<String>,
+        issued_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    },
+}
+
+/// A webhook the payment caused.
+#[derive(Debug, Clone)]
+pub struct SentWebhook {
+    pub id: String,
+    pub url: String,
+    pub status: PaymentStatus,
+    pub event: Event,
+    pub at: DateTime<Utc>,
+}
+
+/// A cash receipt issued with a payment.
+#[derive(Debug, Clone)]
+pub struct Receipt {
+    pub kind: String,
+    pub issue_number: String,
+    pub amount: i64,
+    pub issued_at: DateTime<Utc>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+/// What a new attempt pays for.
+#[derive(Debug, Clone)]
+pub struct Order {
+    pub order_name: String,
+    pub total: i64,
+    pub tax_free: i64,
+    pub currency: String,
+    pub customer: Customer,
+    pub custom_data: Option<String>,
+}
+
+impl Order {
+    /// Checks the amounts of an input.
+    pub fn new(
+        order_name: &str,
+        amount: PaymentAmountInput,
+        currency: &str,
+        customer: Option<&CustomerInput>,
+        custom_data: Option<&str>,
+    ) -> Result<Self, PortOneFault> {
+        if order_name.trim().is_empty() || order_name.len() > 200 {
+            return Err(PortOneFault::invalid(
+                "orderName must be 1 to 200 characters",
+            ));
+        }
+        if amount.total <= 0 {
+            return Err(PortOneFault::invalid("amount.total must be positive"));
+        }
+        let tax_free = amount.tax_free.unwrap_or(0);
+        if tax_free < 0 || amount.vat.is_some_and(|v| v < 0) {
+            return Err(PortOneFault::invalid("amounts must not be negative"));
+        }
+        if tax_free + amount.vat.unwrap_or(0) > amount.total {
+            return Err(PortOneFault::new(
+                "SUM_OF_PARTS_EXCEEDS_TOTAL_AMOUNT",
+                "면세 금액 등 하위 항목들의 합이 전체 결제 금액을 초과했습니다.",
+            ));
+        }
+        check_currency(currency)?;
+        if custom_data.is_some_and(|d| d.len() > 10_000) {
+            return Err(PortOneFault::invalid("customData is at most 10,000 bytes"));
+        }
+        Ok(Self {
+            order_name: order_name.to_owned(),
+            total: amount.total,
+            tax_free,
+            currency: currency.to_owned(),
+            customer: customer.map(customer_of).unwrap_or_default(),
+            custom_data: custom_data.map(str::to_owned),
+        })
+    }
+}
+
+/// The currencies the fake takes: the won, and the dollar and yen for overseas channels.
+pub fn check_currency(currency: &str) -> Result<(), PortOneFault> {
+    match currency {
+        "KRW" | "USD" | "JPY" => Ok(()),
+        other => Err(PortOneFault::invalid(format!(
+            "currency {other:?} is not one the channel takes (KRW, USD, JPY)"
+        ))),
+    }
+}
+
+/// A customer as a payment shows it.
+pub fn customer_of(input: &CustomerInput) -> Customer {
+    let name = input.name.as_ref().and_then(|n| {
+        n.full.clone().or_else(|| {
+            n.separated
+                .as_ref()
+                .map(|s| format!("{}{}", s.last, s.first))
+        })
+    });
+    Customer {
+        id: input.id.clone(),
+        name,
+        email: input.email.clone(),
+        phone_number: input.phone_number.clone(),
+    }
+}
+
+/// One payment, by the merchant's paymentId.
+#[derive(Debug, Clone)]
+pub struct PaymentRecord {
+    pub id: String,
+    pub transaction_id: String,
+    pub status: PaymentStatus,
+    pub method: Option<Method>,
+    pub order: Order,
+    pub paid: i64,
+    pub cancelled: i64,
+    pub cancelled_tax_free: i64,
+    pub billing_key: Option<String>,
+    pub schedule_id: Option<String>,
+    pub platform: &'static str,
+    pub requested_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub status_changed_at: DateTime<Utc>,
+    pub paid_at: Option<DateTime<Utc>>,
+    pub failure: Option<(DateTime<Utc>, PaymentFailure)>,
+    pub pg_tx_id: Option<String>,
+    pub cancellations: Vec<Cancellation>,
+    pub cash_receipt_kind: Option<String>,
+    pub cash_receipt: Option<Receipt>,
+    /// The token the payment window hands over when the merchant confirms payments itself.
+    pub payment_token: Option<String>,
+    pub webhooks: Vec<SentWebhook>,
+    pub resends: u32,
+}
+
+impl PaymentRecord {
+    /// A new attempt, `READY`.
+    pub fn new(id: &str, order: Order, platform: &'static str, now: DateTime<Utc>) -> Self {
+        Self {
+            id: id.to_owned(),
+            transaction_id: uuid::Uuid::new_v4().to_string(),
+            status: PaymentStatus::Ready,
+            method: None,
+            order,
+            paid: 0,
+            cancelled: 0,
+            cancelled_tax_free: 0,
+            billing_key: None,
+            schedule_id: None,
+            platform,
+            requested_at: now,
+            updated_at: now,
+            status_changed_at: now,
+            paid_at: None,
+            failure: None,
+            pg_tx_id: None,
+            cancellations: Vec::new(),
+            cash_receipt_kind: None,
+            cash_receipt: None,
+            payment_token: None,
+            webhooks: Vec::new(),
+            resends: 0,
+        }
+    }
+
+    fn set_status(&mut self, status: PaymentStatus, now: DateTime<Utc>) {
+        self.status = status;
+        self.updated_at = now;
+        self.status_changed_at = now;
+    }
+
+    /// Whether a new attempt under the same paymentId is refused: once paid or waiting
+    /// for a deposit, a paymentId is taken.
+    pub fn blocks_new_attempt(&self) -> bool {
+        !matches!(self.status, PaymentStatus::Ready | PaymentStatus::Failed)
+    }
+
+    /// The PG approves it.
+    pub fn pay(&mut self, now: DateTime<Utc>) -> Event {
+        self.set_status(PaymentStatus::Paid, now);
+        self.paid = self.order.total;
+        self.paid_at = Some(now);
+        self.payment_token = None;
+        self.pg_tx_id = Some(super::pg_tx_id());
+        if let Some(kind) = self.cash_receipt_kind.clone() {
+            self.cash_receipt = Some(Receipt {
+                kind,
+                issue_number: crate::ids::random_digits(9),
+                amount: self.order.total,
+                issued_at: now,
+                cancelled_at: None,
+            });
+        }
+        self.event(WebhookType::TransactionPaid)
+    }
+
+    /// The PG refuses it.
+    pub fn fail(&mut self, code: &str, message: &str, now: DateTime<Utc>) -> Event {
+        self.set_status(PaymentStatus::Failed, now);
+        self.payment_token = None;
+        self.failure = Some((
+            now,
+            PaymentFailure {
+                reason: Some(message.to_owned()),
+                pg_code: Some(code.to_owned()),
+                pg_message: Some(message.to_owned()),
+            },
+        ));
+        self.event(WebhookType::TransactionFailed)
+    }
+
+    /// A virtual account is issued for it.
+    pub fn issue_account(&mut self, method: Method, now: DateTime<Utc>) -> Event {
+        self.method = Some(method);
+        self.set_status(PaymentStatus::VirtualAccountIssued, now);
+        self.pg_tx_id = Some(super::pg_tx_id());
+        self.event(WebhookType::TransactionVirtualAccountIssued)
+    }
+
+    /// When its virtual account expires, if it waits for a deposit.
+    pub fn deposit_deadline_ms(&self) -> Option<i64> {
+        match (&self.method, self.status) {
+            (
+                Some(Method::VirtualAccount { expires_at, .. }),
+                PaymentStatus::VirtualAccountIssued,
+            ) => Some(expires_at.timestamp_millis()),
+            _ => None,
+        }
+    }
+
+    /// The customer pays into the virtual account.
+    pub fn deposit(&mut self, now: DateTime<Utc>) -> Result<Event, PortOneFault> {
+        if self.status != PaymentStatus::VirtualAccountIssued {
+            return Err(not_waiting());
+        }
+        Ok(self.pay(now))
+    }
+
+    /// The merchant closes the virtual account, or it expires: the payment fails.
+    pub fn close_account(
+        &mut self,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Event, PortOneFault> {
+        if self.status != PaymentStatus::VirtualAccountIssued {
+            return Err(not_waiting());
+        }
+        Ok(self.fail("VIRTUAL_ACCOUNT_CLOSED", reason, now))
+    }
+
+    /// Cancels all that remains or part of it.
+    pub fn cancel(
+        &mut self,
+        input: &CancelPaymentBody,
+        now: DateTime<Utc>,
+    ) -> Result<(Cancellation, Event), PortOneFault> {
+        match self.status {
+            PaymentStatus::Paid | PaymentStatus::PartialCancelled => {}
+            PaymentStatus::Cancelled => {
+                return Err(PortOneFault::new(
+                    "PAYMENT_ALREADY_CANCELLED",
+                    "결제가 이미 취소되었습니다.",
+                ));
+            }
+            _ => {
+                return Err(PortOneFault::new(
+                    "PAYMENT_NOT_PAID",
+                    "결제가 완료되지 않았습니다.",
+                ));
+            }
+        }
+        if input.reason.trim().is_empty() || input.reason.len() > 200 {
+            return Err(PortOneFault::invalid("reason must be 1 to 200 characters"));
+        }
+        if matches!(self.method, Some(Method::VirtualAccount { .. })) {
+            let Some(account) = &input.refund_account else {
+                return Err(PortOneFault::invalid(
+                    "refundAccount is required to refund a virtual-account payment",
+                ));
+            };
+            if account.holder_name.trim().is_empty()
+                || account.number.is_empty()
+                || !account
+                    .number
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || b == b'-')
+            {
+                return Err(PortOneFault::invalid(
+                    "refundAccount needs a holderName and a number of digits",
+                ));
+            }
+            super::check_bank(&account.bank)?;
+        }
+        let remaining = self.paid - self.cancelled;
+        if let Some(expected) = input.current_cancellable_amount
+            && expected != remaining
+        {
+            return Err(PortOneFault::new(
+                "CANCELLABLE_AMOUNT_CONSISTENCY_BROKEN",
+                format!("취소 가능 금액이 {remaining}원으로, 요청의 {expected}원과 다릅니다."),
+            ));
+        }
+        if self.cancellations.len() >= MAX_CANCELLATIONS {
+            return Err(PortOneFault::new(
+                "MAX_CANCEL_COUNT_REACHED",
+                "결제 취소 횟수가 최대에 도달했습니다.",
+            ));
+        }
+        let amount = input.amount.unwrap_or(remaining);
+        if amount <= 0 {
+            return Err(PortOneFault::invalid("amount must be positive"));
+        }
+        if amount > remaining {
+            return Err(PortOneFault::new(
+                "CANCEL_AMOUNT_EXCEEDS_CANCELLABLE_AMOUNT",
+                format!("취소 금액이 취소 가능 금액({remaining}원)을 초과합니다."),
+            ));
+        }
+        let tax_free_remaining = self.order.tax_free - self.cancelled_tax_free;
+        let tax_free = match input.tax_free_amount {
+            Some(t) if t < 0 => {
+                return Err(PortOneFault::invalid("taxFreeAmount must not be negative"));
+            }
+            Some(t) => t,
+            // A full cancel takes the rest of the tax-free part with it.
+            None if amount == remaining => tax_free_remaining,
+            None => 0,
+        };
+        if tax_free > tax_free_remaining {
+            return Err(PortOneFault::new(
+                "CANCEL_TAX_FREE_AMOUNT_EXCEEDS_CANCELLABLE_TAX_FREE_AMOUNT",
+                "취소 면세 금액이 취소 가능한 면세 금액을 초과합니다.",
+            ));
+        }
+        if tax_free > amount {
+            return Err(PortOneFault::new(
+                "SUM_OF_PARTS_EXCEEDS_CANCEL_AMOUNT",
+                "면세 금액 등 하위 항목들의 합이 취소 금액을 초과했습니다.",
+            ));
+        }
+        let taxable = amount - tax_free;
+        let vat = match input.vat_amount {
+            Some(v) if v < 0 || v > taxable => {
+                return Err(PortOneFault::new(
+                    "CANCEL_TAX_AMOUNT_EXCEEDS_CANCELLABLE_TAX_AMOUNT",
+                    "취소 과세 금액이 취소 가능한 과세 금액을 초과합니다.",
+                ));
+            }
+            Some(v) => v,
+            None => vat_of(taxable),
+        };
+        let cancellation = Cancellation {
+            id: uuid::Uuid::new_v4().to_string(),
+            pg_cancellation_id: Some(super::pg_tx_id()),
+            total_amount: amount,
+            tax_free_amount: tax_free,
+            vat_amount: vat,
+            reason: input.reason.clone(),
+            cancelled_at: Some(now),
+            requested_at: now,
+            trigger: Some("API".to_owned()),
+        };
+        self.cancelled += amount;
+        self.cancelled_tax_free += tax_free;
+        self.cancellations.push(cancellation.clone());
+        let kind = if self.cancelled == self.paid {
+            self.set_status(PaymentStatus::Cancelled, now);
+            if let Some(receipt) = &mut self.cash_receipt {
+                receipt.cancelled_at = Some(now);
+            }
+            WebhookType::TransactionCancelled
+        } else {
+            self.set_status(PaymentStatus::PartialCancelled, now);
+            WebhookType::TransactionPartialCancelled
+        };
+        let mut event = self.event(kind);
+        event.cancellation_id = Some(cancellation.id.clone());
+        Ok((cancellation, event))
+    }
+
+    /// An event about this payment as it is now.
+    pub fn event(&self, kind: WebhookType) -> Event {
+        Event {
+            kind,
+            status: Some(self.status),
+            payment_id: Some(self.id.clone()),
+            transaction_id: Some(self.transaction_id.clone()),
+            cancellation_id: None,
+            billing_key: None,
+        }
+    }
+
+    /// Remembers a webhook it caused, forgetting the oldest beyond the bound.
+    pub fn remember(&mut self, webhook: SentWebhook) {
+        if self.webhooks.len() >= MAX_REMEMBERED_WEBHOOKS {
+            self.webhooks.remove(0);
+        }
+        self.webhooks.push(webhook);
+    }
+
+    /// The payment on the wire.
+    pub fn render(&self, store: &Store) -> Payment {
+        let method = self.method.as_ref().map(|method| match method {
+            Method::Card {
+                number,
+                brand,
+                installment_month,
+                approval_number,
+            } => PaymentMethod::PaymentMethodCard(PaymentMethodCard {
+                card: Some(Card {
+                    publisher: Some(card_brand_name(brand).to_owned()),
+                    issuer: Some(card_brand_name(brand).to_owned()),
+                    brand: Some((*brand).to_owned()),
+                    kind: Some("CREDIT".to_owned()),
+                    bin: Some(number.chars().take(6).collect()),
+                    name: None,
+                    number: Some(number.clone()),
+                }),
+                approval_number: Some(approval_number.clone()),
+                installment: Some(PaymentInstallment {
+                    month: *installment_month,
+                    is_interest_free: false,
+                }),
+            }),
+            Method::VirtualAccount {
+                bank,
+                account_number,
+                remittee_name,
+                issued_at,
+                expires_at,
+            } => PaymentMethod::PaymentMethodVirtualAccount(PaymentMethodVirtualAccount {
+                bank: Some(bank.clone()),
+                account_number: account_number.clone(),
+                account_type: Some("NORMAL".to_owned()),
+                remittee_name: remittee_name.clone(),
+                expired_at: Some(*expires_at),
+                issued_at: Some(*issued_at),
+            }),
+        });
+        let taxable = self.order.total - self.order.tax_free;
+        let vat = vat_of(taxable);
+        let base = PaymentBase {
+            id: self.id.clone(),
+            transaction_id: self.transaction_id.clone(),
+            merchant_id: store.merchant_id.clone(),
+            store_id: store.store_id.clone(),
+            method,
+            channel: Some(store.channel()),
+            version: "V2".to_owned(),
+            schedule_id: self.schedule_id.clone(),
+            billing_key: self.billing_key.clone(),
+            requested_at: self.requested_at,
+            updated_at: self.updated_at,
+            status_changed_at: self.status_changed_at,
+            order_name: self.order.order_name.clone(),
+            amount: PaymentAmount {
+                total: self.order.total,
+                tax_free: self.order.tax_free,
+                vat: Some(vat),
+                supply: Some(taxable - vat),
+                discount: 0,
+                paid: self.paid,
+                cancelled: self.cancelled,
+                cancelled_tax_free: self.cancelled_tax_free,
+            },
+            currency: self.order.currency.clone(),
+            customer: self.order.customer.clone(),
+            origin: PaymentOrigin {
+                platform_type: self.platform.to_owned(),
+                ip_address: "127.0.0.1".to_owned(),
+            },
+            custom_data: self.order.custom_data.clone(),
+        };
+        let receipt_url = self
+            .pg_tx_id
+            .as_ref()
+            .map(|tx| format!("https://receipt.example.com/{tx}"));
+        let cash_receipt = self.cash_receipt.as_ref().map(|r| {
+            let info = PaymentCashReceiptInfo {
+                kind: Some(r.kind.clone()),
+                issue_number: r.issue_number.clone(),
+                total_amount: r.amount,
+                currency: self.order.currency.clone(),
+                issued_at: r.issued_at,
+            };
+            match r.cancelled_at {
+                None => PaymentCashReceipt::Issued(info),
+                Some(cancelled_at) => {
+                    PaymentCashReceipt::Cancelled(CancelledPaymentCashReceiptInfo {
+                        receipt: info,
+                        cancelled_at,
+                    })
+                }
+            }
+        });
+        let cancelled = || CancelledPayment {
+            base: base.clone(),
+            paid_at: self.paid_at,
+            pg_tx_id: self.pg_tx_id.clone(),
+            cash_receipt: cash_receipt.clone(),
+            receipt_url: receipt_url.clone(),
+            cancellations: self
+                .cancellations
+                .iter()
+                .cloned()
+                .map(PaymentCancellation::Succeeded)
+                .collect(),
+            cancelled_at: self.status_changed_at,
+        };
+        match self.status {
+            PaymentStatus::Ready => Payment::Ready(base),
+            PaymentStatus::PayPending => Payment::PayPending(PendingPayment {
+                pg_tx_id: self.pg_tx_id.clone(),
+                base,
+            }),
+            PaymentStatus::VirtualAccountIssued => Payment::VirtualAccountIssued(PendingPayment {
+                pg_tx_id: self.pg_tx_id.clone(),
+                base,
+            }),
+            PaymentStatus::Paid => Payment::Paid(PaidPayment {
+                paid_at: self.paid_at.unwrap_or(self.status_changed_at),
+                pg_tx_id: self.pg_tx_id.clone(),
+                cash_receipt,
+                receipt_url,
+                disputes: Vec::new(),
+                base,
+            }),
+            PaymentStatus::Failed => {
+                let (failed_at, failure) = self.failure.clone().unwrap_or((
+                    self.status_changed_at,
+                    PaymentFailure {
+                        reason: None,
+                        pg_code: None,
+                        pg_message: None,
+                    },
+                ));
+                Payment::Failed(FailedPayment {
+                    base,
+                    failed_at,
+                    failure,
+                })
+            }
+            PaymentStatus::PartialCancelled => Payment::PartialCancelled(cancelled()),
+            PaymentStatus::Cancelled => Payment::Cancelled(cancelled()),
+        }
+    }
+
+    /// Its cash receipt on the wire, if it has one.
+    pub fn render_cash_receipt(&self, store: &Store) -> Option<CashReceipt> {
+        let r = self.cash_receipt.as_ref()?;
+        let info = CashReceiptInfo {
+            merchant_id: store.merchant_id.clone(),
+            store_id: store.store_id.clone(),
+            payment_id: self.id.clone(),
+            channel: store.channel(),
+            amount: r.amount,
+            currency: self.order.currency.clone(),
+            order_name: self.order.order_name.clone(),
+            is_manual: false,
+            kind: Some(r.kind.clone()),
+            issue_number: r.issue_number.clone(),
+            issued_at: r.issued_at,
+        };
+        Some(match r.cancelled_at {
+            None => CashReceipt::Issued(info),
+            Some(cancelled_at) => CashReceipt::Cancelled(CancelledCashReceiptInfo {
+                receipt: info,
+                cancelled_at,
+            }),
+        })
+    }
+}
+
+/// The VAT included in a taxable amount: a tenth of the supply value, rounded.
+pub fn vat_of(taxable: i64) -> i64 {
+    (taxable + 5) / 11
+}
+
+fn card_brand_name(brand: &str) -> &'static str {
+    match brand {
+        "VISA" => "비자",
+        "MASTER" => "마스터",
+        "AMEX" => "아멕스",
+        "JCB" => "JCB",
+        _ => "국내카드",
+    }
+}
+
+fn not_waiting() -> PortOneFault {
+    PortOneFault::new(
+        "PAYMENT_NOT_WAITING_FOR_DEPOSIT",
+        "결제 건이 입금 대기 상태가 아닙니다.",
+    )
+}
+
+/// A card's method after a successful charge.
+pub fn card_method(number: &str, installment_month: i32) -> Method {
+    Method::Card {
+        number: mask_card(number),
+        brand: card_brand(number),
+        installment_month,
+        approval_number: crate::ids::random_digits(8),
+    }
+}
+
+/// The number as the real API shows it: the middle digits masked.
+pub fn mask_card(number: &str) -> String {
+    number
+        .chars()
+        .enumerate()
+        .map(|(i, c)| if (6..12).contains(&i) { '*' } else { c })
+        .collect()
+}
