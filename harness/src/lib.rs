@@ -24,9 +24,12 @@
 //! # Ok(()) }
 //! ```
 
+pub mod admin;
+mod pgs;
 pub mod scenario;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -43,7 +46,9 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-pub use payments_testkit::{Database, Inbox, InboxError, InboxEvent};
+pub use payments_testkit::{Database, Delivery, Inbox, InboxError, InboxEvent};
+
+use crate::pgs::FakeEntry;
 
 /// The signing secret of the sandbox's relay: public, for sandboxes and tests only.
 pub const SANDBOX_WEBHOOK_SECRET: &str = payments_server::config::SANDBOX_WEBHOOK_SECRET;
@@ -81,6 +86,8 @@ pub struct HarnessBuilder {
     iv: String,
     webhook_secret: String,
     ports: (u16, u16, u16),
+    inbox_port: u16,
+    storage: Option<StorageSecrets>,
     pg_timeout: Duration,
     toss: TossConfig,
     iamport: IamportConfig,
@@ -95,6 +102,8 @@ impl Default for HarnessBuilder {
             iv: SANDBOX_IV.to_owned(),
             webhook_secret: SANDBOX_WEBHOOK_SECRET.to_owned(),
             ports: (0, 0, 0),
+            inbox_port: 0,
+            storage: None,
             pg_timeout: Duration::from_secs(10),
             toss: TossConfig::default(),
             iamport: IamportConfig::default(),
@@ -138,6 +147,20 @@ impl HarnessBuilder {
         self
     }
 
+    /// A fixed port for the webhook inbox and the admin API (default: 0, a free one).
+    pub fn inbox_port(mut self, port: u16) -> Self {
+        self.inbox_port = port;
+        self
+    }
+
+    /// The server's storage key and password pepper (default: fresh random ones). Records
+    /// written with one pair are readable only with it: a database kept between runs
+    /// needs the same pair each time.
+    pub fn storage(mut self, secrets: StorageSecrets) -> Self {
+        self.storage = Some(secrets);
+        self
+    }
+
     /// How long the server waits for a PG (default 10 s; shorter makes timeout tests quick).
     pub fn pg_timeout(mut self, timeout: Duration) -> Self {
         self.pg_timeout = timeout;
@@ -167,9 +190,11 @@ impl HarnessBuilder {
         let payments_listener = bind(self.ports.0).await?;
         let iamport_listener = bind(self.ports.1).await?;
         let toss_listener = bind(self.ports.2).await?;
+        let inbox_listener = bind(self.inbox_port).await?;
         let payments_url = url_of(&payments_listener)?;
         let iamport_url = url_of(&iamport_listener)?;
         let toss_url = url_of(&toss_listener)?;
+        let inbox_base = url_of(&inbox_listener)?;
 
         let toss = FakeToss::new(TossConfig {
             webhook_url: Some(format!("{payments_url}/payments/webhooks/toss")),
@@ -199,6 +224,14 @@ impl HarnessBuilder {
         }
 
         let mut config = Config::sandbox(database.url.clone());
+        if let Some(storage) = &self.storage {
+            config.storage.keys = [(
+                config.storage.active_key.clone(),
+                Secret::new(storage.key.clone()),
+            )]
+            .into();
+            config.storage.password_pepper = Secret::new(storage.pepper.clone());
+        }
         config.listen = payments_listener.local_addr()?;
         config.encryption.key = Secret::new(self.key.clone());
         config.encryption.iv = Secret::new(self.iv.clone());
@@ -229,8 +262,68 @@ impl HarnessBuilder {
                     .await;
             }));
         }
-        let (inbox, inbox_task) = Inbox::start(codec.clone(), &self.webhook_secret).await?;
-        tasks.push(inbox_task);
+        let fakes = Arc::new(vec![
+            FakeEntry {
+                name: "iamport",
+                url: iamport_url.clone(),
+                credentials: json!({"imp_key": iamport_credentials.imp_key, "imp_secret": iamport_credentials.imp_secret})
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default(),
+                controls: vec![
+                    ("payment_window", "POST /internal/payments"),
+                    ("deposit", "GET, PUT /internal/deposit/{imp_uid}"),
+                    ("merchant", "GET, PUT /internal/merchant"),
+                ],
+                fake: Box::new(iamport.clone()),
+            },
+            FakeEntry {
+                name: "toss",
+                url: toss_url.clone(),
+                credentials: json!({"secret_key": TOSS_SECRET_KEY})
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default(),
+                controls: vec![
+                    ("payment_window", "POST /internal/payments"),
+                    ("deposit", "GET, PUT /internal/{paymentKey}/deposit"),
+                    ("card_registration", "POST /internal/billing/authorizations"),
+                    ("merchant", "GET, PUT /internal/merchant"),
+                ],
+                fake: Box::new(toss.clone()),
+            },
+        ]);
+        let inbox = Inbox::new(&inbox_base, codec.clone(), &self.webhook_secret);
+        let admin_url = format!("{inbox_base}/admin");
+        let discovery = Arc::new(discovery(
+            &payments_url,
+            (&self.key, &self.iv),
+            &self.webhook_secret,
+            &fakes,
+            inbox.url(),
+            &admin_url,
+        ));
+        let router = inbox
+            .router()
+            .merge(admin::router(admin::Admin {
+                inbox: inbox.clone(),
+                app: app.clone(),
+                fakes: fakes.clone(),
+                discovery: discovery.clone(),
+            }))
+            // Set after the merge, so they cover the inbox's route too.
+            .method_not_allowed_fallback(admin::method_not_allowed)
+            .fallback(admin::not_found);
+        {
+            let mut stopped = stopped.clone();
+            tasks.push(tokio::spawn(async move {
+                let _ = axum::serve(inbox_listener, router)
+                    .with_graceful_shutdown(async move {
+                        let _ = stopped.wait_for(|s| *s).await;
+                    })
+                    .await;
+            }));
+        }
         payments_fakes::tls::install_provider();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
@@ -244,6 +337,9 @@ impl HarnessBuilder {
             iv: self.iv,
             webhook_secret: self.webhook_secret,
             inbox,
+            admin_url,
+            discovery,
+            fakes,
             app,
             toss,
             iamport,
@@ -254,6 +350,77 @@ impl HarnessBuilder {
             database: Some(database),
         })
     }
+}
+
+/// The server's secrets at rest: the storage key (Base64 of 32 bytes) and the password
+/// pepper.
+#[derive(Clone)]
+pub struct StorageSecrets {
+    pub key: String,
+    pub pepper: String,
+}
+
+impl std::fmt::Debug for StorageSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StorageSecrets(***)")
+    }
+}
+
+/// Moves the server's clock and every fake's forward by `ms`.
+pub(crate) async fn advance_all(app: &App, fakes: &[FakeEntry], ms: u64) {
+    app.clock().advance(Duration::from_millis(ms));
+    app.wake_relay();
+    let by = chrono::Duration::milliseconds(i64::try_from(ms).unwrap_or(i64::MAX / 2));
+    for fake in fakes {
+        fake.fake.advance(by).await;
+    }
+}
+
+/// Resets every fake, the inbox, and the server's records and clock.
+pub(crate) async fn reset_all(app: &App, fakes: &[FakeEntry], inbox: &Inbox) -> Result<(), String> {
+    for fake in fakes {
+        fake.fake.reset();
+    }
+    inbox.clear();
+    inbox.answer(200);
+    app.clock().reset();
+    app.db()
+        .delete_all_records()
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// The discovery document.
+fn discovery(
+    payments_url: &str,
+    (key, iv): (&str, &str),
+    webhook_secret: &str,
+    fakes: &[FakeEntry],
+    inbox_url: &str,
+    admin_url: &str,
+) -> Value {
+    let route = |methods: &[&str], path: &str| json!({"methods": methods, "url": format!("{admin_url}{path}")});
+    json!({
+        "payments": {
+            "url": payments_url,
+            "encryption": {"key": key, "iv": iv},
+            "webhook_secret": webhook_secret,
+        },
+        "fakes": fakes.iter().map(|f| (f.name.to_owned(), f.describe())).collect::<serde_json::Map<_, _>>(),
+        "inbox": {"url": inbox_url},
+        "admin": {
+            "url": admin_url,
+            "routes": {
+                "discovery": route(&["GET"], ""),
+                "inbox": route(&["GET", "DELETE"], "/inbox"),
+                "inbox_wait": route(&["GET"], "/inbox/wait"),
+                "inbox_event": route(&["GET"], "/inbox/events/{id}"),
+                "inbox_status": route(&["GET", "PUT", "DELETE"], "/inbox/status"),
+                "clock": route(&["GET", "POST"], "/clock"),
+                "reset": route(&["POST"], "/reset"),
+            },
+        },
+    })
 }
 
 async fn bind(port: u16) -> Result<TcpListener, HarnessError> {
@@ -278,6 +445,9 @@ pub struct Harness {
     iv: String,
     webhook_secret: String,
     inbox: Inbox,
+    admin_url: String,
+    discovery: Arc<Value>,
+    fakes: Arc<Vec<FakeEntry>>,
     app: App,
     toss: FakeToss,
     iamport: FakeIamport,
@@ -373,6 +543,36 @@ impl Harness {
     pub fn advance_server_clock(&self, by: Duration) {
         self.app.clock().advance(by);
         self.app.wake_relay();
+    }
+
+    /// Moves the server's clock and every fake's forward together (what
+    /// `POST /admin/clock` does).
+    pub async fn advance_clocks(&self, by: Duration) {
+        advance_all(
+            &self.app,
+            &self.fakes,
+            u64::try_from(by.as_millis()).unwrap_or(u64::MAX),
+        )
+        .await;
+    }
+
+    /// Back to a fresh state: every fake forgets everything, the inbox forgets its
+    /// deliveries and answers 200, the server's records are deleted and its clock put back
+    /// (what `POST /admin/reset` does).
+    pub async fn reset(&self) -> Result<(), HarnessError> {
+        reset_all(&self.app, &self.fakes, &self.inbox)
+            .await
+            .map_err(HarnessError::Database)
+    }
+
+    /// The base URL of the admin API (`…/admin`, on the inbox's port).
+    pub fn admin_url(&self) -> &str {
+        &self.admin_url
+    }
+
+    /// The discovery document (`GET /admin`): every URL, credential and control.
+    pub fn discovery(&self) -> &Value {
+        &self.discovery
     }
 
     /// Stops everything and removes the database.

@@ -20,6 +20,16 @@ impl Clock {
         let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX / 2);
         self.offset_ms.fetch_add(ms, Ordering::Relaxed);
     }
+
+    /// How far the clock is ahead of real time, in milliseconds.
+    pub fn offset_ms(&self) -> i64 {
+        self.offset_ms.load(Ordering::Relaxed)
+    }
+
+    /// Puts the clock back to real time (a sandbox's reset).
+    pub fn reset(&self) {
+        self.offset_ms.store(0, Ordering::Relaxed);
+    }
 }
 
 /// A time in milliseconds as the API shows it.

@@ -1,15 +1,22 @@
 //! The webhook inbox: an HTTP endpoint standing in for a client backend. It checks each
-//! delivery's signature, decrypts it, and hands the events to the test in arrival order.
+//! delivery's signature, decrypts it, and keeps a bounded log of every delivery, from which
+//! tests take the accepted events in arrival order (or read them without taking them).
 
-use std::sync::Arc;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use chrono::{DateTime, Utc};
 use payments_api::BodyCodec;
 use payments_api::payments::PaymentWebhook;
-use tokio::sync::{Mutex, mpsc};
+use tokio::sync::watch;
+
+/// How many deliveries the inbox remembers; beyond it the oldest are forgotten, taken or
+/// not, so a sandbox that runs for days does not grow.
+pub const INBOX_CAPACITY: usize = 10_000;
 
 /// An event the inbox accepted.
 #[derive(Debug, Clone)]
@@ -25,6 +32,44 @@ pub struct InboxEvent {
     pub body: String,
 }
 
+/// A delivery as the inbox recorded it, accepted or not.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// Its place in the inbox's log: 1, 2, 3, … in arrival order, never reused (a clear
+    /// keeps counting), so `after` cursors stay valid.
+    pub seq: u64,
+    pub received_at: DateTime<Utc>,
+    /// The `webhook-id`, `webhook-timestamp` and `webhook-signature` headers.
+    pub id: String,
+    pub timestamp: String,
+    pub signature: String,
+    /// Whether the signature is one of the relay's secret over this body and timestamp.
+    pub signature_valid: bool,
+    /// The decrypted event, when the body decrypts to one.
+    pub event: Option<PaymentWebhook>,
+    /// The body as it came.
+    pub body: String,
+    /// The status the inbox answered: 2xx means accepted.
+    pub answered: u16,
+}
+
+impl Delivery {
+    /// Whether the inbox accepted it (a valid signature, an event, a 2xx answer).
+    pub fn accepted(&self) -> bool {
+        (200..300).contains(&self.answered) && self.event.is_some()
+    }
+
+    fn to_event(&self) -> Option<InboxEvent> {
+        Some(InboxEvent {
+            id: self.id.clone(),
+            event: self.event.clone()?,
+            timestamp: self.timestamp.clone(),
+            signature: self.signature.clone(),
+            body: self.body.clone(),
+        })
+    }
+}
+
 /// Why no event came.
 #[derive(Debug, thiserror::Error)]
 pub enum InboxError {
@@ -34,22 +79,27 @@ pub enum InboxError {
     Closed,
 }
 
-/// The inbox. Its URL is what histories name as their `webhook_url`.
-#[derive(Debug)]
+/// The inbox. Its URL is what histories name as their `webhook_url`; clones share it.
+#[derive(Debug, Clone)]
 pub struct Inbox {
     url: String,
-    status: Arc<AtomicU16>,
-    events: Mutex<mpsc::UnboundedReceiver<InboxEvent>>,
-    /// Events taken off the queue by a filtered `next` but not matching it, kept in order.
-    skipped: Mutex<std::collections::VecDeque<InboxEvent>>,
+    shared: Arc<Shared>,
 }
 
-#[derive(Clone)]
+#[derive(Debug)]
 struct Shared {
-    events: mpsc::UnboundedSender<InboxEvent>,
-    status: Arc<AtomicU16>,
+    status: AtomicU16,
     codec: BodyCodec,
     secret: String,
+    log: Mutex<Log>,
+    /// The seq of the newest delivery; waiters wake when it changes.
+    newest: watch::Sender<u64>,
+}
+
+#[derive(Debug, Default)]
+struct Log {
+    entries: VecDeque<(Delivery, bool)>,
+    last_seq: u64,
 }
 
 impl Inbox {
@@ -59,31 +109,34 @@ impl Inbox {
         codec: BodyCodec,
         secret: &str,
     ) -> std::io::Result<(Self, tokio::task::JoinHandle<()>)> {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let status = Arc::new(AtomicU16::new(200));
-        let shared = Shared {
-            events: tx,
-            status: status.clone(),
-            codec,
-            secret: secret.to_owned(),
-        };
-        let router = axum::Router::new()
-            .route("/webhook", axum::routing::post(receive))
-            .with_state(shared);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let url = format!("http://{}/webhook", listener.local_addr()?);
+        let inbox = Self::new(&format!("http://{}", listener.local_addr()?), codec, secret);
+        let router = inbox.router();
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
         });
-        Ok((
-            Self {
-                url,
-                status,
-                events: Mutex::new(rx),
-                skipped: Mutex::new(Default::default()),
-            },
-            task,
-        ))
+        Ok((inbox, task))
+    }
+
+    /// An inbox to be served by the caller (with [`Inbox::router`]) at `base_url`.
+    pub fn new(base_url: &str, codec: BodyCodec, secret: &str) -> Self {
+        Self {
+            url: format!("{}/webhook", base_url.trim_end_matches('/')),
+            shared: Arc::new(Shared {
+                status: AtomicU16::new(200),
+                codec,
+                secret: secret.to_owned(),
+                log: Mutex::new(Log::default()),
+                newest: watch::channel(0).0,
+            }),
+        }
+    }
+
+    /// The inbox's route, `POST /webhook`.
+    pub fn router(&self) -> axum::Router {
+        axum::Router::new()
+            .route("/webhook", axum::routing::post(receive))
+            .with_state(self.shared.clone())
     }
 
     /// Where to send events: a history's `webhook_url`.
@@ -94,7 +147,60 @@ impl Inbox {
     /// Makes the inbox answer later deliveries with `status` (e.g. 503 to play a client
     /// that is down); events answered with a non-2xx status are not handed out.
     pub fn answer(&self, status: u16) {
-        self.status.store(status, Ordering::SeqCst);
+        self.shared.status.store(status, Ordering::SeqCst);
+    }
+
+    /// The status the inbox answers valid deliveries with.
+    pub fn answering(&self) -> u16 {
+        self.shared.status.load(Ordering::SeqCst)
+    }
+
+    /// Forgets every delivery (the seq keeps counting).
+    pub fn clear(&self) {
+        self.shared.log().entries.clear();
+    }
+
+    /// The deliveries remembered whose seq is above `after`, oldest first.
+    pub fn deliveries(&self, after: u64) -> Vec<Delivery> {
+        let log = self.shared.log();
+        log.entries
+            .iter()
+            .filter(|(d, _)| d.seq > after)
+            .map(|(d, _)| d.clone())
+            .collect()
+    }
+
+    /// The remembered delivery of the event with this `webhook-id` (the last, if it came
+    /// more than once).
+    pub fn delivery(&self, id: &str) -> Option<Delivery> {
+        let log = self.shared.log();
+        log.entries
+            .iter()
+            .rev()
+            .find(|(d, _)| d.id == id)
+            .map(|(d, _)| d.clone())
+    }
+
+    /// Changes whenever a delivery is recorded; its value is the newest seq.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.shared.newest.subscribe()
+    }
+
+    /// The first delivery above `after` (accepted or not) for which `filter` holds, waiting
+    /// at most `timeout` for one; nothing is taken, so other readers still see it.
+    pub async fn wait(
+        &self,
+        after: u64,
+        timeout: Duration,
+        filter: impl Fn(&Delivery) -> bool,
+    ) -> Result<Delivery, InboxError> {
+        self.wait_then(timeout, |log| {
+            log.entries
+                .iter()
+                .find(|(d, _)| d.seq > after && filter(d))
+                .map(|(d, _)| d.clone())
+        })
+        .await
     }
 
     /// The next event, waiting at most `timeout`.
@@ -113,42 +219,67 @@ impl Inbox {
             .await
     }
 
-    /// The next event for which `filter` holds, waiting at most `timeout`.
+    /// The next event not yet taken for which `filter` holds, waiting at most `timeout`;
+    /// it is taken, so later calls see the ones after it.
     pub async fn next_matching(
         &self,
         timeout: Duration,
         filter: impl Fn(&InboxEvent) -> bool,
     ) -> Result<InboxEvent, InboxError> {
-        {
-            let mut skipped = self.skipped.lock().await;
-            if let Some(i) = skipped.iter().position(&filter) {
-                return Ok(skipped.remove(i).expect("the position exists"));
-            }
-        }
-        let deadline = tokio::time::Instant::now() + timeout;
-        let mut events = self.events.lock().await;
-        loop {
-            let event = tokio::time::timeout_at(deadline, events.recv())
-                .await
-                .map_err(|_| InboxError::Timeout(timeout))?
-                .ok_or(InboxError::Closed)?;
-            if filter(&event) {
-                return Ok(event);
-            }
-            self.skipped.lock().await.push_back(event);
-        }
+        self.wait_then(timeout, |log| take(log, &filter)).await
     }
 
-    /// An event already received, without waiting.
+    /// An event already received and not yet taken, without waiting.
     pub async fn try_next(&self) -> Option<InboxEvent> {
-        if let Some(event) = self.skipped.lock().await.pop_front() {
-            return Some(event);
+        take(&mut self.shared.log(), |_| true)
+    }
+
+    /// Runs `look` on the log until it finds something or `timeout` passes.
+    async fn wait_then<T>(
+        &self,
+        timeout: Duration,
+        mut look: impl FnMut(&mut Log) -> Option<T>,
+    ) -> Result<T, InboxError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            // Subscribed before looking, so a delivery between the look and the wait
+            // still wakes it.
+            let mut newest = self.shared.newest.subscribe();
+            if let Some(found) = look(&mut self.shared.log()) {
+                return Ok(found);
+            }
+            tokio::time::timeout_at(deadline, newest.changed())
+                .await
+                .map_err(|_| InboxError::Timeout(timeout))?
+                .map_err(|_| InboxError::Closed)?;
         }
-        self.events.lock().await.try_recv().ok()
     }
 }
 
-async fn receive(State(shared): State<Shared>, headers: HeaderMap, body: String) -> StatusCode {
+fn take(log: &mut Log, filter: impl Fn(&InboxEvent) -> bool) -> Option<InboxEvent> {
+    log.entries.iter_mut().find_map(|(delivery, taken)| {
+        if *taken || !delivery.accepted() {
+            return None;
+        }
+        let event = delivery.to_event()?;
+        filter(&event).then(|| {
+            *taken = true;
+            event
+        })
+    })
+}
+
+impl Shared {
+    fn log(&self) -> MutexGuard<'_, Log> {
+        self.log.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+async fn receive(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: String,
+) -> StatusCode {
     let header = |name: &str| {
         headers
             .get(name)
@@ -160,7 +291,7 @@ async fn receive(State(shared): State<Shared>, headers: HeaderMap, body: String)
     let timestamp = header("webhook-timestamp");
     let signature = header("webhook-signature");
     // The server's clock may run ahead in tests: accept any timestamp within a year.
-    let signed = payments_api::signature::verify(
+    let signature_valid = payments_api::signature::verify(
         &shared.secret,
         &id,
         &timestamp,
@@ -168,23 +299,42 @@ async fn receive(State(shared): State<Shared>, headers: HeaderMap, body: String)
         &body,
         chrono::Utc::now().timestamp(),
         365 * 86_400,
-    );
-    if signed.is_err() {
-        return StatusCode::UNAUTHORIZED;
-    }
+    )
+    .is_ok();
+    let event = shared.codec.decrypt_json::<PaymentWebhook>(&body).ok();
     let status = shared.status.load(Ordering::SeqCst);
-    if !(200..300).contains(&status) {
-        return StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-    }
-    let Ok(event) = shared.codec.decrypt_json::<PaymentWebhook>(&body) else {
-        return StatusCode::BAD_REQUEST;
+    let answered = if !signature_valid {
+        StatusCode::UNAUTHORIZED
+    } else if !(200..300).contains(&status) {
+        StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE)
+    } else if event.is_none() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::from_u16(status).unwrap_or(StatusCode::OK)
     };
-    let _ = shared.events.send(InboxEvent {
-        id,
-        event,
-        timestamp,
-        signature,
-        body,
-    });
-    StatusCode::from_u16(status).unwrap_or(StatusCode::OK)
+    let seq = {
+        let mut log = shared.log();
+        log.last_seq += 1;
+        let seq = log.last_seq;
+        if log.entries.len() >= INBOX_CAPACITY {
+            log.entries.pop_front();
+        }
+        log.entries.push_back((
+            Delivery {
+                seq,
+                received_at: Utc::now(),
+                id,
+                timestamp,
+                signature,
+                signature_valid,
+                event,
+                body,
+                answered: answered.as_u16(),
+            },
+            false,
+        ));
+        seq
+    };
+    shared.newest.send_replace(seq);
+    answered
 }

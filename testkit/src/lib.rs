@@ -14,7 +14,7 @@ mod database;
 mod inbox;
 
 pub use database::{Database, Provisioned, provision};
-pub use inbox::{Inbox, InboxError, InboxEvent};
+pub use inbox::{Delivery, INBOX_CAPACITY, Inbox, InboxError, InboxEvent};
 
 /// Why a database could not be made or reached.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
