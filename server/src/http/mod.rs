@@ -86,6 +86,7 @@ pub fn router(state: AppState) -> Router {
         .merge(legacy)
         .merge(notifications)
         .route("/monitors/health", get(monitors::health))
+        .route("/monitors/ready", get(monitors::ready))
         .route("/monitors/performance", get(monitors::performance))
         .route("/monitors/system", get(monitors::system))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no_route", "no such route") })
