@@ -44,11 +44,7 @@ enum Cleanup {
         server: String,
         name: String,
     },
-    Process {
-        child: tokio::process::Child,
-        #[allow(dead_code)]
-        dir: tempfile::TempDir,
-    },
+    Process(PrivateServer),
     /// Dropping the container stops and removes it.
     #[cfg(feature = "docker")]
     Container(
@@ -72,6 +68,39 @@ impl Provisioned {
     }
 }
 
+impl Provisioned {
+    /// Kills a private `mariadbd` (`SIGKILL`, as a crash would) and waits until it is gone;
+    /// its data stays for [`Provisioned::restart_server`]. Other databases refuse.
+    pub async fn kill_server(&mut self) -> Result<(), DatabaseError> {
+        let Cleanup::Process(server) = &mut self.cleanup else {
+            return Err(DatabaseError(
+                "only a private mariadbd can be killed".into(),
+            ));
+        };
+        if let Some(mut child) = server.child.take() {
+            child
+                .kill()
+                .await
+                .map_err(|e| DatabaseError(format!("killing mariadbd: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// Starts a killed private `mariadbd` again on the same data and port, and waits until
+    /// it answers.
+    pub async fn restart_server(&mut self) -> Result<(), DatabaseError> {
+        let Cleanup::Process(server) = &mut self.cleanup else {
+            return Err(DatabaseError(
+                "only a private mariadbd can be restarted".into(),
+            ));
+        };
+        if server.child.is_none() {
+            server.start().await?;
+        }
+        Ok(())
+    }
+}
+
 impl Drop for Provisioned {
     fn drop(&mut self) {
         match std::mem::replace(&mut self.cleanup, Cleanup::Nothing) {
@@ -88,9 +117,11 @@ impl Drop for Provisioned {
                 })
                 .join();
             }
-            Cleanup::Process { mut child, dir } => {
-                let _ = child.start_kill();
-                drop(dir);
+            Cleanup::Process(mut server) => {
+                if let Some(child) = server.child.as_mut() {
+                    let _ = child.start_kill();
+                }
+                drop(server);
             }
             #[cfg(feature = "docker")]
             Cleanup::Container(container) => drop(container),
@@ -159,7 +190,7 @@ async fn mariadb(server: &str) -> Result<Provisioned, DatabaseError> {
     url.set_path("");
     let server = url.to_string().trim_end_matches('/').to_owned();
     let name = format!("payments_h_{}", uuid::Uuid::new_v4().simple());
-    execute(&server, &format!("CREATE DATABASE {name}")).await?;
+    execute(&server, &format!("CREATE DATABASE {name} {CHARSET}")).await?;
     Ok(Provisioned {
         url: format!("{server}/{name}"),
         cleanup: Cleanup::Drop { server, name },
@@ -188,6 +219,78 @@ fn find(program: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// The character set and collation of every database made here: Korean text needs utf8mb4,
+/// and the binary, no-pad collation compares keys exactly, as SQLite does.
+const CHARSET: &str = "CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin";
+
+/// A `mariadbd` of a test's own, on a temporary directory.
+#[derive(Debug)]
+struct PrivateServer {
+    program: PathBuf,
+    dir: tempfile::TempDir,
+    port: u16,
+    as_root: bool,
+    /// `None` while killed.
+    child: Option<tokio::process::Child>,
+}
+
+impl PrivateServer {
+    fn url(&self) -> String {
+        format!("mysql://root@127.0.0.1:{}", self.port)
+    }
+
+    /// Starts `mariadbd` and waits until it takes queries, with the test database made.
+    async fn start(&mut self) -> Result<(), DatabaseError> {
+        let dir = self.dir.path();
+        let child = tokio::process::Command::new(&self.program)
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", dir.join("data").display()))
+            .arg(format!("--socket={}", dir.join("mysqld.sock").display()))
+            .arg(format!("--pid-file={}", dir.join("mysqld.pid").display()))
+            .arg(format!("--log-error={}", dir.join("error.log").display()))
+            .arg(format!("--port={}", self.port))
+            .args([
+                "--bind-address=127.0.0.1",
+                "--skip-log-bin",
+                "--innodb-buffer-pool-size=32M",
+                "--innodb-log-file-size=8M",
+                // Without these, a server started with no defaults speaks latin1.
+                "--character-set-server=utf8mb4",
+                "--collation-server=utf8mb4_nopad_bin",
+            ])
+            // mariadbd refuses to run as root unless told to.
+            .args(if self.as_root {
+                &["--user=root"][..]
+            } else {
+                &[]
+            })
+            // Its messages go to error.log; what it says before opening that file is noise.
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| DatabaseError(format!("mariadbd: {e}")))?;
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let create = format!("CREATE DATABASE IF NOT EXISTS payments {CHARSET}");
+        loop {
+            match execute(&self.url(), &create).await {
+                Ok(()) => return Ok(()),
+                Err(_) if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(25)).await
+                }
+                Err(e) => {
+                    let log = std::fs::read_to_string(dir.join("error.log")).unwrap_or_default();
+                    return Err(DatabaseError(format!(
+                        "the private mariadbd did not start: {e}\n{}",
+                        tail(&log)
+                    )));
+                }
+            }
+        }
+    }
+}
+
 async fn private_mariadb() -> Result<Provisioned, DatabaseError> {
     let missing = |p: &str| {
         DatabaseError(format!(
@@ -195,29 +298,23 @@ async fn private_mariadb() -> Result<Provisioned, DatabaseError> {
         ))
     };
     let install = find("mariadb-install-db").ok_or_else(|| missing("mariadb-install-db"))?;
-    let server = find("mariadbd").ok_or_else(|| missing("mariadbd"))?;
+    let program = find("mariadbd").ok_or_else(|| missing("mariadbd"))?;
     let dir = tempfile::tempdir().map_err(|e| DatabaseError(e.to_string()))?;
-    let data = dir.path().join("data");
-    // mariadbd refuses to run as root unless told to.
-    let as_root = std::fs::metadata("/proc/self").map(|m| {
-        use std::os::unix::fs::MetadataExt;
-        m.uid() == 0
-    });
-    let user: &[&str] = if as_root.unwrap_or(false) {
-        &["--user=root"]
-    } else {
-        &[]
-    };
-    let started = Instant::now();
+    let as_root = std::fs::metadata("/proc/self")
+        .map(|m| {
+            use std::os::unix::fs::MetadataExt;
+            m.uid() == 0
+        })
+        .unwrap_or(false);
     let output = tokio::process::Command::new(&install)
         .arg("--no-defaults")
-        .arg(format!("--datadir={}", data.display()))
+        .arg(format!("--datadir={}", dir.path().join("data").display()))
         .args([
             "--auth-root-authentication-method=normal",
             "--skip-test-db",
             "--innodb-log-file-size=8M",
         ])
-        .args(user)
+        .args(if as_root { &["--user=root"][..] } else { &[] })
         .output()
         .await
         .map_err(|e| DatabaseError(format!("mariadb-install-db: {e}")))?;
@@ -227,56 +324,17 @@ async fn private_mariadb() -> Result<Provisioned, DatabaseError> {
             String::from_utf8_lossy(&output.stderr).trim()
         )));
     }
-    let port = free_port()?;
-    let child = tokio::process::Command::new(&server)
-        .arg("--no-defaults")
-        .arg(format!("--datadir={}", data.display()))
-        .arg(format!(
-            "--socket={}",
-            dir.path().join("mysqld.sock").display()
-        ))
-        .arg(format!(
-            "--pid-file={}",
-            dir.path().join("mysqld.pid").display()
-        ))
-        .arg(format!(
-            "--log-error={}",
-            dir.path().join("error.log").display()
-        ))
-        .arg(format!("--port={port}"))
-        .args([
-            "--bind-address=127.0.0.1",
-            "--skip-log-bin",
-            "--innodb-buffer-pool-size=32M",
-            "--innodb-log-file-size=8M",
-        ])
-        .args(user)
-        // Its messages go to error.log; what it says before opening that file is noise.
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| DatabaseError(format!("mariadbd: {e}")))?;
-    let server_url = format!("mysql://root@127.0.0.1:{port}");
-    let deadline = started + Duration::from_secs(30);
-    loop {
-        match execute(&server_url, "CREATE DATABASE IF NOT EXISTS payments").await {
-            Ok(()) => break,
-            Err(_) if Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(25)).await
-            }
-            Err(e) => {
-                let log = std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default();
-                return Err(DatabaseError(format!(
-                    "the private mariadbd did not start: {e}\n{}",
-                    tail(&log)
-                )));
-            }
-        }
-    }
+    let mut server = PrivateServer {
+        program,
+        dir,
+        port: free_port()?,
+        as_root,
+        child: None,
+    };
+    server.start().await?;
     Ok(Provisioned {
-        url: format!("{server_url}/payments"),
-        cleanup: Cleanup::Process { child, dir },
+        url: format!("{}/payments", server.url()),
+        cleanup: Cleanup::Process(server),
     })
 }
 

@@ -116,6 +116,49 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Gives the answers no handler wrote (the framework's 405 with an empty body, its 413 and
+/// other rejections in plain text) the API's JSON error shape, keeping an `Allow` header.
+pub async fn json_errors(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use axum::http::header::{ALLOW, CONTENT_TYPE};
+    let response = next.run(request).await;
+    let status = response.status();
+    let json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    // The framework's own texts are short; a longer one is cut.
+    let text = match axum::body::to_bytes(body, 1024).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(_) => String::new(),
+    };
+    let (code, message) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "this route takes another method"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("body_too_large", "the body is too large"),
+        s if s.is_client_error() => ("invalid_input", "the request cannot be handled"),
+        _ => (
+            "internal",
+            "the server failed to handle the request; see its log",
+        ),
+    };
+    let message = match text.trim() {
+        "" => message.to_owned(),
+        detail => format!("{message}: {detail}"),
+    };
+    let mut answer = ApiError::new(status, code, message).into_response();
+    if let Some(allow) = parts.headers.get(ALLOW) {
+        answer.headers_mut().insert(ALLOW, allow.clone());
+    }
+    answer
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

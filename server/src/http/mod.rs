@@ -86,9 +86,11 @@ pub fn router(state: AppState) -> Router {
         .merge(legacy)
         .merge(notifications)
         .route("/monitors/health", get(monitors::health))
+        .route("/monitors/ready", get(monitors::ready))
         .route("/monitors/performance", get(monitors::performance))
         .route("/monitors/system", get(monitors::system))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no_route", "no such route") })
+        .layer(axum::middleware::from_fn(error::json_errors))
         .layer(from_fn_with_state(state.monitor.clone(), monitors::count))
         .layer(
             tower::ServiceBuilder::new()

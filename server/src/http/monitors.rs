@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 use chrono::{DateTime, Utc};
 use payments_api::monitors::*;
 use uuid::Uuid;
@@ -85,6 +85,14 @@ impl<F> Drop for InFlight<F> {
 /// `/monitors/health`: an empty 200 while the server runs.
 pub async fn health() -> StatusCode {
     StatusCode::OK
+}
+
+/// `/monitors/ready`: an empty 200 while the server can serve requests (its database
+/// answers), else 503 `database_unavailable` with `Retry-After`: for orchestrators, which
+/// send traffic only to ready instances, while `/monitors/health` says the process lives.
+pub async fn ready(axum::extract::State(s): axum::extract::State<AppState>) -> Reply {
+    s.records.ready().await?;
+    Ok(StatusCode::OK.into_response())
 }
 
 /// `/monitors/performance`: CPU, memory, uptime and request counts.

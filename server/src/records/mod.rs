@@ -169,6 +169,17 @@ impl Records {
         Ok(history_of(&row, payment.data, &payment.summary))
     }
 
+    /// Whether the database answers now.
+    pub async fn ready(&self) -> Result<(), RecordError> {
+        self.store
+            .ping()
+            .await
+            .map_err(|e| match RecordError::from(e) {
+                RecordError::Internal(_) => RecordError::DatabaseUnavailable,
+                other => other,
+            })
+    }
+
     /// A PG's notification: re-read what it names. A notification naming an order is
     /// genuine only with the secret the PG gave that payment, compared in constant time.
     pub async fn notified(&self, code: VendorCode, notice: Notice) -> Result<Refresh, RecordError> {

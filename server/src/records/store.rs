@@ -203,6 +203,11 @@ impl Store {
         Self { db }
     }
 
+    /// Whether the database answers a trivial query in time.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        self.db.ping().await
+    }
+
     /// The record of table `T` that `key` names.
     pub async fn find<T: Table>(&self, key: Key<'_>) -> Result<Option<T>, sqlx::Error> {
         let (condition, values) = key.condition();

@@ -79,6 +79,18 @@ pub struct Ctx {
 
 impl Ctx {
     pub async fn start(backend: Backend) -> Self {
+        let database = match backend {
+            Backend::Sqlite => Database::Sqlite,
+            Backend::MariaDb => Database::MariaDb(
+                std::env::var("PAYMENTS_TEST_DATABASE_URL")
+                    .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into()),
+            ),
+        };
+        Self::start_on(backend, database).await
+    }
+
+    /// A server on `database`, a database of `backend`.
+    pub async fn start_on(backend: Backend, database: Database) -> Self {
         // Sync delivery: a fake's webhook has reached the server when the fake answers.
         let toss = FakeToss::new(TossConfig {
             webhook_mode: payments_fakes::delivery::DeliveryMode::Sync,
@@ -90,13 +102,6 @@ impl Ctx {
         });
         let toss_url = payments_testkit::serve(toss.router()).await.unwrap();
         let iamport_url = payments_testkit::serve(iamport.router()).await.unwrap();
-        let database = match backend {
-            Backend::Sqlite => Database::Sqlite,
-            Backend::MariaDb => Database::MariaDb(
-                std::env::var("PAYMENTS_TEST_DATABASE_URL")
-                    .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into()),
-            ),
-        };
         let database = payments_testkit::provision(&database)
             .await
             .unwrap_or_else(|e| {
@@ -220,6 +225,18 @@ impl Ctx {
             task.await.unwrap();
         }
         self.boot().await;
+    }
+
+    /// Kills the test's private `mariadbd`, as a crash would.
+    pub async fn kill_database(&mut self) {
+        let database = self.database.as_mut().expect("a database");
+        database.kill_server().await.unwrap();
+    }
+
+    /// Starts the killed private `mariadbd` again.
+    pub async fn restart_database(&mut self) {
+        let database = self.database.as_mut().expect("a database");
+        database.restart_server().await.unwrap();
     }
 
     /// Stops the server and drops the test database.
