@@ -92,7 +92,7 @@ impl Records {
         outbox: Arc<Outbox>,
     ) -> Self {
         Self {
-            store: Store::new(db),
+            store: Store::new(db, sealer.clone()),
             sealer,
             passwords,
             pgs,
@@ -133,6 +133,7 @@ impl Records {
         let row = HistoryRow {
             identity,
             webhook_url: Some(input.webhook_url.clone()),
+            webhook_url_sealed: None,
             currency: summary.currency.clone(),
             price: summary.price,
             refund: summary.refund,
@@ -406,6 +407,7 @@ impl Records {
         let row = ReservationRow {
             identity,
             title: input.title.clone(),
+            title_sealed: None,
             data: self.seal_data::<ReservationRow>(id, &key.raw),
             password_hash: self.passwords.hash(&id.to_string(), &input.password),
             created_at: self.clock.now_ms(),
