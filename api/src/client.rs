@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use crate::codec::{BodyCodec, DecodeError, KeyError};
+use crate::codec::{BodyCodec, DecodeError, KeyError, SCHEME_HEADER, Scheme};
 use crate::monitors::{Performance, System};
 use crate::payments::{
     ErrorBody, PaymentCancelCreate, PaymentHistory, PaymentHistoryCreate, PaymentPassword,
@@ -70,6 +70,7 @@ impl ClientError {
 pub struct PaymentsClient {
     base: String,
     codec: BodyCodec,
+    scheme: Scheme,
     http: reqwest::Client,
 }
 
@@ -91,8 +92,17 @@ impl PaymentsClient {
         Self {
             base: base_url.trim_end_matches('/').to_owned(),
             codec,
+            scheme: Scheme::LegacyCbc,
             http,
         }
+    }
+
+    /// The same client, encrypting its bodies (and asking for answers) with `scheme`:
+    /// [`Scheme::Aes256Gcm`] for bodies no one can change unnoticed. A server that does not
+    /// know the scheme answers bodies this client refuses to read.
+    pub fn with_scheme(mut self, scheme: Scheme) -> Self {
+        self.scheme = scheme;
+        self
     }
 
     /// The server's base URL.
@@ -238,15 +248,18 @@ impl PaymentsClient {
         if let Some(key) = idempotency_key {
             request = request.header("idempotency-key", key);
         }
+        if let Some(value) = self.scheme.header_value() {
+            request = request.header(SCHEME_HEADER, value);
+        }
         if let Some(body) = body {
             let text = self
                 .codec
-                .encrypt_json(body)
+                .encrypt_json_with(self.scheme, body)
                 .map_err(|e| ClientError::Decode(DecodeError::Json(e)))?;
             request = request.header("content-type", "text/plain").body(text);
         }
         let text = Self::check(request.send().await?).await?;
-        Ok(self.codec.decrypt_json(&text)?)
+        Ok(self.codec.decrypt_json_with(self.scheme, &text)?)
     }
 
     async fn check(response: reqwest::Response) -> Result<String, ClientError> {

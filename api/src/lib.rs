@@ -22,4 +22,4 @@ pub mod signature;
 pub mod toss;
 pub mod wire;
 
-pub use codec::{BodyCodec, DecodeError, KeyError};
+pub use codec::{BodyCodec, DecodeError, KeyError, Scheme, Undecryptable};

@@ -8,8 +8,8 @@
 //! `cargo test` keeps what fuzzing once found. A function panics only where an invariant is
 //! broken; an error answer for bad input is the expected outcome.
 
-use payments_api::BodyCodec;
 use payments_api::codec::{SANDBOX_IV, SANDBOX_KEY};
+use payments_api::{BodyCodec, Scheme};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -18,28 +18,39 @@ pub type Target = fn(&[u8]);
 
 /// The targets by name, as the folders of `fuzz/corpus/` and the binaries of
 /// `fuzz/libfuzzer/fuzz_targets/` are named.
-pub const TARGETS: [(&str, Target); 4] = [
+pub const TARGETS: [(&str, Target); 5] = [
     ("codec", codec),
     ("signature", signature),
     ("wire_types", wire_types),
     ("pg_notifications", pg_notifications),
+    ("scenario", scenario),
 ];
 
 fn sandbox_codec() -> BodyCodec {
     BodyCodec::new(SANDBOX_KEY, SANDBOX_IV).expect("the sandbox key and IV are valid")
 }
 
-/// The body codec: decrypting any text gives a typed error or bytes, never a panic; and
+/// The body codec, in both formats: decrypting any text gives a typed error or bytes,
+/// never a panic; a server's reading of a body agrees with the typed decryption; and
 /// whatever bytes are encrypted decrypt back to themselves.
 pub fn codec(data: &[u8]) {
     let codec = sandbox_codec();
     let text = String::from_utf8_lossy(data);
     let _ = codec.decrypt(&text);
     let _ = codec.decrypt_json::<serde_json::Value>(&text);
-    let sealed = codec.encrypt(data);
-    match codec.decrypt(&sealed) {
-        Ok(back) => assert_eq!(back, data, "a round trip changed the bytes"),
-        Err(e) => panic!("what was encrypted does not decrypt: {e}"),
+    for scheme in [Scheme::LegacyCbc, Scheme::Aes256Gcm] {
+        let typed = codec.decrypt_json_with::<serde_json::Value>(scheme, &text);
+        let opened = codec.open_json::<serde_json::Value>(scheme, &text);
+        assert_eq!(
+            typed.is_ok(),
+            opened.is_ok(),
+            "{scheme:?}: the server's reading disagrees with the typed decryption"
+        );
+        let sealed = codec.encrypt_with(scheme, data);
+        match codec.decrypt_with(scheme, &sealed) {
+            Ok(back) => assert_eq!(back, data, "{scheme:?}: a round trip changed the bytes"),
+            Err(e) => panic!("{scheme:?}: what was encrypted does not decrypt: {e}"),
+        }
     }
 }
 
@@ -105,4 +116,11 @@ pub fn pg_notifications(data: &[u8]) {
     use payments_api::{iamport, toss};
     reparse::<iamport::IamportWebhook>(data);
     reparse::<toss::TossWebhook>(data);
+}
+
+/// The scenario parser of the harness: any text is a scenario or an error naming where it
+/// went wrong, never a panic.
+pub fn scenario(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let _ = payments_harness::scenario::Scenario::parse("fuzz.yaml", &text);
 }

@@ -82,4 +82,9 @@ proptest! {
     fn pg_notifications_take_any_input(bytes in input("pg_notifications")) {
         payments_fuzz::pg_notifications(&bytes);
     }
+
+    #[test]
+    fn scenarios_take_any_input(bytes in input("scenario")) {
+        payments_fuzz::scenario(&bytes);
+    }
 }

@@ -4,8 +4,8 @@ use std::io::{self, IsTerminal as _, Read as _, Write as _};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use payments_api::BodyCodec;
 use payments_api::codec::{SANDBOX_IV, SANDBOX_KEY};
+use payments_api::{BodyCodec, Scheme};
 
 mod fake;
 mod run;
@@ -63,11 +63,23 @@ struct Keys {
     /// The body encryption IV: 16 characters. Defaults to the sandbox's public IV.
     #[arg(long, env = "PAYMENTS_ENCRYPTION_IV", hide_env_values = true, default_value = SANDBOX_IV, hide_default_value = true)]
     iv: String,
+    /// The authenticated format (AES-256-GCM) that a request asks for with the header
+    /// `x-payments-encryption: aes-256-gcm`, instead of the original AES-CBC.
+    #[arg(long)]
+    gcm: bool,
 }
 
 impl Keys {
     fn codec(&self) -> Result<BodyCodec, String> {
         BodyCodec::new(&self.key, &self.iv).map_err(|e| e.to_string())
+    }
+
+    fn scheme(&self) -> Scheme {
+        if self.gcm {
+            Scheme::Aes256Gcm
+        } else {
+            Scheme::LegacyCbc
+        }
     }
 }
 
@@ -105,13 +117,20 @@ fn encrypt(json: Option<String>, keys: &Keys) -> Result<String, String> {
     // Parse first: a body that is not JSON would only fail later, at the server.
     let value: serde_json::Value =
         serde_json::from_str(&input).map_err(|e| format!("the input is not JSON: {e}"))?;
-    codec.encrypt_json(&value).map_err(|e| e.to_string())
+    codec
+        .encrypt_json_with(keys.scheme(), &value)
+        .map_err(|e| e.to_string())
 }
 
 fn decrypt(text: Option<String>, raw: bool, keys: &Keys) -> Result<String, String> {
     let codec = keys.codec()?;
     let input = argument_or_stdin(text)?;
-    let plaintext = codec.decrypt_text(&input).map_err(|e| e.to_string())?;
+    let plaintext = codec
+        .decrypt_with(keys.scheme(), &input)
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| {
+            String::from_utf8(bytes).map_err(|_| "the decrypted body is not UTF-8 text".to_owned())
+        })?;
     if raw {
         return Ok(plaintext);
     }

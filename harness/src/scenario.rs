@@ -306,15 +306,24 @@ pub struct Outcome {
 impl Scenario {
     /// Reads a scenario file; an error names the step it is in.
     pub fn load(path: &Path) -> Result<Self, ScenarioError> {
-        let fail = |place: String, message: String| ScenarioError {
+        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
             file: path.display().to_string(),
+            place: "file".into(),
+            message: format!("cannot read: {e}"),
+        })?;
+        Self::parse(&path.display().to_string(), &text)
+    }
+
+    /// Reads the text of a scenario file named `file` (for error messages); an error names
+    /// the step it is in. Whatever the text, an error and never a panic.
+    pub fn parse(file: &str, text: &str) -> Result<Self, ScenarioError> {
+        let fail = |place: String, message: String| ScenarioError {
+            file: file.to_owned(),
             place,
             message,
         };
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| fail("file".into(), format!("cannot read: {e}")))?;
         let file: ScenarioFile =
-            serde_norway::from_str(&text).map_err(|e| fail("file".into(), e.to_string()))?;
+            serde_norway::from_str(text).map_err(|e| fail("file".into(), e.to_string()))?;
         let steps = file
             .steps
             .into_iter()

@@ -83,6 +83,32 @@ fn decrypt_prints_indented_json_or_the_raw_text() {
 }
 
 #[test]
+fn the_authenticated_format_round_trips_and_is_not_the_original() {
+    let json = r#"{"password":"some-password"}"#;
+    let sealed = stdout(&harness(&["encrypt", "--gcm", json], None))
+        .trim()
+        .to_owned();
+    assert_ne!(sealed, "/Lu96CDAgYv09JxV0IsOQy8H7LuG9o4QJ29eZjgYjeI=");
+    let again = stdout(&harness(&["encrypt", "--gcm", json], None))
+        .trim()
+        .to_owned();
+    assert_ne!(sealed, again, "a fresh nonce per body");
+    let out = harness(&["decrypt", "--gcm", "--raw", &sealed], None);
+    assert_eq!(stdout(&out), format!("{json}\n"));
+    // The original format does not read it, and a changed body does not open.
+    let out = harness(&["decrypt", &sealed], None);
+    assert_eq!(out.status.code(), Some(1));
+    let mut changed = sealed.clone().into_bytes();
+    changed[20] = if changed[20] == b'A' { b'B' } else { b'A' };
+    let out = harness(
+        &["decrypt", "--gcm", std::str::from_utf8(&changed).unwrap()],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not authenticate"));
+}
+
+#[test]
 fn bad_input_fails_with_a_clear_message() {
     let out = harness(&["encrypt", "not json"], None);
     assert_eq!(out.status.code(), Some(1));

@@ -71,6 +71,8 @@ pub enum ConfigError {
         "invalid configuration: pg.timeout_seconds and pg.deadline_seconds must be between 0 and 600"
     )]
     PgTimeout,
+    #[error("invalid configuration: pg.notifications: per_second and burst must be positive")]
+    NotificationRate,
 }
 
 /// What is wrong with a storage key.
@@ -169,6 +171,11 @@ pub struct Relay {
     /// are pruned. Pending events are kept however old they are.
     #[serde(default = "default_retention")]
     pub retention_days: u32,
+    /// Non-public networks the relay may deliver to all the same, e.g. `["127.0.0.0/8",
+    /// "::1/128"]` for a sandbox whose clients listen on loopback. Empty by default: the
+    /// relay reaches public addresses only (see `egress`).
+    #[serde(default)]
+    pub allow_private: Vec<ipnet::IpNet>,
 }
 
 fn default_initial_backoff() -> f64 {
@@ -202,6 +209,7 @@ impl Relay {
             timeout_seconds: default_timeout(),
             poll_interval_ms: default_poll(),
             retention_days: default_retention(),
+            allow_private: Vec::new(),
         }
     }
 }
@@ -245,6 +253,28 @@ pub struct Pgs {
     /// with a fresh token and the call itself together, so a client waits at most this.
     #[serde(default = "default_deadline")]
     pub deadline_seconds: f64,
+    /// The rate limit of the PGs' notification routes, per source address.
+    #[serde(default)]
+    pub notifications: Intake,
+}
+
+/// A rate limit per source address: a steady rate, and a burst above it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Intake {
+    /// Requests per second, on average.
+    pub per_second: u32,
+    /// Requests at once, above the rate.
+    pub burst: u32,
+}
+
+impl Default for Intake {
+    fn default() -> Self {
+        Self {
+            per_second: 100,
+            burst: 500,
+        }
+    }
 }
 
 /// An I'mport merchant account.
@@ -294,6 +324,7 @@ impl Default for Pgs {
             toss: BTreeMap::new(),
             timeout_seconds: default_timeout(),
             deadline_seconds: default_deadline(),
+            notifications: Intake::default(),
         }
     }
 }
@@ -344,7 +375,8 @@ impl Config {
     /// A configuration for tests and sandboxes: a free loopback port, `database_url`
     /// (migrated on start), the SDKs' public sandbox key and IV, [`SANDBOX_WEBHOOK_SECRET`],
     /// a fresh random storage key and pepper (records do not outlive the configuration),
-    /// and no PG account yet: add them to `pg`.
+    /// a relay that may deliver to loopback (where a sandbox's clients listen), and no PG
+    /// account yet: add them to `pg`.
     pub fn sandbox(database_url: impl Into<String>) -> Self {
         let random = |n: usize| {
             let bytes: Vec<u8> = std::iter::repeat_with(|| uuid::Uuid::new_v4().into_bytes())
@@ -367,7 +399,13 @@ impl Config {
                 password_pepper: Secret::new(random(24)),
             },
             pg: Pgs::default(),
-            relay: Relay::with_secret(SANDBOX_WEBHOOK_SECRET),
+            relay: Relay {
+                allow_private: ["127.0.0.0/8", "::1/128"]
+                    .iter()
+                    .map(|net| net.parse().expect("loopback networks are valid"))
+                    .collect(),
+                ..Relay::with_secret(SANDBOX_WEBHOOK_SECRET)
+            },
         }
     }
 
@@ -383,7 +421,7 @@ impl Config {
                 text.parse::<toml::Table>()
                     .map_err(|e| ConfigError::Parse {
                         path: path.display().to_string(),
-                        message: e.to_string(),
+                        message: parse_problem(&e, &text),
                     })?
             }
             None => toml::Table::new(),
@@ -394,7 +432,7 @@ impl Config {
                 .try_into()
                 .map_err(|e: toml::de::Error| ConfigError::Parse {
                     path: path.map_or_else(|| "(environment)".into(), |p| p.display().to_string()),
-                    message: e.to_string(),
+                    message: parse_problem(&e, ""),
                 })?;
         Ok(config)
     }
@@ -473,6 +511,9 @@ impl Config {
         if !(seconds(self.pg.timeout_seconds) && seconds(self.pg.deadline_seconds)) {
             return Err(ConfigError::PgTimeout);
         }
+        if self.pg.notifications.per_second == 0 || self.pg.notifications.burst == 0 {
+            return Err(ConfigError::NotificationRate);
+        }
         Ok(Keys {
             codec,
             storage: StorageKeys {
@@ -482,6 +523,47 @@ impl Config {
             signing,
         })
     }
+}
+
+/// What is wrong with a configuration, without its text: TOML's own messages quote the
+/// offending line and serde's the offending value, and either can be a secret. The line and
+/// column (when known) and the kind of problem say where to look.
+fn parse_problem(error: &toml::de::Error, text: &str) -> String {
+    let problem = redact_quoted(error.message().lines().next().unwrap_or("unreadable"));
+    match error.span().filter(|span| span.start <= text.len()) {
+        Some(span) => {
+            let before = &text.as_bytes()[..span.start];
+            let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+            let column = span.start
+                - before
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |i| i + 1)
+                + 1;
+            format!("line {line}, column {column}: {problem}")
+        }
+        None => problem,
+    }
+}
+
+/// `text` with whatever is between double quotes replaced by `…`.
+fn redact_quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut quoted = false;
+    for c in text.chars() {
+        if c == '"' {
+            if !quoted {
+                out.push_str("\"…");
+            }
+            quoted = !quoted;
+            if !quoted {
+                out.push('"');
+            }
+        } else if !quoted {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Decodes a storage key: 32 bytes in standard Base64.
@@ -614,7 +696,7 @@ mod tests {
                 .try_into()
                 .map_err(|e: toml::de::Error| ConfigError::Parse {
                     path: "test".into(),
-                    message: e.to_string(),
+                    message: parse_problem(&e, ""),
                 })?;
         config.validate()?;
         Ok(config)
@@ -689,6 +771,35 @@ mod tests {
         );
         let env = parse(FILE, &[("PAYMENTS_MIGRATE_ON_START", "maybe")]).unwrap_err();
         assert!(env.to_string().contains("PAYMENTS_MIGRATE_ON_START"));
+    }
+
+    #[test]
+    fn parse_errors_say_where_without_showing_the_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let broken = dir.path().join("broken.toml");
+        let secret = "hunter2-database-password";
+        // A quote missing: TOML's own message would print the whole line.
+        std::fs::write(
+            &broken,
+            format!("listen = \"127.0.0.1:1\"\ndatabase_url = \"mysql://u:{secret}@h/db\n"),
+        )
+        .unwrap();
+        let message = Config::load(Some(&broken)).unwrap_err().to_string();
+        assert!(!message.contains(secret), "{message}");
+        assert!(message.contains("line 2"), "{message}");
+        // A value of the wrong type: serde's message would quote it.
+        let typed = dir.path().join("typed.toml");
+        std::fs::write(
+            &typed,
+            FILE.replace(
+                "[relay]",
+                &format!("[relay]\ntimeout_seconds = \"{secret}\""),
+            ),
+        )
+        .unwrap();
+        let message = Config::load(Some(&typed)).unwrap_err().to_string();
+        assert!(!message.contains(secret), "{message}");
+        assert!(message.contains("invalid type"), "{message}");
     }
 
     #[test]

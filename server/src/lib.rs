@@ -15,7 +15,8 @@
 //! - [`pg`]: one seam for every PG, one module per PG with its quirks; the checklist for
 //!   adding a PG is its doc comment.
 //! - [`outbox`]: client events, written with the change they report; [`relay`]: the worker
-//!   that delivers them, retries, and prunes those done.
+//!   that delivers them, retries, and prunes those done; [`egress`]: the addresses it may
+//!   reach.
 //! - [`db`], [`crypto`] (sealing at rest, record passwords), [`money`] (exact amounts),
 //!   [`clock`], [`config`] (with the keys it decodes once, at start-up).
 //!
@@ -25,6 +26,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod egress;
 pub mod http;
 pub mod money;
 pub mod outbox;
@@ -94,6 +96,7 @@ impl App {
                 codec,
                 monitor: Arc::new(http::Monitor::default()),
                 received: Default::default(),
+                throttle: Arc::new(http::throttle::Throttle::new(&config.pg.notifications)),
             },
             db,
             outbox,
@@ -118,7 +121,7 @@ impl App {
     }
 
     /// The relay, to drive it by hand (tests, benchmarks).
-    pub fn relay(&self) -> &relay::Relay {
+    pub fn relay(&self) -> &Arc<relay::Relay> {
         &self.relay
     }
 
@@ -153,9 +156,14 @@ impl App {
         let relay = tokio::spawn(self.relay.clone().run(stopped.clone()));
         // Cancels whose answer a crash or a timeout lost are settled from the PGs.
         let sweeps = tokio::spawn(self.state.records.clone().run_sweeps(stopped));
-        let served = axum::serve(listener, self.router())
-            .with_graceful_shutdown(shutdown)
-            .await;
+        // The peer's address feeds the notification routes' rate limit.
+        let served = axum::serve(
+            listener,
+            self.router()
+                .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
         let _ = stop.send(true);
         let _ = relay.await;
         let _ = sweeps.await;

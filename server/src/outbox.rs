@@ -6,10 +6,15 @@
 //! records each attempt; the API lists a payment's events and makes one due again; and
 //! events that are done (delivered or failed) are pruned with their attempts after the
 //! retention period. Pending events are never pruned.
+//!
+//! An event's URL (which can hold credentials) and the excerpts of the client's answers
+//! are sealed like its body; rows written before they were keep them plain, and are read
+//! as they are.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use base64::Engine as _;
 use payments_api::payments::{
     PaymentWebhook, PaymentWebhookAttempt, PaymentWebhookEvent, WebhookEventState,
 };
@@ -103,7 +108,10 @@ pub struct EventRow {
     pub payment_history_id: Uuid,
     /// The event's place among its payment's events: they go out in this order.
     pub seq: i64,
+    /// The URL the event goes to: plain in rows written before sealing (empty after), and
+    /// opened from `webhook_url_sealed` by [`Outbox::webhook_url`].
     pub webhook_url: String,
+    pub webhook_url_sealed: Option<Vec<u8>>,
     /// The sealed JSON of the client event.
     pub body: Vec<u8>,
     pub state: EventState,
@@ -133,13 +141,15 @@ pub struct AttemptRow {
 #[derive(Debug, Clone)]
 pub struct NewEvent {
     pub id: Uuid,
-    pub webhook_url: String,
+    /// The sealed URL the event goes to.
+    pub webhook_url: Vec<u8>,
     pub body: Vec<u8>,
     pub created_at: i64,
 }
 
-const EVENT_COLUMNS: &str = "e.id, e.payment_history_id, e.seq, e.webhook_url, e.body, e.state, \
-     e.attempts, e.next_attempt_at, e.lease_until, e.created_at, e.delivered_at";
+const EVENT_COLUMNS: &str = "e.id, e.payment_history_id, e.seq, e.webhook_url, \
+     e.webhook_url_sealed, e.body, e.state, e.attempts, e.next_attempt_at, e.lease_until, \
+     e.created_at, e.delivered_at";
 
 const ATTEMPT_COLUMNS: &str =
     "a.event_id, a.attempt, a.attempted_at, a.status, a.latency_ms, a.excerpt";
@@ -148,6 +158,17 @@ const ATTEMPT_COLUMNS: &str =
 fn context(event_id: Uuid) -> String {
     format!("payment_webhook_events.body:{event_id}")
 }
+
+fn url_context(event_id: Uuid) -> String {
+    format!("payment_webhook_events.webhook_url:{event_id}")
+}
+
+fn excerpt_context(event_id: Uuid, attempt: i64) -> String {
+    format!("payment_webhook_attempts.excerpt:{event_id}:{attempt}")
+}
+
+/// How a sealed excerpt starts in its text column (older rows hold plain text).
+const SEALED_EXCERPT: &str = "sealed:";
 
 /// The outbox of one server instance (the events themselves are shared through the
 /// database).
@@ -184,7 +205,9 @@ impl Outbox {
         let json = serde_json::to_vec(event)?;
         Ok(NewEvent {
             id: event.id,
-            webhook_url,
+            webhook_url: self
+                .sealer
+                .seal(&url_context(event.id), webhook_url.as_bytes()),
             body: self.sealer.seal(&context(event.id), &json),
             created_at: self.clock.now_ms(),
         })
@@ -204,9 +227,9 @@ impl Outbox {
         .fetch_one(&mut **tx)
         .await?;
         sqlx::query(
-            "INSERT INTO payment_webhook_events (id, payment_history_id, seq, webhook_url, body, \
-             state, attempts, next_attempt_at, lease_until, created_at, delivered_at) \
-             VALUES (?, ?, ?, ?, ?, ?, 0, ?, NULL, ?, NULL)",
+            "INSERT INTO payment_webhook_events (id, payment_history_id, seq, webhook_url, \
+             webhook_url_sealed, body, state, attempts, next_attempt_at, lease_until, created_at, \
+             delivered_at) VALUES (?, ?, ?, '', ?, ?, ?, 0, ?, NULL, ?, NULL)",
         )
         .bind(event.id.to_string())
         .bind(history_id.to_string())
@@ -288,13 +311,42 @@ impl Outbox {
         for attempt in attempts.fetch_all(&self.db.pool).await? {
             by_event.entry(attempt.event_id).or_default().push(attempt);
         }
-        Ok(events
+        events
             .into_iter()
-            .map(|event| {
-                let attempts = by_event.remove(&event.id).unwrap_or_default();
-                view(event, attempts)
+            .map(|mut event| {
+                let mut attempts = by_event.remove(&event.id).unwrap_or_default();
+                event.webhook_url = self.webhook_url(&event).map_err(unopenable)?;
+                for attempt in &mut attempts {
+                    attempt.excerpt = self.open_excerpt(attempt);
+                }
+                Ok(view(event, attempts))
             })
-            .collect())
+            .collect()
+    }
+
+    /// The URL an event goes to.
+    pub fn webhook_url(&self, event: &EventRow) -> Result<String, OpenError> {
+        match &event.webhook_url_sealed {
+            Some(sealed) => String::from_utf8(self.sealer.open(&url_context(event.id), sealed)?)
+                .map_err(|_| OpenError::Malformed),
+            None => Ok(event.webhook_url.clone()),
+        }
+    }
+
+    /// An attempt's excerpt as the client may read it; one that does not open shows as
+    /// such rather than failing the whole listing.
+    fn open_excerpt(&self, attempt: &AttemptRow) -> Option<String> {
+        let stored = attempt.excerpt.as_deref()?;
+        let Some(sealed) = stored.strip_prefix(SEALED_EXCERPT) else {
+            return Some(stored.to_owned());
+        };
+        let context = excerpt_context(attempt.event_id, attempt.attempt);
+        let opened = base64::engine::general_purpose::STANDARD
+            .decode(sealed)
+            .ok()
+            .and_then(|bytes| self.sealer.open(&context, &bytes).ok())
+            .and_then(|bytes| String::from_utf8(bytes).ok());
+        Some(opened.unwrap_or_else(|| "(the excerpt does not open)".to_owned()))
     }
 
     /// Claims due events for delivery until `lease_until`: the oldest pending event of each
@@ -345,6 +397,20 @@ impl Outbox {
         Ok(claimed)
     }
 
+    /// Puts a claimed event back unattempted, due at `until`.
+    pub async fn postpone(&self, event: &EventRow, until: i64) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE payment_webhook_events SET next_attempt_at = ?, lease_until = NULL \
+             WHERE id = ? AND lease_until = ?",
+        )
+        .bind(until)
+        .bind(event.id.to_string())
+        .bind(event.lease_until)
+        .execute(&self.db.pool)
+        .await?;
+        Ok(())
+    }
+
     /// The JSON of a claimed event.
     pub fn open(&self, event: &EventRow) -> Result<Vec<u8>, OpenError> {
         self.sealer.open(&context(event.id), &event.body)
@@ -362,7 +428,16 @@ impl Outbox {
         .bind(attempt.attempted_at)
         .bind(attempt.status)
         .bind(attempt.latency_ms)
-        .bind(attempt.excerpt.clone())
+        .bind(attempt.excerpt.as_ref().map(|excerpt| {
+            let sealed = self.sealer.seal(
+                &excerpt_context(event.id, attempt.attempt),
+                excerpt.as_bytes(),
+            );
+            format!(
+                "{SEALED_EXCERPT}{}",
+                base64::engine::general_purpose::STANDARD.encode(sealed)
+            )
+        }))
         .execute(&mut *tx)
         .await?;
         sqlx::query(
@@ -430,6 +505,11 @@ impl Outbox {
         tx.commit().await?;
         Ok(pruned)
     }
+}
+
+/// An event's sealed values that do not open: a corrupt row, or a key no longer configured.
+fn unopenable(error: OpenError) -> sqlx::Error {
+    sqlx::Error::Decode(Box::new(error))
 }
 
 /// An event as the API shows it.

@@ -5,23 +5,38 @@
 //!
 //! The relay also keeps the outbox small: events done for longer than the retention period
 //! are pruned with their attempts, a small batch at a time.
+//!
+//! Endpoints do not wait for each other. Each delivery runs on its own, so a slow endpoint
+//! holds up nothing but itself. An endpoint (a URL's scheme, host and port) gets a few
+//! attempts at a time while it answers, and one once it fails: the endpoint's other events
+//! are put back unattempted until it is due again, which backs off, like an event's
+//! retries, with every failure in a row. So 200 events for a dead endpoint cost one attempt
+//! per backoff, not 200, and never delay another client's event.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use payments_api::BodyCodec;
 use payments_api::signature;
 use tokio::sync::watch;
+use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use crate::config;
 use crate::crypto::OpenError;
+use crate::egress::{Egress, GuardedResolver, Refused};
 use crate::outbox::{AttemptRow, EventRow, EventState, Outbox};
 
 /// How many events one claim takes.
 const BATCH: i64 = 32;
-/// How many characters of a client's answer are kept.
-const EXCERPT: usize = 256;
+/// How many deliveries may be under way at once; more due events wait for a free place.
+const MAX_IN_FLIGHT: usize = 256;
+/// How many deliveries may be under way at once to one endpoint that answers.
+const PER_ENDPOINT: usize = 8;
+/// How many characters of a client's answer are kept: enough to recognise an error page,
+/// too few to hold much of what a client might echo back.
+const EXCERPT: usize = 64;
 /// How many bytes of a client's answer are read at most: enough for the excerpt's
 /// characters at four bytes each. The rest is never read.
 const EXCERPT_BYTES: usize = EXCERPT * 4;
@@ -39,6 +54,8 @@ enum Undelivered {
     TimedOut,
     #[error("could not connect")]
     Unreachable,
+    #[error("refused: {0}")]
+    Refused(#[from] Refused),
     #[error("{0}")]
     Http(String),
 }
@@ -59,7 +76,28 @@ pub struct Relay {
     http: reqwest::Client,
     /// The decoded signing secrets; every delivery is signed with each.
     keys: Vec<Vec<u8>>,
+    /// The addresses deliveries may reach; the HTTP client's resolver applies it too.
+    egress: Arc<Egress>,
+    /// Endpoints with an attempt under way or backing off, by origin.
+    endpoints: Mutex<HashMap<String, Endpoint>>,
     config: config::Relay,
+}
+
+/// What the relay knows of an endpoint with an attempt under way or failures in a row.
+#[derive(Debug, Default)]
+struct Endpoint {
+    /// Attempts to it under way.
+    in_flight: usize,
+    /// Failed attempts in a row.
+    failures: i64,
+    /// No attempt before this time (ms).
+    closed_until: i64,
+}
+
+/// The endpoint of a URL: its origin (scheme, host and port).
+fn endpoint_of(url: &str) -> Option<String> {
+    let url = reqwest::Url::parse(url).ok()?;
+    Some(url.origin().ascii_serialization())
 }
 
 impl Relay {
@@ -71,9 +109,15 @@ impl Relay {
         config: &config::Relay,
     ) -> Result<Self, reqwest::Error> {
         let timeout = Duration::from_secs_f64(config.timeout_seconds);
+        let egress = Arc::new(Egress::new(&config.allow_private));
+        // No redirect and no proxy: either would take a delivery somewhere the egress
+        // rule did not check.
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .dns_resolver(GuardedResolver::new(egress.clone()))
             .user_agent(concat!("payments-server/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Self {
@@ -81,19 +125,24 @@ impl Relay {
             codec,
             http,
             keys,
+            egress,
+            endpoints: Mutex::default(),
             config: config.clone(),
         })
     }
 
     /// Delivers until `stop` turns true: whenever an event is written, and every poll
-    /// interval for retries that fell due; prunes done events on the way.
+    /// interval for retries that fell due; prunes done events on the way. Deliveries run
+    /// alongside; on stop, those under way are finished.
     pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         let poll = Duration::from_millis(self.config.poll_interval_ms);
         let mut next_prune = Instant::now();
+        let mut running = JoinSet::new();
         loop {
+            while running.try_join_next().is_some() {}
             // Drain: a full batch means more may be waiting.
-            loop {
-                match self.tick().await {
+            while running.len() < MAX_IN_FLIGHT {
+                match self.start_due(&mut running).await {
                     Ok(n) if n as i64 == BATCH => continue,
                     Ok(_) => break,
                     Err(error) => {
@@ -113,31 +162,104 @@ impl Relay {
                     }
                 };
             }
+            let full = running.len() >= MAX_IN_FLIGHT;
             tokio::select! {
                 () = self.outbox.woken() => {}
                 () = tokio::time::sleep(poll) => {}
                 _ = stop.changed() => {}
+                Some(_) = running.join_next(), if full => {}
             }
             if *stop.borrow() {
                 break;
             }
         }
+        while running.join_next().await.is_some() {}
     }
 
-    /// Claims the due events and delivers them, different payments concurrently. Answers
-    /// how many were claimed.
-    pub async fn tick(&self) -> Result<usize, sqlx::Error> {
+    /// Claims the due events and delivers them, different endpoints concurrently, waiting
+    /// for those deliveries. Answers how many events were claimed.
+    pub async fn tick(self: &Arc<Self>) -> Result<usize, sqlx::Error> {
+        let mut running = JoinSet::new();
+        let claimed = self.start_due(&mut running).await?;
+        while running.join_next().await.is_some() {}
+        Ok(claimed)
+    }
+
+    /// Claims the due events and starts their deliveries in `running`, one per endpoint at
+    /// a time; puts back the events of endpoints that are busy or backing off. Answers how
+    /// many events were claimed.
+    async fn start_due(self: &Arc<Self>, running: &mut JoinSet<()>) -> Result<usize, sqlx::Error> {
         let now = self.outbox.clock().now_ms();
-        let lease = (self.config.timeout_seconds * 1000.0) as i64 * 3 + 5_000;
+        let timeout_ms = (self.config.timeout_seconds * 1000.0) as i64;
+        let lease = timeout_ms * 3 + 5_000;
         let events = self.outbox.claim(now + lease, BATCH).await?;
         let count = events.len();
-        let deliveries = events.into_iter().map(|event| self.deliver(event));
-        for result in futures_util::future::join_all(deliveries).await {
-            if let Err(error) = result {
-                tracing::warn!(%error, "recording a delivery failed; it will be retried");
+        for event in events {
+            // An event whose URL does not open is attempted: the attempt records why.
+            let endpoint = self
+                .outbox
+                .webhook_url(&event)
+                .ok()
+                .and_then(|url| endpoint_of(&url));
+            let held = endpoint
+                .as_deref()
+                .and_then(|endpoint| self.hold(endpoint, now, now + timeout_ms));
+            if let Some(until) = held {
+                self.outbox.postpone(&event, until).await?;
+                continue;
             }
+            let relay = self.clone();
+            running.spawn(async move {
+                let outcome = relay.deliver(event).await;
+                let delivered = outcome.is_ok();
+                if let Some(endpoint) = endpoint {
+                    relay.settle(&endpoint, outcome);
+                }
+                if delivered {
+                    // The payment's next event may be due now.
+                    relay.outbox.written();
+                }
+            });
         }
         Ok(count)
+    }
+
+    /// Takes `endpoint` for an attempt now, or answers until when its events wait: the end
+    /// of its backoff, or of the attempts under way (`busy_until`) when it has no room.
+    fn hold(&self, endpoint: &str, now: i64, busy_until: i64) -> Option<i64> {
+        let mut endpoints = self.endpoints.lock().unwrap_or_else(|e| e.into_inner());
+        // Forget endpoints idle and due again: the map holds only those that matter now.
+        if endpoints.len() > 1024 {
+            endpoints.retain(|_, e| e.in_flight > 0 || e.closed_until > now);
+        }
+        let state = endpoints.entry(endpoint.to_owned()).or_default();
+        let room = if state.failures == 0 { PER_ENDPOINT } else { 1 };
+        if state.closed_until > now {
+            Some(state.closed_until)
+        } else if state.in_flight >= room {
+            Some(busy_until)
+        } else {
+            state.in_flight += 1;
+            None
+        }
+    }
+
+    /// Records the outcome of an attempt at `endpoint`: a success opens it, a failure (at
+    /// the time it carries) backs it off as a whole.
+    fn settle(&self, endpoint: &str, outcome: Result<(), i64>) {
+        let mut endpoints = self.endpoints.lock().unwrap_or_else(|e| e.into_inner());
+        let state = endpoints.entry(endpoint.to_owned()).or_default();
+        state.in_flight = state.in_flight.saturating_sub(1);
+        let Err(failed_at) = outcome else {
+            state.failures = 0;
+            state.closed_until = 0;
+            if state.in_flight == 0 {
+                endpoints.remove(endpoint);
+            }
+            return;
+        };
+        state.failures += 1;
+        state.closed_until = failed_at + self.backoff(state.failures);
     }
 
     /// Prunes every event done for longer than the retention period, batch by batch;
@@ -159,11 +281,31 @@ impl Relay {
         self.outbox.prune(cutoff, PRUNE_BATCH).await
     }
 
-    async fn deliver(&self, mut event: EventRow) -> Result<(), sqlx::Error> {
+    /// One attempt at `event`, recorded; answers whether the client took it, or when it
+    /// did not.
+    async fn deliver(&self, event: EventRow) -> Result<(), i64> {
+        let id = event.id;
+        let (delivered, at) = self.attempt(event).await;
+        match delivered {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(at),
+            Err(error) => {
+                tracing::warn!(%error, event = %id, "recording a delivery failed; it will be retried");
+                Err(at)
+            }
+        }
+    }
+
+    /// One attempt, recorded: whether it was delivered, and the time it ended.
+    async fn attempt(&self, mut event: EventRow) -> (Result<bool, sqlx::Error>, i64) {
         let started = Instant::now();
         let attempted_at = self.outbox.clock().now_ms();
-        let outcome = match self.outbox.open(&event) {
-            Ok(json) => self.post(event.id, &event.webhook_url, &json).await,
+        let opened = self
+            .outbox
+            .open(&event)
+            .and_then(|json| Ok((json, self.outbox.webhook_url(&event)?)));
+        let outcome = match opened {
+            Ok((json, url)) => self.post(event.id, &url, &json).await,
             Err(error) => Err(error.into()),
         };
         let latency_ms = started.elapsed().as_millis() as i64;
@@ -194,11 +336,13 @@ impl Relay {
             latency_ms,
             excerpt: Some(excerpt),
         };
-        self.outbox.finish(&event, &attempt).await?;
+        if let Err(error) = self.outbox.finish(&event, &attempt).await {
+            return (Err(error), now);
+        }
         if event.state == EventState::Pending {
             tracing::info!(event = %event.id, attempt = event.attempts, "delivery failed; will retry");
         }
-        Ok(())
+        (Ok(delivered), now)
     }
 
     /// The delay before attempt `attempts + 1`: doubling from the initial backoff up to the
@@ -216,6 +360,7 @@ impl Relay {
     /// One attempt: the event's JSON, encrypted and signed, posted to `url`. Only the start
     /// of the answer is read, however long the client makes it.
     async fn post(&self, id: Uuid, url: &str, json: &[u8]) -> Result<Answer, Undelivered> {
+        let url = self.egress.check_url(url)?;
         let body = self.codec.encrypt(json);
         let timestamp = self.outbox.clock().now_ms() / 1000;
         let id = id.to_string();
@@ -254,6 +399,14 @@ impl Relay {
 }
 
 fn undelivered(error: reqwest::Error) -> Undelivered {
+    // The guarded resolver's refusal comes back wrapped in the connector's error.
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+    while let Some(cause) = source {
+        if let Some(refused) = cause.downcast_ref::<Refused>() {
+            return Undelivered::Refused(refused.clone());
+        }
+        source = cause.source();
+    }
     if error.is_timeout() {
         Undelivered::TimedOut
     } else if error.is_connect() {
@@ -263,18 +416,31 @@ fn undelivered(error: reqwest::Error) -> Undelivered {
     }
 }
 
-/// The first characters of an answer's start; a character cut by the byte limit is left
-/// out rather than shown broken.
+/// The first characters of an answer's start, sanitised: control characters and runs of
+/// whitespace become one space, so an excerpt is one line of text whatever the client
+/// sent. A character cut by the byte limit is left out rather than shown broken.
 fn excerpt(bytes: &[u8]) -> String {
     let bytes = &bytes[..bytes.len().min(EXCERPT_BYTES)];
     let whole = match std::str::from_utf8(bytes) {
         Err(e) if e.error_len().is_none() => &bytes[..e.valid_up_to()],
         _ => bytes,
     };
-    String::from_utf8_lossy(whole)
-        .chars()
-        .take(EXCERPT)
-        .collect()
+    let mut out = String::new();
+    let mut space = false;
+    for c in String::from_utf8_lossy(whole).chars() {
+        if c.is_control() || c.is_whitespace() {
+            space = !out.is_empty();
+            continue;
+        }
+        if out.chars().count() >= EXCERPT {
+            break;
+        }
+        if std::mem::take(&mut space) {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out.chars().take(EXCERPT).collect()
 }
 
 #[cfg(test)]
@@ -291,5 +457,14 @@ mod tests {
         // Three-byte characters: the byte limit cuts one in half; it is left out.
         let uneven = excerpt(&"é가".repeat(600).into_bytes()[..EXCERPT_BYTES + 7]);
         assert!(!uneven.contains('\u{FFFD}'), "{uneven}");
+    }
+
+    #[test]
+    fn an_excerpt_is_one_short_line() {
+        assert_eq!(
+            excerpt(b"\r\n  <h1>Bad\tGateway</h1>\x1b[31m\n\n"),
+            "<h1>Bad Gateway</h1> [31m"
+        );
+        assert_eq!(excerpt(&[b'x'; 300]).len(), EXCERPT);
     }
 }

@@ -3,18 +3,21 @@
 
 pub mod error;
 mod monitors;
+pub mod throttle;
 mod webhooks;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, MatchedPath, Path, Request, State};
-use axum::http::{HeaderName, StatusCode, header};
+use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Path, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderName, StatusCode, header};
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post, put};
 use payments_api::BodyCodec;
+use payments_api::codec::{SCHEME_HEADER, Scheme, Undecryptable};
 use payments_api::payments::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -35,6 +38,8 @@ pub struct AppState {
     pub monitor: Arc<Monitor>,
     /// Client events posted to the test receiver `/payments/internal/webhook`.
     pub received: Arc<std::sync::Mutex<std::collections::VecDeque<PaymentWebhook>>>,
+    /// The rate limit of the PGs' notification routes.
+    pub throttle: Arc<throttle::Throttle>,
 }
 
 /// The header that carries a request's id.
@@ -82,6 +87,8 @@ pub fn router(state: AppState) -> Router {
             )
             .route(&format!("/webhooks/{}", vendor.webhook_path), intake);
     }
+    let notifications =
+        notifications.route_layer(from_fn_with_state(state.throttle.clone(), throttle::limit));
     current
         .merge(legacy)
         .merge(notifications)
@@ -144,14 +151,55 @@ fn request_span(request: &Request) -> tracing::Span {
     tracing::info_span!("request", %id, method = %request.method(), route = %route)
 }
 
-/// An encrypted request body: `text/plain` Base64 of the AES-encrypted JSON.
+/// An encrypted request body: `text/plain` Base64 of the encrypted JSON, in the scheme the
+/// request's `x-payments-encryption` header names (the legacy AES-CBC without it), with
+/// that scheme, which the answer uses too.
 #[derive(Debug)]
-pub struct Encrypted<T>(pub T);
+pub struct Encrypted<T>(pub T, pub Scheme);
+
+/// The body encryption a request asked for, for routes without a request body.
+#[derive(Debug, Clone, Copy)]
+pub struct Asked(pub Scheme);
+
+fn asked_scheme(headers: &HeaderMap) -> Result<Scheme, ApiError> {
+    let value = match headers.get(SCHEME_HEADER) {
+        None => None,
+        Some(v) => Some(v.to_str().map_err(|_| unknown_scheme("(not text)"))?),
+    };
+    Scheme::from_header(value).map_err(|e| unknown_scheme(&e.0))
+}
+
+fn unknown_scheme(value: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "unsupported_encryption",
+        payments_api::codec::UnknownScheme(value.to_owned()).to_string(),
+    )
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Asked {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        asked_scheme(&parts.headers).map(Asked)
+    }
+}
+
+/// The one answer to every body that cannot be decrypted and read as the request: the same
+/// status, code and message whatever failed, so that answers are no padding oracle.
+fn undecryptable(_: Undecryptable) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "undecryptable",
+        Undecryptable.to_string(),
+    )
+}
 
 impl<T: DeserializeOwned> FromRequest<AppState> for Encrypted<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let scheme = asked_scheme(request.headers())?;
         let content_type = request
             .headers()
             .get(header::CONTENT_TYPE)
@@ -172,35 +220,39 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Encrypted<T> {
         if body.len() > MAX_BODY {
             return Err(ApiError::invalid("the body is too large"));
         }
-        let text = std::str::from_utf8(&body).map_err(|_| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "undecryptable",
-                "the body is not text",
-            )
-        })?;
-        let plain = state.codec.decrypt_text(text).map_err(|e| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "undecryptable",
-                format!("the body could not be decrypted: {e}"),
-            )
-        })?;
-        serde_json::from_str(&plain)
-            .map(Encrypted)
-            .map_err(|e| ApiError::invalid(format!("the body is not the expected JSON: {e}")))
+        // Base64 is ASCII: a body that is not text is one more undecryptable body.
+        let text = std::str::from_utf8(&body).map_err(|_| undecryptable(Undecryptable))?;
+        state
+            .codec
+            .open_json(scheme, text)
+            .map(|value| Encrypted(value, scheme))
+            .map_err(undecryptable)
     }
 }
 
-/// An encrypted response body.
-fn encrypted<T: Serialize>(codec: &BodyCodec, status: StatusCode, value: &T) -> Response {
-    match codec.encrypt_json(value) {
-        Ok(text) => (
-            status,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            text,
-        )
-            .into_response(),
+/// An encrypted response body, in the scheme the request asked for.
+fn encrypted<T: Serialize>(
+    codec: &BodyCodec,
+    scheme: Scheme,
+    status: StatusCode,
+    value: &T,
+) -> Response {
+    match codec.encrypt_json_with(scheme, value) {
+        Ok(text) => {
+            let mut response = (
+                status,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                text,
+            )
+                .into_response();
+            if let Some(name) = scheme.header_value() {
+                response.headers_mut().insert(
+                    HeaderName::from_static(SCHEME_HEADER),
+                    axum::http::HeaderValue::from_static(name),
+                );
+            }
+            response
+        }
         Err(e) => ApiError::internal(format!("encoding a response: {e}")).into_response(),
     }
 }
@@ -210,51 +262,57 @@ type Reply = Result<Response, ApiError>;
 /// A history in the shape of the SDK generation that asked: `LEGACY` for the first one.
 fn shaped<const LEGACY: bool>(
     codec: &BodyCodec,
+    scheme: Scheme,
     status: StatusCode,
     history: &PaymentHistory,
 ) -> Response {
     if LEGACY {
         match legacy_history(history) {
-            Ok(legacy) => encrypted(codec, status, &legacy),
+            Ok(legacy) => encrypted(codec, scheme, status, &legacy),
             Err(e) => ApiError::internal(format!("encoding a response: {e}")).into_response(),
         }
     } else {
-        encrypted(codec, status, history)
+        encrypted(codec, scheme, status, history)
     }
 }
 
 async fn create_history<const LEGACY: bool>(
     State(s): State<AppState>,
-    Encrypted(input): Encrypted<PaymentHistoryCreate>,
+    Encrypted(input, scheme): Encrypted<PaymentHistoryCreate>,
 ) -> Reply {
     let history = s.records.create_history(input).await?;
-    Ok(shaped::<LEGACY>(&s.codec, StatusCode::CREATED, &history))
+    Ok(shaped::<LEGACY>(
+        &s.codec,
+        scheme,
+        StatusCode::CREATED,
+        &history,
+    ))
 }
 
 async fn history_by_source<const LEGACY: bool>(
     State(s): State<AppState>,
-    Encrypted(input): Encrypted<PaymentSourceAccessor>,
+    Encrypted(input, scheme): Encrypted<PaymentSourceAccessor>,
 ) -> Reply {
     let history = s
         .records
         .history(Lookup::Source(&input.source), &input.password)
         .await?;
-    Ok(shaped::<LEGACY>(&s.codec, StatusCode::OK, &history))
+    Ok(shaped::<LEGACY>(&s.codec, scheme, StatusCode::OK, &history))
 }
 
 async fn history_by_id<const LEGACY: bool>(
     State(s): State<AppState>,
     Path(id): Path<String>,
-    Encrypted(input): Encrypted<PaymentPassword>,
+    Encrypted(input, scheme): Encrypted<PaymentPassword>,
 ) -> Reply {
     let history = s.records.history(Lookup::Id(&id), &input.password).await?;
-    Ok(shaped::<LEGACY>(&s.codec, StatusCode::OK, &history))
+    Ok(shaped::<LEGACY>(&s.codec, scheme, StatusCode::OK, &history))
 }
 
 async fn cancel_history<const LEGACY: bool>(
     State(s): State<AppState>,
     headers: axum::http::HeaderMap,
-    Encrypted(input): Encrypted<PaymentCancelCreate>,
+    Encrypted(input, scheme): Encrypted<PaymentCancelCreate>,
 ) -> Reply {
     // A client that sends the same key with a retry gets the first cancel's outcome.
     let key = match headers.get("idempotency-key").map(|v| v.to_str()) {
@@ -267,38 +325,43 @@ async fn cancel_history<const LEGACY: bool>(
         }
     };
     let history = s.records.cancel_history(input, key).await?;
-    Ok(shaped::<LEGACY>(&s.codec, StatusCode::OK, &history))
+    Ok(shaped::<LEGACY>(&s.codec, scheme, StatusCode::OK, &history))
 }
 
 async fn create_reservation(
     State(s): State<AppState>,
-    Encrypted(input): Encrypted<PaymentReservationCreate>,
+    Encrypted(input, scheme): Encrypted<PaymentReservationCreate>,
 ) -> Reply {
     let reservation = s.records.create_reservation(input).await?;
-    Ok(encrypted(&s.codec, StatusCode::CREATED, &reservation))
+    Ok(encrypted(
+        &s.codec,
+        scheme,
+        StatusCode::CREATED,
+        &reservation,
+    ))
 }
 
 async fn reservation_by_source(
     State(s): State<AppState>,
-    Encrypted(input): Encrypted<PaymentSourceAccessor>,
+    Encrypted(input, scheme): Encrypted<PaymentSourceAccessor>,
 ) -> Reply {
     let reservation = s
         .records
         .reservation(Lookup::Source(&input.source), &input.password)
         .await?;
-    Ok(encrypted(&s.codec, StatusCode::OK, &reservation))
+    Ok(encrypted(&s.codec, scheme, StatusCode::OK, &reservation))
 }
 
 async fn reservation_by_id(
     State(s): State<AppState>,
     Path(id): Path<String>,
-    Encrypted(input): Encrypted<PaymentPassword>,
+    Encrypted(input, scheme): Encrypted<PaymentPassword>,
 ) -> Reply {
     let reservation = s
         .records
         .reservation(Lookup::Id(&id), &input.password)
         .await?;
-    Ok(encrypted(&s.codec, StatusCode::OK, &reservation))
+    Ok(encrypted(&s.codec, scheme, StatusCode::OK, &reservation))
 }
 
 /// A history in the first SDK generation's shape: `currency_unit` for `currency`, and no

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use payments_api::monitors::*;
 use uuid::Uuid;
 
-use super::{AppState, Reply, encrypted};
+use super::{AppState, Asked, Reply, encrypted};
 
 /// Process-wide counters and identity.
 #[derive(Debug)]
@@ -96,7 +96,10 @@ pub async fn ready(axum::extract::State(s): axum::extract::State<AppState>) -> R
 }
 
 /// `/monitors/performance`: CPU, memory, uptime and request counts.
-pub async fn performance(axum::extract::State(s): axum::extract::State<AppState>) -> Reply {
+pub async fn performance(
+    axum::extract::State(s): axum::extract::State<AppState>,
+    Asked(scheme): Asked,
+) -> Reply {
     let m = &s.monitor;
     let (user, system) = cpu_micros();
     let (rss, virtual_size) = memory_bytes();
@@ -111,11 +114,14 @@ pub async fn performance(axum::extract::State(s): axum::extract::State<AppState>
             server_errors: m.server_errors.load(Ordering::Relaxed),
         },
     };
-    Ok(encrypted(&s.codec, StatusCode::OK, &value))
+    Ok(encrypted(&s.codec, scheme, StatusCode::OK, &value))
 }
 
-/// `/monitors/system`: version, commit and start time.
-pub async fn system(axum::extract::State(s): axum::extract::State<AppState>) -> Reply {
+/// `/monitors/system`: the program's name, version, commit and start time.
+pub async fn system(
+    axum::extract::State(s): axum::extract::State<AppState>,
+    Asked(scheme): Asked,
+) -> Reply {
     let commit = option_env!("PAYMENTS_BUILD_COMMIT").map(|hash| Commit {
         hash: hash.to_owned(),
         branch: option_env!("PAYMENTS_BUILD_BRANCH").map(str::to_owned),
@@ -126,7 +132,16 @@ pub async fn system(axum::extract::State(s): axum::extract::State<AppState>) -> 
     });
     let value = System {
         uid: s.monitor.uid,
-        arguments: std::env::args().collect(),
+        // The program's name only: arguments can carry secrets (a database URL with its
+        // password), and the monitors need no authentication.
+        arguments: std::env::args()
+            .take(1)
+            .map(|program| {
+                std::path::Path::new(&program)
+                    .file_name()
+                    .map_or(program.clone(), |name| name.to_string_lossy().into_owned())
+            })
+            .collect(),
         package: Package {
             name: env!("CARGO_PKG_NAME").to_owned(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -134,7 +149,7 @@ pub async fn system(axum::extract::State(s): axum::extract::State<AppState>) -> 
         commit,
         created_at: s.monitor.started,
     };
-    Ok(encrypted(&s.codec, StatusCode::OK, &value))
+    Ok(encrypted(&s.codec, scheme, StatusCode::OK, &value))
 }
 
 /// User and system CPU time of this process in µs, from `/proc` (zero where it is absent).

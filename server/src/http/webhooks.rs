@@ -31,26 +31,26 @@ pub async fn notified(
 /// `PATCH /payments/histories/webhooks`: the events of a payment and their attempts.
 pub async fn events(
     State(s): State<AppState>,
-    Encrypted(input): Encrypted<PaymentSourceAccessor>,
+    Encrypted(input, scheme): Encrypted<PaymentSourceAccessor>,
 ) -> Reply {
     let events = s.records.webhook_events(&input).await?;
-    Ok(encrypted(&s.codec, StatusCode::OK, &events))
+    Ok(encrypted(&s.codec, scheme, StatusCode::OK, &events))
 }
 
 /// `PUT /payments/histories/webhooks/redeliver`: makes an event due again now.
 pub async fn redeliver(
     State(s): State<AppState>,
-    Encrypted(input): Encrypted<PaymentWebhookRedeliver>,
+    Encrypted(input, scheme): Encrypted<PaymentWebhookRedeliver>,
 ) -> Reply {
     let event = s.records.redeliver(&input).await?;
-    Ok(encrypted(&s.codec, StatusCode::OK, &event))
+    Ok(encrypted(&s.codec, scheme, StatusCode::OK, &event))
 }
 
 /// `POST /payments/internal/webhook`: a receiver of client events, as the original's test
 /// client had; it decrypts and keeps the newest ones in memory.
 pub async fn sink(
     State(s): State<AppState>,
-    Encrypted(event): Encrypted<PaymentWebhook>,
+    Encrypted(event, _): Encrypted<PaymentWebhook>,
 ) -> Response {
     let mut received = s.received.lock().unwrap_or_else(|e| e.into_inner());
     if received.len() >= 1000 {

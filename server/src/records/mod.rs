@@ -96,7 +96,7 @@ impl Records {
     ) -> Self {
         Self {
             intents: intents::Intents::new(db.clone()),
-            store: Store::new(db),
+            store: Store::new(db, sealer.clone()),
             sealer,
             passwords,
             pgs,
@@ -137,6 +137,7 @@ impl Records {
         let row = HistoryRow {
             identity,
             webhook_url: Some(input.webhook_url.clone()),
+            webhook_url_sealed: None,
             currency: summary.currency.clone(),
             price: summary.price,
             refund: summary.refund,
@@ -391,6 +392,7 @@ impl Records {
         let row = ReservationRow {
             identity,
             title: input.title.clone(),
+            title_sealed: None,
             data: self.seal_data::<ReservationRow>(id, &key.raw),
             password_hash: self.passwords.hash(&id.to_string(), &input.password),
             created_at: self.clock.now_ms(),

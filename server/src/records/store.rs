@@ -2,11 +2,19 @@
 //! (`payment_reservations`), and notifications for payments not stored yet
 //! (`payment_pending_events`). Rows are typed as the server uses them; one lookup serves
 //! both kinds of record.
+//!
+//! What a client chose and may carry personal data or credentials (a billing key's
+//! `title`, a payment's `webhook_url`, perhaps with `user:pass@`) is sealed here, as it is
+//! written, into a `…_sealed` column, and opened as it is read; rows written before those
+//! columns existed keep the value in the plain column, and are read from there.
+
+use std::sync::Arc;
 
 use payments_api::payments::{PaymentSource, PaymentVendor, VendorCode};
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
+use crate::crypto::{OpenError, Sealer};
 use crate::db::{Db, trusted};
 use crate::money::Amount;
 use crate::outbox::{NewEvent, Outbox};
@@ -82,7 +90,11 @@ const IDENTITY_COLUMNS: &str =
 pub struct HistoryRow {
     #[sqlx(flatten)]
     pub identity: Identity,
+    /// The client's webhook URL: plain in rows written before sealing, then `None` in the
+    /// table and opened from `webhook_url_sealed` when read.
     pub webhook_url: Option<String>,
+    /// The webhook URL, sealed; written by [`Store`] from `webhook_url`.
+    pub webhook_url_sealed: Option<Vec<u8>>,
     pub currency: String,
     pub price: Amount,
     pub refund: Option<Amount>,
@@ -125,7 +137,11 @@ pub struct CancelRow {
 pub struct ReservationRow {
     #[sqlx(flatten)]
     pub identity: Identity,
+    /// The client's title: plain in rows written before sealing, then empty in the table
+    /// and opened from `title_sealed` when read.
     pub title: String,
+    /// The title, sealed; written by [`Store`] from `title`.
+    pub title_sealed: Option<Vec<u8>>,
     /// The PG's billing key, sealed.
     pub data: Vec<u8>,
     pub password_hash: Vec<u8>,
@@ -141,12 +157,24 @@ pub trait Table: for<'r> sqlx::FromRow<'r, AnyRow> + Send + Unpin {
     const WHAT: &'static str;
     fn identity(&self) -> &Identity;
     fn password_hash(&self) -> &[u8];
+    /// Opens the row's sealed client values into their plain fields.
+    fn open(&mut self, sealer: &Sealer) -> Result<(), OpenError>;
+}
+
+/// The sealing context of a client value of a record: it opens only in its row and column.
+fn client_context(table: &str, column: &str, id: Uuid) -> String {
+    format!("{table}.{column}:{id}")
+}
+
+/// A sealed UTF-8 value, opened.
+fn open_text(sealer: &Sealer, context: &str, sealed: &[u8]) -> Result<String, OpenError> {
+    String::from_utf8(sealer.open(context, sealed)?).map_err(|_| OpenError::Malformed)
 }
 
 impl Table for HistoryRow {
     const NAME: &'static str = "payment_histories";
-    const COLUMNS: &'static str = "webhook_url, currency, price, refund, paid_at, \
-         cancelled_at, data, password_hash, created_at, updated_at, version";
+    const COLUMNS: &'static str = "webhook_url, webhook_url_sealed, currency, price, refund, \
+         paid_at, cancelled_at, data, password_hash, created_at, updated_at, version";
     const WHAT: &'static str = "payment";
     fn identity(&self) -> &Identity {
         &self.identity
@@ -154,11 +182,18 @@ impl Table for HistoryRow {
     fn password_hash(&self) -> &[u8] {
         &self.password_hash
     }
+    fn open(&mut self, sealer: &Sealer) -> Result<(), OpenError> {
+        if let Some(sealed) = &self.webhook_url_sealed {
+            let context = client_context(Self::NAME, "webhook_url", self.identity.id);
+            self.webhook_url = Some(open_text(sealer, &context, sealed)?);
+        }
+        Ok(())
+    }
 }
 
 impl Table for ReservationRow {
     const NAME: &'static str = "payment_reservations";
-    const COLUMNS: &'static str = "title, data, password_hash, created_at";
+    const COLUMNS: &'static str = "title, title_sealed, data, password_hash, created_at";
     const WHAT: &'static str = "billing key";
     fn identity(&self) -> &Identity {
         &self.identity
@@ -166,6 +201,18 @@ impl Table for ReservationRow {
     fn password_hash(&self) -> &[u8] {
         &self.password_hash
     }
+    fn open(&mut self, sealer: &Sealer) -> Result<(), OpenError> {
+        if let Some(sealed) = &self.title_sealed {
+            let context = client_context(Self::NAME, "title", self.identity.id);
+            self.title = open_text(sealer, &context, sealed)?;
+        }
+        Ok(())
+    }
+}
+
+/// A row's sealed values that do not open: a corrupt row, or a key no longer configured.
+fn unopenable(error: OpenError) -> sqlx::Error {
+    sqlx::Error::Decode(Box::new(error))
 }
 
 /// How to find one record.
@@ -196,11 +243,12 @@ impl Key<'_> {
 #[derive(Debug, Clone)]
 pub struct Store {
     db: Db,
+    sealer: Arc<Sealer>,
 }
 
 impl Store {
-    pub fn new(db: Db) -> Self {
-        Self { db }
+    pub fn new(db: Db, sealer: Arc<Sealer>) -> Self {
+        Self { db, sealer }
     }
 
     /// Whether the database answers a trivial query in time.
@@ -219,7 +267,13 @@ impl Store {
         for value in values {
             query = query.bind(value);
         }
-        query.fetch_optional(&self.db.pool).await
+        match query.fetch_optional(&self.db.pool).await? {
+            Some(mut row) => {
+                row.open(&self.sealer).map_err(unopenable)?;
+                Ok(Some(row))
+            }
+            None => Ok(None),
+        }
     }
 
     /// The cancels of a payment, oldest first.
@@ -242,10 +296,14 @@ impl Store {
         let mut tx = self.db.pool.begin().await?;
         let insert = sqlx::query(trusted(format!(
             "INSERT INTO payment_histories ({IDENTITY_COLUMNS}, {}) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             HistoryRow::COLUMNS
         )));
-        let insert = row.identity.bind(insert).bind(row.webhook_url.clone());
+        let sealed = row.webhook_url.as_ref().map(|url| {
+            let context = client_context(HistoryRow::NAME, "webhook_url", row.identity.id);
+            self.sealer.seal(&context, url.as_bytes())
+        });
+        let insert = row.identity.bind(insert).bind(None::<String>).bind(sealed);
         row.bind_from_pg(insert)
             .bind(row.password_hash.clone())
             .bind(row.created_at)
@@ -303,7 +361,7 @@ impl Store {
         code: VendorCode,
         source_id: &str,
     ) -> Result<Vec<HistoryRow>, sqlx::Error> {
-        sqlx::query_as(trusted(format!(
+        let rows: Vec<HistoryRow> = sqlx::query_as(trusted(format!(
             "SELECT {IDENTITY_COLUMNS}, {} FROM payment_histories \
              WHERE vendor_code = ? AND source_id = ?",
             HistoryRow::COLUMNS
@@ -311,10 +369,16 @@ impl Store {
         .bind(code.as_str())
         .bind(source_id.to_owned())
         .fetch_all(&self.db.pool)
-        .await
+        .await?;
+        rows.into_iter()
+            .map(|mut row| {
+                row.open(&self.sealer).map_err(unopenable)?;
+                Ok(row)
+            })
+            .collect()
     }
 
-    /// Keeps a notification for a payment not stored yet.
+    /// Keeps a notification for a payment not stored yet, unless one is kept already.
     pub async fn add_pending(
         &self,
         code: VendorCode,
@@ -326,7 +390,7 @@ impl Store {
             .bind(now - 7 * 86_400_000)
             .execute(&self.db.pool)
             .await?;
-        sqlx::query(
+        let kept = sqlx::query(
             "INSERT INTO payment_pending_events (id, vendor_code, vendor_uid, received_at) \
              VALUES (?, ?, ?, ?)",
         )
@@ -335,8 +399,12 @@ impl Store {
         .bind(uid.to_owned())
         .bind(now)
         .execute(&self.db.pool)
-        .await?;
-        Ok(())
+        .await;
+        match kept {
+            // One is kept already: at most one per payment, however many arrive.
+            Err(e) if crate::db::is_duplicate(&e) => Ok(()),
+            other => other.map(drop),
+        }
     }
 
     /// Removes the kept notifications of a payment; answers how many there were.
@@ -355,12 +423,14 @@ impl Store {
     pub async fn insert_reservation(&self, row: &ReservationRow) -> Result<(), sqlx::Error> {
         let insert = sqlx::query(trusted(format!(
             "INSERT INTO payment_reservations ({IDENTITY_COLUMNS}, {}) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             ReservationRow::COLUMNS
         )));
+        let context = client_context(ReservationRow::NAME, "title", row.identity.id);
         row.identity
             .bind(insert)
-            .bind(row.title.clone())
+            .bind(String::new())
+            .bind(self.sealer.seal(&context, row.title.as_bytes()))
             .bind(row.data.clone())
             .bind(row.password_hash.clone())
             .bind(row.created_at)

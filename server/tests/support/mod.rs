@@ -79,6 +79,11 @@ pub struct Ctx {
 
 impl Ctx {
     pub async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    /// Starts with the test configuration changed by `adjust` first.
+    pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Self {
         let database = match backend {
             Backend::Sqlite => Database::Sqlite,
             Backend::MariaDb => Database::MariaDb(
@@ -86,11 +91,20 @@ impl Ctx {
                     .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into()),
             ),
         };
-        Self::start_on(backend, database).await
+        Self::start_on_with(backend, database, adjust).await
     }
 
     /// A server on `database`, a database of `backend`.
     pub async fn start_on(backend: Backend, database: Database) -> Self {
+        Self::start_on_with(backend, database, |_| {}).await
+    }
+
+    /// A server on `database`, with the test configuration changed by `adjust` first.
+    pub async fn start_on_with(
+        backend: Backend,
+        database: Database,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Self {
         // Sync delivery: a fake's webhook has reached the server when the fake answers.
         let toss = FakeToss::new(TossConfig {
             webhook_mode: payments_fakes::delivery::DeliveryMode::Sync,
@@ -125,6 +139,7 @@ impl Ctx {
             .insert("store-2".into(), TossAccount::new(&toss_url, TOSS_KEY_2));
         config.pg.timeout_seconds = 1.0;
         config.relay.poll_interval_ms = 100;
+        adjust(&mut config);
         payments_fakes::tls::install_provider();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(20))
@@ -262,6 +277,8 @@ impl Ctx {
             "payment_histories",
             "payment_history_cancels",
             "payment_reservations",
+            "payment_webhook_events",
+            "payment_webhook_attempts",
         ] {
             let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT * FROM {table}")))
                 .fetch_all(&pool)
