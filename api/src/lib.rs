@@ -2,7 +2,8 @@
 //!
 //! - [`payments`]: the records and requests of the payments API, and the events it relays
 //!   to a client's webhook; [`monitors`]: its monitor endpoints;
-//! - [`iamport`] and [`toss`]: the PG APIs the server talks to and the fakes imitate;
+//! - [`iamport`], [`toss`] and [`portone`] (PortOne V2): the PG APIs the server talks to
+//!   and the fakes imitate;
 //! - [`codec`]: the AES body encryption every payments-API body travels in;
 //! - [`signature`]: the Standard Webhooks signatures of relayed events;
 //! - [`wire`]: the number and time formats the three share;

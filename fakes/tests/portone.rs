@@ -60,14 +60,42 @@ async fn start_with_receiver() -> (Setup, Receiver) {
     (setup, receiver)
 }
 
-/// The error type of an answer, checking its status.
+/// The error type of an answer, checking its status (and keeping the body for the SDK
+/// check).
 fn kind(answer: &Answer, status: u16) -> String {
     assert_eq!(answer.status, status, "{}", answer.body);
     assert!(answer.body["message"].is_string(), "{}", answer.body);
-    answer.body["type"]
+    let kind = answer.body["type"]
         .as_str()
         .expect("an error type")
-        .to_owned()
+        .to_owned();
+    let type_name: String = kind
+        .split('_')
+        .map(|word| word[..1].to_owned() + &word[1..].to_lowercase())
+        .collect();
+    capture(&format!("{type_name}Error"), &kind, &answer.body);
+    kind
+}
+
+/// Keeps a response for `sdk-checks/portone`, which type-checks each against the PortOne
+/// SDK's type `type_name`: when `PORTONE_RESPONSES_DIR` names a folder, the body goes
+/// there as `{"type": …, "body": …}`.
+fn capture(type_name: &str, name: &str, body: &Value) {
+    let Some(dir) = std::env::var_os("PORTONE_RESPONSES_DIR") else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(format!("{type_name}.{name}.json"));
+    let content = json!({"type": type_name, "body": body});
+    std::fs::write(file, serde_json::to_vec_pretty(&content).unwrap()).unwrap();
+}
+
+/// `answer.ok()`, kept for the SDK check as a `type_name` named `name`.
+fn ok_as<'a>(answer: &'a Answer, type_name: &str, name: &str) -> &'a Value {
+    let body = answer.ok();
+    capture(type_name, name, body);
+    body
 }
 
 fn new_id() -> String {
@@ -1292,4 +1320,335 @@ async fn a_store_keeps_at_most_its_capacity_of_payments() {
     );
     let listed = s.api.get("/payments").await;
     assert_eq!(listed.ok()["page"]["totalCount"], 3);
+}
+
+/// Every kind of successful answer, and raw signed webhooks, kept for the SDK check when
+/// `PORTONE_RESPONSES_DIR` is set; checked here as far as the Rust types go.
+#[tokio::test]
+async fn every_kind_of_answer_and_webhook_for_the_sdk_check() {
+    use axum::routing::post;
+    let (hooks_tx, mut hooks) =
+        tokio::sync::mpsc::unbounded_channel::<(axum::http::HeaderMap, String)>();
+    let hook_app = axum::Router::new().route(
+        "/hook",
+        post(move |headers: axum::http::HeaderMap, body: String| {
+            let tx = hooks_tx.clone();
+            async move {
+                let _ = tx.send((headers, body));
+            }
+        }),
+    );
+    let hook_url = format!("{}/hook", spawn(hook_app).await);
+    let s = start(PortOneConfig {
+        webhook_url: Some(hook_url),
+        webhook_mode: DeliveryMode::Sync,
+        ..PortOneConfig::default()
+    })
+    .await;
+    let api = &s.api;
+
+    let login = s
+        .internal
+        .post(
+            "/login/api-secret",
+            json!({"apiSecret": DEFAULT_API_SECRET}),
+        )
+        .await;
+    let refresh = ok_as(&login, "LoginViaApiSecretResponse", "login")["refreshToken"].clone();
+    let refreshed = s
+        .internal
+        .post("/token/refresh", json!({"refreshToken": refresh}))
+        .await;
+    ok_as(&refreshed, "RefreshTokenResponse", "refresh");
+
+    // Payments in every status.
+    let ready = new_id();
+    let window = api
+        .post(
+            &format!("/internal/payments/{ready}"),
+            json!({"orderName": "x", "amount": {"total": 1000}, "manualConfirm": true}),
+        )
+        .await;
+    let token = window.ok()["paymentToken"].clone();
+    ok_as(
+        &api.get(&format!("/payments/{ready}")).await,
+        "Payment",
+        "ready",
+    );
+    let confirmed = api
+        .post(
+            &format!("/payments/{ready}/confirm"),
+            json!({"paymentToken": token}),
+        )
+        .await;
+    ok_as(&confirmed, "ConfirmedPaymentSummary", "confirm");
+
+    let paid_id = new_id();
+    let instant = api
+        .post(
+            &format!("/payments/{paid_id}/instant"),
+            instant_card("4330123412341234", 10_000),
+        )
+        .await;
+    ok_as(&instant, "PayInstantlyResponse", "card");
+    ok_as(
+        &api.get(&format!("/payments/{paid_id}")).await,
+        "Payment",
+        "paid-card",
+    );
+    let partial = api
+        .post(&format!("/payments/{paid_id}/cancel"), cancel(Some(1000)))
+        .await;
+    ok_as(&partial, "CancelPaymentResponse", "partial");
+    ok_as(
+        &api.get(&format!("/payments/{paid_id}")).await,
+        "Payment",
+        "partial-cancelled",
+    );
+    let resent = api
+        .post(&format!("/payments/{paid_id}/resend-webhook"), json!({}))
+        .await;
+    ok_as(&resent, "ResendWebhookResponse", "resend");
+
+    let failed = new_id();
+    let _ = api
+        .post(
+            &format!("/payments/{failed}/instant"),
+            instant_card("4330123412340002", 1000),
+        )
+        .await;
+    ok_as(
+        &api.get(&format!("/payments/{failed}")).await,
+        "Payment",
+        "failed",
+    );
+
+    let account = new_id();
+    let issued = api
+        .post(
+            &format!("/payments/{account}/instant"),
+            instant_account(5000),
+        )
+        .await;
+    ok_as(&issued, "PayInstantlyResponse", "virtual-account");
+    ok_as(
+        &api.get(&format!("/payments/{account}")).await,
+        "Payment",
+        "virtual-account-issued",
+    );
+    api.post(&format!("/internal/payments/{account}/deposit"), json!({}))
+        .await
+        .ok();
+    ok_as(
+        &api.get(&format!("/payments/{account}")).await,
+        "Payment",
+        "paid-deposit",
+    );
+    ok_as(
+        &api.get(&format!("/payments/{account}/cash-receipt")).await,
+        "CashReceipt",
+        "issued",
+    );
+    api.post(
+        &format!("/payments/{account}/cancel"),
+        json!({"reason": "x", "refundAccount": {"bank": "KOOKMIN", "number": "1234", "holderName": "홍길동"}}),
+    )
+    .await
+    .ok();
+    ok_as(
+        &api.get(&format!("/payments/{account}")).await,
+        "Payment",
+        "cancelled",
+    );
+    ok_as(
+        &api.get(&format!("/payments/{account}/cash-receipt")).await,
+        "CashReceipt",
+        "cancelled",
+    );
+    let closing = new_id();
+    api.post(
+        &format!("/payments/{closing}/instant"),
+        instant_account(5000),
+    )
+    .await
+    .ok();
+    let closed = api
+        .send(
+            reqwest::Method::POST,
+            &format!("/payments/{closing}/virtual-account/close"),
+            None,
+            &[],
+        )
+        .await;
+    ok_as(&closed, "CloseVirtualAccountResponse", "close");
+
+    let pre = api
+        .post(
+            &format!("/payments/{}/pre-register", new_id()),
+            json!({"totalAmount": 1000}),
+        )
+        .await;
+    ok_as(&pre, "PreRegisterPaymentResponse", "pre-register");
+
+    // One more waiting for confirmation and one waiting for its deposit, for the lists.
+    api.post(
+        &format!("/internal/payments/{}", new_id()),
+        json!({"orderName": "x", "amount": {"total": 1000}, "manualConfirm": true}),
+    )
+    .await
+    .ok();
+    api.post(
+        &format!("/payments/{}/instant", new_id()),
+        instant_account(5000),
+    )
+    .await
+    .ok();
+    let payments = api
+        .get("/payments?requestBody=%7B%22page%22%3A%7B%22size%22%3A100%7D%7D")
+        .await;
+    let listed: GetPaymentsResponse =
+        serde_json::from_value(ok_as(&payments, "GetPaymentsResponse", "all").clone()).unwrap();
+    let statuses: std::collections::BTreeSet<String> = listed
+        .items
+        .iter()
+        .map(|p| format!("{:?}", p.status()))
+        .collect();
+    assert_eq!(
+        statuses.len(),
+        6,
+        "every status but PAY_PENDING: {statuses:?}"
+    );
+    let by_cursor = api
+        .send(
+            reqwest::Method::GET,
+            "/payments-by-cursor",
+            Some(json!({"size": 3})),
+            &[],
+        )
+        .await;
+    ok_as(&by_cursor, "GetAllPaymentsByCursorResponse", "first");
+
+    // Billing keys and schedules.
+    let issued_key = api
+        .post(
+            "/billing-keys",
+            json!({"method": {"card": card("4330123412341234")}}),
+        )
+        .await;
+    let key =
+        ok_as(&issued_key, "IssueBillingKeyResponse", "issue")["billingKeyInfo"]["billingKey"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    ok_as(
+        &api.get(&format!("/billing-keys/{key}")).await,
+        "BillingKeyInfo",
+        "issued",
+    );
+    let charged = api
+        .post(
+            &format!("/payments/{}/billing-key", new_id()),
+            charge(&key, 1000),
+        )
+        .await;
+    ok_as(&charged, "PayWithBillingKeyResponse", "charge");
+    let at = |days: i64| (s.fake.clock().now() + chrono::Duration::days(days)).to_rfc3339();
+    let mut schedule_ids = Vec::new();
+    for days in [1, 2, 3] {
+        let created = api
+            .post(
+                &format!("/payments/{}/schedule", new_id()),
+                json!({"payment": charge(&key, 1000), "timeToPay": at(days)}),
+            )
+            .await;
+        schedule_ids.push(
+            ok_as(&created, "CreatePaymentScheduleResponse", "schedule")["schedule"]["id"].clone(),
+        );
+    }
+    let revoked = api
+        .send(
+            reqwest::Method::DELETE,
+            "/payment-schedules",
+            Some(json!({"scheduleIds": [schedule_ids[2]]})),
+            &[],
+        )
+        .await;
+    ok_as(&revoked, "RevokePaymentSchedulesResponse", "revoke");
+    s.fake.advance(chrono::Duration::hours(30)).await;
+    let schedules = api.get("/payment-schedules").await;
+    let statuses: Vec<&str> = ok_as(&schedules, "GetPaymentSchedulesResponse", "all")["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["SUCCEEDED", "SCHEDULED", "REVOKED"]);
+    let poor = billing_key(api, "4330123412349995").await;
+    let doomed = api
+        .post(
+            &format!("/payments/{}/schedule", new_id()),
+            json!({"payment": charge(&poor, 1000), "timeToPay": at(1)}),
+        )
+        .await;
+    doomed.ok();
+    s.fake.advance(chrono::Duration::days(2)).await;
+    let failed_schedule = api
+        .get("/payment-schedules?requestBody=%7B%22filter%22%3A%7B%22status%22%3A%5B%22FAILED%22%5D%7D%7D")
+        .await;
+    assert_eq!(
+        ok_as(&failed_schedule, "GetPaymentSchedulesResponse", "failed")["page"]["totalCount"],
+        1
+    );
+
+    api.send(
+        reqwest::Method::DELETE,
+        "/payment-schedules",
+        Some(json!({"billingKey": key})),
+        &[],
+    )
+    .await
+    .ok();
+    let deleted = api.delete(&format!("/billing-keys/{key}")).await;
+    ok_as(&deleted, "DeleteBillingKeyResponse", "delete");
+    ok_as(
+        &api.get(&format!("/billing-keys/{key}")).await,
+        "BillingKeyInfo",
+        "deleted",
+    );
+    ok_as(
+        &api.get("/billing-keys").await,
+        "GetBillingKeyInfosResponse",
+        "all",
+    );
+
+    // Every webhook, raw, with its headers and the secret it should verify with.
+    let mut kinds = std::collections::BTreeSet::new();
+    let mut n = 0;
+    while let Ok((headers, body)) = hooks.try_recv() {
+        let webhook: Webhook = serde_json::from_str(&body).unwrap();
+        kinds.insert(webhook.kind.as_str());
+        let headers: serde_json::Map<String, Value> =
+            ["webhook-id", "webhook-timestamp", "webhook-signature"]
+                .iter()
+                .map(|name| ((*name).to_owned(), json!(headers[*name].to_str().unwrap())))
+                .collect();
+        n += 1;
+        capture(
+            "RawWebhook",
+            &format!("{n}"),
+            &json!({"secret": DEFAULT_WEBHOOK_SECRET, "headers": headers, "payload": body}),
+        );
+    }
+    assert_eq!(
+        kinds.into_iter().collect::<Vec<_>>(),
+        [
+            "BillingKey.Deleted",
+            "BillingKey.Issued",
+            "Transaction.Cancelled",
+            "Transaction.Failed",
+            "Transaction.Paid",
+            "Transaction.PartialCancelled",
+            "Transaction.VirtualAccountIssued",
+        ]
+    );
 }

@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 use payments_fakes::Fake as _;
 use payments_fakes::delivery::DeliveryMode;
 use payments_fakes::iamport::{self, Credentials, FakeIamport, IamportConfig, WebhookFormat};
+use payments_fakes::portone::{self, FakePortOne, PortOneConfig};
 use payments_fakes::toss::{self, FakeToss, TossConfig};
 
 #[derive(Debug, Subcommand)]
@@ -39,6 +40,25 @@ pub enum FakeCommand {
         /// Send webhooks form-encoded instead of as JSON.
         #[arg(long)]
         form_webhooks: bool,
+    },
+    /// The fake PortOne V2 REST API.
+    Portone {
+        /// The port to listen on; 0 picks a free one.
+        #[arg(long, default_value_t = portone::DEFAULT_PORT)]
+        port: u16,
+        #[command(flatten)]
+        common: Common,
+        /// Accept this API secret too (repeatable), each a store of its own. The default
+        /// secret and any secret starting with `test_portone_` are always accepted.
+        #[arg(long = "api-secret", value_name = "SECRET")]
+        api_secrets: Vec<String>,
+        /// Sign webhooks with this `whsec_` secret instead of the default one.
+        #[arg(long, value_name = "WHSEC")]
+        webhook_secret: Option<String>,
+        /// Print one JSON line for scripts (URL, API secret, store id, webhook secret)
+        /// instead of the banner.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -144,6 +164,57 @@ async fn serve(command: FakeCommand) -> Result<(), String> {
                 iamport::DEFAULT_IMP_SECRET
             );
             common.print_webhooks(&url, "PUT {url}/internal/merchant {\"webhook_url\": …}");
+            run_until_stopped(listener, fake.router(), &url, stop).await;
+        }
+        FakeCommand::Portone {
+            port,
+            common,
+            api_secrets,
+            webhook_secret,
+            json,
+        } => {
+            let mut config = PortOneConfig {
+                webhook_url: common.webhook_url()?,
+                webhook_mode: common.mode(),
+                ..PortOneConfig::default()
+            };
+            if let Some(secret) = webhook_secret {
+                if payments_api::signature::secret_key(&secret).is_err()
+                    || !secret.starts_with(payments_api::signature::SECRET_PREFIX)
+                {
+                    return Err("--webhook-secret must be whsec_ followed by Base64".to_owned());
+                }
+                config.webhook_secret = secret;
+            }
+            config.api_secrets.extend(api_secrets);
+            let fake = FakePortOne::new(config.clone());
+            let (listener, url) = common.bind(port).await?;
+            if json {
+                let line = serde_json::json!({
+                    "url": url,
+                    "api_secret": portone::DEFAULT_API_SECRET,
+                    "store_id": portone::store_id(portone::DEFAULT_API_SECRET),
+                    "webhook_secret": config.webhook_secret,
+                });
+                println!("{line}");
+                payments_fakes::serve::serve(listener, fake.router(), stop, Duration::from_secs(5))
+                    .await;
+                return Ok(());
+            }
+            println!("fake PortOne V2 listening on {url}");
+            let stores: Vec<String> = config
+                .api_secrets
+                .iter()
+                .map(|s| format!("{s} (store {})", portone::store_id(s)))
+                .collect();
+            println!("  API secrets:   {}", stores.join(", "));
+            println!(
+                "                or any secret starting with {}",
+                portone::DEFAULT_API_SECRET_PREFIX
+            );
+            println!("  Authorization: PortOne {}", portone::DEFAULT_API_SECRET);
+            println!("  webhook secret: {}", config.webhook_secret);
+            common.print_webhooks(&url, "PUT {url}/internal/merchant {\"webhookUrl\": …}");
             run_until_stopped(listener, fake.router(), &url, stop).await;
         }
     }

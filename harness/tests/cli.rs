@@ -343,6 +343,86 @@ mod fake_iamport {
     }
 }
 
+mod fake_portone {
+    use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+    use std::net::TcpStream;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn prints_one_json_line_serves_the_fake_and_stops_on_ctrl_c() {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
+            .args(["fake", "portone", "--port", "0", "--json"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        let info: serde_json::Value = serde_json::from_str(&line).expect("one JSON line");
+        let url = info["url"].as_str().unwrap();
+        let secret = info["api_secret"].as_str().unwrap();
+        assert_eq!(
+            info["store_id"],
+            payments_fakes::portone::store_id(secret).as_str()
+        );
+        assert!(
+            info["webhook_secret"]
+                .as_str()
+                .unwrap()
+                .starts_with("whsec_")
+        );
+
+        let address = url.trim_start_matches("http://");
+        let body = format!(r#"{{"apiSecret":"{secret}"}}"#);
+        let mut stream = TcpStream::connect(address).unwrap();
+        write!(
+            stream,
+            "POST /login/api-secret HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.contains("\"accessToken\""), "{answer}");
+
+        assert!(
+            Command::new("kill")
+                .args(["-INT", &child.id().to_string()])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "the fake did not stop");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert!(status.success());
+    }
+
+    #[test]
+    fn a_bad_webhook_secret_is_refused() {
+        let out = Command::new(env!("CARGO_BIN_EXE_harness"))
+            .args([
+                "fake",
+                "portone",
+                "--port",
+                "0",
+                "--webhook-secret",
+                "plain",
+            ])
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--webhook-secret"));
+    }
+}
+
 mod serve {
     use std::io::{BufRead as _, BufReader, Read as _, Write as _};
     use std::net::TcpStream;
