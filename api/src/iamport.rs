@@ -757,10 +757,24 @@ pub struct IamportSchedule {
     pub fail_reason: Option<String>,
 }
 
+/// A page of payments: `GET /payments/findAll/…` and `GET /payments/status/…`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IamportPaymentPage {
+    /// How many payments match, over all pages.
+    pub total: u64,
+    /// The previous page's number, `0` on the first.
+    pub previous: u64,
+    /// The next page's number, `0` on the last.
+    pub next: u64,
+    pub list: Vec<IamportPayment>,
+}
+
 /// The body of `POST /subscribe/payments/unschedule`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IamportUnschedule {
-    pub customer_uid: String,
+    /// Optional: without it, the schedules of `merchant_uid` are revoked whoever's they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_uid: Option<String>,
     /// The schedules to revoke; every pending one of the customer when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merchant_uid: Vec<String>,

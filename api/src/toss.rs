@@ -83,6 +83,79 @@ pub struct TossPaymentBase {
     /// `null` until the first cancel.
     pub cancels: Option<Vec<TossPaymentCancel>>,
     pub cash_receipt: Option<TossCashReceiptSummary>,
+    // The fields below are the 2022-11-16 object's that the SDK does not declare. They
+    // default when absent, so older answers (and the SDK's own samples) still read.
+    /// The key of the latest transaction (approval or cancel) of the payment.
+    #[serde(default)]
+    pub last_transaction_key: Option<String>,
+    /// Where the customer sees the receipt.
+    #[serde(default)]
+    pub receipt: Option<TossUrl>,
+    /// The payment window the payment was made in.
+    #[serde(default)]
+    pub checkout: Option<TossUrl>,
+    /// Why the payment failed, when it did (`ABORTED`, `EXPIRED`).
+    #[serde(default)]
+    pub failure: Option<TossFailure>,
+    /// Whether part of the payment can be cancelled.
+    #[serde(default = "yes")]
+    pub is_partial_cancelable: bool,
+    /// The country the payment was made in (ISO 3166-1 alpha-2).
+    #[serde(default = "korea")]
+    pub country: String,
+    /// The merchant's key-value pairs sent with the payment.
+    #[serde(default)]
+    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Every cash receipt issued for the payment and its cancels.
+    #[serde(default)]
+    pub cash_receipts: Option<Vec<TossCashReceiptHistory>>,
+    /// The part of the amount exempt from VAT and the culture charge (0 for most shops).
+    #[serde(default, with = "amount")]
+    pub tax_exemption_amount: f64,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn korea() -> String {
+    "KR".to_owned()
+}
+
+/// An object of one URL: a payment's `receipt` and `checkout`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TossUrl {
+    pub url: String,
+}
+
+/// Why a payment failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TossFailure {
+    pub code: String,
+    pub message: String,
+}
+
+/// One entry of a payment's `cashReceipts`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TossCashReceiptHistory {
+    pub receipt_key: String,
+    pub order_id: String,
+    pub order_name: String,
+    #[serde(rename = "type")]
+    pub kind: TossCashReceiptType,
+    pub issue_number: String,
+    pub receipt_url: String,
+    /// `CONFIRM` for an issue, `CANCEL` for a cancel.
+    pub transaction_type: String,
+    #[serde(with = "amount")]
+    pub amount: f64,
+    #[serde(with = "amount")]
+    pub tax_free_amount: f64,
+    /// `IN_PROGRESS`, `COMPLETED` or `FAILED`.
+    pub issue_status: String,
+    #[serde(with = "offset_date_time")]
+    pub requested_at: DateTime<FixedOffset>,
 }
 
 /// The `method` of a card payment.
@@ -125,6 +198,20 @@ pub struct TossCard {
     pub owner_type: String,
     pub acquire_status: TossAcquireStatus,
     pub receipt_url: String,
+    // The 2022-11-16 object's fields that the SDK does not declare.
+    /// The amount paid by card.
+    #[serde(default, with = "amount")]
+    pub amount: f64,
+    /// The two-character code of the issuing card company.
+    #[serde(default)]
+    pub issuer_code: String,
+    /// The code of the acquiring card company.
+    #[serde(default)]
+    pub acquirer_code: Option<String>,
+    /// Who pays the interest of a free instalment plan (`BUYER`, `CARD_COMPANY`,
+    /// `MERCHANT`), `null` otherwise.
+    #[serde(default)]
+    pub interest_payer: Option<String>,
 }
 
 /// Where a card payment stands in the acquiring process.
@@ -332,6 +419,12 @@ pub struct TossPaymentCancel {
     /// The real API's key of the cancel transaction (absent from the SDK type).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transaction_key: Option<String>,
+    /// The real API's state of the cancel: `DONE` once it went through.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel_status: Option<String>,
+    /// The real API's key of the cancel's receipt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt_key: Option<String>,
 }
 
 /// The body of `POST /v1/payments/{paymentKey}/cancel`.
@@ -477,6 +570,9 @@ pub struct TossVirtualAccountCreate {
         with = "offset_date_time::option"
     )]
     pub due_date: Option<DateTime<FixedOffset>>,
+    /// Real API: an escrow payment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub use_escrow: Option<bool>,
     /// Fake-only: `false` keeps the original fake's unapproved flow.
     #[serde(
         default,
@@ -509,8 +605,15 @@ pub struct TossBillingCreate {
     pub card_number: String,
     pub card_expiration_year: String,
     pub card_expiration_month: String,
-    pub card_password: String,
-    pub customer_birthday: String,
+    /// The SDK requires it; the real API takes it only from some merchants.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_password: Option<String>,
+    /// The real API's owner check: a birth date `YYMMDD`, or a 10-digit business number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_identity_number: Option<String>,
+    /// The SDK's name for the owner check (`YYMMDD`), accepted where the real one is absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_birthday: Option<String>,
     /// The SDK's spelling.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consumer_name: Option<String>,

@@ -12,6 +12,7 @@
 //! merchant whose endpoint is down does not slow the fake down for anyone.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
@@ -147,6 +148,9 @@ pub struct Dispatcher {
     /// Wakes the async worker when a first attempt is queued, or when the dispatcher goes.
     wake: Arc<Notify>,
     worker: OnceLock<()>,
+    /// Whether a failed attempt is retried only after a network error or a 5xx answer
+    /// (I'mport's rule), rather than after any answer but a 2xx (Toss's).
+    server_errors_only: AtomicBool,
 }
 
 #[derive(Debug, Default)]
@@ -190,7 +194,13 @@ impl Dispatcher {
             state: Mutex::new(State::default()),
             wake: Arc::new(Notify::new()),
             worker: OnceLock::new(),
+            server_errors_only: AtomicBool::new(false),
         }
+    }
+
+    /// Retries a failed attempt only after a network error or a 5xx answer from now on.
+    pub fn retry_server_errors_only(&self) {
+        self.server_errors_only.store(true, Ordering::Relaxed);
     }
 
     /// The delivery mode.
@@ -309,12 +319,19 @@ impl Dispatcher {
             Err(e) => (None, Some(describe(&e))),
         };
         let delivered = status.is_some_and(|s| (200..300).contains(&s));
+        let retryable =
+            status.is_none_or(|s| s >= 500) || !self.server_errors_only.load(Ordering::Relaxed);
+        let schedule: &[Duration] = if retryable {
+            &self.config.retry_schedule
+        } else {
+            &[]
+        };
         let now = self.clock.now_ms();
         let Some((attempt, next_attempt_ms)) = self.lock().record_attempt(
             id,
             delivered,
             now,
-            &self.config.retry_schedule,
+            schedule,
             self.config.retry_jitter,
         ) else {
             return;

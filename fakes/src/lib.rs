@@ -24,6 +24,7 @@
 //! [`journal`], [`serve`].
 
 pub mod clock;
+pub mod compat;
 pub mod controls;
 pub mod core;
 pub mod delivery;

@@ -9,6 +9,7 @@ use payments_api::iamport::{
     IamportSubscription, IamportUser, IamportWebhook,
 };
 use payments_fakes::Fake as _;
+use payments_fakes::compat::Compat;
 use payments_fakes::delivery::DeliveryMode;
 use payments_fakes::iamport::{Credentials, FakeIamport, IamportConfig, WebhookFormat};
 use serde_json::{Value, json};
@@ -290,8 +291,20 @@ async fn onetime_pays_by_card_in_the_sdks_shape_and_finds_it_every_way() {
             other["merchant_uid"].as_str().unwrap()
         ))
         .await;
+    // v1.openapi.json, `GET /payments`: 207 when some of the payments asked for were not
+    // found, 200 when all were.
+    assert_eq!(many.status, 207);
     let list = response(&many).as_array().unwrap().clone();
     assert_eq!(list.len(), 2);
+    let all = s
+        .api
+        .get(&format!(
+            "/payments?imp_uid[]={imp_uid}&imp_uid[]={}",
+            uid(&other)
+        ))
+        .await;
+    assert_eq!(all.status, 200);
+    assert_eq!(response(&all).as_array().unwrap().len(), 2);
     refused(
         &s.api.get("/payments?imp_uid[]=imp_000000000000").await,
         404,
@@ -342,8 +355,13 @@ async fn bad_cards_are_refused_and_magic_numbers_are_declined() {
         let mut declined = onetime(&merchant_uid, 1000);
         declined["card_number"] = json!(number);
         declined["customer_uid"] = json!("never-registered");
+        // PortOne V1 (v1.openapi.json, `POST /subscribe/payments/onetime`): a declined
+        // card is `code: 0` with a payment whose `status` is `failed`, with `fail_reason`.
         let answer = s.api.post("/subscribe/payments/onetime", declined).await;
-        assert!(refused(&answer, 400).contains(reason));
+        assert_eq!(answer.status, 200);
+        let payment = response(&answer);
+        assert_eq!(payment["status"], "failed");
+        assert!(payment["fail_reason"].as_str().unwrap().contains(reason));
         // The failed payment is on record; the merchant_uid can be paid again.
         let failed = s
             .api
@@ -471,7 +489,7 @@ async fn cancels_are_partial_or_full_and_over_cancel_changes_nothing() {
     assert!(hooks.try_next().await.is_none());
 
     let partial = cancel(
-        json!({"imp_uid": imp_uid, "amount": 5000, "checksum": 20000, "reason": "부분 환불"}),
+        json!({"imp_uid": imp_uid, "amount": 5000, "checksum": 20000, "reason": "부분 환불", "enable_webhook": true}),
     )
     .await;
     let partial = response(&partial).clone();
@@ -496,7 +514,7 @@ async fn cancels_are_partial_or_full_and_over_cancel_changes_nothing() {
     assert_eq!(serde_json::to_value(hook.status).unwrap(), "cancelled");
 
     // By merchant_uid, amount 0 meaning "the rest".
-    let rest = cancel(json!({"merchant_uid": payment["merchant_uid"], "amount": 0, "checksum": null, "reason": "전액"})).await;
+    let rest = cancel(json!({"merchant_uid": payment["merchant_uid"], "amount": 0, "checksum": null, "reason": "전액", "enable_webhook": true})).await;
     let rest = response(&rest).clone();
     assert_eq!(rest["status"], "cancelled");
     assert_eq!(rest["cancel_amount"], 20000);
@@ -510,32 +528,40 @@ async fn cancels_are_partial_or_full_and_over_cancel_changes_nothing() {
     refused(&cancel(json!({"checksum": null, "reason": "x"})).await, 400);
 }
 
+/// PortOne V1 (v1.openapi.json, `POST /payments/cancel`, `enable_webhook`): "default
+/// false"; a cancel through the API notifies the merchant only when it asks. The
+/// `original_webhooks` setting brings back the original fakes' habit of notifying all.
 #[tokio::test]
-async fn api_cancels_can_follow_the_real_enable_webhook_rule() {
+async fn api_cancels_notify_only_with_enable_webhook() {
     let (s, hooks) = start_with_receiver().await;
+    let payment = paid(&s.api, 3000).await;
+    hooks.next(WAIT).await;
+    let cancel = |enable: Option<bool>| {
+        let mut body =
+            json!({"imp_uid": uid(&payment), "amount": 1000, "checksum": null, "reason": "x"});
+        if let Some(enable) = enable {
+            body["enable_webhook"] = json!(enable);
+        }
+        s.api.post("/payments/cancel", body)
+    };
+    response(&cancel(None).await);
+    response(&cancel(Some(false)).await);
+    assert!(hooks.try_next().await.is_none());
+    response(&cancel(Some(true)).await);
+    assert_eq!(hooks.next(WAIT).await.1["status"], "cancelled");
+    assert!(hooks.try_next().await.is_none());
+
     s.api
         .put(
             "/internal/merchant",
-            Some(json!({"cancel_webhook_requires_flag": true})),
+            Some(json!({"original_webhooks": true})),
         )
         .await
         .ok();
-    let payment = paid(&s.api, 3000).await;
+    let other = paid(&s.api, 3000).await;
     hooks.next(WAIT).await;
-    let quiet = s
-        .api
-        .post(
-            "/payments/cancel",
-            json!({"imp_uid": uid(&payment), "amount": 1000, "checksum": null, "reason": "x"}),
-        )
-        .await;
-    response(&quiet);
-    assert!(hooks.try_next().await.is_none());
-    let loud = s
-        .api
-        .post("/payments/cancel", json!({"imp_uid": uid(&payment), "amount": 1000, "checksum": null, "reason": "x", "enable_webhook": true}))
-        .await;
-    response(&loud);
+    let body = json!({"imp_uid": uid(&other), "checksum": null, "reason": "x"});
+    response(&s.api.post("/payments/cancel", body).await);
     assert_eq!(hooks.next(WAIT).await.1["status"], "cancelled");
 }
 
@@ -572,7 +598,6 @@ async fn virtual_accounts_are_issued_changed_deposited_and_refunded_to_an_accoun
         (changed["amount"].clone(), changed["vbank_date"].clone()),
         (json!(21000), json!(due))
     );
-    hooks.next(WAIT).await;
     let by_body = s
         .api
         .put(
@@ -581,7 +606,9 @@ async fn virtual_accounts_are_issued_changed_deposited_and_refunded_to_an_accoun
         )
         .await;
     assert_eq!(response(&by_body)["amount"], 22000);
-    hooks.next(WAIT).await;
+    // A change of the account is not among the real webhook's triggers
+    // (developers.portone.io/opi/ko/integration/webhook/readme-v1, "웹훅 호출 시점").
+    assert!(hooks.try_next().await.is_none());
 
     let deposited = s
         .api
@@ -634,7 +661,9 @@ async fn an_unpaid_virtual_account_fails_at_its_deadline_or_is_revoked() {
     let expired = response(&api.get(&format!("/payments/{imp_uid}")).await).clone();
     assert_eq!(expired["status"], "failed");
     assert_eq!(expired["fail_reason"], "가상계좌 입금기한 만료");
-    assert_eq!(hooks.next(WAIT).await.1["status"], "failed");
+    // Neither a deadline passing nor a revoke is among the real webhook's triggers
+    // (developers.portone.io/opi/ko/integration/webhook/readme-v1, "웹훅 호출 시점").
+    assert!(hooks.try_next().await.is_none());
     refused(
         &api.put(&format!("/internal/deposit/{imp_uid}"), None).await,
         400,
@@ -644,6 +673,17 @@ async fn an_unpaid_virtual_account_fails_at_its_deadline_or_is_revoked() {
     hooks.next(WAIT).await;
     let revoked = api.delete(&format!("/vbanks/{}", uid(&other))).await;
     assert_eq!(response(&revoked)["status"], "cancelled");
+    assert!(hooks.try_next().await.is_none());
+    // The original fakes' webhooks, on request.
+    api.put(
+        "/internal/merchant",
+        Some(json!({"original_webhooks": true})),
+    )
+    .await
+    .ok();
+    let third = vbank(&api, &s.fake, 5000, 3600).await;
+    hooks.next(WAIT).await;
+    response(&api.delete(&format!("/vbanks/{}", uid(&third))).await);
     assert_eq!(hooks.next(WAIT).await.1["status"], "cancelled");
     refused(&api.delete(&format!("/vbanks/{}", uid(&other))).await, 400);
     let past = api
@@ -725,6 +765,27 @@ async fn billing_keys_are_registered_charged_and_deleted() {
     response(&s.api.get(&path).await);
 }
 
+/// Escrow (v1.openapi.json, the Payment's `escrow`: "에스크로결제 여부"): a payment the
+/// window made with `escrow: true` says so.
+#[tokio::test]
+async fn escrow_is_stored_and_echoed() {
+    let s = start_default().await;
+    let escrow = s
+        .api
+        .post(
+            "/internal/payments",
+            json!({"merchant_uid": order(), "amount": 1000, "escrow": true}),
+        )
+        .await;
+    assert_eq!(response(&escrow)["escrow"], true);
+    let imp_uid = uid(response(&escrow));
+    assert_eq!(
+        response(&s.api.get(&format!("/payments/{imp_uid}")).await)["escrow"],
+        true
+    );
+    assert_eq!(paid(&s.api, 1000).await["escrow"], false);
+}
+
 #[tokio::test]
 async fn masked_card_numbers_on_request() {
     let s = start_default().await;
@@ -791,12 +852,6 @@ async fn scheduled_payments_run_when_the_clock_reaches_them() {
         )
         .await;
     refused(&unknown, 404);
-    let busy = s
-        .api
-        .delete(&format!("/subscribe/customers/{customer_uid}"))
-        .await;
-    assert!(refused(&busy, 400).contains("예약"));
-
     let revoked = s
         .api
         .post(
@@ -843,6 +898,112 @@ async fn scheduled_payments_run_when_the_clock_reaches_them() {
     refused(&api.get("/subscribe/payments/schedule/nothing").await, 404);
 }
 
+/// PortOne V1 (v1.openapi.json): `DELETE /subscribe/customers/{customer_uid}` deletes a key
+/// with schedules waiting; a schedule that fires later makes a failed payment, announced
+/// as the webhook guide says ("예약결제가 시도되었을 때 - paid or failed").
+/// `POST /subscribe/payments/unschedule` takes `customer_uid` optionally ("누락될 경우
+/// merchant_uid들에 해당하는 결제예약정보를 일괄취소").
+#[tokio::test]
+async fn a_deleted_key_fails_its_schedules_and_unschedule_needs_no_customer() {
+    let (s, hooks) = start_with_receiver().await;
+    let at = chrono::Utc::now().timestamp() + 600;
+    for customer_uid in ["deleted-customer", "other-customer"] {
+        response(
+            &s.api
+                .post(
+                    &format!("/subscribe/customers/{customer_uid}"),
+                    card(customer_uid),
+                )
+                .await,
+        );
+        let merchant_uid = format!("{customer_uid}-1");
+        response(
+            &s.api
+                .post(
+                    "/subscribe/payments/schedule",
+                    json!({"customer_uid": customer_uid, "schedules": [
+                        {"merchant_uid": merchant_uid, "schedule_at": at, "amount": 9900, "name": "1월"},
+                        {"merchant_uid": format!("{customer_uid}-2"), "schedule_at": at, "amount": 9900}
+                    ]}),
+                )
+                .await,
+        );
+    }
+    let deleted = s.api.delete("/subscribe/customers/deleted-customer").await;
+    assert_eq!(response(&deleted)["customer_uid"], "deleted-customer");
+    // Without a customer_uid: the named schedules, whoever's they are.
+    let revoked = s
+        .api
+        .post(
+            "/subscribe/payments/unschedule",
+            json!({"merchant_uid": ["other-customer-1", "other-customer-2", "deleted-customer-2"]}),
+        )
+        .await;
+    let revoked = response(&revoked).as_array().unwrap().clone();
+    assert_eq!(revoked.len(), 3);
+    assert!(revoked.iter().all(|r| r["schedule_status"] == "revoked"));
+    let nothing = s
+        .api
+        .post("/subscribe/payments/unschedule", json!({}))
+        .await;
+    refused(&nothing, 400);
+
+    s.fake.advance(chrono::Duration::minutes(11)).await;
+    let (_, hook) = hooks.next(WAIT).await;
+    assert_eq!(hook["merchant_uid"], "deleted-customer-1");
+    assert_eq!(hook["status"], "failed");
+    assert!(
+        hooks.try_next().await.is_none(),
+        "revoked schedules never ran"
+    );
+    let api = login(&s.anonymous, "test_imp_key", "test_imp_secret").await;
+    let executed = response(
+        &api.get("/subscribe/payments/schedule/deleted-customer-1")
+            .await,
+    )
+    .clone();
+    assert_eq!(executed["payment_status"], "failed");
+    let imp_uid = executed["imp_uid"].as_str().unwrap();
+    let payment = response(&api.get(&format!("/payments/{imp_uid}")).await).clone();
+    assert_eq!(payment["status"], "failed");
+    assert!(payment["fail_reason"].as_str().unwrap().contains("빌링키"));
+    assert_eq!(payment["amount"], 9900);
+}
+
+/// v1.openapi.json, `GET /payments/find/{merchant_uid}/{payment_status}`: `sorting` picks
+/// which of an order's payments comes first (`-started` by default).
+#[tokio::test]
+async fn find_sorts_the_payments_of_an_order() {
+    let s = start_default().await;
+    let merchant_uid = order();
+    let mut declined = onetime(&merchant_uid, 1000);
+    declined["card_number"] = json!("4000-0000-0000-0002");
+    let failed = response(&s.api.post("/subscribe/payments/onetime", declined).await).clone();
+    s.fake.advance(chrono::Duration::seconds(5)).await;
+    let api = login(&s.anonymous, "test_imp_key", "test_imp_secret").await;
+    let paid = response(
+        &api.post("/subscribe/payments/onetime", onetime(&merchant_uid, 1000))
+            .await,
+    )
+    .clone();
+    let first = |query: &'static str| {
+        let api = api.clone();
+        let path = format!("/payments/find/{merchant_uid}{query}");
+        async move { response(&api.get(&path).await)["imp_uid"].clone() }
+    };
+    assert_eq!(first("").await, paid["imp_uid"]);
+    assert_eq!(first("?sorting=-started").await, paid["imp_uid"]);
+    assert_eq!(first("?sorting=started").await, failed["imp_uid"]);
+    assert_eq!(first("?sorting=paid").await, failed["imp_uid"]);
+    assert_eq!(first("?sorting=-paid").await, paid["imp_uid"]);
+    assert_eq!(first("/failed?sorting=-started").await, failed["imp_uid"]);
+    refused(
+        &api.get(&format!("/payments/find/{merchant_uid}?sorting=amount"))
+            .await,
+        400,
+    );
+}
+
 #[tokio::test]
 async fn certifications_confirm_with_the_otp_once() {
     let s = start_default().await;
@@ -872,14 +1033,34 @@ async fn certifications_confirm_with_the_otp_once() {
     refused(&s.api.post(&confirm, json!({"otp": otp})).await, 400);
     response(&s.api.delete(&path).await);
     refused(&s.api.get(&path).await, 404);
-    let bad_birth = s
-        .api
-        .post(
-            "/certifications/otp/request",
-            json!({"name": "홍길동", "phone": "01012345678", "birth": "880311", "gender_digit": "1", "carrier": "KT"}),
-        )
-        .await;
-    refused(&bad_birth, 400);
+    // PortOne V1 (v1.openapi.json, `POST /certifications/otp/request`): `birth` is
+    // `YYMMDD`, symbols ignored; the century follows `gender_digit` (3 and 4: 2000s).
+    for (birth, digit, birthday) in [
+        ("880311", "1", "19880311"),
+        ("88-03-11", "2", "19880311"),
+        ("050311", "3", "20050311"),
+    ] {
+        let requested = s
+            .api
+            .post(
+                "/certifications/otp/request",
+                json!({"name": "홍길동", "phone": "01012345678", "birth": birth, "gender_digit": digit, "carrier": "KT"}),
+            )
+            .await;
+        let imp_uid = response(&requested)["imp_uid"].as_str().unwrap().to_owned();
+        let read = s.api.get(&format!("/certifications/{imp_uid}")).await;
+        assert_eq!(response(&read)["birthday"], birthday, "{birth}");
+    }
+    for birth in ["8803", "881311", "1988031"] {
+        let bad_birth = s
+            .api
+            .post(
+                "/certifications/otp/request",
+                json!({"name": "홍길동", "phone": "01012345678", "birth": birth, "gender_digit": "1", "carrier": "KT"}),
+            )
+            .await;
+        refused(&bad_birth, 400);
+    }
 }
 
 #[tokio::test]
@@ -1019,6 +1200,41 @@ async fn webhooks_go_to_the_notice_url_and_can_be_form_encoded() {
     assert_eq!(form, Value::String(expected));
 }
 
+/// PortOne V1's webhook guide (developers.portone.io/opi/ko/integration/webhook/readme-v1):
+/// a webhook is sent once by default; with retries enabled on request, up to 5 more one
+/// minute apart, only after a network error or a 5xx answer.
+#[tokio::test]
+async fn webhooks_are_sent_once_unless_retries_are_enabled_and_then_after_5xx_only() {
+    let receiver = Receiver::start().await;
+    let once = start(IamportConfig {
+        webhook_url: Some(receiver.url.clone()),
+        webhook_mode: DeliveryMode::Sync,
+        ..IamportConfig::default()
+    })
+    .await;
+    receiver.answer(500);
+    paid(&once.api, 1000).await;
+    receiver.next(WAIT).await;
+    once.fake.advance(chrono::Duration::hours(1)).await;
+    assert!(receiver.try_next().await.is_none(), "no retry by default");
+
+    let retrying = start(IamportConfig {
+        webhook_url: Some(receiver.url.clone()),
+        webhook_mode: DeliveryMode::Sync,
+        webhook_retry_schedule: payments_fakes::iamport::RETRY_SCHEDULE.to_vec(),
+        ..IamportConfig::default()
+    })
+    .await;
+    receiver.answer(404);
+    paid(&retrying.api, 1000).await;
+    receiver.next(WAIT).await;
+    retrying.fake.advance(chrono::Duration::hours(1)).await;
+    assert!(receiver.try_next().await.is_none(), "a 4xx is not retried");
+    let list = retrying.anonymous.get("/internal/webhooks").await;
+    assert_eq!(list.ok()[0]["state"], "failed");
+    assert_eq!(list.body[0]["attempts"], 1);
+}
+
 #[tokio::test]
 async fn form_webhooks_are_the_default_when_configured_and_retries_follow_the_clock() {
     let receiver = Receiver::start().await;
@@ -1026,6 +1242,7 @@ async fn form_webhooks_are_the_default_when_configured_and_retries_follow_the_cl
         webhook_url: Some(receiver.url.clone()),
         webhook_mode: DeliveryMode::Sync,
         webhook_format: WebhookFormat::Form,
+        webhook_retry_schedule: payments_fakes::iamport::RETRY_SCHEDULE.to_vec(),
         ..IamportConfig::default()
     })
     .await;
@@ -1191,4 +1408,137 @@ async fn what_no_handler_answers_is_in_the_envelope_too() {
             .unwrap()
             .starts_with("iamport-")
     );
+}
+
+/// The drop-in mode for suites written against the original fakes: per fake or per
+/// merchant, `original` also accepts an expired card and 13 to 16 digits in dash-separated
+/// groups; the real mode refuses both.
+#[tokio::test]
+async fn the_original_compat_mode_relaxes_what_the_original_fakes_accepted() {
+    let relaxed = |api: Api| async move {
+        let mut expired = onetime(&order(), 1000);
+        expired["expiry"] = json!("2019-01");
+        let mut short = onetime(&order(), 1000);
+        short["card_number"] = json!("4092-0230-1234-5");
+        (
+            api.post("/subscribe/payments/onetime", expired).await,
+            api.post("/subscribe/payments/onetime", short).await,
+        )
+    };
+    let s = start(IamportConfig {
+        compat: Compat::Original,
+        ..IamportConfig::default()
+    })
+    .await;
+    let (expired, short) = relaxed(s.api.clone()).await;
+    assert_eq!(response(&expired)["status"], "paid");
+    assert_eq!(response(&short)["card_number"], "4092-0230-1234-5");
+
+    let s = start_default().await;
+    let (expired, short) = relaxed(s.api.clone()).await;
+    assert!(refused(&expired, 400).contains("유효기간"));
+    assert!(refused(&short, 400).contains("카드번호"));
+    s.api
+        .put("/internal/merchant", Some(json!({"compat": "original"})))
+        .await
+        .ok();
+    let (expired, short) = relaxed(s.api.clone()).await;
+    assert_eq!(response(&expired)["status"], "paid");
+    assert_eq!(response(&short)["status"], "paid");
+    let other = login(&s.anonymous, "imp_other_key", "imp_other_secret").await;
+    let (expired, _) = relaxed(other).await;
+    refused(&expired, 400);
+}
+
+/// v1.openapi.json: `GET /payments/findAll/{merchant_uid}[/{payment_status}]` lists every
+/// payment of an order, and `GET /payments/status/{payment_status}` every payment in a
+/// status (`all` for any) within `from`..`to`; both a page at a time (`page` from 1,
+/// `limit` up to 1,000) with `total`, `previous` and `next`.
+#[tokio::test]
+async fn payments_are_listed_by_order_and_by_status_a_page_at_a_time() {
+    let s = start_default().await;
+    let merchant_uid = order();
+    let mut declined = onetime(&merchant_uid, 1000);
+    declined["card_number"] = json!("4000-0000-0000-0002");
+    let failed = response(&s.api.post("/subscribe/payments/onetime", declined).await).clone();
+    s.fake.advance(chrono::Duration::seconds(5)).await;
+    let latest = response(
+        &s.api
+            .post("/subscribe/payments/onetime", onetime(&merchant_uid, 1000))
+            .await,
+    )
+    .clone();
+    let all = s
+        .api
+        .get(&format!("/payments/findAll/{merchant_uid}"))
+        .await;
+    let all = response(&all).clone();
+    assert_eq!(
+        (
+            all["total"].clone(),
+            all["previous"].clone(),
+            all["next"].clone()
+        ),
+        (json!(2), json!(0), json!(0))
+    );
+    assert_eq!(all["list"][0]["imp_uid"], latest["imp_uid"]);
+    assert_eq!(all["list"][1]["imp_uid"], failed["imp_uid"]);
+    let first = s
+        .api
+        .get(&format!(
+            "/payments/findAll/{merchant_uid}?limit=1&sorting=started"
+        ))
+        .await;
+    let first = response(&first).clone();
+    assert_eq!(first["list"][0]["imp_uid"], failed["imp_uid"]);
+    assert_eq!(
+        (first["previous"].clone(), first["next"].clone()),
+        (json!(0), json!(2))
+    );
+    let failed_only = s
+        .api
+        .get(&format!("/payments/findAll/{merchant_uid}/failed"))
+        .await;
+    assert_eq!(response(&failed_only)["total"], 1);
+    refused(&s.api.get("/payments/findAll/nothing").await, 404);
+    refused(
+        &s.api
+            .get(&format!("/payments/findAll/{merchant_uid}?limit=1001"))
+            .await,
+        400,
+    );
+
+    for _ in 0..3 {
+        paid(&s.api, 500).await;
+    }
+    let by_status = s.api.get("/payments/status/paid?limit=2&page=2").await;
+    let by_status = response(&by_status).clone();
+    assert_eq!(by_status["total"], 4);
+    assert_eq!(by_status["list"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        (by_status["previous"].clone(), by_status["next"].clone()),
+        (json!(1), json!(0))
+    );
+    assert!(
+        by_status["list"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["status"] == "paid")
+    );
+    assert_eq!(
+        response(&s.api.get("/payments/status/all").await)["total"],
+        5
+    );
+    assert_eq!(
+        response(&s.api.get("/payments/status/failed").await)["total"],
+        1
+    );
+    let future = s.fake.clock().now().timestamp() + 3600;
+    let none = s
+        .api
+        .get(&format!("/payments/status/all?from={future}"))
+        .await;
+    assert_eq!(response(&none)["total"], 0);
+    refused(&s.api.get("/payments/status/unknown").await, 400);
 }

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use payments_api::toss::{TossBilling, TossCashReceipt, TossPayment, TossWebhook};
 use payments_fakes::Fake as _;
+use payments_fakes::compat::Compat;
 use payments_fakes::delivery::DeliveryMode;
 use payments_fakes::toss::{DEFAULT_SECRET_KEY, FakeToss, TossConfig};
 use serde_json::{Value, json};
@@ -113,14 +114,6 @@ async fn auth_accepts_the_default_and_test_keys_only() {
             auth: Some("Bearer abc".into()),
             ..s.internal.clone()
         },
-        // The key without the trailing colon.
-        Api {
-            auth: Some(format!(
-                "Basic {}",
-                base64::Engine::encode(&base64::engine::general_purpose::STANDARD, KEY)
-            )),
-            ..s.internal.clone()
-        },
         Api {
             auth: Some("Basic !!!".into()),
             ..s.internal.clone()
@@ -130,6 +123,19 @@ async fn auth_accepts_the_default_and_test_keys_only() {
         assert_eq!(answer.error(401), "UNAUTHORIZED_KEY");
         assert!(answer.body["message"].as_str().unwrap().len() > 10);
     }
+    // Toss's error codes (docs.tosspayments.com/reference/error-codes, 403): a Basic value
+    // encoded without the `:` after the key is `INCORRECT_BASIC_AUTH_FORMAT`.
+    let no_colon = Api {
+        auth: Some(format!(
+            "Basic {}",
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, KEY)
+        )),
+        ..s.internal.clone()
+    };
+    assert_eq!(
+        no_colon.get(path).await.error(403),
+        "INCORRECT_BASIC_AUTH_FORMAT"
+    );
 }
 
 #[tokio::test]
@@ -200,6 +206,70 @@ async fn key_in_makes_a_done_card_payment_in_the_sdks_shape() {
         s.api.get("/v1/payments/orders/nothing").await.error(404),
         "NOT_FOUND_PAYMENT"
     );
+}
+
+/// The Payment object of API version 2022-11-16 (docs.tosspayments.com/reference#payment-객체,
+/// and the version's changelog): `lastTransactionKey`, `receipt.url`, `checkout.url`,
+/// `failure`, `isPartialCancelable`, `country`, `metadata`, `cashReceipts`,
+/// `taxExemptionAmount`; the card's `amount`, `issuerCode`, `acquirerCode`,
+/// `interestPayer`; cancels with `transactionKey` and `cancelStatus`. Where the SDK types
+/// a field differently (`card.number` unmasked, `easyPay` a name), its type is kept.
+#[tokio::test]
+async fn payments_have_the_2022_11_16_objects_fields() {
+    let s = start_default().await;
+    let paid = paid_card(&s.api, 15000).await;
+    assert_eq!(paid["version"], "2022-11-16");
+    assert_eq!(paid["lastTransactionKey"], paid["transactionKey"]);
+    let key = key_of(&paid);
+    assert!(
+        paid["receipt"]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://")
+    );
+    assert!(paid["checkout"]["url"].as_str().unwrap().contains(&key));
+    assert_eq!(paid["failure"], Value::Null);
+    assert_eq!(paid["isPartialCancelable"], true);
+    assert_eq!(paid["country"], "KR");
+    assert_eq!(paid["metadata"], Value::Null);
+    assert_eq!(paid["cashReceipts"], Value::Null);
+    assert_eq!(paid["taxExemptionAmount"], 0);
+    assert_eq!(paid["card"]["amount"], 15000);
+    assert_eq!(paid["card"]["issuerCode"], "41");
+    assert_eq!(paid["card"]["acquirerCode"], "41");
+    assert_eq!(paid["card"]["interestPayer"], Value::Null);
+
+    let cancelled = s
+        .api
+        .post(
+            &format!("/v1/payments/{key}/cancel"),
+            json!({"cancelReason": "부분", "cancelAmount": 5000}),
+        )
+        .await;
+    let cancelled = cancelled.ok();
+    let cancel = &cancelled["cancels"][0];
+    assert_eq!(cancel["cancelStatus"], "DONE");
+    assert_eq!(cancel["transactionKey"].as_str().unwrap().len(), 32);
+    assert_eq!(cancelled["lastTransactionKey"], cancel["transactionKey"]);
+    assert_ne!(cancelled["lastTransactionKey"], paid["transactionKey"]);
+    typed(cancelled);
+
+    let receipt = s
+        .api
+        .post(
+            "/v1/cash-receipts",
+            json!({"paymentKey": key, "orderId": paid["orderId"], "orderName": "토스 티셔츠",
+                   "amount": 10000, "type": "소득공제", "registrationNumber": "01012345678"}),
+        )
+        .await;
+    let receipt_key = receipt.ok()["receiptKey"].clone();
+    let read = s.api.get(&format!("/v1/payments/{key}")).await;
+    let history = &read.ok()["cashReceipts"];
+    assert_eq!(history.as_array().unwrap().len(), 1);
+    assert_eq!(history[0]["receiptKey"], receipt_key);
+    assert_eq!(history[0]["transactionType"], "CONFIRM");
+    assert_eq!(history[0]["issueStatus"], "COMPLETED");
+    typed(read.ok());
 }
 
 #[tokio::test]
@@ -355,8 +425,13 @@ async fn the_payment_window_waits_for_confirmation_and_expires() {
     let payment = s.api.get(&format!("/v1/payments/{key}")).await;
     assert_eq!(payment.ok()["status"], "IN_PROGRESS");
 
-    // Unconfirmed for 30 minutes, it expires.
-    s.fake.advance(chrono::Duration::minutes(31)).await;
+    // Toss's confirm guide (docs.tosspayments.com/guides/v2/payment-widget/integration,
+    // "결제 승인"): the merchant has 10 minutes after the customer authenticated; later the
+    // confirmation answers `NOT_FOUND_PAYMENT_SESSION`.
+    s.fake.advance(chrono::Duration::minutes(9)).await;
+    let waiting = s.api.get(&format!("/v1/payments/{key}")).await;
+    assert_eq!(waiting.ok()["status"], "IN_PROGRESS");
+    s.fake.advance(chrono::Duration::minutes(2)).await;
     let expired = s.api.get(&format!("/v1/payments/{key}")).await;
     assert_eq!(expired.ok()["status"], "EXPIRED");
     let late = s
@@ -422,6 +497,10 @@ async fn the_test_code_header_fails_requests_and_aborts_approvals() {
     assert_eq!(rejected.error(403), "REJECT_CARD_COMPANY");
     let aborted = s.api.get(&format!("/v1/payments/{key}")).await;
     assert_eq!(aborted.ok()["status"], "ABORTED");
+    // The Payment object (docs.tosspayments.com/reference#payment-객체): a failed payment
+    // says why in `failure`.
+    assert_eq!(aborted.body["failure"]["code"], "REJECT_CARD_COMPANY");
+    assert!(aborted.body["failure"]["message"].as_str().unwrap().len() > 5);
 
     let failed_lookup = s
         .api
@@ -449,6 +528,159 @@ async fn the_test_code_header_fails_requests_and_aborts_approvals() {
         )
         .await;
     assert_eq!(unknown_code.error(400), "INVALID_STOPPED_CARD");
+}
+
+/// Declines without the test header: the fake's magic card numbers (by their last four
+/// digits) refuse key-in, confirm and billing charges with Toss's codes and statuses
+/// (docs.tosspayments.com/reference/error-codes, 결제 승인), and leave the payment `ABORTED`
+/// with its `failure`, as the test-code header and a fault rule can too.
+#[tokio::test]
+async fn magic_card_numbers_decline_with_tosss_codes_and_abort_the_payment() {
+    let s = start_default().await;
+    for (ending, code, status) in [
+        ("0002", "REJECT_CARD_COMPANY", 403),
+        ("0003", "EXCEED_MAX_DAILY_PAYMENT_COUNT", 400),
+        ("0004", "INVALID_STOPPED_CARD", 400),
+        ("0005", "EXCEED_MAX_PAYMENT_AMOUNT", 400),
+        ("9995", "REJECT_CARD_PAYMENT", 403),
+    ] {
+        let card = format!("433012341234{ending}");
+        // Key-in.
+        let order_id = order();
+        let mut body = key_in(&order_id, 1000, true);
+        body["cardNumber"] = json!(card);
+        let refused = s.api.post("/v1/payments/key-in", body).await;
+        assert_eq!(refused.error(status), code);
+        let aborted = s.api.get(&format!("/v1/payments/orders/{order_id}")).await;
+        assert_eq!(aborted.ok()["status"], "ABORTED");
+        assert_eq!(aborted.body["failure"]["code"], code);
+        typed(&aborted.body);
+
+        // Confirm of a payment waiting for it: a wrong amount is refused first.
+        let order_id = order();
+        let mut body = key_in(&order_id, 1000, false);
+        body["cardNumber"] = json!(card);
+        let key = key_of(s.api.post("/v1/payments/key-in", body).await.ok());
+        let confirm = |amount: u32| {
+            s.api.post(
+                "/v1/payments/confirm",
+                json!({"paymentKey": key, "orderId": order_id, "amount": amount}),
+            )
+        };
+        assert_eq!(confirm(999).await.error(400), "INVALID_REQUEST");
+        assert_eq!(confirm(1000).await.error(status), code);
+        let aborted = s.api.get(&format!("/v1/payments/{key}")).await;
+        assert_eq!(aborted.ok()["status"], "ABORTED");
+        assert_eq!(aborted.body["failure"]["code"], code);
+
+        // A billing charge.
+        let mut billing = billing_card("magic-customer");
+        billing["cardNumber"] = json!(card);
+        let issued = s.api.post("/v1/billing/authorizations/card", billing).await;
+        let billing_key = issued.ok()["billingKey"].as_str().unwrap().to_owned();
+        let order_id = order();
+        let charged = s
+            .api
+            .post(
+                &format!("/v1/billing/{billing_key}"),
+                json!({"customerKey": "magic-customer", "orderId": order_id, "amount": 4900, "orderName": "구독"}),
+            )
+            .await;
+        assert_eq!(charged.error(status), code);
+        let aborted = s.api.get(&format!("/v1/payments/orders/{order_id}")).await;
+        assert_eq!(aborted.ok()["status"], "ABORTED");
+        assert_eq!(aborted.body["type"], "BILLING");
+    }
+
+    // The same failure through Toss's own test header, on a key-in and a billing charge.
+    let order_id = order();
+    let header = [("TossPayments-Test-Code", "EXCEED_MAX_DAILY_PAYMENT_COUNT")];
+    let refused = s
+        .api
+        .send(
+            reqwest::Method::POST,
+            "/v1/payments/key-in",
+            Some(key_in(&order_id, 1000, true)),
+            &header,
+        )
+        .await;
+    assert_eq!(refused.error(400), "EXCEED_MAX_DAILY_PAYMENT_COUNT");
+    let aborted = s.api.get(&format!("/v1/payments/orders/{order_id}")).await;
+    assert_eq!(
+        aborted.ok()["failure"]["code"],
+        "EXCEED_MAX_DAILY_PAYMENT_COUNT"
+    );
+    let issued = s
+        .api
+        .post(
+            "/v1/billing/authorizations/card",
+            billing_card("header-customer"),
+        )
+        .await;
+    let billing_key = issued.ok()["billingKey"].as_str().unwrap().to_owned();
+    let refused = s
+        .api
+        .send(
+            reqwest::Method::POST,
+            &format!("/v1/billing/{billing_key}"),
+            Some(json!({"customerKey": "header-customer", "orderId": order(), "amount": 4900})),
+            &[("TossPayments-Test-Code", "REJECT_CARD_COMPANY")],
+        )
+        .await;
+    assert_eq!(refused.error(403), "REJECT_CARD_COMPANY");
+
+    // And through a fault rule, which answers before the fake acts.
+    s.internal
+        .post(
+            "/internal/faults",
+            json!({"path": "/v1/payments/key-in", "action": "error", "code": "INVALID_STOPPED_CARD"}),
+        )
+        .await
+        .ok();
+    let order_id = order();
+    let faulted = s
+        .api
+        .post("/v1/payments/key-in", key_in(&order_id, 1000, true))
+        .await;
+    assert_eq!(faulted.error(400), "INVALID_STOPPED_CARD");
+    let nothing = s.api.get(&format!("/v1/payments/orders/{order_id}")).await;
+    assert_eq!(nothing.error(404), "NOT_FOUND_PAYMENT");
+}
+
+/// Escrow (docs.tosspayments.com/reference, 가상계좌 발급 `useEscrow`, and the Payment
+/// object's `useEscrow`): asked for in the window or on a virtual account, it is stored and
+/// echoed; other payments are not escrow.
+#[tokio::test]
+async fn escrow_is_stored_and_echoed() {
+    let s = start_default().await;
+    let mut body = virtual_account(&order(), 10000);
+    body["useEscrow"] = json!(true);
+    let account = s.api.post("/v1/virtual-accounts", body).await;
+    assert_eq!(account.ok()["useEscrow"], true);
+    let plain = s
+        .api
+        .post("/v1/virtual-accounts", virtual_account(&order(), 10000))
+        .await;
+    assert_eq!(plain.ok()["useEscrow"], false);
+
+    let order_id = order();
+    let window = s
+        .api
+        .post(
+            "/internal/payments",
+            json!({"orderId": order_id, "amount": 12000, "useEscrow": true}),
+        )
+        .await;
+    let key = window.ok()["paymentKey"].as_str().unwrap().to_owned();
+    let confirmed = s
+        .api
+        .post(
+            "/v1/payments/confirm",
+            json!({"paymentKey": key, "orderId": order_id, "amount": 12000}),
+        )
+        .await;
+    assert_eq!(confirmed.ok()["useEscrow"], true);
+    assert_eq!(paid_card(&s.api, 1000).await["useEscrow"], false);
 }
 
 #[tokio::test]
@@ -720,6 +952,73 @@ fn billing_card(customer_key: &str) -> Value {
     })
 }
 
+/// Toss's billing reference (docs.tosspayments.com/reference, "카드 번호로 빌링키 발급"):
+/// the request takes `customerIdentityNumber` (birth date `YYMMDD` or a 10-digit business
+/// number), with no card password; the SDK's `customerBirthday` form is accepted too.
+#[tokio::test]
+async fn a_billing_key_from_card_data_takes_the_real_requests_form() {
+    let s = start_default().await;
+    let card = |identity: Option<&str>| {
+        let mut body = json!({
+            "customerKey": "customer-real-form",
+            "cardNumber": "4330123412341234",
+            "cardExpirationYear": "49",
+            "cardExpirationMonth": "07",
+        });
+        if let Some(identity) = identity {
+            body["customerIdentityNumber"] = json!(identity);
+        }
+        body
+    };
+    for identity in ["881212", "1234567890"] {
+        let issued = s
+            .api
+            .post("/v1/billing/authorizations/card", card(Some(identity)))
+            .await;
+        assert_eq!(issued.ok()["customerKey"], "customer-real-form");
+    }
+    for bad in [None, Some("8812"), Some("88121a")] {
+        let refused = s
+            .api
+            .post("/v1/billing/authorizations/card", card(bad))
+            .await;
+        assert_eq!(refused.error(400), "INVALID_REQUEST");
+        assert!(
+            refused.body["message"]
+                .as_str()
+                .unwrap()
+                .contains("customerIdentityNumber")
+        );
+    }
+}
+
+/// Toss's billing reference (docs.tosspayments.com/reference, "빌링키 삭제"):
+/// `DELETE /v1/billing/{billingKey}` removes the key; it charges no more.
+#[tokio::test]
+async fn a_billing_key_can_be_deleted() {
+    let s = start_default().await;
+    let issued = s
+        .api
+        .post(
+            "/v1/billing/authorizations/card",
+            billing_card("deleting-customer"),
+        )
+        .await;
+    let key = issued.ok()["billingKey"].as_str().unwrap().to_owned();
+    let path = format!("/v1/billing/{key}");
+    let deleted = s.api.delete(&path).await;
+    assert_eq!(deleted.status, 200);
+    let charge = s
+        .api
+        .post(
+            &path,
+            json!({"customerKey": "deleting-customer", "orderId": order(), "amount": 4900}),
+        )
+        .await;
+    assert_eq!(charge.error(404), "NOT_FOUND");
+    assert_eq!(s.api.delete(&path).await.error(404), "NOT_FOUND");
+}
+
 #[tokio::test]
 async fn billing_keys_are_issued_looked_up_and_charged_by_their_customer_only() {
     let s = start_default().await;
@@ -933,6 +1232,45 @@ async fn an_idempotency_key_replays_the_first_answer() {
         )
         .await;
     assert_ne!(key_of(theirs.ok()), key_of(first.ok()));
+}
+
+/// Toss's idempotency guide (docs.tosspayments.com/reference/using-api/idempotency-key): a
+/// key is scoped by secret key, method and URL, and valid for 15 days from its first use.
+/// The same key on a cancel after a confirm is a new request, and the cancel happens.
+#[tokio::test]
+async fn an_idempotency_key_is_scoped_by_method_and_url_and_kept_15_days() {
+    let s = start_default().await;
+    let key = key_of(&paid_card(&s.api, 1000).await);
+    let idem = [("Idempotency-Key", "same-key")];
+    let cancel = |reason: &'static str| {
+        let api = s.api.clone();
+        let path = format!("/v1/payments/{key}/cancel");
+        async move {
+            api.send(
+                reqwest::Method::POST,
+                &path,
+                Some(json!({"cancelReason": reason})),
+                &idem,
+            )
+            .await
+        }
+    };
+    let lookup = s
+        .api
+        .send(
+            reqwest::Method::POST,
+            &format!("/v1/billing/authorizations/{key}"),
+            Some(json!({"customerKey": "customer-1"})),
+            &idem,
+        )
+        .await;
+    assert_eq!(lookup.error(404), "NOT_FOUND");
+    let cancelled = cancel("고객 변심").await;
+    assert_eq!(cancelled.ok()["status"], "CANCELED");
+    // 14 days later the key still replays the cancel's answer.
+    s.fake.advance(chrono::Duration::days(14)).await;
+    let replay = cancel("다시").await;
+    assert_eq!(replay.ok(), cancelled.ok());
 }
 
 #[tokio::test]
@@ -1427,4 +1765,64 @@ async fn fault_rules_are_bounded_in_number_size_and_delay() {
             .status,
         201
     );
+}
+
+/// The drop-in mode for suites written against the original fakes: per fake or per
+/// merchant, `original` also accepts an expired card, 13 to 16 digits in dash-separated
+/// groups, and a billing charge for another customer; the real mode refuses all three.
+#[tokio::test]
+async fn the_original_compat_mode_relaxes_what_the_original_fakes_accepted() {
+    let relaxed = |api: Api| async move {
+        let mut expired = key_in(&order(), 1000, true);
+        expired["cardExpirationYear"] = json!("19");
+        let mut short = key_in(&order(), 1000, true);
+        short["cardNumber"] = json!("4330-1234-1234-1");
+        let billing = api
+            .post("/v1/billing/authorizations/card", billing_card("owner"))
+            .await;
+        let key = billing.ok()["billingKey"].as_str().unwrap().to_owned();
+        let stranger = json!({"customerKey": "someone-else", "orderId": order(), "amount": 4900});
+        (
+            api.post("/v1/payments/key-in", expired).await,
+            api.post("/v1/payments/key-in", short).await,
+            api.post(&format!("/v1/billing/{key}"), stranger).await,
+        )
+    };
+    let s = start(TossConfig {
+        compat: Compat::Original,
+        ..TossConfig::default()
+    })
+    .await;
+    let (expired, short, stranger) = relaxed(s.api.clone()).await;
+    assert_eq!(expired.ok()["status"], "DONE");
+    assert_eq!(short.ok()["card"]["number"], "4330123412341");
+    assert_eq!(stranger.ok()["status"], "DONE");
+    assert_eq!(
+        s.api.get("/internal/merchant").await.ok()["compat"],
+        "original"
+    );
+
+    let s = start_default().await;
+    let (expired, short, stranger) = relaxed(s.api.clone()).await;
+    assert_eq!(expired.error(400), "INVALID_CARD_EXPIRATION");
+    assert_eq!(short.error(400), "INVALID_CARD_NUMBER");
+    assert_eq!(stranger.error(403), "NOT_MATCHES_CUSTOMER_KEY");
+    // One merchant opts in; the others stay real.
+    let set = s
+        .api
+        .put("/internal/merchant", Some(json!({"compat": "original"})))
+        .await;
+    assert_eq!(set.ok()["compat"], "original");
+    let (expired, short, stranger) = relaxed(s.api.clone()).await;
+    assert_eq!(expired.ok()["status"], "DONE");
+    assert_eq!(short.ok()["status"], "DONE");
+    assert_eq!(stranger.ok()["status"], "DONE");
+    let other = s.api.as_merchant("test_sk_another_merchant_2");
+    let (expired, _, _) = relaxed(other).await;
+    assert_eq!(expired.error(400), "INVALID_CARD_EXPIRATION");
+    let bad = s
+        .api
+        .put("/internal/merchant", Some(json!({"compat": "loose"})))
+        .await;
+    assert_eq!(bad.error(400), "INVALID_REQUEST");
 }

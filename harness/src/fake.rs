@@ -7,6 +7,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use clap::{Args, Subcommand};
 use payments_fakes::Fake as _;
+use payments_fakes::compat::Compat;
 use payments_fakes::delivery::DeliveryMode;
 use payments_fakes::iamport::{self, Credentials, FakeIamport, IamportConfig, WebhookFormat};
 use payments_fakes::portone::{self, FakePortOne, PortOneConfig};
@@ -83,6 +84,11 @@ pub struct Common {
     /// Deliver each webhook before the response that caused it returns.
     #[arg(long)]
     sync_webhooks: bool,
+    /// `original` also accepts what the original fakes accepted and the real API refuses
+    /// (expired cards, 13- to 16-digit card numbers, a Toss billing charge for another
+    /// customer); `real` (the default) accepts what the real API accepts.
+    #[arg(long, value_name = "MODE", default_value_t = Compat::Real)]
+    compat: Compat,
 }
 
 pub fn run(command: FakeCommand) -> ExitCode {
@@ -115,6 +121,7 @@ async fn serve(command: FakeCommand) -> Result<(), String> {
             let mut config = TossConfig {
                 webhook_url: common.webhook_url()?,
                 webhook_mode: common.mode(),
+                compat: common.compat,
                 ..TossConfig::default()
             };
             config.secret_keys.extend(secret_keys);
@@ -141,6 +148,7 @@ async fn serve(command: FakeCommand) -> Result<(), String> {
             let mut config = IamportConfig {
                 webhook_url: common.webhook_url()?,
                 webhook_mode: common.mode(),
+                compat: common.compat,
                 webhook_format: if form_webhooks {
                     WebhookFormat::Form
                 } else {

@@ -723,6 +723,8 @@ pub fn redact(value: &Value) -> Value {
         "issueNumber",
         "authKey",
         "lastTransactionKey",
+        // A Toss payment's `receipt.url` and `checkout.url` carry its paymentKey.
+        "url",
     ];
     match value {
         Value::Object(map) => Value::Object(

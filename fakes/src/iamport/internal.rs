@@ -7,7 +7,7 @@ use serde::Deserialize;
 use super::FakeIamport;
 use super::error::IamportFault;
 use super::model::{CardNumber, Channel, Order, Payment, Settings, unknown_payment};
-use super::routes::payments::settle;
+use super::routes::payments::{Declined, settle};
 use super::routes::vbanks::open;
 use super::routes::{IamportJson, Merchant, Notice, Reply, change_payment, ok, positive};
 
@@ -60,6 +60,9 @@ pub(super) struct WindowPayment {
     buyer_tel: Option<String>,
     #[serde(default)]
     custom_data: Option<String>,
+    /// An escrow payment, as `IMP.request_pay` asks with `escrow: true`.
+    #[serde(default)]
+    escrow: bool,
 }
 
 /// `POST /internal/payments`: the customer completes the payment window: a paid card
@@ -84,6 +87,7 @@ pub(super) async fn payment_window(
         custom_data: input.custom_data.clone(),
         channel: Channel::Pc,
         notice_url: input.notice_url.clone(),
+        escrow: input.escrow,
         ..Order::default()
     };
     match method {
@@ -93,6 +97,7 @@ pub(super) async fn payment_window(
                     .card_number
                     .as_deref()
                     .unwrap_or("4092-0230-1234-5678"),
+                merchant.lock().compat(),
             )?;
             let payment = {
                 let data = merchant.lock();
@@ -112,7 +117,7 @@ pub(super) async fn payment_window(
                 }
                 payment
             };
-            settle(&fake, &merchant, payment).await
+            settle(&fake, &merchant, payment, Declined::Refused).await
         }
         "vbank" => {
             let due = input.vbank_due.unwrap_or(now + 7 * 86_400);

@@ -22,6 +22,7 @@ use payments_api::iamport::{IamportPaymentStatus, IamportWebhook};
 pub use error::IamportFault;
 pub use model::{Settings, WebhookFormat};
 
+use crate::compat::Compat;
 use crate::core::{Core, CoreConfig, Fake};
 use crate::delivery::{Body, DeliveryConfig, DeliveryMode, Outgoing};
 use crate::http::MerchantLabel;
@@ -62,9 +63,11 @@ pub struct IamportConfig {
     pub webhook_format: WebhookFormat,
     /// Whether webhooks are delivered before the triggering response returns.
     pub webhook_mode: DeliveryMode,
-    /// Delays between webhook attempts (the real API's opt-in: 5 retries, 1 minute apart).
+    /// Delays between webhook attempts. None by default: the real API sends a webhook once
+    /// unless the merchant asked PortOne for retries ([`RETRY_SCHEDULE`]); either way only a
+    /// network error or a 5xx answer is retried.
     pub webhook_retry_schedule: Vec<Duration>,
-    /// How long one webhook attempt may take.
+    /// How long one webhook attempt may take (the real API waits 30 s for the answer).
     pub webhook_timeout: Duration,
     /// How long an access token lives.
     pub token_ttl: Duration,
@@ -83,6 +86,9 @@ pub struct IamportConfig {
     pub journal_entries: usize,
     /// How many bytes the journal keeps in all.
     pub journal_bytes: usize,
+    /// Whether merchants also get what the original fakes accepted (a merchant may set its
+    /// own `compat` with `PUT /internal/merchant`).
+    pub compat: Compat,
 }
 
 impl Default for IamportConfig {
@@ -95,8 +101,8 @@ impl Default for IamportConfig {
             webhook_url: None,
             webhook_format: WebhookFormat::Json,
             webhook_mode: DeliveryMode::Async,
-            webhook_retry_schedule: vec![Duration::from_secs(60); 5],
-            webhook_timeout: Duration::from_secs(10),
+            webhook_retry_schedule: Vec::new(),
+            webhook_timeout: Duration::from_secs(30),
             token_ttl: Duration::from_secs(30 * 60),
             ttl: Duration::from_secs(24 * 3600),
             capacity: 100_000,
@@ -105,9 +111,13 @@ impl Default for IamportConfig {
             max_webhooks: 10_000,
             journal_entries: DEFAULT_JOURNAL_CAPACITY,
             journal_bytes: DEFAULT_JOURNAL_BYTES,
+            compat: Compat::Real,
         }
     }
 }
+
+/// The retries PortOne makes when a merchant asks for them: 5, one minute apart.
+pub const RETRY_SCHEDULE: [Duration; 5] = [Duration::from_secs(60); 5];
 
 /// A running fake I'mport: cheap to clone, all clones share the state.
 #[derive(Debug, Clone)]
@@ -143,6 +153,7 @@ impl FakeIamport {
             journal_entries: config.journal_entries,
             journal_bytes: config.journal_bytes,
         });
+        core.webhooks.retry_server_errors_only();
         let token_life = i64::try_from(config.token_ttl.as_millis()).unwrap_or(i64::MAX / 2);
         Self {
             inner: Arc::new(Inner {
@@ -169,11 +180,13 @@ impl FakeIamport {
     fn merchant(&self, imp_key: &str) -> Arc<MerchantHandle> {
         let config = &self.inner.config;
         self.inner.merchants.get_or_create(imp_key, |budget| {
-            MerchantData::new(
+            let mut data = MerchantData::new(
                 i64::try_from(config.ttl.as_millis()).unwrap_or(i64::MAX),
                 config.capacity,
                 budget,
-            )
+            );
+            data.configured_compat = config.compat;
+            data
         })
     }
 
@@ -291,7 +304,8 @@ impl Fake for FakeIamport {
                         let expired = data
                             .change_payment(imp_uid, now_ms, |p| p.expire_vbank(due_ms, now))
                             .unwrap_or(false);
-                        if !expired {
+                        // The real webhook's triggers do not include a deadline passing.
+                        if !expired || !data.settings.original_webhooks {
                             continue;
                         }
                         imp_uid.to_string()
@@ -328,6 +342,18 @@ impl Fake for FakeIamport {
             .route("/payments", get(routes::payments::many))
             .route("/payments/{imp_uid}", get(routes::payments::one))
             .route("/payments/find/{merchant_uid}", get(routes::payments::find))
+            .route(
+                "/payments/findAll/{merchant_uid}",
+                get(routes::payments::find_all),
+            )
+            .route(
+                "/payments/findAll/{merchant_uid}/{payment_status}",
+                get(routes::payments::find_all_with_status),
+            )
+            .route(
+                "/payments/status/{payment_status}",
+                get(routes::payments::by_status),
+            )
             .route(
                 "/payments/find/{merchant_uid}/{payment_status}",
                 get(routes::payments::find_with_status),

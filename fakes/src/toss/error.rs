@@ -139,6 +139,7 @@ pub fn status_for(code: &str) -> StatusCode {
 fn message_for(code: &str) -> &'static str {
     match code {
         "UNAUTHORIZED_KEY" => "인증되지 않은 시크릿 키 혹은 클라이언트 키 입니다.",
+        "INCORRECT_BASIC_AUTH_FORMAT" => "잘못된 요청입니다. ':' 를 포함해 인코딩해주세요.",
         "NOT_FOUND_PAYMENT" => "존재하지 않는 결제 입니다.",
         "NOT_FOUND_PAYMENT_SESSION" => "결제 시간이 만료되어 결제 진행 데이터가 존재하지 않습니다.",
         "NOT_FOUND" => "존재하지 않는 정보 입니다.",
@@ -158,6 +159,10 @@ fn message_for(code: &str) -> &'static str {
         "INVALID_CARD_NUMBER" => "카드번호를 다시 확인해주세요.",
         "INVALID_CARD_EXPIRATION" => "카드 정보를 다시 확인해주세요. (유효기간)",
         "REJECT_CARD_COMPANY" => "결제 승인이 거절되었습니다.",
+        "REJECT_CARD_PAYMENT" => "한도초과 혹은 잔액부족으로 결제에 실패했습니다.",
+        "EXCEED_MAX_DAILY_PAYMENT_COUNT" => "하루 결제 가능 횟수를 초과했습니다.",
+        "EXCEED_MAX_PAYMENT_AMOUNT" => "하루 결제 가능 금액을 초과했습니다.",
+        "INVALID_STOPPED_CARD" => "정지된 카드 입니다.",
         "PROVIDER_ERROR" => "일시적인 오류가 발생했습니다. 잠시 후 다시 시도해주세요.",
         "FAILED_INTERNAL_SYSTEM_PROCESSING" => {
             "내부 시스템 처리 작업이 실패했습니다. 잠시 후 다시 시도해주세요."

@@ -9,6 +9,7 @@ use super::FakeToss;
 use super::error::TossFault;
 use super::model::{self, Event, Order, Payment};
 use super::routes::{Merchant, TossJson, change_payment, window_ms};
+use crate::compat::Compat;
 
 /// `PUT|GET /internal/{paymentKey}/deposit`: the customer pays into the virtual account.
 pub(super) async fn deposit(
@@ -49,6 +50,9 @@ pub(super) struct WindowPayment {
     customer_name: Option<String>,
     #[serde(default)]
     valid_hours: Option<u32>,
+    /// An escrow payment, as the window's `useEscrow` asks.
+    #[serde(default)]
+    use_escrow: bool,
 }
 
 /// What Toss's success redirect carries back to the merchant.
@@ -104,7 +108,10 @@ pub(super) async fn payment_window(
                 )));
             }
         };
-        data.insert_payment(payment.expiring_at(expires_at_ms), now_ms)
+        let payment = payment
+            .with_escrow(input.use_escrow)
+            .expiring_at(expires_at_ms);
+        data.insert_payment(payment, now_ms)
     };
     Ok(Json(WindowResult {
         payment_key: key,
@@ -146,12 +153,30 @@ pub(super) async fn card_registration_window(
     }))
 }
 
-/// A merchant's settings.
-#[derive(Debug, Serialize, Deserialize)]
+/// A merchant's settings, as `GET /internal/merchant` answers them.
+#[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct MerchantSettings {
     /// Where this merchant's webhooks go; `null` sends none.
     webhook_url: Option<String>,
+    /// What the merchant's requests may be: `real` or `original`.
+    compat: Compat,
+}
+
+/// A change of a merchant's settings: the fields sent change, the others stay.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(super) struct MerchantChange {
+    /// `null` sends none.
+    #[serde(default, deserialize_with = "present")]
+    webhook_url: Option<Option<String>>,
+    #[serde(default)]
+    compat: Option<Compat>,
+}
+
+/// A field that is present, `null` or not.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
 }
 
 /// `GET /internal/merchant`: the authenticated merchant's settings.
@@ -164,19 +189,32 @@ pub(super) async fn merchant(
         Some(own) => own.clone(),
         None => fake.inner.config.webhook_url.clone(),
     };
-    Json(MerchantSettings { webhook_url })
+    let compat = data.compat.unwrap_or(fake.inner.config.compat);
+    Json(MerchantSettings {
+        webhook_url,
+        compat,
+    })
 }
 
-/// `PUT /internal/merchant`: sets the authenticated merchant's webhook URL.
+/// `PUT /internal/merchant`: changes the authenticated merchant's webhook URL or compat
+/// mode.
 pub(super) async fn set_merchant(
     State(fake): State<FakeToss>,
     Extension(merchant): Merchant,
-    TossJson(settings): TossJson<MerchantSettings>,
+    TossJson(change): TossJson<MerchantChange>,
 ) -> Result<Json<MerchantSettings>, TossFault> {
-    if let Some(url) = &settings.webhook_url {
+    if let Some(Some(url)) = &change.webhook_url {
         check_url(url)?;
     }
-    merchant.lock().webhook_url = Some(settings.webhook_url);
+    {
+        let mut data = merchant.lock();
+        if let Some(url) = change.webhook_url {
+            data.webhook_url = Some(url);
+        }
+        if let Some(compat) = change.compat {
+            data.compat = Some(compat);
+        }
+    }
     Ok(self::merchant(State(fake), Extension(merchant)).await)
 }
 

@@ -42,12 +42,16 @@ use payments_api::toss::{TossDepositCallback, TossPayment, TossPaymentStatusChan
 pub use error::TossFault;
 
 use crate::clock::kst;
+use crate::compat::Compat;
 use crate::core::{Core, CoreConfig, Fake};
 use crate::delivery::{DeliveryConfig, DeliveryMode, Outgoing};
 use crate::http::{MerchantLabel, mask};
 use crate::journal::{DEFAULT_JOURNAL_BYTES, DEFAULT_JOURNAL_CAPACITY};
 use crate::registry::Registry;
 use model::{Event, Idempotent, MerchantData};
+
+/// How long Toss keeps an `Idempotency-Key`: 15 days from its first use.
+pub const IDEMPOTENCY_KEY_DAYS: i64 = 15;
 
 /// A merchant of the fake Toss, as the auth middleware hands it to the handlers.
 pub(crate) type MerchantHandle = crate::registry::Merchant<MerchantData>;
@@ -91,7 +95,10 @@ pub struct TossConfig {
     /// How many records all merchants keep together; beyond it the least recently used
     /// merchants other than the one at work are forgotten first.
     pub max_records: usize,
-    /// How long a payment may stay `IN_PROGRESS` before it expires.
+    /// How long an authenticated payment (`IN_PROGRESS`) waits for the merchant's
+    /// confirmation before it expires: Toss allows 10 minutes after authentication, then
+    /// answers `NOT_FOUND_PAYMENT_SESSION`. (The 30 minutes Toss documents are the
+    /// customer's time to authenticate in the window, which the fake's window control skips.)
     pub payment_window: Duration,
     /// How many webhooks are remembered; the oldest delivered ones are forgotten first.
     pub max_webhooks: usize,
@@ -99,6 +106,9 @@ pub struct TossConfig {
     pub journal_entries: usize,
     /// How many bytes the journal keeps in all.
     pub journal_bytes: usize,
+    /// Whether merchants also get what the original fakes accepted (a merchant may set its
+    /// own with `PUT /internal/merchant`).
+    pub compat: Compat,
 }
 
 impl Default for TossConfig {
@@ -117,10 +127,11 @@ impl Default for TossConfig {
             capacity: 100_000,
             max_merchants: 1_000,
             max_records: 200_000,
-            payment_window: Duration::from_secs(30 * 60),
+            payment_window: Duration::from_secs(10 * 60),
             max_webhooks: 10_000,
             journal_entries: DEFAULT_JOURNAL_CAPACITY,
             journal_bytes: DEFAULT_JOURNAL_BYTES,
+            compat: Compat::Real,
         }
     }
 }
@@ -190,6 +201,11 @@ impl FakeToss {
                 budget,
             )
         })
+    }
+
+    /// What `merchant` accepts: its own setting, else the fake's.
+    fn compat(&self, merchant: &MerchantHandle) -> Compat {
+        merchant.lock().compat.unwrap_or(self.inner.config.compat)
     }
 
     /// Turns events into webhooks to the merchant's URL (none if it has no URL).
@@ -304,7 +320,6 @@ impl Fake for FakeToss {
                 "/v1/payments/orders/{order_id}",
                 get(routes::payments::by_order),
             )
-            .route("/v1/payments/key-in", post(routes::payments::key_in))
             .route(
                 "/v1/payments/{payment_key}/cancel",
                 post(routes::payments::cancel),
@@ -325,7 +340,6 @@ impl Fake for FakeToss {
                 "/v1/billing/authorizations/{billing_key}",
                 post(routes::billing::lookup),
             )
-            .route("/v1/billing/{billing_key}", post(routes::billing::charge))
             .route("/v1/cash-receipts", post(routes::cash_receipts::issue))
             .route(
                 "/v1/cash-receipts/{receipt_key}/cancel",
@@ -333,6 +347,11 @@ impl Fake for FakeToss {
             )
             .route_layer(from_fn(test_code))
             // Approvals read the test code themselves: a failed approval aborts the payment.
+            .route("/v1/payments/key-in", post(routes::payments::key_in))
+            .route(
+                "/v1/billing/{billing_key}",
+                post(routes::billing::charge).delete(routes::billing::delete),
+            )
             .route("/v1/payments/confirm", post(routes::payments::confirm))
             .route(
                 "/v1/payments/{payment_key}",
@@ -370,26 +389,47 @@ impl Fake for FakeToss {
     }
 }
 
+/// Why a request's credentials were refused.
+#[derive(Debug, PartialEq, Eq)]
+enum BadAuth {
+    /// No `Basic` header, or one whose key Toss does not know.
+    Unauthorized,
+    /// A `Basic` header whose decoded value lacks the `:` after the key: Toss answers
+    /// `INCORRECT_BASIC_AUTH_FORMAT` (its error-code reference), not `UNAUTHORIZED_KEY`.
+    Format,
+}
+
 /// The secret key of a `Basic base64(key + ":")` header.
-fn secret_key(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, encoded) = value.split_once(' ')?;
+fn secret_key(headers: &HeaderMap) -> Result<String, BadAuth> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(BadAuth::Unauthorized)?;
+    let (scheme, encoded) = value.split_once(' ').ok_or(BadAuth::Unauthorized)?;
     if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
+        return Err(BadAuth::Unauthorized);
     }
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(encoded.trim())
-        .ok()?;
-    let decoded = String::from_utf8(decoded).ok()?;
-    let (key, _password) = decoded.split_once(':')?;
-    (!key.is_empty()).then(|| key.to_owned())
+        .ok()
+        .and_then(|d| String::from_utf8(d).ok())
+        .ok_or(BadAuth::Unauthorized)?;
+    let (key, _password) = decoded.split_once(':').ok_or(BadAuth::Format)?;
+    if key.is_empty() {
+        return Err(BadAuth::Unauthorized);
+    }
+    Ok(key.to_owned())
 }
 
 /// Authenticates the merchant and hands it to the handler.
 async fn authenticate(State(fake): State<FakeToss>, mut request: Request, next: Next) -> Response {
     Fake::ensure_ticker(&fake);
-    let Some(key) = secret_key(request.headers()).filter(|k| fake.accepts(k)) else {
-        return TossFault::unauthorized().into_response();
+    let key = match secret_key(request.headers()) {
+        Ok(key) if fake.accepts(&key) => key,
+        Err(BadAuth::Format) => {
+            return TossFault::of("INCORRECT_BASIC_AUTH_FORMAT").into_response();
+        }
+        _ => return TossFault::unauthorized().into_response(),
     };
     let merchant = fake.merchant(&key);
     request.extensions_mut().insert(merchant);
@@ -417,7 +457,9 @@ fn forced_code(headers: &HeaderMap) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Replays the first answer to a repeated `Idempotency-Key`.
+/// Replays the first answer to a repeated `Idempotency-Key`. A key is scoped as Toss scopes
+/// it: by secret key (the merchant), method and URL, so the same key sent to another route
+/// is a new request; it is kept 15 days from its first use.
 async fn idempotency(State(fake): State<FakeToss>, request: Request, next: Next) -> Response {
     if request.method() != Method::POST {
         return next.run(request).await;
@@ -439,6 +481,7 @@ async fn idempotency(State(fake): State<FakeToss>, request: Request, next: Next)
     let Some(merchant) = request.extensions().get::<Arc<MerchantHandle>>().cloned() else {
         return next.run(request).await;
     };
+    let key = format!("{} {} {key}", request.method(), request.uri());
     let now = fake.inner.core.clock.now_ms();
     {
         let mut data = merchant.lock();

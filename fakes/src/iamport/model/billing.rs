@@ -8,6 +8,9 @@ use super::cards::{CardNumber, check_card};
 use super::payment::{Channel, Order, Payment};
 use super::{Due, MerchantData};
 
+/// Why a schedule whose billing key was deleted fails.
+const DELETED_KEY: &str = "빌링키가 삭제되어 결제할 수 없습니다.";
+
 /// A billing key and the card behind it.
 #[derive(Debug, Clone)]
 pub struct SubscriptionRecord {
@@ -21,6 +24,9 @@ pub struct SubscriptionRecord {
 pub struct ScheduleRecord {
     pub schedule: IamportSchedule,
     pub request: IamportScheduleRequest,
+    /// The billing key's card when the charge was scheduled: a key deleted meanwhile still
+    /// makes a (failed) payment of that card.
+    pub card: CardNumber,
 }
 
 impl ScheduleRecord {
@@ -67,8 +73,9 @@ impl MerchantData {
                 "customer_uid 는 1자 이상 80자 이하여야 합니다.",
             ));
         }
-        let number = CardNumber::parse(&card.card_number)?;
-        check_card(&card.expiry, &card.birth, today)?;
+        let compat = self.compat();
+        let number = CardNumber::parse(&card.card_number, compat)?;
+        check_card(&card.expiry, &card.birth, today, compat)?;
         if let Some(reason) = number.decline_reason() {
             return Err(IamportFault::refused(
                 -1,
@@ -144,19 +151,14 @@ impl MerchantData {
         ))
     }
 
-    /// Deletes a billing key, unless a schedule still waits to charge it.
+    /// Deletes a billing key. Its waiting schedules stay, as in the real API, and fail
+    /// when their time comes.
     pub fn delete_customer(
         &mut self,
         customer_uid: &str,
         now_ms: i64,
     ) -> Result<IamportSubscription, IamportFault> {
         self.subscription(customer_uid, now_ms)?;
-        if !self.waiting_schedules(customer_uid, now_ms).is_empty() {
-            return Err(IamportFault::refused(
-                1,
-                "예약된 결제가 있는 빌링키는 삭제할 수 없습니다. 먼저 예약을 취소하세요.",
-            ));
-        }
         self.subscriptions
             .remove(customer_uid)
             .map(|r| r.subscription)
@@ -175,9 +177,13 @@ impl MerchantData {
         if requests.is_empty() {
             return Err(IamportFault::invalid("schedules 가 비어 있습니다."));
         }
-        if self.subscriptions.get(customer_uid, now_ms).is_none() {
+        let Some(card) = self
+            .subscriptions
+            .get(customer_uid, now_ms)
+            .map(|s| s.card_number)
+        else {
             return Err(IamportFault::missing("등록되지 않은 구매자입니다."));
-        }
+        };
         let mut seen = std::collections::HashSet::new();
         for request in requests {
             if !(request.amount.is_finite() && request.amount > 0.0) {
@@ -231,6 +237,7 @@ impl MerchantData {
                     ScheduleRecord {
                         schedule: schedule.clone(),
                         request: request.clone(),
+                        card,
                     },
                     now_ms,
                 );
@@ -294,15 +301,34 @@ impl MerchantData {
     /// when it is empty. Earliest first.
     pub fn unschedule(
         &mut self,
-        customer_uid: &str,
+        customer_uid: Option<&str>,
         merchant_uids: &[String],
         now_ms: i64,
     ) -> Result<Vec<IamportSchedule>, IamportFault> {
-        let targets: Vec<Box<str>> = self
-            .waiting_schedules(customer_uid, now_ms)
-            .into_iter()
-            .filter(|uid| merchant_uids.is_empty() || merchant_uids.iter().any(|m| **m == **uid))
-            .collect();
+        let targets: Vec<Box<str>> = match customer_uid {
+            Some(customer_uid) => self
+                .waiting_schedules(customer_uid, now_ms)
+                .into_iter()
+                .filter(|uid| {
+                    merchant_uids.is_empty() || merchant_uids.iter().any(|m| **m == **uid)
+                })
+                .collect(),
+            // Without a customer, the schedules of `merchant_uids`, whoever's they are.
+            None if merchant_uids.is_empty() => {
+                return Err(IamportFault::invalid(
+                    "customer_uid 가 없으면 merchant_uid 가 필요합니다.",
+                ));
+            }
+            None => merchant_uids
+                .iter()
+                .filter(|uid| {
+                    self.schedules
+                        .get(uid, now_ms)
+                        .is_some_and(ScheduleRecord::is_pending)
+                })
+                .map(|uid| uid.as_str().into())
+                .collect(),
+        };
         if targets.is_empty() {
             return Err(IamportFault::refused(
                 1,
@@ -311,14 +337,19 @@ impl MerchantData {
         }
         let mut revoked = Vec::new();
         for uid in targets {
-            let Some(record) = self.schedules.get_mut(&uid, now_ms) else {
+            let Some(record) = self
+                .schedules
+                .get_mut(&uid, now_ms)
+                .filter(|r| r.is_pending())
+            else {
                 continue;
             };
             let deadline = record.deadline_ms();
             record.schedule.schedule_status = IamportScheduleStatus::Revoked;
             record.schedule.revoked_at = now_ms / 1000;
             revoked.push(record.schedule.clone());
-            self.stop_waiting(&uid, customer_uid, deadline);
+            let customer_uid = record.schedule.customer_uid.clone();
+            self.stop_waiting(&uid, &customer_uid, deadline);
         }
         revoked.sort_by_key(|s| s.schedule_at);
         Ok(revoked)
@@ -337,53 +368,41 @@ impl MerchantData {
         if !record.is_pending() || record.schedule.schedule_at.saturating_mul(1000) != due_ms {
             return None;
         }
-        let request = record.request.clone();
+        let (request, card) = (record.request.clone(), record.card);
         let customer_uid = record.schedule.customer_uid.clone();
-        let card = self
-            .subscriptions
-            .get(&customer_uid, now_ms)
-            .map(|s| s.card_number);
-        let mask = self.settings.mask_card_numbers;
-        let made = card.map(|card| {
-            let order = Order {
-                merchant_uid,
-                name: request.name.as_deref(),
-                amount: request.amount,
-                currency: request.currency.clone(),
-                buyer_name: request.buyer_name.clone(),
-                buyer_email: request.buyer_email.clone(),
-                buyer_tel: request.buyer_tel.clone(),
-                buyer_addr: request.buyer_addr.clone(),
-                buyer_postcode: request.buyer_postcode.clone(),
-                custom_data: request.custom_data.clone(),
-                customer_uid: Some(customer_uid.clone()),
-                customer_uid_usage: Some("payment.scheduled"),
-                channel: Channel::Api,
-                notice_url: request.notice_url.clone(),
-            };
-            Payment::card(order, card, 0, mask, now_ms / 1000)
-        });
-        let made = made.map(|payment| {
-            let (status, reason) = (payment.status(), payment.fail_reason().map(str::to_owned));
-            (self.insert_payment(payment, now_ms), status, reason)
-        });
+        let key_alive = self.subscriptions.get(&customer_uid, now_ms).is_some();
+        let order = Order {
+            merchant_uid,
+            name: request.name.as_deref(),
+            amount: request.amount,
+            currency: request.currency.clone(),
+            buyer_name: request.buyer_name.clone(),
+            buyer_email: request.buyer_email.clone(),
+            buyer_tel: request.buyer_tel.clone(),
+            buyer_addr: request.buyer_addr.clone(),
+            buyer_postcode: request.buyer_postcode.clone(),
+            custom_data: request.custom_data.clone(),
+            customer_uid: Some(customer_uid.clone()),
+            customer_uid_usage: Some("payment.scheduled"),
+            channel: Channel::Api,
+            notice_url: request.notice_url.clone(),
+            escrow: false,
+        };
+        let now = now_ms / 1000;
+        let mut payment = Payment::card(order, card, 0, self.settings.mask_card_numbers, now);
+        if !key_alive {
+            payment.fail(DELETED_KEY.to_owned(), now);
+        }
+        let (status, reason) = (payment.status(), payment.fail_reason().map(str::to_owned));
+        let imp_uid = self.insert_payment(payment, now_ms);
         self.stop_waiting(merchant_uid, &customer_uid, Some(due_ms));
         let stored = self.schedules.get_mut(merchant_uid, now_ms)?;
         let schedule = &mut stored.schedule;
         schedule.schedule_status = IamportScheduleStatus::Executed;
         schedule.executed_at = now_ms / 1000;
-        match made {
-            None => {
-                schedule.payment_status = Some(IamportPaymentStatus::Failed);
-                schedule.fail_reason = Some("빌링키가 삭제되어 결제할 수 없습니다.".to_owned());
-                None
-            }
-            Some((imp_uid, status, reason)) => {
-                schedule.imp_uid = Some(imp_uid.clone());
-                schedule.payment_status = Some(status);
-                schedule.fail_reason = reason;
-                Some(imp_uid)
-            }
-        }
+        schedule.imp_uid = Some(imp_uid.clone());
+        schedule.payment_status = Some(status);
+        schedule.fail_reason = reason;
+        Some(imp_uid)
     }
 }

@@ -69,10 +69,6 @@ impl MerchantData {
         input: &IamportCertificationCreate,
         now_ms: i64,
     ) -> Result<String, IamportFault> {
-        let birth = chrono::NaiveDate::parse_from_str(&input.birth, "%Y%m%d")
-            .ok()
-            .filter(|_| input.birth.len() == 8)
-            .ok_or_else(|| IamportFault::invalid("birth 는 YYYYMMDD 형식이어야 합니다."))?;
         let digit: u8 = input
             .gender_digit
             .trim()
@@ -82,6 +78,8 @@ impl MerchantData {
             .ok_or_else(|| {
                 IamportFault::invalid("gender_digit 는 1에서 8 사이의 숫자여야 합니다.")
             })?;
+        let birth = birth_date(&input.birth, digit)
+            .ok_or_else(|| IamportFault::invalid("birth 는 YYMMDD 형식이어야 합니다."))?;
         let phone: String = input.phone.chars().filter(|c| c.is_ascii_digit()).collect();
         if !(10..=11).contains(&phone.len()) {
             return Err(IamportFault::invalid("phone 이 올바르지 않습니다."));
@@ -95,7 +93,8 @@ impl MerchantData {
             birth: birth
                 .and_hms_opt(0, 0, 0)
                 .map_or(0, |d| d.and_utc().timestamp()),
-            birthday: input.birth.clone(),
+            // The SDK's `YYYYMMDD`; the real API answers `YYYY-MM-DD` (see the README).
+            birthday: birth.format("%Y%m%d").to_string(),
             foreigner: digit >= 5,
             phone,
             carrier: input.carrier,
@@ -227,4 +226,25 @@ impl MerchantData {
         let _ = self.change_payment(imp_uid, now_ms, |payment| payment.set_cash_receipt(false));
         Ok(receipt)
     }
+}
+
+/// A birth date as the real API takes it (v1.openapi.json, `POST /certifications/otp/
+/// request`): `YYMMDD`, symbols such as `-` or `.` ignored, the century told by the
+/// resident number's 7th digit (1, 2, 5, 6: 1900s; 3, 4, 7, 8: 2000s). The SDK's
+/// `YYYYMMDD` is read too.
+fn birth_date(raw: &str, gender_digit: u8) -> Option<chrono::NaiveDate> {
+    let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
+    let full = match digits.len() {
+        6 => {
+            let century = if matches!(gender_digit, 3 | 4 | 7 | 8) {
+                "20"
+            } else {
+                "19"
+            };
+            format!("{century}{digits}")
+        }
+        8 => digits,
+        _ => return None,
+    };
+    chrono::NaiveDate::parse_from_str(&full, "%Y%m%d").ok()
 }

@@ -21,6 +21,7 @@ pub use cards::{CardNumber, check_card};
 pub use payment::{Channel, Order, Payment};
 
 use super::error::IamportFault;
+use crate::compat::Compat;
 use crate::ids::random_digits;
 use crate::registry::Records;
 use crate::store::{Budget, VolatileStore};
@@ -50,20 +51,31 @@ pub struct Settings {
     /// Mask card numbers of new payments and billing keys, as the real API does (the SDK's
     /// pattern then no longer matches).
     pub mask_card_numbers: bool,
-    /// Notify API cancels only when they ask with `enable_webhook`, the real API's rule.
-    pub cancel_webhook_requires_flag: bool,
+    /// Also send the webhooks the original fakes sent and the real API does not: every API
+    /// cancel (the real one notifies only those sent with `enable_webhook: true`), and a
+    /// virtual account's change, revoke and deadline (not among the real webhook's
+    /// triggers).
+    pub original_webhooks: bool,
+    /// What the merchant's requests may be (`real` or `original`); absent: the fake's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compat: Option<Compat>,
 }
 
 /// One merchant's data: everything a key pair can see.
 #[derive(Debug)]
 pub struct MerchantData {
     pub settings: Settings,
+    /// The fake's compat mode, which the merchant's setting may replace.
+    pub configured_compat: Compat,
     /// The current access token and when it expires (ms).
     pub token: Option<(String, i64)>,
     /// Payments by imp_uid.
     payments: VolatileStore<Payment>,
     /// merchant_uid → the imp_uid of its latest payment.
     orders: HashMap<Box<str>, Box<str>>,
+    /// merchant_uid → the imp_uids of its earlier payments, for the few orders paid more
+    /// than once (a failed payment, then another try): `find` sorts them all.
+    earlier: HashMap<Box<str>, Vec<Box<str>>>,
     prepared: VolatileStore<f64>,
     subscriptions: VolatileStore<SubscriptionRecord>,
     schedules: VolatileStore<ScheduleRecord>,
@@ -91,6 +103,7 @@ impl Records for MerchantData {
         self.token = None;
         self.payments.clear();
         self.orders.clear();
+        self.earlier.clear();
         self.prepared.clear();
         self.subscriptions.clear();
         self.schedules.clear();
@@ -113,12 +126,19 @@ pub fn unknown_payment() -> IamportFault {
 
 impl MerchantData {
     /// A merchant with no records yet, whose stores count in `budget`.
+    /// What the merchant's requests may be: its own setting, else the fake's.
+    pub fn compat(&self) -> Compat {
+        self.settings.compat.unwrap_or(self.configured_compat)
+    }
+
     pub fn new(ttl_ms: i64, capacity: usize, budget: Budget) -> Self {
         Self {
             settings: Settings::default(),
+            configured_compat: Compat::Real,
             token: None,
             payments: VolatileStore::sharing(ttl_ms, capacity, budget.clone()),
             orders: HashMap::new(),
+            earlier: HashMap::new(),
             prepared: VolatileStore::sharing(ttl_ms, capacity, budget.clone()),
             subscriptions: VolatileStore::sharing(ttl_ms, capacity, budget.clone()),
             schedules: VolatileStore::sharing(ttl_ms, capacity, budget.clone()),
@@ -144,10 +164,21 @@ impl MerchantData {
             {
                 self.orders.remove(order);
             }
+            if let Some(uids) = self.earlier.get_mut(order) {
+                uids.retain(|uid| **uid != *evicted_uid);
+                if uids.is_empty() {
+                    self.earlier.remove(order);
+                }
+            }
             let due = Due::Deadline(evicted_uid.into_boxed_str());
             self.deadlines.update(&due, evicted.deadline_ms(), None);
         }
-        self.orders.insert(merchant_uid, imp_uid.as_str().into());
+        if let Some(previous) = self
+            .orders
+            .insert(merchant_uid.clone(), imp_uid.as_str().into())
+        {
+            self.earlier.entry(merchant_uid).or_default().push(previous);
+        }
         self.deadlines
             .update(&Due::Deadline(imp_uid.as_str().into()), None, deadline);
         imp_uid
@@ -188,6 +219,22 @@ impl MerchantData {
     pub fn imp_uid_of(&self, merchant_uid: &str, now_ms: i64) -> Option<&str> {
         let imp_uid = self.orders.get(merchant_uid)?;
         self.payments.get(imp_uid, now_ms).map(|_| &**imp_uid)
+    }
+
+    /// Every live payment, with its imp_uid, oldest first.
+    pub fn all_payments(&self, now_ms: i64) -> impl Iterator<Item = (&str, &Payment)> {
+        self.payments.iter(now_ms)
+    }
+
+    /// Every live payment of a merchant_uid, with its imp_uid, oldest first.
+    pub fn payments_of_order(&self, merchant_uid: &str, now_ms: i64) -> Vec<(&str, &Payment)> {
+        self.earlier
+            .get(merchant_uid)
+            .into_iter()
+            .flatten()
+            .chain(self.orders.get(merchant_uid))
+            .filter_map(|uid| self.payments.get(uid, now_ms).map(|p| (&**uid, p)))
+            .collect()
     }
 
     /// The latest live payment of a merchant_uid, with its imp_uid.

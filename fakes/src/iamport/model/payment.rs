@@ -56,6 +56,8 @@ pub struct Order<'a> {
     pub channel: Channel,
     /// Where this payment's webhooks go instead of the merchant's URL.
     pub notice_url: Option<String>,
+    /// An escrow payment (`IMP.request_pay`'s `escrow`), echoed in `escrow`.
+    pub escrow: bool,
 }
 
 /// A stored payment.
@@ -69,6 +71,7 @@ pub struct Payment {
     status: IamportPaymentStatus,
     channel: Channel,
     cash_receipt_issue: bool,
+    escrow: bool,
     /// The 20 digits after `StdpayCARD`.
     pg_tid: u128,
     started_at: i64,
@@ -176,6 +179,7 @@ impl Payment {
             status,
             channel: order.channel,
             cash_receipt_issue: false,
+            escrow: order.escrow,
             pg_tid: random_below(100_000_000_000_000_000_000),
             started_at: now,
             paid_at: if status == IamportPaymentStatus::Paid {
@@ -234,6 +238,34 @@ impl Payment {
         )
     }
 
+    /// When it started, was paid, and last changed (unix seconds), the orders that
+    /// `find`'s `sorting` can ask for.
+    pub fn started_at(&self) -> i64 {
+        self.started_at
+    }
+
+    pub fn paid_at(&self) -> i64 {
+        self.paid_at
+    }
+
+    /// When the payment reached its current status (unix seconds): the time `GET
+    /// /payments/status/…` filters by.
+    pub fn status_at(&self) -> i64 {
+        match self.status {
+            IamportPaymentStatus::Ready => self.started_at,
+            IamportPaymentStatus::Paid => self.paid_at,
+            IamportPaymentStatus::Cancelled => self.cancelled_at,
+            IamportPaymentStatus::Failed => self.failed_at,
+        }
+    }
+
+    pub fn updated_at(&self) -> i64 {
+        self.started_at
+            .max(self.paid_at)
+            .max(self.failed_at)
+            .max(self.cancelled_at)
+    }
+
     pub fn merchant_uid(&self) -> &str {
         &self.merchant_uid
     }
@@ -265,13 +297,16 @@ impl Payment {
         }
     }
 
-    /// Fails a payment the window refused after the card was read (a wrong amount for a
-    /// pre-registered order).
+    /// Fails a payment refused after the card was read (a wrong amount for a
+    /// pre-registered order, a deleted billing key): it never reached the issuer.
     pub fn fail(&mut self, reason: String, now: i64) {
         self.status = IamportPaymentStatus::Failed;
         self.paid_at = 0;
         self.failed_at = now;
         self.fail_reason = Some(reason.into());
+        if let Method::Card(card) = &mut self.method {
+            card.apply_num = None;
+        }
     }
 
     /// Cancels `amount` (the whole balance when absent or 0) of a paid payment. `checksum`
@@ -456,7 +491,7 @@ impl Payment {
             emb_pg_provider: None,
             pg_id: PG_ID.to_owned(),
             pg_tid,
-            escrow: false,
+            escrow: self.escrow,
             buyer_name: extra(|e| &e.buyer_name),
             buyer_email: extra(|e| &e.buyer_email),
             buyer_tel: extra(|e| &e.buyer_tel),
@@ -527,7 +562,7 @@ mod tests {
 
     #[test]
     fn a_card_payment_reads_in_the_sdks_shape_and_cancels_in_parts() {
-        let number = CardNumber::parse("4092-0230-1234-5678").unwrap();
+        let number = CardNumber::parse("4092-0230-1234-5678", crate::compat::Compat::Real).unwrap();
         let mut payment = Payment::card(order(), number, 0, false, 1_000);
         let IamportPayment::Card(card) = payment.render("imp_123456789012") else {
             panic!("a card payment")

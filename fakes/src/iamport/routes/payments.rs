@@ -1,7 +1,10 @@
 //! Payments: reading them, finding them by order, cancelling them.
 
-use axum::extract::{Extension, Path, RawQuery, State};
+use axum::Json;
+use axum::extract::{Extension, Path, Query, RawQuery, State};
+use axum::http::StatusCode;
 use payments_api::iamport::*;
+use serde::Deserialize;
 
 use super::super::error::IamportFault;
 use super::super::model::Payment;
@@ -19,12 +22,13 @@ pub(in super::super) async fn one(
     ok(payment)
 }
 
-/// `GET /payments?imp_uid[]=…&merchant_uid[]=…`: up to 100 payments at once.
+/// `GET /payments?imp_uid[]=…&merchant_uid[]=…`: up to 100 payments at once; 207 Multi-Status
+/// when some were not found (v1.openapi.json: "요청된 imp_uid 중 일부 거래 조회 실패").
 pub(in super::super) async fn many(
     State(fake): State<FakeIamport>,
     Extension(merchant): Merchant,
     RawQuery(query): RawQuery,
-) -> Reply<Vec<IamportPayment>> {
+) -> Result<(StatusCode, Json<IamportResponse<Vec<IamportPayment>>>), IamportFault> {
     let url = reqwest::Url::parse(&format!("http://q/?{}", query.unwrap_or_default()))
         .map_err(|e| IamportFault::invalid(e.to_string()))?;
     let (mut by_imp, mut by_merchant) = (Vec::new(), Vec::new());
@@ -60,16 +64,29 @@ pub(in super::super) async fn many(
     if found.is_empty() {
         return Err(IamportFault::not_found("존재하지 않는 결제정보입니다."));
     }
-    ok(found)
+    let status = if found.len() < by_imp.len() + by_merchant.len() {
+        StatusCode::MULTI_STATUS
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(IamportResponse::success(found))))
 }
 
-/// `GET /payments/find/{merchant_uid}`: the latest payment of an order.
+/// How `find` orders the payments of an order: its `sorting` query, `-started` by default.
+#[derive(Debug, Deserialize)]
+pub(in super::super) struct Sorting {
+    #[serde(default)]
+    sorting: Option<String>,
+}
+
+/// `GET /payments/find/{merchant_uid}`: the first payment of an order in `sorting`'s order.
 pub(in super::super) async fn find(
     State(fake): State<FakeIamport>,
     Extension(merchant): Merchant,
     Path(merchant_uid): Path<String>,
+    Query(sorting): Query<Sorting>,
 ) -> Reply<IamportPayment> {
-    find_payment(&fake, &merchant, &merchant_uid, None)
+    find_payment(&fake, &merchant, &merchant_uid, None, sorting)
 }
 
 /// `GET /payments/find/{merchant_uid}/{payment_status}`.
@@ -77,14 +94,44 @@ pub(in super::super) async fn find_with_status(
     State(fake): State<FakeIamport>,
     Extension(merchant): Merchant,
     Path((merchant_uid, status)): Path<(String, String)>,
+    Query(sorting): Query<Sorting>,
 ) -> Reply<IamportPayment> {
-    let status: IamportPaymentStatus =
-        serde_json::from_value(serde_json::Value::from(status.clone())).map_err(|_| {
-            IamportFault::invalid(format!(
-                "payment_status 는 ready, paid, cancelled, failed 중 하나여야 합니다: {status}"
-            ))
-        })?;
-    find_payment(&fake, &merchant, &merchant_uid, Some(status))
+    let status = parse_status(&status)?;
+    find_payment(&fake, &merchant, &merchant_uid, Some(status), sorting)
+}
+
+/// Orders `payments` (oldest first) as `sorting` says: `-started` (the default),
+/// `started`, `-paid`, `paid`, `-updated` or `updated` (v1.openapi.json, `sorting`).
+fn sort(payments: &mut [(&str, &Payment)], sorting: Option<&str>) -> Result<(), IamportFault> {
+    let sorting = sorting.unwrap_or("-started");
+    let (descending, field) = match sorting.strip_prefix('-') {
+        Some(field) => (true, field),
+        None => (false, sorting),
+    };
+    let key: fn(&Payment) -> i64 = match field {
+        "started" => Payment::started_at,
+        "paid" => Payment::paid_at,
+        "updated" => Payment::updated_at,
+        _ => {
+            return Err(IamportFault::invalid(format!(
+                "sorting 은 started, paid, updated 중 하나여야 합니다(내림차순은 - 를 앞에): {sorting}"
+            )));
+        }
+    };
+    // A stable sort keeps ties oldest first; the reversal puts the latest first among them.
+    payments.sort_by_key(|(_, p)| key(p));
+    if descending {
+        payments.reverse();
+    }
+    Ok(())
+}
+
+fn parse_status(status: &str) -> Result<IamportPaymentStatus, IamportFault> {
+    serde_json::from_value(serde_json::Value::from(status)).map_err(|_| {
+        IamportFault::invalid(format!(
+            "payment_status 는 ready, paid, cancelled, failed 중 하나여야 합니다: {status}"
+        ))
+    })
 }
 
 fn find_payment(
@@ -92,14 +139,134 @@ fn find_payment(
     merchant: &MerchantHandle,
     merchant_uid: &str,
     status: Option<IamportPaymentStatus>,
+    Sorting { sorting }: Sorting,
 ) -> Reply<IamportPayment> {
     let now = fake.now_ms();
     let data = merchant.lock();
-    let (imp_uid, payment) = data
-        .payment_by_order(merchant_uid, now)
+    let mut candidates: Vec<(&str, &Payment)> = data
+        .payments_of_order(merchant_uid, now)
+        .into_iter()
         .filter(|(_, p)| status.is_none_or(|s| p.status() == s))
+        .collect();
+    sort(&mut candidates, sorting.as_deref())?;
+    let (imp_uid, payment) = candidates
+        .first()
         .ok_or_else(|| IamportFault::not_found("존재하지 않는 결제정보입니다."))?;
     ok(payment.render(imp_uid))
+}
+
+/// Paging and ordering of a list of payments (v1.openapi.json: `page` from 1, `limit` at
+/// most 1,000, 20 by default; `from`, `to` in unix seconds for `payments/status`).
+#[derive(Debug, Deserialize)]
+pub(in super::super) struct ListQuery {
+    #[serde(default)]
+    page: Option<u64>,
+    #[serde(default)]
+    limit: Option<u64>,
+    #[serde(default)]
+    sorting: Option<String>,
+    #[serde(default)]
+    from: Option<i64>,
+    #[serde(default)]
+    to: Option<i64>,
+}
+
+/// One page of `payments`, sorted.
+fn page(
+    mut payments: Vec<(&str, &Payment)>,
+    query: &ListQuery,
+) -> Result<IamportPaymentPage, IamportFault> {
+    let page = query.page.unwrap_or(1);
+    let limit = query.limit.unwrap_or(20);
+    if page == 0 || !(1..=1000).contains(&limit) {
+        return Err(IamportFault::invalid(
+            "page 는 1 이상, limit 은 1에서 1000 사이여야 합니다.",
+        ));
+    }
+    sort(&mut payments, query.sorting.as_deref())?;
+    let total = payments.len() as u64;
+    let start = usize::try_from((page - 1).saturating_mul(limit)).unwrap_or(usize::MAX);
+    let list = payments
+        .into_iter()
+        .skip(start)
+        .take(limit as usize)
+        .map(|(imp_uid, p)| p.render(imp_uid))
+        .collect();
+    Ok(IamportPaymentPage {
+        total,
+        previous: page - 1,
+        next: if page.saturating_mul(limit) < total {
+            page + 1
+        } else {
+            0
+        },
+        list,
+    })
+}
+
+/// `GET /payments/findAll/{merchant_uid}`: every payment of an order, a page at a time.
+pub(in super::super) async fn find_all(
+    State(fake): State<FakeIamport>,
+    Extension(merchant): Merchant,
+    Path(merchant_uid): Path<String>,
+    Query(query): Query<ListQuery>,
+) -> Reply<IamportPaymentPage> {
+    find_all_of(&fake, &merchant, &merchant_uid, None, &query)
+}
+
+/// `GET /payments/findAll/{merchant_uid}/{payment_status}`.
+pub(in super::super) async fn find_all_with_status(
+    State(fake): State<FakeIamport>,
+    Extension(merchant): Merchant,
+    Path((merchant_uid, status)): Path<(String, String)>,
+    Query(query): Query<ListQuery>,
+) -> Reply<IamportPaymentPage> {
+    let status = parse_status(&status)?;
+    find_all_of(&fake, &merchant, &merchant_uid, Some(status), &query)
+}
+
+fn find_all_of(
+    fake: &FakeIamport,
+    merchant: &MerchantHandle,
+    merchant_uid: &str,
+    status: Option<IamportPaymentStatus>,
+    query: &ListQuery,
+) -> Reply<IamportPaymentPage> {
+    let now = fake.now_ms();
+    let data = merchant.lock();
+    let payments: Vec<(&str, &Payment)> = data
+        .payments_of_order(merchant_uid, now)
+        .into_iter()
+        .filter(|(_, p)| status.is_none_or(|s| p.status() == s))
+        .collect();
+    if payments.is_empty() {
+        return Err(IamportFault::not_found("존재하지 않는 결제정보입니다."));
+    }
+    ok(page(payments, query)?)
+}
+
+/// `GET /payments/status/{payment_status}`: the payments in a status (`all` for any), whose
+/// time of that status is within `from`..=`to` (90 days up to now by default).
+pub(in super::super) async fn by_status(
+    State(fake): State<FakeIamport>,
+    Extension(merchant): Merchant,
+    Path(status): Path<String>,
+    Query(query): Query<ListQuery>,
+) -> Reply<IamportPaymentPage> {
+    let status = match status.as_str() {
+        "all" => None,
+        other => Some(parse_status(other)?),
+    };
+    let now = fake.now_ms();
+    let to = query.to.unwrap_or(now / 1000);
+    let from = query.from.unwrap_or(to - 90 * 86_400);
+    let data = merchant.lock();
+    let payments: Vec<(&str, &Payment)> = data
+        .all_payments(now)
+        .filter(|(_, p)| status.is_none_or(|s| p.status() == s))
+        .filter(|(_, p)| (from..=to).contains(&p.status_at()))
+        .collect();
+    ok(page(payments, &query)?)
 }
 
 /// `POST /payments/cancel`: all or part of a paid payment, by imp_uid or merchant_uid.
@@ -140,7 +307,9 @@ pub(in super::super) async fn cancel(
                 now,
             )?;
             Ok(Notice {
-                send: !settings.cancel_webhook_requires_flag || input.enable_webhook == Some(true),
+                // PortOne V1 `POST /payments/cancel`: `enable_webhook` defaults to false,
+                // and an API cancel is then only logged, not sent.
+                send: settings.original_webhooks || input.enable_webhook == Some(true),
                 cancellation_id: Some(cancellation_id),
             })
         },
@@ -148,16 +317,30 @@ pub(in super::super) async fn cancel(
     .await
 }
 
-/// Stores a new card payment and answers for it: the payment, or the refusal of a
-/// declined card (whose failed payment stays readable), with the `paid` webhook.
+/// How a new card payment the issuer declined is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in super::super) enum Declined {
+    /// As a refusal (`code: -1`): the payment window's control, standing for the failure
+    /// callback the customer's browser gets.
+    Refused,
+    /// As the failed payment with `code: 0`: the API's payments (`subscribe/payments/
+    /// onetime`, `again`), whose callers read `status` and `fail_reason`.
+    Answered,
+}
+
+/// Stores a new card payment and answers for it: the payment, or, as `declined` says, the
+/// refusal of a declined card (whose failed payment stays readable), with the `paid`
+/// webhook.
 pub(in super::super) async fn settle(
     fake: &FakeIamport,
     merchant: &MerchantHandle,
     payment: Payment,
+    declined: Declined,
 ) -> Reply<IamportPayment> {
     let now = fake.now_ms();
     let status = payment.status();
-    let refusal = (status == IamportPaymentStatus::Failed).then(|| {
+    let refused = status == IamportPaymentStatus::Failed && declined == Declined::Refused;
+    let refusal = refused.then(|| {
         IamportFault::refused(
             -1,
             format!(

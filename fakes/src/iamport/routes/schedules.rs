@@ -28,9 +28,10 @@ pub(in super::super) async fn unschedule(
     IamportJson(input): IamportJson<IamportUnschedule>,
 ) -> Reply<Vec<IamportSchedule>> {
     let now_ms = fake.now_ms();
-    let revoked = merchant
-        .lock()
-        .unschedule(&input.customer_uid, &input.merchant_uid, now_ms)?;
+    let revoked =
+        merchant
+            .lock()
+            .unschedule(input.customer_uid.as_deref(), &input.merchant_uid, now_ms)?;
     ok(revoked)
 }
 

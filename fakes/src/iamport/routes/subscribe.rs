@@ -6,7 +6,7 @@ use payments_api::iamport::*;
 
 use super::super::FakeIamport;
 use super::super::model::{CardNumber, Channel, Order, Payment, check_card};
-use super::payments::settle;
+use super::payments::{Declined, settle};
 use super::{IamportJson, Merchant, Reply, positive, today};
 
 /// The order fields of a payment made through the API.
@@ -29,15 +29,17 @@ fn order_of(input: &IamportOrderInput) -> Order<'_> {
 }
 
 /// `POST /subscribe/payments/onetime`: pays by card data; with `customer_uid`, also
-/// stores the card as that billing key.
+/// stores the card as that billing key. A declined card is answered `code: 0` with the
+/// payment `failed` and its `fail_reason`, as the real API does.
 pub(in super::super) async fn onetime(
     State(fake): State<FakeIamport>,
     Extension(merchant): Merchant,
     IamportJson(input): IamportJson<IamportSubscriptionOnetime>,
 ) -> Reply<IamportPayment> {
     let now_ms = fake.now_ms();
-    let number = CardNumber::parse(&input.card.card_number)?;
-    check_card(&input.card.expiry, &input.card.birth, today(&fake))?;
+    let compat = merchant.lock().compat();
+    let number = CardNumber::parse(&input.card.card_number, compat)?;
+    check_card(&input.card.expiry, &input.card.birth, today(&fake), compat)?;
     positive("amount", input.order.amount)?;
     let payment = {
         let mut data = merchant.lock();
@@ -57,7 +59,7 @@ pub(in super::super) async fn onetime(
             now_ms / 1000,
         )
     };
-    settle(&fake, &merchant, payment).await
+    settle(&fake, &merchant, payment, Declined::Answered).await
 }
 
 /// `POST /subscribe/payments/again`: pays with a billing key.
@@ -74,5 +76,5 @@ pub(in super::super) async fn again(
         input.order.card_quota.unwrap_or(0),
         now_ms,
     )?;
-    settle(&fake, &merchant, payment).await
+    settle(&fake, &merchant, payment, Declined::Answered).await
 }

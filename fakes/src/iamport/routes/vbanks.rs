@@ -124,9 +124,13 @@ async fn change_vbank(
         imp_uid,
         IamportPaymentStatus::Ready,
         unknown_payment,
-        |payment, _, _| {
+        |payment, settings, _| {
             payment.change_vbank(input.amount, input.vbank_due)?;
-            Ok(Notice::sent())
+            // The real webhook's triggers do not include a change of the account.
+            Ok(Notice {
+                send: settings.original_webhooks,
+                cancellation_id: None,
+            })
         },
     )
     .await
@@ -147,7 +151,8 @@ pub(in super::super) async fn revoke(
         |payment, settings, now| {
             payment.revoke(now)?;
             Ok(Notice {
-                send: !settings.cancel_webhook_requires_flag,
+                // Nor its revoke, which is an API cancel without `enable_webhook`.
+                send: settings.original_webhooks,
                 cancellation_id: None,
             })
         },

@@ -6,7 +6,8 @@ use payments_api::toss::*;
 
 use super::super::error::TossFault;
 use super::MerchantData;
-use super::payment::{Order, Payment, card_company, positive};
+use super::payment::{Order, Payment, card_company, card_decline, positive};
+use crate::compat::Compat;
 use crate::ids::random_alnum;
 
 /// A billing key.
@@ -114,6 +115,15 @@ impl MerchantData {
         Ok(self.issue_billing_key(customer_key, &card_number, now, now_ms))
     }
 
+    /// Deletes a billing key.
+    pub fn delete_billing_key(&mut self, billing_key: &str, now_ms: i64) -> Result<(), TossFault> {
+        self.billings
+            .get(billing_key, now_ms)
+            .ok_or_else(unknown_billing_key)?;
+        self.billings.remove(billing_key);
+        Ok(())
+    }
+
     /// A billing key, for its own customer only.
     pub fn billing(
         &self,
@@ -131,19 +141,32 @@ impl MerchantData {
         Ok(&record.billing)
     }
 
-    /// Charges a billing key: a new card payment, done at once. Returns its paymentKey.
+    /// Charges a billing key: a new card payment, done at once. Returns its paymentKey. A
+    /// refusal (`forced`, the test code, else the card's magic number) is stored as an
+    /// `ABORTED` payment and answered as the error.
     pub fn charge(
         &mut self,
         billing_key: &str,
         input: &TossBillingCharge,
+        forced: Option<String>,
+        compat: Compat,
         now: i64,
         now_ms: i64,
     ) -> Result<String, TossFault> {
         let amount = positive("amount", input.amount)?;
-        let card_number = self
-            .billing(billing_key, &input.customer_key, now_ms)?
-            .card_number
-            .clone();
+        // The original fakes charged a key for any customer; Toss refuses another's.
+        let card_number = if compat.original() {
+            self.billings
+                .get(billing_key, now_ms)
+                .ok_or_else(unknown_billing_key)?
+                .billing
+                .card_number
+                .clone()
+        } else {
+            self.billing(billing_key, &input.customer_key, now_ms)?
+                .card_number
+                .clone()
+        };
         self.check_new_order(&input.order_id, now_ms)?;
         let order = Order {
             order_id: &input.order_id,
@@ -152,7 +175,16 @@ impl MerchantData {
             tax_free: 0.0,
             kind: TossPaymentType::Billing,
         };
-        let payment = Payment::card(order, &card_number, 0, TossPaymentStatus::Done, now);
-        Ok(self.insert_payment(payment, now_ms))
+        let refusal = forced
+            .or_else(|| card_decline(&card_number).map(str::to_owned))
+            .map(|code| TossFault::of(&code));
+        let Some(refusal) = refusal else {
+            let payment = Payment::card(order, &card_number, 0, TossPaymentStatus::Done, now);
+            return Ok(self.insert_payment(payment, now_ms));
+        };
+        let mut payment = Payment::card(order, &card_number, 0, TossPaymentStatus::InProgress, now);
+        payment.abort(&refusal);
+        self.insert_payment(payment, now_ms);
+        Err(refusal)
     }
 }

@@ -15,10 +15,11 @@ use chrono::{DateTime, Duration, FixedOffset, Timelike};
 use payments_api::toss::*;
 
 pub use billing::{AuthKeyRecord, BillingRecord, check_customer_key};
-pub use payment::{Order, Payment, check_cancel_reason, positive};
+pub use payment::{Order, Payment, card_decline, check_cancel_reason, positive};
 pub use receipts::ReceiptRecord;
 
 use super::error::TossFault;
+use crate::compat::{Compat, card_digits};
 use crate::ids::random_alnum;
 use crate::registry::Records;
 use crate::store::{Budget, VolatileStore};
@@ -41,6 +42,8 @@ pub enum Idempotent {
 pub struct MerchantData {
     /// The merchant's own webhook URL, replacing the configured one.
     pub webhook_url: Option<Option<String>>,
+    /// The merchant's own compat mode, replacing the configured one.
+    pub compat: Option<Compat>,
     /// Payments by paymentKey.
     payments: VolatileStore<Payment>,
     /// orderId → paymentKey, for lookups by order and duplicate checks.
@@ -66,12 +69,18 @@ impl MerchantData {
     pub fn new(ttl_ms: i64, capacity: usize, budget: Budget) -> Self {
         Self {
             webhook_url: None,
+            compat: None,
             payments: VolatileStore::sharing(ttl_ms, capacity, budget.clone()),
             orders: HashMap::new(),
             billings: VolatileStore::sharing(ttl_ms, capacity, budget.clone()),
             auth_keys: VolatileStore::sharing(ttl_ms, capacity, budget.clone()),
             receipts: VolatileStore::sharing(ttl_ms, capacity, budget.clone()),
-            idempotency: VolatileStore::sharing(ttl_ms, capacity, budget),
+            // Toss keeps a key 15 days whatever else expires sooner; the capacity bounds it.
+            idempotency: VolatileStore::sharing(
+                super::IDEMPOTENCY_KEY_DAYS * 24 * 3600 * 1000,
+                capacity,
+                budget,
+            ),
             deadlines: Deadlines::default(),
         }
     }
@@ -166,16 +175,22 @@ impl Records for MerchantData {
     }
 }
 
-/// Checks card data: 15 or 16 digits, a month `01`–`12`, a two-digit year, not expired.
+/// Checks card data and answers the card number's digits: 15 or 16 digits, a month
+/// `01`–`12`, a two-digit year, not expired. `Compat::Original` also takes 13 to 16 digits
+/// in dash-separated groups, and an expired date.
 pub fn check_card(
     number: &str,
     year: &str,
     month: &str,
     now: DateTime<FixedOffset>,
-) -> Result<(), TossFault> {
-    if !(15..=16).contains(&number.len()) || !number.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(TossFault::of("INVALID_CARD_NUMBER"));
-    }
+    compat: Compat,
+) -> Result<String, TossFault> {
+    let digits = if compat.original() {
+        card_digits(number, 13..=16)
+    } else {
+        card_digits(number, 15..=16).filter(|_| !number.contains('-'))
+    };
+    let digits = digits.ok_or_else(|| TossFault::of("INVALID_CARD_NUMBER"))?;
     let month: u32 = month
         .parse()
         .ok()
@@ -188,10 +203,10 @@ pub fn check_card(
         .map(|y| 2000 + y)
         .ok_or_else(|| TossFault::of("INVALID_CARD_EXPIRATION"))?;
     use chrono::Datelike;
-    if (year, month) < (now.year(), now.month()) {
+    if (year, month) < (now.year(), now.month()) && !compat.original() {
         return Err(TossFault::of("INVALID_CARD_EXPIRATION"));
     }
-    Ok(())
+    Ok(digits)
 }
 
 /// The deadline of a virtual account: an explicit due date, or `valid_hours` from now

@@ -40,15 +40,26 @@ pub struct Payment {
     total: f64,
     balance: f64,
     tax_free: f64,
+    /// An escrow payment (`useEscrow`).
+    escrow: bool,
     /// Unix seconds.
     requested_at: i64,
     approved_at: Option<i64>,
     cancels: Vec<Cancel>,
-    cash_receipt: Option<Box<TossCashReceiptSummary>>,
+    cash_receipt: Option<Box<CashReceipt>>,
+    /// Why the approval failed, for an `ABORTED` payment.
+    failure: Option<Box<TossFailure>>,
     method: Method,
     /// When it expires if nothing happens (a payment window or an unpaid virtual account),
     /// in ms on the fake's clock.
     expires_at_ms: Option<i64>,
+}
+
+/// The cash receipt of a payment, in the two forms a payment reads it.
+#[derive(Debug, Clone)]
+pub struct CashReceipt {
+    pub summary: TossCashReceiptSummary,
+    pub history: TossCashReceiptHistory,
 }
 
 #[derive(Debug, Clone)]
@@ -108,6 +119,38 @@ pub fn card_company(card_number: &str) -> &'static str {
     }
 }
 
+/// The fake's magic card numbers, by their last four digits: the code the issuer refuses
+/// the card with at approval (key-in, confirm, billing charge), or `None` for a card it
+/// approves. Toss's test cards have no such numbers; the codes and their statuses are
+/// Toss's (its error-code reference, 결제 승인).
+pub fn card_decline(card_number: &str) -> Option<&'static str> {
+    match card_number.get(card_number.len().saturating_sub(4)..)? {
+        "0002" => Some("REJECT_CARD_COMPANY"),
+        "0003" => Some("EXCEED_MAX_DAILY_PAYMENT_COUNT"),
+        "0004" => Some("INVALID_STOPPED_CARD"),
+        "0005" => Some("EXCEED_MAX_PAYMENT_AMOUNT"),
+        "9995" => Some("REJECT_CARD_PAYMENT"),
+        _ => None,
+    }
+}
+
+/// The payment window's page of a payment.
+pub fn checkout_url(payment_key: &str) -> String {
+    format!("https://api.tosspayments.com/v1/payments/{payment_key}/checkout")
+}
+
+/// The code Toss gives the issuer that [`card_company`] names (its card-company codes).
+pub fn card_company_code(card_number: &str) -> &'static str {
+    match card_company(card_number) {
+        "롯데" => "71",
+        "신한" => "41",
+        "현대" => "61",
+        "농협" => "91",
+        "비씨" => "31",
+        _ => "11",
+    }
+}
+
 fn new_transaction_key() -> u128 {
     random_below(u128::MAX)
 }
@@ -129,10 +172,12 @@ impl Payment {
             total: order.amount,
             balance: order.amount,
             tax_free: order.tax_free,
+            escrow: false,
             requested_at: now,
             approved_at: None,
             cancels: Vec::new(),
             cash_receipt: None,
+            failure: None,
             method,
             expires_at_ms: None,
         }
@@ -186,6 +231,12 @@ impl Payment {
         )
     }
 
+    /// Makes it an escrow payment (`useEscrow: true`) or not.
+    pub fn with_escrow(mut self, escrow: bool) -> Self {
+        self.escrow = escrow;
+        self
+    }
+
     /// Has the payment expire at `at_ms` unless something happens first.
     pub fn expiring_at(mut self, at_ms: i64) -> Self {
         self.expires_at_ms = Some(at_ms);
@@ -194,6 +245,22 @@ impl Payment {
 
     pub fn order_id(&self) -> &str {
         &self.order_id
+    }
+
+    /// What the payment is for.
+    pub fn total(&self) -> f64 {
+        self.total
+    }
+
+    /// The code the issuer refuses this payment's card with, for a magic card number, while
+    /// the payment waits for its approval.
+    pub fn card_decline(&self) -> Option<&'static str> {
+        match &self.method {
+            Method::Card(card) if self.status == TossPaymentStatus::InProgress => {
+                card_decline(&card.number)
+            }
+            _ => None,
+        }
     }
 
     /// When it expires unless something happens, in ms on the fake's clock.
@@ -252,13 +319,18 @@ impl Payment {
         }
     }
 
-    /// A failed approval aborts a payment that was waiting for it. Whether it did.
-    pub fn abort(&mut self) -> bool {
+    /// A failed approval aborts a payment that was waiting for it, keeping why in
+    /// `failure`. Whether it did.
+    pub fn abort(&mut self, fault: &TossFault) -> bool {
         if self.status != TossPaymentStatus::InProgress {
             return false;
         }
         self.status = TossPaymentStatus::Aborted;
         self.expires_at_ms = None;
+        self.failure = Some(Box::new(TossFailure {
+            code: fault.code.to_string(),
+            message: fault.message.clone(),
+        }));
         true
     }
 
@@ -394,7 +466,7 @@ impl Payment {
     }
 
     /// Attaches or detaches the payment's cash receipt.
-    pub fn set_cash_receipt(&mut self, receipt: Option<TossCashReceiptSummary>) {
+    pub fn set_cash_receipt(&mut self, receipt: Option<CashReceipt>) {
         self.cash_receipt = receipt.map(Box::new);
     }
 
@@ -414,6 +486,9 @@ impl Payment {
                     refundable_amount: cancel.refundable,
                     canceled_at: kst_time(cancel.at),
                     transaction_key: Some(format!("{:032X}", cancel.transaction_key)),
+                    // A cancel the fake records went through.
+                    cancel_status: Some("DONE".to_owned()),
+                    receipt_key: None,
                 })
                 .collect()
         });
@@ -437,12 +512,30 @@ impl Payment {
             supplied_amount: supplied,
             tax_free_amount: self.tax_free,
             vat: taxable - supplied,
-            use_escrow: false,
+            use_escrow: self.escrow,
             culture_expense: false,
             requested_at: kst_time(self.requested_at),
             approved_at: self.approved_at.map(kst_time),
             cancels,
-            cash_receipt: self.cash_receipt.as_deref().cloned(),
+            cash_receipt: self.cash_receipt.as_ref().map(|r| r.summary.clone()),
+            last_transaction_key: Some(match self.cancels.last() {
+                Some(cancel) => format!("{:032X}", cancel.transaction_key),
+                None => self.transaction_key(),
+            }),
+            receipt: Some(TossUrl {
+                url: receipt_url(payment_key),
+            }),
+            checkout: Some(TossUrl {
+                url: checkout_url(payment_key),
+            }),
+            failure: self.failure.as_deref().cloned(),
+            // Toss allows partial cancels of every method the fake has, except a virtual
+            // account still waiting for its deposit.
+            is_partial_cancelable: self.status != TossPaymentStatus::WaitingForDeposit,
+            country: "KR".to_owned(),
+            metadata: None,
+            cash_receipts: self.cash_receipt.as_ref().map(|r| vec![r.history.clone()]),
+            tax_exemption_amount: 0.0,
         };
         match &self.method {
             Method::Card(card) => TossPayment::Card(TossCardPayment {
@@ -457,6 +550,10 @@ impl Payment {
                     owner_type: "개인".to_owned(),
                     acquire_status: card.acquire_status,
                     receipt_url: receipt_url(payment_key),
+                    amount: self.total,
+                    issuer_code: card_company_code(&card.number).to_owned(),
+                    acquirer_code: Some(card_company_code(&card.number).to_owned()),
+                    interest_payer: None,
                 },
                 discount: None,
                 easy_pay: None,

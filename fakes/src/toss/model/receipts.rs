@@ -5,7 +5,7 @@ use payments_api::toss::*;
 
 use super::super::error::TossFault;
 use super::MerchantData;
-use super::payment::positive;
+use super::payment::{CashReceipt, positive};
 use crate::ids::{random_alnum, random_digits};
 
 /// A cash receipt and the payment it belongs to.
@@ -46,8 +46,21 @@ impl MerchantData {
             issue_number: receipt.approval_number.clone(),
             receipt_url: receipt.receipt_url.clone(),
         };
+        let history = TossCashReceiptHistory {
+            receipt_key: receipt_key.clone(),
+            order_id: input.order_id.clone(),
+            order_name: input.order_name.clone(),
+            kind: input.kind,
+            issue_number: receipt.approval_number.clone(),
+            receipt_url: receipt.receipt_url.clone(),
+            transaction_type: "CONFIRM".to_owned(),
+            amount,
+            tax_free_amount: summary.tax_free_amount,
+            issue_status: "COMPLETED".to_owned(),
+            requested_at: now,
+        };
         self.change_payment(&input.payment_key, now_ms, |payment| {
-            payment.set_cash_receipt(Some(summary));
+            payment.set_cash_receipt(Some(CashReceipt { summary, history }));
         })?;
         self.receipts.insert(
             receipt_key,

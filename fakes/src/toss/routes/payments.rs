@@ -44,15 +44,17 @@ pub(in super::super) async fn by_order(
 pub(in super::super) async fn key_in(
     State(fake): State<FakeToss>,
     Extension(merchant): Merchant,
+    headers: HeaderMap,
     TossJson(input): TossJson<TossKeyInCreate>,
 ) -> Reply<TossPayment> {
     let now = fake.inner.core.clock.now_kst();
     let now_ms = fake.now_ms();
-    model::check_card(
+    let card_number = model::check_card(
         &input.card_number,
         &input.card_expiration_year,
         &input.card_expiration_month,
         now,
+        fake.compat(&merchant),
     )?;
     let amount = model::positive("amount", input.amount)?;
     let tax_free = tax_free(input.tax_free_amount, amount)?;
@@ -64,6 +66,14 @@ pub(in super::super) async fn key_in(
         ));
     }
     let approved = input.approved != Some(false);
+    // An approval the issuer refuses (a magic card number, a test code) leaves the payment
+    // `ABORTED` with its `failure`, and answers the refusal.
+    let refusal = approved
+        .then(|| {
+            forced_code(&headers).or_else(|| model::card_decline(&card_number).map(str::to_owned))
+        })
+        .flatten()
+        .map(|code| TossFault::of(&code));
     let payment = {
         let mut data = merchant.lock();
         data.check_new_order(&input.order_id, now_ms)?;
@@ -74,19 +84,24 @@ pub(in super::super) async fn key_in(
             tax_free,
             kind: TossPaymentType::Normal,
         };
-        let status = if approved {
+        let status = if approved && refusal.is_none() {
             TossPaymentStatus::Done
         } else {
             TossPaymentStatus::InProgress
         };
-        let mut payment = Payment::card(order, &input.card_number, months, status, now.timestamp());
-        if !approved {
+        let mut payment = Payment::card(order, &card_number, months, status, now.timestamp());
+        if let Some(refusal) = &refusal {
+            payment.abort(refusal);
+        } else if !approved {
             payment = payment.expiring_at(now_ms + window_ms(&fake));
         }
         let key = data.insert_payment(payment, now_ms);
         data.payment(&key, now_ms)?.render(&key)
     };
-    Ok(Json(payment))
+    match refusal {
+        Some(refusal) => Err(refusal),
+        None => Ok(Json(payment)),
+    }
 }
 
 /// `POST /v1/payments/confirm`.
@@ -141,8 +156,19 @@ async fn approve_payment(
     let (result, events) = {
         let mut data = merchant.lock();
         data.change_payment(payment_key, now_ms, |payment| {
-            let outcome = match forced_code(headers) {
-                Some(code) => Err((payment.abort(), TossFault::of(&code))),
+            // The test code, else the issuer's refusal of a magic card number (only once
+            // the order and amount are right: a wrong one changes nothing).
+            let refusal = forced_code(headers).or_else(|| {
+                payment
+                    .card_decline()
+                    .filter(|_| payment.order_id() == order_id && payment.total() == amount)
+                    .map(str::to_owned)
+            });
+            let outcome = match refusal {
+                Some(code) => {
+                    let fault = TossFault::of(&code);
+                    Err((payment.abort(&fault), fault))
+                }
                 None => payment
                     .approve(order_id, amount, now)
                     .map_err(|e| (false, e)),

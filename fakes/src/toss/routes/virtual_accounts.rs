@@ -46,6 +46,7 @@ pub(in super::super) async fn issue(
             TossPaymentStatus::WaitingForDeposit,
             now.timestamp(),
         )
+        .with_escrow(input.use_escrow == Some(true))
         .expiring_at(due.timestamp_millis());
         let key = data.insert_payment(payment, now_ms);
         data.payment(&key, now_ms)?.render(&key)
