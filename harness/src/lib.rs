@@ -570,6 +570,13 @@ impl Harness {
         &self.admin_url
     }
 
+    /// Every fake's journal, by the fake's name (`iamport`, `toss`).
+    pub fn fake_journals(
+        &self,
+    ) -> impl Iterator<Item = (&'static str, &payments_fakes::journal::Journal)> {
+        self.fakes.iter().map(|f| (f.name, f.fake.journal()))
+    }
+
     /// The discovery document (`GET /admin`): every URL, credential and control.
     pub fn discovery(&self) -> &Value {
         &self.discovery

@@ -7,11 +7,13 @@ use std::pin::Pin;
 
 use payments_fakes::Fake;
 use payments_fakes::clock::Clock;
+use payments_fakes::journal::Journal;
 use serde_json::{Map, Value, json};
 
 /// What the sandbox does with any fake, whatever its PG.
 pub(crate) trait AnyFake: Send + Sync {
     fn clock(&self) -> &Clock;
+    fn journal(&self) -> &Journal;
     fn advance(&self, by: chrono::Duration) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
     fn reset(&self);
 }
@@ -19,6 +21,10 @@ pub(crate) trait AnyFake: Send + Sync {
 impl<F: Fake> AnyFake for F {
     fn clock(&self) -> &Clock {
         Fake::clock(self)
+    }
+
+    fn journal(&self) -> &Journal {
+        Fake::journal(self)
     }
 
     fn advance(&self, by: chrono::Duration) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {

@@ -452,6 +452,8 @@ mod serve {
                 "0",
                 "--toss-port",
                 "0",
+                "--inbox-port",
+                "0",
             ])
             .env_remove("PAYMENTS_DATABASE_URL")
             .stdout(Stdio::piped())
@@ -466,12 +468,13 @@ mod serve {
             "/payments/encryption/key",
             "/payments/encryption/iv",
             "/payments/webhook_secret",
-            "/iamport/url",
-            "/iamport/imp_key",
-            "/iamport/imp_secret",
-            "/toss/url",
-            "/toss/secret_key",
+            "/fakes/iamport/url",
+            "/fakes/iamport/credentials/imp_key",
+            "/fakes/iamport/credentials/imp_secret",
+            "/fakes/toss/url",
+            "/fakes/toss/credentials/secret_key",
             "/inbox/url",
+            "/admin/url",
         ] {
             assert!(
                 ready.pointer(pointer).is_some_and(|v| v.is_string()),
@@ -485,7 +488,7 @@ mod serve {
         assert!(health.starts_with("HTTP/1.1 200"), "{health}");
         let body = r#"{"imp_key":"test_imp_key","imp_secret":"test_imp_secret"}"#;
         let token = http(
-            ready["iamport"]["url"].as_str().unwrap(),
+            ready["fakes"]["iamport"]["url"].as_str().unwrap(),
             &format!(
                 "POST /users/getToken HTTP/1.1\r\nHost: HOST\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                 body.len()
@@ -511,7 +514,10 @@ mod serve {
         assert!(status.success());
         let mut rest = String::new();
         stdout.read_to_string(&mut rest).unwrap();
-        assert!(rest.is_empty(), "--json prints one line only: {rest}");
+        assert!(
+            rest.is_empty(),
+            "--json prints nothing more when nothing happens: {rest}"
+        );
     }
 
     #[test]
@@ -526,6 +532,8 @@ mod serve {
                 "--iamport-port",
                 "0",
                 "--toss-port",
+                "0",
+                "--inbox-port",
                 "0",
             ])
             .output()
@@ -604,6 +612,8 @@ mod run_on_a_sandbox {
                 "0",
                 "--toss-port",
                 "0",
+                "--inbox-port",
+                "0",
             ])
             .env_remove("PAYMENTS_DATABASE_URL")
             .stdout(Stdio::piped())
@@ -621,8 +631,14 @@ mod run_on_a_sandbox {
                 "--target",
                 ready["payments"]["url"].as_str().unwrap(),
             ])
-            .args(["--iamport-url", ready["iamport"]["url"].as_str().unwrap()])
-            .args(["--toss-url", ready["toss"]["url"].as_str().unwrap()])
+            .args([
+                "--iamport-url",
+                ready["fakes"]["iamport"]["url"].as_str().unwrap(),
+            ])
+            .args([
+                "--toss-url",
+                ready["fakes"]["toss"]["url"].as_str().unwrap(),
+            ])
             .arg(format!("{scenarios}/toss-virtual-account.yaml"))
             .arg(format!("{scenarios}/iamport-card-payment.yaml"))
             .output()
