@@ -18,10 +18,16 @@ const PASSWORD: &str = "fault-suite-password";
 
 /// A server process on a SQLite file of `dir`, talking to the fake Toss at `toss_url`.
 fn start_server(dir: &std::path::Path, toss_url: &str) -> (Child, String) {
+    let database = format!("sqlite://{}", dir.join("payments.db").display());
+    start_server_on(dir, toss_url, &database)
+}
+
+/// A server process on `database_url`, its configuration in `dir`.
+fn start_server_on(dir: &std::path::Path, toss_url: &str, database_url: &str) -> (Child, String) {
     let config = format!(
         r#"
 listen = "127.0.0.1:0"
-database_url = "sqlite://{db}"
+database_url = "{database_url}"
 
 [encryption]
 key = "{key}"
@@ -44,7 +50,6 @@ secret_key = "{TOSS_KEY}"
 [relay]
 signing_secrets = ["whsec_cHJvY2Vzcy1zZWNyZXQ="]
 "#,
-        db = dir.join("payments.db").display(),
         key = SANDBOX_KEY,
         iv = SANDBOX_IV,
     );
@@ -214,4 +219,133 @@ async fn kill_9_mid_cancel_then_retry_refunds_once() {
     );
     assert_eq!(refunds_at_pg, vec![1; ROUNDS]);
     drop(fake);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_database_killed_under_load_is_fast_503s_then_recovery() {
+    payments_fakes::tls::install_provider();
+    let fake = FakeToss::new(TossConfig::default());
+    let toss_url = payments_testkit::serve(fake.router()).await.unwrap();
+    let http = reqwest::Client::new();
+    let mut database = payments_testkit::provision(&payments_testkit::Database::PrivateMariaDb)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, url) = start_server_on(dir.path(), &toss_url, &database.url);
+    let client = PaymentsClient::new(&url, SANDBOX_KEY, SANDBOX_IV).unwrap();
+    let order = format!("fault-db-{}", uuid::Uuid::new_v4().simple());
+    let payment = toss(&http, &toss_url, reqwest::Method::POST, "/v1/payments/key-in", Some(json!({"method": "card", "cardNumber": "4330123412341234", "cardExpirationYear": "49", "cardExpirationMonth": "12", "amount": 1000, "orderId": order, "orderName": "주문", "__approved": false}))).await;
+    let source = PaymentSource {
+        schema: "shop".into(),
+        table: "orders".into(),
+        id: order.clone(),
+    };
+    client
+        .create_history(&PaymentHistoryCreate {
+            vendor: PaymentVendor {
+                code: VendorCode::TossPayments,
+                store_id: "default".into(),
+                uid: payment["paymentKey"].as_str().unwrap().to_owned(),
+            },
+            source: source.clone(),
+            webhook_url: "http://127.0.0.1:9/hook".into(),
+            price: 1000.0,
+            password: PASSWORD.into(),
+        })
+        .await
+        .unwrap();
+
+    // Readers keep reading the payment while the database dies and comes back.
+    let phase = std::sync::Arc::new(std::sync::atomic::AtomicU8::new(0));
+    let mut readers = Vec::new();
+    for _ in 0..4 {
+        let (client, phase) = (client.clone(), phase.clone());
+        let accessor = PaymentSourceAccessor {
+            source: source.clone(),
+            password: PASSWORD.into(),
+        };
+        readers.push(tokio::spawn(async move {
+            // Per phase (before, down, after): successes, 503 database_unavailable, others.
+            let mut counts = [[0u32; 3]; 3];
+            let mut slowest_down = Duration::ZERO;
+            loop {
+                let now = phase.load(std::sync::atomic::Ordering::SeqCst);
+                if now == 3 {
+                    return (counts, slowest_down);
+                }
+                let started = Instant::now();
+                let kind = match client.history_by_source(&accessor).await {
+                    Ok(_) => 0,
+                    Err(e) if e.code() == Some("database_unavailable") => 1,
+                    Err(_) => 2,
+                };
+                // An answer counts in the phase it began and ended in.
+                if phase.load(std::sync::atomic::Ordering::SeqCst) == now {
+                    counts[now as usize][kind] += 1;
+                    if now == 1 {
+                        slowest_down = slowest_down.max(started.elapsed());
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    database.kill_server().await.unwrap();
+    phase.store(1, std::sync::atomic::Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    phase.store(2, std::sync::atomic::Ordering::SeqCst);
+    let restarted = Instant::now();
+    database.restart_server().await.unwrap();
+    // Recovered: the same server process reads the payment again.
+    let recovery = loop {
+        if client
+            .history_by_source(&PaymentSourceAccessor {
+                source: source.clone(),
+                password: PASSWORD.into(),
+            })
+            .await
+            .is_ok()
+        {
+            break restarted.elapsed();
+        }
+        assert!(restarted.elapsed() < Duration::from_secs(30), "no recovery");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    phase.store(3, std::sync::atomic::Ordering::SeqCst);
+    let mut counts = [[0u32; 3]; 3];
+    let mut slowest_down = Duration::ZERO;
+    for reader in readers {
+        let (c, slowest) = reader.await.unwrap();
+        for (phase, row) in c.iter().enumerate() {
+            for (kind, n) in row.iter().enumerate() {
+                counts[phase][kind] += n;
+            }
+        }
+        slowest_down = slowest_down.max(slowest);
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    println!(
+        "faults: database killed under load: before {} ok; down {} answered 503 database_unavailable, {} otherwise (slowest {} ms); back after {} ms without a server restart, then {} ok, {} 503",
+        counts[0][0],
+        counts[1][1],
+        counts[1][0] + counts[1][2],
+        slowest_down.as_millis(),
+        recovery.as_millis(),
+        counts[2][0],
+        counts[2][1],
+    );
+    assert!(
+        counts[0][0] > 0 && counts[0][1] + counts[0][2] == 0,
+        "{counts:?}"
+    );
+    assert!(
+        counts[1][1] > 0 && counts[1][0] + counts[1][2] == 0,
+        "{counts:?}"
+    );
+    assert!(counts[2][0] > 0 && counts[2][2] == 0, "{counts:?}");
+    drop(fake);
+    database.release().await;
 }
