@@ -26,7 +26,7 @@
 
 pub mod scenario;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -43,6 +43,8 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+#[cfg(feature = "docker")]
+pub use payments_testkit::Docker;
 pub use payments_testkit::{Database, Inbox, InboxError, InboxEvent};
 
 /// The signing secret of the sandbox's relay: public, for sandboxes and tests only.
@@ -80,6 +82,7 @@ pub struct HarnessBuilder {
     key: String,
     iv: String,
     webhook_secret: String,
+    host: IpAddr,
     ports: (u16, u16, u16),
     pg_timeout: Duration,
     toss: TossConfig,
@@ -94,6 +97,7 @@ impl Default for HarnessBuilder {
             key: SANDBOX_KEY.to_owned(),
             iv: SANDBOX_IV.to_owned(),
             webhook_secret: SANDBOX_WEBHOOK_SECRET.to_owned(),
+            host: IpAddr::from([127, 0, 0, 1]),
             ports: (0, 0, 0),
             pg_timeout: Duration::from_secs(10),
             toss: TossConfig::default(),
@@ -105,8 +109,8 @@ impl Default for HarnessBuilder {
 impl HarnessBuilder {
     /// Where the server keeps its records (default: `PAYMENTS_TEST_DATABASE_URL`'s MariaDB
     /// if set, else SQLite).
-    pub fn database(mut self, database: Database) -> Self {
-        self.database = database;
+    pub fn database(mut self, database: impl Into<Database>) -> Self {
+        self.database = database.into();
         self
     }
 
@@ -128,6 +132,14 @@ impl HarnessBuilder {
     /// The relay's signing secret (`whsec_…`; default: the sandbox's public one).
     pub fn webhook_secret(mut self, secret: &str) -> Self {
         self.webhook_secret = secret.to_owned();
+        self
+    }
+
+    /// The address the server and both fakes listen on (default 127.0.0.1; 0.0.0.0 in a
+    /// container, to be reachable through its published ports). The URLs they give each
+    /// other stay on loopback.
+    pub fn host(mut self, host: IpAddr) -> Self {
+        self.host = host;
         self
     }
 
@@ -164,9 +176,9 @@ impl HarnessBuilder {
         let database = payments_testkit::provision(&self.database).await?;
 
         // Bind everything first: each side must know the others' URLs.
-        let payments_listener = bind(self.ports.0).await?;
-        let iamport_listener = bind(self.ports.1).await?;
-        let toss_listener = bind(self.ports.2).await?;
+        let payments_listener = bind(self.host, self.ports.0).await?;
+        let iamport_listener = bind(self.host, self.ports.1).await?;
+        let toss_listener = bind(self.host, self.ports.2).await?;
         let payments_url = url_of(&payments_listener)?;
         let iamport_url = url_of(&iamport_listener)?;
         let toss_url = url_of(&toss_listener)?;
@@ -256,15 +268,23 @@ impl HarnessBuilder {
     }
 }
 
-async fn bind(port: u16) -> Result<TcpListener, HarnessError> {
-    let address = SocketAddr::from(([127, 0, 0, 1], port));
+async fn bind(host: IpAddr, port: u16) -> Result<TcpListener, HarnessError> {
+    let address = SocketAddr::from((host, port));
     TcpListener::bind(address)
         .await
         .map_err(|e| std::io::Error::new(e.kind(), format!("{address}: {e}")).into())
 }
 
+/// A listener's URL; on loopback when it listens on every address.
 fn url_of(listener: &TcpListener) -> Result<String, HarnessError> {
-    Ok(format!("http://{}", listener.local_addr()?))
+    let mut address = listener.local_addr()?;
+    if address.ip().is_unspecified() {
+        address.set_ip(match address.ip() {
+            IpAddr::V4(_) => IpAddr::from([127, 0, 0, 1]),
+            IpAddr::V6(_) => IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+        });
+    }
+    Ok(format!("http://{address}"))
 }
 
 /// A running sandbox. Everything stops when it is dropped (or, cleanly, on `shutdown`).
