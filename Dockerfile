@@ -1,0 +1,36 @@
+# The payments sandbox as an image: `harness serve` (the payments server and both fake PGs)
+# listening on every interface, on SQLite unless PAYMENTS_DATABASE_URL names a MariaDB.
+#
+#   docker build -t payments-sandbox .                        # compiles inside the build
+#   docker run --rm -p 37821:37821 -p 10851:10851 -p 30771:30771 payments-sandbox
+#
+# CI builds the `prebuilt` target instead, around a binary it compiled already
+# (`cargo build --profile image -p payments-harness --bin harness`), on a local base:
+#   podman build --target prebuilt --build-arg BASE=localhost/debian:bookworm .
+
+ARG BASE=docker.io/library/debian:bookworm-slim
+ARG RUST=docker.io/library/rust:1.95-slim-bookworm
+
+FROM ${RUST} AS build
+WORKDIR /src
+COPY . .
+RUN cargo build --locked --profile image -p payments-harness --bin harness \
+ && cp target/image/harness /usr/local/bin/harness
+
+FROM ${BASE} AS runtime
+RUN useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin sandbox
+# Every `serve` option has a variable; these make it reachable through published ports.
+ENV PAYMENTS_SANDBOX_HOST=0.0.0.0 \
+    PAYMENTS_SANDBOX_PAYMENTS_PORT=37821 \
+    PAYMENTS_SANDBOX_IAMPORT_PORT=10851 \
+    PAYMENTS_SANDBOX_TOSS_PORT=30771
+EXPOSE 37821 10851 30771
+HEALTHCHECK --interval=5s --timeout=3s --start-period=5s --retries=3 CMD ["harness", "health"]
+USER sandbox
+ENTRYPOINT ["harness", "serve"]
+
+FROM runtime AS prebuilt
+COPY target/image/harness /usr/local/bin/harness
+
+FROM runtime AS sandbox
+COPY --from=build /usr/local/bin/harness /usr/local/bin/harness
