@@ -6,7 +6,7 @@
 #
 # CI builds the `prebuilt` target instead, around a binary it compiled already
 # (`cargo build --profile image -p payments-harness --bin harness`), on a local base:
-#   podman build --target prebuilt --build-arg BASE=localhost/debian:bookworm .
+#   podman build --network=host --target prebuilt --build-arg BASE=localhost/debian:bookworm .
 
 ARG BASE=docker.io/library/debian:bookworm-slim
 ARG RUST=docker.io/library/rust:1.95-slim-bookworm
@@ -18,7 +18,11 @@ RUN cargo build --locked --profile image -p payments-harness --bin harness \
  && cp target/image/harness /usr/local/bin/harness
 
 FROM ${BASE} AS runtime
-RUN useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin sandbox
+# The harness's HTTP clients load the system's CA certificates when they are built.
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/apt/* /var/log/dpkg.log \
+ && useradd --system --uid 999 --home-dir /nonexistent --shell /usr/sbin/nologin sandbox
 # Every `serve` option has a variable; these make it reachable through published ports.
 ENV PAYMENTS_SANDBOX_HOST=0.0.0.0 \
     PAYMENTS_SANDBOX_PAYMENTS_PORT=37821 \
