@@ -327,13 +327,10 @@ impl Dispatcher {
             &[]
         };
         let now = self.clock.now_ms();
-        let Some((attempt, next_attempt_ms)) = self.lock().record_attempt(
-            id,
-            delivered,
-            now,
-            schedule,
-            self.config.retry_jitter,
-        ) else {
+        let Some((attempt, next_attempt_ms)) =
+            self.lock()
+                .record_attempt(id, delivered, now, schedule, self.config.retry_jitter)
+        else {
             return;
         };
         self.journal.delivery(DeliveryRecord {

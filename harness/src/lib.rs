@@ -28,7 +28,7 @@ pub mod admin;
 mod pgs;
 pub mod scenario;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,6 +46,8 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+#[cfg(feature = "docker")]
+pub use payments_testkit::Docker;
 pub use payments_testkit::{Database, Delivery, Inbox, InboxError, InboxEvent};
 
 use crate::pgs::FakeEntry;
@@ -85,6 +87,7 @@ pub struct HarnessBuilder {
     key: String,
     iv: String,
     webhook_secret: String,
+    host: IpAddr,
     ports: (u16, u16, u16),
     inbox_port: u16,
     storage: Option<StorageSecrets>,
@@ -101,6 +104,7 @@ impl Default for HarnessBuilder {
             key: SANDBOX_KEY.to_owned(),
             iv: SANDBOX_IV.to_owned(),
             webhook_secret: SANDBOX_WEBHOOK_SECRET.to_owned(),
+            host: IpAddr::from([127, 0, 0, 1]),
             ports: (0, 0, 0),
             inbox_port: 0,
             storage: None,
@@ -114,8 +118,8 @@ impl Default for HarnessBuilder {
 impl HarnessBuilder {
     /// Where the server keeps its records (default: `PAYMENTS_TEST_DATABASE_URL`'s MariaDB
     /// if set, else SQLite).
-    pub fn database(mut self, database: Database) -> Self {
-        self.database = database;
+    pub fn database(mut self, database: impl Into<Database>) -> Self {
+        self.database = database.into();
         self
     }
 
@@ -137,6 +141,15 @@ impl HarnessBuilder {
     /// The relay's signing secret (`whsec_…`; default: the sandbox's public one).
     pub fn webhook_secret(mut self, secret: &str) -> Self {
         self.webhook_secret = secret.to_owned();
+        self
+    }
+
+    /// The address the server, both fakes and the inbox (with the admin API) listen on
+    /// (default 127.0.0.1; 0.0.0.0 in a
+    /// container, to be reachable through its published ports). The URLs they give each
+    /// other stay on loopback.
+    pub fn host(mut self, host: IpAddr) -> Self {
+        self.host = host;
         self
     }
 
@@ -187,10 +200,10 @@ impl HarnessBuilder {
         let database = payments_testkit::provision(&self.database).await?;
 
         // Bind everything first: each side must know the others' URLs.
-        let payments_listener = bind(self.ports.0).await?;
-        let iamport_listener = bind(self.ports.1).await?;
-        let toss_listener = bind(self.ports.2).await?;
-        let inbox_listener = bind(self.inbox_port).await?;
+        let payments_listener = bind(self.host, self.ports.0).await?;
+        let iamport_listener = bind(self.host, self.ports.1).await?;
+        let toss_listener = bind(self.host, self.ports.2).await?;
+        let inbox_listener = bind(self.host, self.inbox_port).await?;
         let payments_url = url_of(&payments_listener)?;
         let iamport_url = url_of(&iamport_listener)?;
         let toss_url = url_of(&toss_listener)?;
@@ -423,15 +436,23 @@ fn discovery(
     })
 }
 
-async fn bind(port: u16) -> Result<TcpListener, HarnessError> {
-    let address = SocketAddr::from(([127, 0, 0, 1], port));
+async fn bind(host: IpAddr, port: u16) -> Result<TcpListener, HarnessError> {
+    let address = SocketAddr::from((host, port));
     TcpListener::bind(address)
         .await
         .map_err(|e| std::io::Error::new(e.kind(), format!("{address}: {e}")).into())
 }
 
+/// A listener's URL; on loopback when it listens on every address.
 fn url_of(listener: &TcpListener) -> Result<String, HarnessError> {
-    Ok(format!("http://{}", listener.local_addr()?))
+    let mut address = listener.local_addr()?;
+    if address.ip().is_unspecified() {
+        address.set_ip(match address.ip() {
+            IpAddr::V4(_) => IpAddr::from([127, 0, 0, 1]),
+            IpAddr::V6(_) => IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+        });
+    }
+    Ok(format!("http://{address}"))
 }
 
 /// A running sandbox. Everything stops when it is dropped (or, cleanly, on `shutdown`).

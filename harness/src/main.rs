@@ -33,6 +33,13 @@ enum Command {
         #[command(subcommand)]
         pg: fake::FakeCommand,
     },
+    /// Check that a sandbox's payments server answers `/monitors/health` (exit status 0 if
+    /// it does): the image's health check.
+    Health {
+        /// The payments server's port on 127.0.0.1.
+        #[arg(long, env = "PAYMENTS_SANDBOX_PAYMENTS_PORT", default_value_t = 37821)]
+        port: u16,
+    },
     /// Encrypt a JSON body the way payments-API clients send it (prints the Base64 text).
     ///
     /// Handy with curl: `curl -H 'Content-Type: text/plain' --data "$(harness encrypt '{…}')"`.
@@ -99,6 +106,7 @@ fn main() -> ExitCode {
         Command::Fake { pg } => return fake::run(pg),
         Command::Serve(args) => return serve::run(args),
         Command::Run(args) => return run::run(args),
+        Command::Health { port } => health(port),
         Command::Encrypt { json, keys } => encrypt(json, &keys),
         Command::Decrypt { text, raw, keys } => decrypt(text, raw, &keys),
     };
@@ -108,6 +116,32 @@ fn main() -> ExitCode {
             eprintln!("harness: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn health(port: u16) -> Result<String, String> {
+    let url = format!("http://127.0.0.1:{port}/monitors/health");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let status = runtime.block_on(async {
+        payments_fakes::tls::install_provider();
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(2))
+            .build()
+            .map_err(|e| e.to_string())?;
+        let response = client
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| format!("{url} does not answer: {e}"))?;
+        Ok::<_, String>(response.status())
+    })?;
+    if status.is_success() {
+        Ok(format!("{url}: {status}"))
+    } else {
+        Err(format!("{url} answered {status}"))
     }
 }
 

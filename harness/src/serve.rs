@@ -1,6 +1,7 @@
 //! `harness serve`: the sandbox on the default ports until Ctrl-C.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -26,18 +27,24 @@ pub const DEFAULT_INBOX_PORT: u16 = 37822;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
+    /// The address to listen on (0.0.0.0: every interface, as in a container).
+    #[arg(long, env = "PAYMENTS_SANDBOX_HOST", default_value = "127.0.0.1")]
+    host: IpAddr,
     /// The payments server's port.
-    #[arg(long, default_value_t = 37821)]
+    #[arg(long, env = "PAYMENTS_SANDBOX_PAYMENTS_PORT", default_value_t = 37821)]
     payments_port: u16,
     /// The fake I'mport's port.
-    #[arg(long, default_value_t = payments_fakes::iamport::DEFAULT_PORT)]
+    #[arg(long, env = "PAYMENTS_SANDBOX_IAMPORT_PORT", default_value_t = payments_fakes::iamport::DEFAULT_PORT)]
     iamport_port: u16,
     /// The fake Toss's port.
-    #[arg(long, default_value_t = payments_fakes::toss::DEFAULT_PORT)]
+    #[arg(long, env = "PAYMENTS_SANDBOX_TOSS_PORT", default_value_t = payments_fakes::toss::DEFAULT_PORT)]
     toss_port: u16,
     /// The port of the webhook inbox and the admin API (`/admin`).
     #[arg(long, env = "PAYMENTS_SANDBOX_INBOX_PORT", default_value_t = DEFAULT_INBOX_PORT)]
     inbox_port: u16,
+    /// How long the payments server waits for a PG, in seconds.
+    #[arg(long, env = "PAYMENTS_SANDBOX_PG_TIMEOUT", default_value = "10", value_parser = seconds)]
+    pg_timeout: Duration,
     /// The server's database (`mysql://…` or `sqlite://file.db`); a fresh SQLite file in a
     /// temporary directory when absent.
     #[arg(long, env = "PAYMENTS_DATABASE_URL", hide_env_values = true)]
@@ -69,8 +76,18 @@ pub struct ServeArgs {
     /// Print, once ready, one JSON line with every URL, credential and control (the admin
     /// API's discovery document), then one JSON line per inbox delivery and per webhook a
     /// fake sends, for scripts to follow.
-    #[arg(long)]
+    #[arg(long, env = "PAYMENTS_SANDBOX_JSON")]
     json: bool,
+}
+
+/// A positive number of seconds, fractions allowed.
+fn seconds(text: &str) -> Result<Duration, String> {
+    match text.trim().parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 && s <= 3600.0 => Ok(Duration::from_secs_f64(s)),
+        _ => Err(format!(
+            "{text:?} is not a number of seconds between 0 and 3600"
+        )),
+    }
 }
 
 pub fn run(args: ServeArgs) -> ExitCode {
@@ -192,8 +209,10 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     let stop = crate::fake::shutdown_signal();
     let mut builder = Harness::builder()
         .database(database)
+        .host(args.host)
         .ports(args.payments_port, args.iamport_port, args.toss_port)
-        .inbox_port(args.inbox_port);
+        .inbox_port(args.inbox_port)
+        .pg_timeout(args.pg_timeout);
     if let Keys::Given(secrets) | Keys::File(_, secrets) = &keys {
         builder = builder.storage(secrets.clone());
     }

@@ -542,6 +542,74 @@ mod serve {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains("--payments-port"), "{stderr}");
     }
+
+    #[test]
+    fn every_option_comes_from_the_environment_too_and_health_checks_it() {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
+            .arg("serve")
+            .env_remove("PAYMENTS_DATABASE_URL")
+            .env("PAYMENTS_SANDBOX_HOST", "0.0.0.0")
+            .env("PAYMENTS_SANDBOX_PAYMENTS_PORT", "0")
+            .env("PAYMENTS_SANDBOX_IAMPORT_PORT", "0")
+            .env("PAYMENTS_SANDBOX_TOSS_PORT", "0")
+            .env("PAYMENTS_SANDBOX_INBOX_PORT", "0")
+            .env("PAYMENTS_SANDBOX_PG_TIMEOUT", "1.5")
+            .env("PAYMENTS_SANDBOX_JSON", "true")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        let ready: serde_json::Value = serde_json::from_str(&line).unwrap();
+        // Listening on every address, it hands out loopback URLs.
+        let url = ready["payments"]["url"].as_str().unwrap();
+        let port = url.strip_prefix("http://127.0.0.1:").expect(url);
+        let admin = ready["admin"]["url"].as_str().unwrap();
+        assert!(admin.starts_with("http://127.0.0.1:"), "{admin}");
+        assert!(
+            !admin.contains(":37822/"),
+            "the inbox port from the environment: {admin}"
+        );
+        let health = Command::new(env!("CARGO_BIN_EXE_harness"))
+            .args(["health", "--port", port])
+            .output()
+            .unwrap();
+        assert!(health.status.success(), "{health:?}");
+        assert!(
+            String::from_utf8_lossy(&health.stdout).contains("/monitors/health: 200 OK"),
+            "{health:?}"
+        );
+        child.kill().unwrap();
+        child.wait().unwrap();
+        // Stopped: the health check fails, saying what it asked.
+        let health = Command::new(env!("CARGO_BIN_EXE_harness"))
+            .args(["health", "--port", port])
+            .output()
+            .unwrap();
+        assert!(!health.status.success());
+        let error = String::from_utf8_lossy(&health.stderr);
+        assert!(
+            error.contains("/monitors/health does not answer"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_pg_timeout_that_is_not_seconds_is_refused() {
+        for bad in ["0", "-1", "soon", "NaN"] {
+            let out = Command::new(env!("CARGO_BIN_EXE_harness"))
+                .args(["serve", &format!("--pg-timeout={bad}")])
+                .output()
+                .unwrap();
+            assert!(!out.status.success());
+            let error = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                error.contains("is not a number of seconds"),
+                "{bad}: {error}"
+            );
+        }
+    }
 }
 
 mod run {

@@ -239,10 +239,16 @@ async fn harnesses_run_side_by_side() {
 
 #[tokio::test]
 async fn a_mariadb_database_is_made_per_harness_and_dropped() {
-    let server = std::env::var("PAYMENTS_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into());
     let harness = Harness::builder()
-        .database(Database::MariaDb(server.clone()))
+        .database(Database::AnyMariaDb)
+        .start()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (server, _) = harness.database_url().rsplit_once('/').unwrap();
+    let server = server.to_owned();
+    // Keeps a server this process started for the tests running past the first harness.
+    let keeper = Harness::builder()
+        .database(Database::AnyMariaDb)
         .start()
         .await
         .unwrap();
@@ -272,6 +278,7 @@ async fn a_mariadb_database_is_made_per_harness_and_dropped() {
         !harness_databases(&server).await.contains(&name),
         "its database was dropped"
     );
+    keeper.shutdown().await;
 }
 
 async fn harness_databases(server: &str) -> Vec<String> {

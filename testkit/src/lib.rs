@@ -10,9 +10,14 @@
 //!
 //! It depends on the wire crate alone, so the crates it serves keep pointing one way.
 
+#[cfg(feature = "docker")]
+mod container;
 mod database;
 mod inbox;
+mod shared;
 
+#[cfg(feature = "docker")]
+pub use container::Docker;
 pub use database::{Database, Provisioned, provision};
 pub use inbox::{Delivery, INBOX_CAPACITY, Inbox, InboxError, InboxEvent};
 

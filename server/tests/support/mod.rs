@@ -1,6 +1,6 @@
 //! The payments server over real HTTP, wired to both fakes on loopback, on SQLite or on
-//! MariaDB (a fresh database per test on the server at `PAYMENTS_TEST_DATABASE_URL`,
-//! default `mysql://root@127.0.0.1:3306`), made with the workspace's test kit.
+//! MariaDB (a fresh database per test on the first MariaDB the test kit finds: see
+//! `Database::AnyMariaDb`), made with the workspace's test kit.
 
 #![allow(dead_code)]
 
@@ -86,10 +86,7 @@ impl Ctx {
     pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Self {
         let database = match backend {
             Backend::Sqlite => Database::Sqlite,
-            Backend::MariaDb => Database::MariaDb(
-                std::env::var("PAYMENTS_TEST_DATABASE_URL")
-                    .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into()),
-            ),
+            Backend::MariaDb => Database::AnyMariaDb,
         };
         Self::start_on_with(backend, database, adjust).await
     }
@@ -118,12 +115,7 @@ impl Ctx {
         let iamport_url = payments_testkit::serve(iamport.router()).await.unwrap();
         let database = payments_testkit::provision(&database)
             .await
-            .unwrap_or_else(|e| {
-                panic!(
-                    "{e}: MariaDB is needed for the MariaDB half of the tests. Start it, or \
-                     point PAYMENTS_TEST_DATABASE_URL at one."
-                )
-            });
+            .unwrap_or_else(|e| panic!("{e}"));
         let mut config = Config::sandbox(database.url.clone());
         config.pg.iamport.insert(
             "default".into(),
