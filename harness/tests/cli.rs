@@ -452,6 +452,8 @@ mod serve {
                 "0",
                 "--toss-port",
                 "0",
+                "--portone-port",
+                "0",
                 "--inbox-port",
                 "0",
             ])
@@ -533,6 +535,8 @@ mod serve {
                 "0",
                 "--toss-port",
                 "0",
+                "--portone-port",
+                "0",
                 "--inbox-port",
                 "0",
             ])
@@ -611,6 +615,8 @@ mod run_on_a_sandbox {
                 "--iamport-port",
                 "0",
                 "--toss-port",
+                "0",
+                "--portone-port",
                 "0",
                 "--inbox-port",
                 "0",

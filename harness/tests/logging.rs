@@ -11,7 +11,16 @@ fn sandbox_log(rust_log: Option<&str>) -> String {
     let mut command = Command::new(env!("CARGO_BIN_EXE_harness"));
     command
         .args(["serve", "--json", "--payments-port", "0"])
-        .args(["--iamport-port", "0", "--toss-port", "0"])
+        .args([
+            "--iamport-port",
+            "0",
+            "--toss-port",
+            "0",
+            "--portone-port",
+            "0",
+            "--inbox-port",
+            "0",
+        ])
         .env_remove("PAYMENTS_DATABASE_URL")
         .env_remove("RUST_LOG")
         .stdout(Stdio::piped())
