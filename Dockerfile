@@ -3,7 +3,7 @@
 # PAYMENTS_DATABASE_URL names a MariaDB.
 #
 #   docker build -t payments-sandbox .                        # compiles inside the build
-#   docker run --rm -p 37821:37821 -p 10851:10851 -p 30771:30771 -p 37822:37822 payments-sandbox
+#   docker run --rm -p 37821:37821 -p 10851:10851 -p 30771:30771 -p 30772:30772 -p 37822:37822 payments-sandbox
 #
 # CI builds the `prebuilt` target instead, around a binary it compiled already
 # (`cargo build --profile image -p payments-harness --bin harness`), on a local base:
@@ -33,8 +33,9 @@ ENV PAYMENTS_SANDBOX_HOST=0.0.0.0 \
     PAYMENTS_SANDBOX_PAYMENTS_PORT=37821 \
     PAYMENTS_SANDBOX_IAMPORT_PORT=10851 \
     PAYMENTS_SANDBOX_TOSS_PORT=30771 \
+    PAYMENTS_SANDBOX_PORTONE_PORT=30772 \
     PAYMENTS_SANDBOX_INBOX_PORT=37822
-EXPOSE 37821 10851 30771 37822
+EXPOSE 37821 10851 30771 30772 37822
 HEALTHCHECK --interval=5s --timeout=3s --start-period=5s --retries=3 CMD ["harness", "health"]
 USER sandbox
 ENTRYPOINT ["harness", "serve"]

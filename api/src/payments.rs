@@ -4,7 +4,7 @@
 //! A record belongs to a PG (its *vendor*) and to a *source*, the client's own row that
 //! caused it. It can be read only with the password chosen when it was created. Histories
 //! (payments) and reservations (billing keys) are unions discriminated by `vendor_code`,
-//! `iamport` or `toss.payments`, whose `data` is the PG's own object.
+//! `iamport`, `toss.payments` or `portone`, whose `data` is the PG's own object.
 
 use std::fmt;
 
@@ -26,6 +26,9 @@ pub enum VendorCode {
     /// Toss Payments.
     #[serde(rename = "toss.payments")]
     TossPayments,
+    /// PortOne V2 (`https://api.portone.io`).
+    #[serde(rename = "portone")]
+    PortOne,
 }
 
 impl VendorCode {
@@ -34,6 +37,7 @@ impl VendorCode {
         match self {
             Self::Iamport => "iamport",
             Self::TossPayments => "toss.payments",
+            Self::PortOne => "portone",
         }
     }
 }
@@ -51,6 +55,7 @@ impl std::str::FromStr for VendorCode {
         match s {
             "iamport" => Ok(Self::Iamport),
             "toss.payments" => Ok(Self::TossPayments),
+            "portone" => Ok(Self::PortOne),
             other => Err(UnknownVendor(other.to_owned())),
         }
     }
@@ -64,9 +69,9 @@ impl TryFrom<String> for VendorCode {
     }
 }
 
-/// A vendor code that is neither `iamport` nor `toss.payments`.
+/// A vendor code that is none of `iamport`, `toss.payments` and `portone`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown vendor code {0:?}: expected \"iamport\" or \"toss.payments\"")]
+#[error("unknown vendor code {0:?}: expected \"iamport\", \"toss.payments\" or \"portone\"")]
 pub struct UnknownVendor(pub String);
 
 /// The PG's side of a record: which PG, which merchant account there, and the PG's id.
@@ -151,9 +156,13 @@ pub struct PaymentHistory {
 /// A PG's payment object, by vendor.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
+// The PGs' payments are all large and of similar sizes; boxing one would only make its
+// matches differ from the others'.
+#[allow(clippy::large_enum_variant)]
 pub enum PaymentData {
     Iamport(IamportPayment),
     Toss(TossPayment),
+    PortOne(crate::portone::Payment),
 }
 
 impl PaymentData {
@@ -162,6 +171,7 @@ impl PaymentData {
         match self {
             Self::Iamport(_) => VendorCode::Iamport,
             Self::Toss(_) => VendorCode::TossPayments,
+            Self::PortOne(_) => VendorCode::PortOne,
         }
     }
 
@@ -170,6 +180,7 @@ impl PaymentData {
         match code {
             VendorCode::Iamport => serde_json::from_value(value).map(Self::Iamport),
             VendorCode::TossPayments => serde_json::from_value(value).map(Self::Toss),
+            VendorCode::PortOne => serde_json::from_value(value).map(Self::PortOne),
         }
     }
 }
@@ -241,6 +252,7 @@ pub struct PaymentReservation {
 pub enum ReservationData {
     Iamport(IamportSubscription),
     Toss(TossBilling),
+    PortOne(crate::portone::BillingKeyInfo),
 }
 
 impl ReservationData {
@@ -249,6 +261,7 @@ impl ReservationData {
         match self {
             Self::Iamport(_) => VendorCode::Iamport,
             Self::Toss(_) => VendorCode::TossPayments,
+            Self::PortOne(_) => VendorCode::PortOne,
         }
     }
 
@@ -257,6 +270,7 @@ impl ReservationData {
         match code {
             VendorCode::Iamport => serde_json::from_value(value).map(Self::Iamport),
             VendorCode::TossPayments => serde_json::from_value(value).map(Self::Toss),
+            VendorCode::PortOne => serde_json::from_value(value).map(Self::PortOne),
         }
     }
 }

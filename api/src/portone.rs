@@ -765,7 +765,7 @@ pub struct PaymentScheduleSummary {
 }
 
 /// `POST /payments/{paymentId}/cancel` (`CancelPaymentBody`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CancelPaymentBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -498,8 +498,9 @@ fn unknown_vendor_codes_are_refused() {
     assert!(serde_json::from_value::<PaymentHistoryCreate>(h).is_err());
     assert_eq!(
         "paypal".parse::<VendorCode>().unwrap_err().to_string(),
-        "unknown vendor code \"paypal\": expected \"iamport\" or \"toss.payments\""
+        "unknown vendor code \"paypal\": expected \"iamport\", \"toss.payments\" or \"portone\""
     );
+    assert_eq!("portone".parse::<VendorCode>(), Ok(VendorCode::PortOne));
     assert_eq!(
         "toss.payments".parse::<VendorCode>(),
         Ok(VendorCode::TossPayments)

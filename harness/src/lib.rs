@@ -39,9 +39,10 @@ use payments_api::codec::{SANDBOX_IV, SANDBOX_KEY};
 use payments_fakes::Fake as _;
 use payments_fakes::delivery::DeliveryMode;
 use payments_fakes::iamport::{FakeIamport, IamportConfig};
+use payments_fakes::portone::{FakePortOne, PortOneConfig};
 use payments_fakes::toss::{FakeToss, TossConfig};
 use payments_server::App;
-use payments_server::config::{Config, IamportAccount, Secret, TossAccount};
+use payments_server::config::{Config, IamportAccount, PortOneAccount, Secret, TossAccount};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -57,6 +58,9 @@ pub const SANDBOX_WEBHOOK_SECRET: &str = payments_server::config::SANDBOX_WEBHOO
 
 /// The Toss secret key the harness's payments server uses.
 pub const TOSS_SECRET_KEY: &str = payments_fakes::toss::DEFAULT_SECRET_KEY;
+
+/// The PortOne V2 API secret the harness's payments server uses.
+pub const PORTONE_API_SECRET: &str = payments_fakes::portone::DEFAULT_API_SECRET;
 
 /// Why a harness could not start or a helper failed.
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +94,7 @@ pub struct HarnessBuilder {
     host: IpAddr,
     ports: (u16, u16, u16),
     inbox_port: u16,
+    portone_port: u16,
     storage: Option<StorageSecrets>,
     pg_timeout: Duration,
     toss: TossConfig,
@@ -107,6 +112,7 @@ impl Default for HarnessBuilder {
             host: IpAddr::from([127, 0, 0, 1]),
             ports: (0, 0, 0),
             inbox_port: 0,
+            portone_port: 0,
             storage: None,
             pg_timeout: Duration::from_secs(10),
             toss: TossConfig::default(),
@@ -160,6 +166,12 @@ impl HarnessBuilder {
         self
     }
 
+    /// A fixed port for the fake PortOne V2 (default: 0, a free one).
+    pub fn portone_port(mut self, port: u16) -> Self {
+        self.portone_port = port;
+        self
+    }
+
     /// A fixed port for the webhook inbox and the admin API (default: 0, a free one).
     pub fn inbox_port(mut self, port: u16) -> Self {
         self.inbox_port = port;
@@ -203,10 +215,12 @@ impl HarnessBuilder {
         let payments_listener = bind(self.host, self.ports.0).await?;
         let iamport_listener = bind(self.host, self.ports.1).await?;
         let toss_listener = bind(self.host, self.ports.2).await?;
+        let portone_listener = bind(self.host, self.portone_port).await?;
         let inbox_listener = bind(self.host, self.inbox_port).await?;
         let payments_url = url_of(&payments_listener)?;
         let iamport_url = url_of(&iamport_listener)?;
         let toss_url = url_of(&toss_listener)?;
+        let portone_url = url_of(&portone_listener)?;
         let inbox_base = url_of(&inbox_listener)?;
 
         let toss = FakeToss::new(TossConfig {
@@ -219,11 +233,17 @@ impl HarnessBuilder {
             webhook_mode: self.fake_webhooks,
             ..self.iamport.clone()
         });
+        let portone = FakePortOne::new(PortOneConfig {
+            webhook_url: Some(format!("{payments_url}/payments/webhooks/portone")),
+            webhook_mode: self.fake_webhooks,
+            ..PortOneConfig::default()
+        });
         let iamport_credentials = iamport.config().credentials[0].clone();
         let mut tasks = Vec::new();
         for (listener, router) in [
             (toss_listener, toss.router()),
             (iamport_listener, iamport.router()),
+            (portone_listener, portone.router()),
         ] {
             let mut stopped = stopped.clone();
             tasks.push(tokio::spawn(payments_fakes::serve::serve(
@@ -259,6 +279,14 @@ impl HarnessBuilder {
         config.pg.toss.insert(
             "default".into(),
             TossAccount::new(&toss_url, TOSS_SECRET_KEY),
+        );
+        config.pg.portone.insert(
+            "default".into(),
+            PortOneAccount::new(
+                &portone_url,
+                PORTONE_API_SECRET,
+                &portone.config().webhook_secret,
+            ),
         );
         config.pg.timeout_seconds = self.pg_timeout.as_secs_f64();
         config.relay.signing_secrets = vec![Secret::new(self.webhook_secret.clone())];
@@ -305,6 +333,25 @@ impl HarnessBuilder {
                 ],
                 fake: Box::new(toss.clone()),
             },
+            FakeEntry {
+                name: "portone",
+                url: portone_url.clone(),
+                credentials: json!({
+                    "api_secret": PORTONE_API_SECRET,
+                    "store_id": payments_fakes::portone::store_id(PORTONE_API_SECRET),
+                    "webhook_secret": portone.config().webhook_secret,
+                })
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+                controls: vec![
+                    ("payment_window", "POST /internal/payments/{paymentId}"),
+                    ("deposit", "POST /internal/payments/{paymentId}/deposit"),
+                    ("card_registration", "POST /internal/billing-keys"),
+                    ("merchant", "GET, PUT /internal/merchant"),
+                ],
+                fake: Box::new(portone.clone()),
+            },
         ]);
         let inbox = Inbox::new(&inbox_base, codec.clone(), &self.webhook_secret);
         let admin_url = format!("{inbox_base}/admin");
@@ -346,6 +393,7 @@ impl HarnessBuilder {
             payments_url,
             iamport_url,
             toss_url,
+            portone_url,
             key: self.key,
             iv: self.iv,
             webhook_secret: self.webhook_secret,
@@ -356,6 +404,7 @@ impl HarnessBuilder {
             app,
             toss,
             iamport,
+            portone,
             iamport_credentials,
             http,
             stop,
@@ -462,6 +511,7 @@ pub struct Harness {
     payments_url: String,
     iamport_url: String,
     toss_url: String,
+    portone_url: String,
     key: String,
     iv: String,
     webhook_secret: String,
@@ -472,6 +522,7 @@ pub struct Harness {
     app: App,
     toss: FakeToss,
     iamport: FakeIamport,
+    portone: FakePortOne,
     iamport_credentials: payments_fakes::iamport::Credentials,
     pub(crate) http: reqwest::Client,
     stop: watch::Sender<bool>,
@@ -510,6 +561,10 @@ impl Harness {
 
     pub fn toss_url(&self) -> &str {
         &self.toss_url
+    }
+
+    pub fn portone_url(&self) -> &str {
+        &self.portone_url
     }
 
     /// The body encryption key and IV.
@@ -558,6 +613,16 @@ impl Harness {
     /// The customer and the PG's console at the fake I'mport.
     pub fn iamport(&self) -> IamportCustomer<'_> {
         IamportCustomer { harness: self }
+    }
+
+    /// The fake PortOne V2 itself.
+    pub fn fake_portone(&self) -> &FakePortOne {
+        &self.portone
+    }
+
+    /// The customer and the store's own calls at the fake PortOne V2.
+    pub fn portone(&self) -> PortOneCustomer<'_> {
+        PortOneCustomer { harness: self }
     }
 
     /// Moves the payments server's clock forward (retries of client events fall due).
@@ -857,5 +922,106 @@ impl IamportCustomer<'_> {
     /// Moves the fake I'mport's clock forward.
     pub async fn advance(&self, by: chrono::Duration) {
         self.harness.iamport.advance(by).await;
+    }
+}
+
+/// What a customer (and the store's own code) does at the fake PortOne V2. Payments are
+/// named by the store's own `paymentId`.
+#[derive(Debug, Clone, Copy)]
+pub struct PortOneCustomer<'a> {
+    harness: &'a Harness,
+}
+
+impl PortOneCustomer<'_> {
+    /// Calls the fake PortOne V2 as the server's store.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, HarnessError> {
+        let url = format!("{}{path}", self.harness.portone_url);
+        let auth = format!("PortOne {PORTONE_API_SECRET}");
+        self.harness.call(method, url, &auth, body).await
+    }
+
+    /// The customer pays `payment_id` by card in PortOne's window.
+    pub async fn card_payment(&self, payment_id: &str, amount: u32) -> Result<Value, HarnessError> {
+        self.call(
+            reqwest::Method::POST,
+            &format!("/internal/payments/{payment_id}"),
+            Some(json!({"orderName": "주문", "amount": {"total": amount}})),
+        )
+        .await
+    }
+
+    /// A virtual account is issued for `payment_id` in PortOne's window.
+    pub async fn virtual_account(
+        &self,
+        payment_id: &str,
+        amount: u32,
+    ) -> Result<Value, HarnessError> {
+        self.call(
+            reqwest::Method::POST,
+            &format!("/internal/payments/{payment_id}"),
+            Some(json!({"orderName": "주문", "amount": {"total": amount}, "method": "VIRTUAL_ACCOUNT", "bank": "SHINHAN"})),
+        )
+        .await
+    }
+
+    /// The customer pays into the virtual account of `payment_id`.
+    pub async fn deposit(&self, payment_id: &str) -> Result<Value, HarnessError> {
+        self.call(
+            reqwest::Method::POST,
+            &format!("/internal/payments/{payment_id}/deposit"),
+            Some(json!({})),
+        )
+        .await
+    }
+
+    /// The customer registers a card for `customer_id`; answers the billing key.
+    pub async fn billing_key(&self, customer_id: &str) -> Result<String, HarnessError> {
+        let registered = self
+            .call(
+                reqwest::Method::POST,
+                "/internal/billing-keys",
+                Some(json!({"customer": {"id": customer_id}})),
+            )
+            .await?;
+        Ok(registered["billingKey"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned())
+    }
+
+    /// The store charges `billing_key` as payment `payment_id`.
+    pub async fn charge(
+        &self,
+        payment_id: &str,
+        billing_key: &str,
+        amount: u32,
+    ) -> Result<Value, HarnessError> {
+        self.call(
+            reqwest::Method::POST,
+            &format!("/payments/{payment_id}/billing-key"),
+            Some(json!({"billingKey": billing_key, "orderName": "구독", "amount": {"total": amount}, "currency": "KRW"})),
+        )
+        .await
+    }
+
+    /// Makes the next `times` requests to `path` fail with PortOne error type `kind`.
+    pub async fn fail_next(&self, path: &str, kind: &str, times: u32) -> Result<(), HarnessError> {
+        self.call(
+            reqwest::Method::POST,
+            "/internal/faults",
+            Some(json!({"path": path, "times": times, "action": "error", "code": kind})),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Moves the fake PortOne's clock forward (schedules, expiries, its webhook retries).
+    pub async fn advance(&self, by: chrono::Duration) {
+        self.harness.portone.advance(by).await;
     }
 }

@@ -39,6 +39,9 @@ pub struct ServeArgs {
     /// The fake Toss's port.
     #[arg(long, env = "PAYMENTS_SANDBOX_TOSS_PORT", default_value_t = payments_fakes::toss::DEFAULT_PORT)]
     toss_port: u16,
+    /// The fake PortOne V2's port.
+    #[arg(long, env = "PAYMENTS_SANDBOX_PORTONE_PORT", default_value_t = payments_fakes::portone::DEFAULT_PORT)]
+    portone_port: u16,
     /// The port of the webhook inbox and the admin API (`/admin`).
     #[arg(long, env = "PAYMENTS_SANDBOX_INBOX_PORT", default_value_t = DEFAULT_INBOX_PORT)]
     inbox_port: u16,
@@ -211,6 +214,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .database(database)
         .host(args.host)
         .ports(args.payments_port, args.iamport_port, args.toss_port)
+        .portone_port(args.portone_port)
         .inbox_port(args.inbox_port)
         .pg_timeout(args.pg_timeout);
     if let Keys::Given(secrets) | Keys::File(_, secrets) = &keys {
@@ -218,7 +222,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     }
     let harness = builder.start().await.map_err(|e| {
         format!(
-            "{e} (choose other ports with --payments-port, --iamport-port, --toss-port, --inbox-port)"
+            "{e} (choose other ports with --payments-port, --iamport-port, --toss-port, --portone-port, --inbox-port)"
         )
     })?;
     if args.json {

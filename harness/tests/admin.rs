@@ -224,6 +224,7 @@ async fn a_client_that_is_down_gets_the_event_after_the_clocks_move() {
     assert_eq!(clocks["server"]["offset_seconds"], 60.0);
     assert_eq!(clocks["fakes"]["toss"]["offset_seconds"], 60.0);
     assert_eq!(clocks["fakes"]["iamport"]["offset_seconds"], 60.0);
+    assert_eq!(clocks["fakes"]["portone"]["offset_seconds"], 60.0);
     let (status, event) = get(&format!(
         "{admin}/inbox/wait?after={seq}&source_id={order}&timeout_ms=10000"
     ))
@@ -247,7 +248,7 @@ trait TapNow {
 impl TapNow for Value {
     fn tap_now(mut self, other: &Value) -> Value {
         self["server"]["now"] = other["server"]["now"].clone();
-        for name in ["toss", "iamport"] {
+        for name in ["toss", "iamport", "portone"] {
             self["fakes"][name]["now"] = other["fakes"][name]["now"].clone();
         }
         self

@@ -325,3 +325,84 @@ async fn a_private_mariadbd_serves_one_harness() {
     );
     harness.shutdown().await;
 }
+
+#[tokio::test]
+async fn portone_v2_payments_and_billing_keys_go_through_the_third_fake() {
+    let harness = Harness::start().await.unwrap();
+    let portone = &harness.discovery()["fakes"]["portone"];
+    assert_eq!(portone["url"], harness.portone_url());
+    assert_eq!(
+        portone["credentials"]["api_secret"],
+        payments_harness::PORTONE_API_SECRET
+    );
+
+    // A card payment, named by the store's own paymentId.
+    let card_order = order();
+    let card = format!("pay-{}", uuid::Uuid::new_v4().simple());
+    harness.portone().card_payment(&card, 12000).await.unwrap();
+    let stored = harness
+        .client()
+        .create_history(&history(
+            VendorCode::PortOne,
+            &card,
+            &card_order,
+            12000.0,
+            harness.inbox().url(),
+        ))
+        .await
+        .unwrap();
+    assert!(stored.paid_at.is_some());
+    assert_eq!(
+        harness
+            .client()
+            .history_at(stored.id, "secret")
+            .await
+            .unwrap(),
+        stored
+    );
+
+    // A virtual account, its deposit signed by the fake and relayed to the inbox.
+    let account_order = order();
+    let account = format!("pay-{}", uuid::Uuid::new_v4().simple());
+    harness
+        .portone()
+        .virtual_account(&account, 9900)
+        .await
+        .unwrap();
+    harness
+        .client()
+        .create_history(&history(
+            VendorCode::PortOne,
+            &account,
+            &account_order,
+            9900.0,
+            harness.inbox().url(),
+        ))
+        .await
+        .unwrap();
+    harness.portone().deposit(&account).await.unwrap();
+    let event = harness
+        .inbox()
+        .next_for(&account_order, WAIT)
+        .await
+        .unwrap();
+    assert!(event.event.previous.paid_at.is_none() && event.event.current.paid_at.is_some());
+
+    // A billing key registered, charged, and the charge stored.
+    let key = harness.portone().billing_key("customer-1").await.unwrap();
+    let charge = format!("pay-{}", uuid::Uuid::new_v4().simple());
+    harness.portone().charge(&charge, &key, 4900).await.unwrap();
+    let charged = harness
+        .client()
+        .create_history(&history(
+            VendorCode::PortOne,
+            &charge,
+            &order(),
+            4900.0,
+            harness.inbox().url(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(charged.price, 4900.0);
+    harness.shutdown().await;
+}

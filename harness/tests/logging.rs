@@ -16,6 +16,8 @@ fn sandbox_log(rust_log: Option<&str>) -> String {
             "0",
             "--toss-port",
             "0",
+            "--portone-port",
+            "0",
             "--inbox-port",
             "0",
         ])

@@ -23,7 +23,14 @@ impl Sandbox {
         payments_fakes::tls::install_provider();
         let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
             .args(["serve", "--payments-port", "0", "--iamport-port", "0"])
-            .args(["--toss-port", "0", "--inbox-port", "0"])
+            .args([
+                "--toss-port",
+                "0",
+                "--portone-port",
+                "0",
+                "--inbox-port",
+                "0",
+            ])
             .args(extra)
             .env_remove("PAYMENTS_DATABASE_URL")
             .env_remove("PAYMENTS_SANDBOX_KEYS_FILE")
@@ -281,7 +288,15 @@ fn a_broken_keys_file_is_a_clear_error() {
     std::fs::write(&keys, "not json").unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_harness"))
         .args(["serve", "--payments-port", "0", "--iamport-port", "0"])
-        .args(["--toss-port", "0", "--inbox-port", "0", "--keys-file"])
+        .args([
+            "--toss-port",
+            "0",
+            "--portone-port",
+            "0",
+            "--inbox-port",
+            "0",
+            "--keys-file",
+        ])
         .arg(&keys)
         .output()
         .unwrap();

@@ -246,6 +246,9 @@ pub struct Pgs {
     /// Toss Payments accounts by `store_id`; `default` serves any other store.
     #[serde(default)]
     pub toss: BTreeMap<String, TossAccount>,
+    /// PortOne V2 accounts by `store_id`; `default` serves any other store.
+    #[serde(default)]
+    pub portone: BTreeMap<String, PortOneAccount>,
     /// How long a PG may take to answer one call, in seconds.
     #[serde(default = "default_timeout")]
     pub timeout_seconds: f64,
@@ -317,11 +320,41 @@ impl TossAccount {
     }
 }
 
+/// A PortOne V2 store: its API secret, and the `whsec_` secrets its webhooks are signed
+/// with (two while one is being rotated; none refuses every webhook of the store).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortOneAccount {
+    #[serde(default = "default_portone_url")]
+    pub base_url: String,
+    pub api_secret: Secret,
+    /// PortOne's id of the store, sent with each call and matched against a webhook's
+    /// `data.storeId`; needed when one API secret serves several stores.
+    #[serde(default)]
+    pub store_id: Option<String>,
+    #[serde(default)]
+    pub webhook_secrets: Vec<Secret>,
+}
+
+impl PortOneAccount {
+    /// The store of `api_secret` at the PortOne of `base_url`, its webhooks signed with
+    /// `webhook_secret`.
+    pub fn new(base_url: impl Into<String>, api_secret: &str, webhook_secret: &str) -> Self {
+        Self {
+            base_url: base_url.into(),
+            api_secret: Secret::new(api_secret),
+            store_id: None,
+            webhook_secrets: vec![Secret::new(webhook_secret)],
+        }
+    }
+}
+
 impl Default for Pgs {
     fn default() -> Self {
         Self {
             iamport: BTreeMap::new(),
             toss: BTreeMap::new(),
+            portone: BTreeMap::new(),
             timeout_seconds: default_timeout(),
             deadline_seconds: default_deadline(),
             notifications: Intake::default(),
@@ -351,6 +384,10 @@ fn default_iamport_url() -> String {
 
 fn default_toss_url() -> String {
     "https://api.tosspayments.com".into()
+}
+
+fn default_portone_url() -> String {
+    "https://api.portone.io".into()
 }
 
 /// The store id whose account serves every store without one of its own.
@@ -478,6 +515,12 @@ impl Config {
                     .toss
                     .iter()
                     .map(|(store, a)| (format!("pg.toss.{store}.base_url"), &a.base_url)),
+            )
+            .chain(
+                self.pg
+                    .portone
+                    .iter()
+                    .map(|(store, a)| (format!("pg.portone.{store}.base_url"), &a.base_url)),
             );
         for (name, url) in urls {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -603,6 +646,14 @@ const ENV: &[(&str, &[&str])] = &[
         "PAYMENTS_TOSS_SECRET_KEY",
         &["pg", "toss", "default", "secret_key"],
     ),
+    (
+        "PAYMENTS_PORTONE_URL",
+        &["pg", "portone", "default", "base_url"],
+    ),
+    (
+        "PAYMENTS_PORTONE_API_SECRET",
+        &["pg", "portone", "default", "api_secret"],
+    ),
 ];
 
 /// Applies `PAYMENTS_…` variables to the parsed file. `PAYMENTS_STORAGE_KEY` sets a single
@@ -616,6 +667,14 @@ fn apply_env(
             // One secret replaces the list; rotation needs the file.
             section(table, &["relay"]).insert(
                 "signing_secrets".into(),
+                toml::Value::Array(vec![toml::Value::String(value)]),
+            );
+            continue;
+        }
+        if name == "PAYMENTS_PORTONE_WEBHOOK_SECRET" {
+            // One secret replaces the default store's list, as for the relay's.
+            section(table, &["pg", "portone", "default"]).insert(
+                "webhook_secrets".into(),
                 toml::Value::Array(vec![toml::Value::String(value)]),
             );
             continue;

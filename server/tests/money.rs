@@ -62,6 +62,11 @@ async fn paid(ctx: &support::Ctx, code: VendorCode, amount: u32) -> (String, Str
     let uid = match code {
         VendorCode::TossPayments => ctx.toss_card(&order, amount).await,
         VendorCode::Iamport => ctx.iamport_card(&order, amount).await,
+        VendorCode::PortOne => {
+            let id = uuid();
+            ctx.portone_card(&id, amount).await;
+            id
+        }
     };
     ctx.client
         .create_history(&create(code, &uid, &order, f64::from(amount)))
@@ -95,6 +100,19 @@ async fn pg_cancels(ctx: &support::Ctx, code: VendorCode, uid: &str) -> Vec<f64>
                 .map(|c| c.iter().map(|c| c["amount"].as_f64().unwrap()).collect())
                 .unwrap_or_default()
         }
+        VendorCode::PortOne => {
+            let (_, body) = ctx
+                .portone_call(Method::GET, &format!("/payments/{uid}"), None)
+                .await;
+            body["cancellations"]
+                .as_array()
+                .map(|c| {
+                    c.iter()
+                        .map(|c| c["totalAmount"].as_f64().unwrap())
+                        .collect()
+                })
+                .unwrap_or_default()
+        }
     }
 }
 
@@ -113,11 +131,20 @@ async fn answer_next_cancel_late(ctx: &support::Ctx, code: VendorCode, uid: &str
             ctx.iamport_call(Method::POST, "/internal/faults", Some(rule(path)))
                 .await
         }
+        VendorCode::PortOne => {
+            let path = format!("/payments/{uid}/cancel");
+            ctx.portone_call(Method::POST, "/internal/faults", Some(rule(path)))
+                .await
+        }
     };
     assert_eq!(status, 201, "{body}");
 }
 
-const CODES: [VendorCode; 2] = [VendorCode::TossPayments, VendorCode::Iamport];
+const CODES: [VendorCode; 3] = [
+    VendorCode::TossPayments,
+    VendorCode::Iamport,
+    VendorCode::PortOne,
+];
 
 on_both!(a_retried_cancel_whose_answer_was_lost_refunds_once, |ctx| {
     for code in CODES {
@@ -233,7 +260,8 @@ on_both!(
         let states = ctx
             .scalars("SELECT state FROM payment_cancel_intents ORDER BY created_at")
             .await;
-        assert_eq!(states, ["done", "done", "done", "done"]);
+        // Two cancels of each PG, both settled.
+        assert_eq!(states, vec!["done"; 2 * CODES.len()]);
     }
 );
 

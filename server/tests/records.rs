@@ -284,12 +284,21 @@ on_both!(billing_keys_are_verified_stored_and_read_back, |ctx| {
 });
 
 on_both!(card_cancels_full_partial_and_over, |ctx| {
-    for code in [VendorCode::TossPayments, VendorCode::Iamport] {
+    for code in [
+        VendorCode::TossPayments,
+        VendorCode::Iamport,
+        VendorCode::PortOne,
+    ] {
         // Full.
         let order = uuid();
         let uid = match code {
             VendorCode::TossPayments => ctx.toss_card(&order, 20000).await,
             VendorCode::Iamport => ctx.iamport_card(&order, 20000).await,
+            VendorCode::PortOne => {
+                let id = uuid();
+                ctx.portone_card(&id, 20000).await;
+                id
+            }
         };
         ctx.client
             .create_history(&create(code, &uid, &order, 20000.0))
@@ -315,6 +324,11 @@ on_both!(card_cancels_full_partial_and_over, |ctx| {
         let uid = match code {
             VendorCode::TossPayments => ctx.toss_card(&order, 20000).await,
             VendorCode::Iamport => ctx.iamport_card(&order, 20000).await,
+            VendorCode::PortOne => {
+                let id = uuid();
+                ctx.portone_card(&id, 20000).await;
+                id
+            }
         };
         ctx.client
             .create_history(&create(code, &uid, &order, 20000.0))

@@ -70,6 +70,11 @@ async fn stored_virtual_account(
     let uid = match code {
         VendorCode::TossPayments => ctx.toss_virtual_account(order, 25000).await,
         VendorCode::Iamport => ctx.iamport_vbank(order, 25000).await,
+        VendorCode::PortOne => {
+            let id = uuid();
+            ctx.portone_virtual_account(&id, 25000).await;
+            id
+        }
     };
     let history = ctx
         .client
@@ -95,6 +100,14 @@ async fn deposit(ctx: &support::Ctx, code: VendorCode, uid: &str) {
                 reqwest::Method::PUT,
                 &format!("/internal/deposit/{uid}"),
                 None,
+            )
+            .await
+        }
+        VendorCode::PortOne => {
+            ctx.portone_call(
+                reqwest::Method::POST,
+                &format!("/internal/payments/{uid}/deposit"),
+                Some(serde_json::json!({})),
             )
             .await
         }
@@ -260,6 +273,11 @@ on_both!(
             let uid = match code {
                 VendorCode::TossPayments => ctx.toss_virtual_account(&order, 9000).await,
                 VendorCode::Iamport => ctx.iamport_vbank(&order, 9000).await,
+                VendorCode::PortOne => {
+                    let id = uuid();
+                    ctx.portone_virtual_account(&id, 9000).await;
+                    id
+                }
             };
             // The customer pays before the client backend stores the payment.
             deposit(&ctx, code, &uid).await;

@@ -19,6 +19,10 @@ pub async fn notified(
     headers: HeaderMap,
     body: Bytes,
 ) -> Reply {
+    // A signed notification whose signature does not check out changes nothing.
+    s.records
+        .authenticate(code, &headers, &body)
+        .map_err(|why| ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", why))?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());

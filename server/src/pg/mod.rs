@@ -28,6 +28,7 @@
 //! HTTP routes for notifications, the records, the outbox and the relay need no change.
 
 pub mod iamport;
+pub mod portone;
 pub mod toss;
 
 use std::collections::BTreeMap;
@@ -196,6 +197,7 @@ pub struct Gateway {
 enum Connectors {
     Iamport(std::sync::Arc<iamport::Iamport>),
     Toss(std::sync::Arc<toss::Toss>),
+    PortOne(std::sync::Arc<portone::PortOne>),
 }
 
 /// Runs `$call` on the connector inside a [`Gateway`], whichever PG it is, within the
@@ -206,6 +208,7 @@ macro_rules! each_gateway {
             match &$gateway.connector {
                 Connectors::Iamport($pg) => $call,
                 Connectors::Toss($pg) => $call,
+                Connectors::PortOne($pg) => $call,
             }
         };
         tokio::time::timeout($gateway.deadline, call)
@@ -271,7 +274,7 @@ pub struct Vendor {
 }
 
 /// Every PG the server speaks to.
-pub const VENDORS: [Vendor; 2] = [
+pub const VENDORS: [Vendor; 3] = [
     Vendor {
         code: VendorCode::Iamport,
         webhook_path: "iamport",
@@ -284,6 +287,12 @@ pub const VENDORS: [Vendor; 2] = [
         read_notice: toss::read_notice,
         order_secret: toss::order_secret,
     },
+    Vendor {
+        code: VendorCode::PortOne,
+        webhook_path: "portone",
+        read_notice: portone::read_notice,
+        order_secret: |_| None,
+    },
 ];
 
 /// The PG of `code`.
@@ -292,6 +301,7 @@ pub fn vendor(code: VendorCode) -> &'static Vendor {
     match code {
         VendorCode::Iamport => &VENDORS[0],
         VendorCode::TossPayments => &VENDORS[1],
+        VendorCode::PortOne => &VENDORS[2],
     }
 }
 
@@ -299,6 +309,9 @@ pub fn vendor(code: VendorCode) -> &'static Vendor {
 #[derive(Debug)]
 pub struct Gateways {
     accounts: BTreeMap<(VendorCode, String), Gateway>,
+    /// The `whsec_` secrets of each PortOne store, by the store's key in the configuration
+    /// and by PortOne's own id of it.
+    portone_secrets: BTreeMap<String, Vec<crate::config::Secret>>,
     deadline: Duration,
 }
 
@@ -327,13 +340,66 @@ impl Gateways {
             let pg = toss::Toss::new(account, http.clone());
             (VendorCode::TossPayments, store, Connectors::Toss(pg.into()))
         });
+        let portone = config.portone.iter().map(|(store, account)| {
+            let pg = portone::PortOne::new(account, http.clone());
+            (VendorCode::PortOne, store, Connectors::PortOne(pg.into()))
+        });
+        let portone_secrets = config
+            .portone
+            .iter()
+            .flat_map(|(store, account)| {
+                let by_id = account.store_id.iter().map(move |id| (id.clone(), account));
+                std::iter::once((store.clone(), account)).chain(by_id)
+            })
+            .map(|(store, account)| (store, account.webhook_secrets.clone()))
+            .collect();
         Ok(Self {
             accounts: iamport
                 .chain(toss)
+                .chain(portone)
                 .map(|(code, store, connector)| ((code, store.clone()), gateway(connector)))
                 .collect(),
+            portone_secrets,
             deadline,
         })
+    }
+
+    /// Checks that a notification to the PG of `code` comes from that PG. Only PortOne
+    /// signs its webhooks; the others' are trusted for nothing but naming a payment to
+    /// re-read. `Err` says why the notification is refused.
+    pub fn authenticate(
+        &self,
+        code: VendorCode,
+        headers: &reqwest::header::HeaderMap,
+        body: &[u8],
+        now_s: i64,
+    ) -> Result<(), String> {
+        match code {
+            VendorCode::Iamport | VendorCode::TossPayments => Ok(()),
+            VendorCode::PortOne => {
+                let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+                let signed = match (
+                    header("webhook-id"),
+                    header("webhook-timestamp"),
+                    header("webhook-signature"),
+                ) {
+                    (Some(id), Some(timestamp), Some(signatures)) => Some(portone::Signed {
+                        id,
+                        timestamp,
+                        signatures,
+                    }),
+                    _ => None,
+                };
+                let secrets = |store: Option<&str>| {
+                    store
+                        .and_then(|s| self.portone_secrets.get(s))
+                        .or_else(|| self.portone_secrets.get(DEFAULT_STORE))
+                        .map(Vec::as_slice)
+                        .unwrap_or(&[])
+                };
+                portone::authenticate(secrets, signed, body, now_s)
+            }
+        }
     }
 
     /// The most one PG operation may take.

@@ -181,6 +181,18 @@ impl Records {
             })
     }
 
+    /// Whether a notification to the PG of `code` comes from it (see
+    /// [`Gateways::authenticate`]), on the server's clock.
+    pub fn authenticate(
+        &self,
+        code: VendorCode,
+        headers: &reqwest::header::HeaderMap,
+        body: &[u8],
+    ) -> Result<(), String> {
+        let now_s = self.clock.now_ms().div_euclid(1000);
+        self.pgs.authenticate(code, headers, body, now_s)
+    }
+
     /// A PG's notification: re-read what it names. A notification naming an order is
     /// genuine only with the secret the PG gave that payment, compared in constant time.
     pub async fn notified(&self, code: VendorCode, notice: Notice) -> Result<Refresh, RecordError> {

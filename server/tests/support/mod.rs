@@ -11,9 +11,12 @@ use payments_api::client::PaymentsClient;
 use payments_api::codec::{SANDBOX_IV, SANDBOX_KEY};
 use payments_fakes::Fake as _;
 use payments_fakes::iamport::{FakeIamport, IamportConfig};
+use payments_fakes::portone::{FakePortOne, PortOneConfig};
 use payments_fakes::toss::{FakeToss, TossConfig};
 use payments_server::App;
-use payments_server::config::{Config, IamportAccount, SANDBOX_WEBHOOK_SECRET, TossAccount};
+use payments_server::config::{
+    Config, IamportAccount, PortOneAccount, SANDBOX_WEBHOOK_SECRET, TossAccount,
+};
 use payments_testkit::{Database, Provisioned};
 use serde_json::{Value, json};
 use sqlx::Row;
@@ -24,6 +27,8 @@ pub const TOSS_KEY: &str = "test_sk_server_tests_000000";
 /// The Toss account of store `store-2`: another merchant at the fake.
 pub const TOSS_KEY_2: &str = "test_sk_server_tests_store2";
 pub const PASSWORD: &str = "some-password";
+/// The PortOne V2 store of the tests.
+pub const PORTONE_SECRET: &str = "test_portone_server_tests";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -69,6 +74,8 @@ pub struct Ctx {
     pub iamport_url: String,
     pub toss: FakeToss,
     pub iamport: FakeIamport,
+    pub portone_url: String,
+    pub portone: FakePortOne,
     pub config: Config,
     iamport_token: String,
     /// Removed when the test finishes, or when it fails before.
@@ -111,7 +118,12 @@ impl Ctx {
             webhook_mode: payments_fakes::delivery::DeliveryMode::Sync,
             ..IamportConfig::default()
         });
+        let portone = FakePortOne::new(PortOneConfig {
+            webhook_mode: payments_fakes::delivery::DeliveryMode::Sync,
+            ..PortOneConfig::default()
+        });
         let toss_url = payments_testkit::serve(toss.router()).await.unwrap();
+        let portone_url = payments_testkit::serve(portone.router()).await.unwrap();
         let iamport_url = payments_testkit::serve(iamport.router()).await.unwrap();
         let database = payments_testkit::provision(&database)
             .await
@@ -129,6 +141,14 @@ impl Ctx {
             .pg
             .toss
             .insert("store-2".into(), TossAccount::new(&toss_url, TOSS_KEY_2));
+        config.pg.portone.insert(
+            "default".into(),
+            PortOneAccount::new(
+                &portone_url,
+                PORTONE_SECRET,
+                &portone.config().webhook_secret,
+            ),
+        );
         config.pg.timeout_seconds = 1.0;
         config.relay.poll_interval_ms = 100;
         adjust(&mut config);
@@ -147,6 +167,8 @@ impl Ctx {
             iamport_url,
             toss,
             iamport,
+            portone_url,
+            portone,
             config,
             iamport_token: String::new(),
             database: Some(database),
@@ -201,6 +223,15 @@ impl Ctx {
             )
             .await;
         assert_eq!(status, 200);
+        let portone_hook = format!("{}/payments/webhooks/portone", self.url);
+        let (status, body) = self
+            .portone_call(
+                reqwest::Method::PUT,
+                "/internal/merchant",
+                Some(json!({"webhookUrl": portone_hook})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
         let iamport_hook = format!("{}/payments/webhooks/iamport", self.url);
         let (status, _) = self
             .iamport_call(
@@ -368,6 +399,62 @@ impl Ctx {
             body,
         )
         .await
+    }
+
+    /// A call to the fake PortOne V2 as the tests' store.
+    pub async fn portone_call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        call(
+            &self.http,
+            method,
+            &format!("{}{path}", self.portone_url),
+            &format!("PortOne {PORTONE_SECRET}"),
+            body,
+        )
+        .await
+    }
+
+    /// A PortOne V2 card payment the customer paid in the payment window; its paymentId
+    /// is `payment_id`.
+    pub async fn portone_card(&self, payment_id: &str, amount: u32) {
+        let (status, body) = self
+            .portone_call(
+                reqwest::Method::POST,
+                &format!("/internal/payments/{payment_id}"),
+                Some(json!({"orderName": "주문", "amount": {"total": amount}})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.get("code").is_none(), "{body}");
+    }
+
+    /// A PortOne V2 virtual account issued for `payment_id`, waiting for its deposit.
+    pub async fn portone_virtual_account(&self, payment_id: &str, amount: u32) {
+        let (status, body) = self
+            .portone_call(
+                reqwest::Method::POST,
+                &format!("/internal/payments/{payment_id}"),
+                Some(json!({"orderName": "주문", "amount": {"total": amount}, "method": "VIRTUAL_ACCOUNT", "bank": "SHINHAN"})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    /// A PortOne V2 billing key registered for `customer`; returns the key.
+    pub async fn portone_billing_key(&self, customer: &str) -> String {
+        let (status, body) = self
+            .portone_call(
+                reqwest::Method::POST,
+                "/internal/billing-keys",
+                Some(json!({"customer": {"id": customer}})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["billingKey"].as_str().unwrap().to_owned()
     }
 
     /// A Toss card payment waiting for approval; returns its paymentKey.
