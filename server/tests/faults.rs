@@ -409,14 +409,6 @@ allow_private = ["127.0.0.0/8"]
     let (mut b, url_b) = start_server_with(dir_b.path(), &toss_url, &database.url, relay);
     let client_a = PaymentsClient::new(&url_a, SANDBOX_KEY, SANDBOX_IV).unwrap();
     let client_b = PaymentsClient::new(&url_b, SANDBOX_KEY, SANDBOX_IV).unwrap();
-    toss(
-        &http,
-        &toss_url,
-        reqwest::Method::PUT,
-        "/internal/merchant",
-        Some(json!({"webhookUrl": null})),
-    )
-    .await;
 
     const N: usize = 60;
     let mut payments = Vec::new();
