@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 const TOSS_KEY: &str = "test_sk_fault_suite_00000000";
 const PASSWORD: &str = "fault-suite-password";
+const SIGNING_SECRET: &str = "whsec_cHJvY2Vzcy1zZWNyZXQ=";
 
 /// A server process on a SQLite file of `dir`, talking to the fake Toss at `toss_url`.
 fn start_server(dir: &std::path::Path, toss_url: &str) -> (Child, String) {
@@ -24,6 +25,17 @@ fn start_server(dir: &std::path::Path, toss_url: &str) -> (Child, String) {
 
 /// A server process on `database_url`, its configuration in `dir`.
 fn start_server_on(dir: &std::path::Path, toss_url: &str, database_url: &str) -> (Child, String) {
+    start_server_with(dir, toss_url, database_url, "")
+}
+
+/// A server process on `database_url`, its configuration in `dir`, with `relay` added to
+/// the configuration's `[relay]` section.
+fn start_server_with(
+    dir: &std::path::Path,
+    toss_url: &str,
+    database_url: &str,
+    relay: &str,
+) -> (Child, String) {
     let config = format!(
         r#"
 listen = "127.0.0.1:0"
@@ -48,7 +60,8 @@ base_url = "{toss_url}"
 secret_key = "{TOSS_KEY}"
 
 [relay]
-signing_secrets = ["whsec_cHJvY2Vzcy1zZWNyZXQ="]
+signing_secrets = ["{SIGNING_SECRET}"]
+{relay}
 "#,
         key = SANDBOX_KEY,
         iv = SANDBOX_IV,
@@ -346,6 +359,189 @@ async fn the_database_killed_under_load_is_fast_503s_then_recovery() {
         "{counts:?}"
     );
     assert!(counts[2][0] > 0 && counts[2][2] == 0, "{counts:?}");
+    drop(fake);
+    database.release().await;
+}
+
+/// Two instances relay from one MariaDB database; one dies by `SIGKILL` while a burst of
+/// client events is under way. The other takes over the dead one's claimed events once
+/// their lease runs out: nothing is lost, and what the dead one sent but never recorded
+/// comes again (at least once, so duplicates are allowed and counted).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_mid_burst() {
+    payments_fakes::tls::install_provider();
+    let fake = FakeToss::new(TossConfig::default());
+    let toss_url = payments_testkit::serve(fake.router()).await.unwrap();
+    let http = reqwest::Client::new();
+    let database = payments_testkit::provision(&payments_testkit::Database::AnyMariaDb)
+        .await
+        .unwrap();
+
+    // The client's endpoint records each delivery, then takes a moment to answer, so the
+    // burst is still under way when an instance dies and some of its deliveries are sent
+    // but not yet recorded as delivered.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let codec = payments_api::BodyCodec::new(SANDBOX_KEY, SANDBOX_IV).unwrap();
+    let inbox = payments_testkit::Inbox::new(
+        &format!("http://{}", listener.local_addr().unwrap()),
+        codec,
+        SIGNING_SECRET,
+    );
+    let slow = inbox.router().layer(axum::middleware::from_fn(
+        |request: axum::extract::Request, next: axum::middleware::Next| async move {
+            let response = next.run(request).await;
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            response
+        },
+    ));
+    tokio::spawn(async move { axum::serve(listener, slow).await });
+
+    // A one-second attempt timeout makes the lease on a claimed event 8 s.
+    let relay = r#"
+timeout_seconds = 1
+poll_interval_ms = 100
+initial_backoff_seconds = 0.2
+max_backoff_seconds = 1
+allow_private = ["127.0.0.0/8"]
+"#;
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (mut a, url_a) = start_server_with(dir_a.path(), &toss_url, &database.url, relay);
+    let (mut b, url_b) = start_server_with(dir_b.path(), &toss_url, &database.url, relay);
+    let client_a = PaymentsClient::new(&url_a, SANDBOX_KEY, SANDBOX_IV).unwrap();
+    let client_b = PaymentsClient::new(&url_b, SANDBOX_KEY, SANDBOX_IV).unwrap();
+
+    const N: usize = 60;
+    let mut payments = Vec::new();
+    for i in 0..N {
+        let order = format!("fault-burst-{i}-{}", uuid::Uuid::new_v4().simple());
+        let payment = toss(&http, &toss_url, reqwest::Method::POST, "/v1/payments/key-in", Some(json!({"method": "card", "cardNumber": "4330123412341234", "cardExpirationYear": "49", "cardExpirationMonth": "12", "amount": 10000, "orderId": order, "orderName": "주문", "__approved": false}))).await;
+        let key = payment["paymentKey"].as_str().unwrap().to_owned();
+        client_a
+            .create_history(&PaymentHistoryCreate {
+                vendor: PaymentVendor {
+                    code: VendorCode::TossPayments,
+                    store_id: "default".into(),
+                    uid: key.clone(),
+                },
+                source: PaymentSource {
+                    schema: "shop".into(),
+                    table: "orders".into(),
+                    id: order.clone(),
+                },
+                webhook_url: inbox.url().to_owned(),
+                price: 10000.0,
+                password: PASSWORD.into(),
+            })
+            .await
+            .unwrap();
+        payments.push((order, key));
+    }
+    let accepted_ids = |inbox: &payments_testkit::Inbox| {
+        let mut counts = std::collections::BTreeMap::<String, usize>::new();
+        for delivery in inbox.deliveries(0) {
+            if delivery.accepted() && delivery.signature_valid {
+                *counts.entry(delivery.id).or_default() += 1;
+            }
+        }
+        counts
+    };
+
+    // The burst: every payment cancelled at the PG, then the PG's notifications reach A
+    // all at once. They are posted here rather than by the fake so that each is known to
+    // be stored (answered 200) before A dies: what is tested is the relay, not the intake.
+    for (_, key) in &payments {
+        toss(
+            &http,
+            &toss_url,
+            reqwest::Method::POST,
+            &format!("/v1/payments/{key}/cancel"),
+            Some(json!({"cancelReason": "콘솔 취소", "cancelAmount": 3000})),
+        )
+        .await;
+    }
+    // The client is down while they come, so the events wait in the outbox and the burst
+    // starts when it is back.
+    inbox.answer(503);
+    // Like the PG, a notification that is not answered 200 is sent again: concurrent
+    // notifications can meet a MariaDB deadlock, answered 500 with nothing stored.
+    let mut notifications = Vec::new();
+    for (_, key) in &payments {
+        let (http, url) = (http.clone(), format!("{url_a}/payments/webhooks/toss"));
+        let body = json!({"eventType": "PAYMENT_STATUS_CHANGED", "createdAt": "2026-11-24T10:00:00.000000", "data": {"paymentKey": key}});
+        notifications.push(tokio::spawn(async move {
+            for _ in 0..20 {
+                let response = http.post(&url).json(&body).send().await.unwrap();
+                if response.status() == 200 {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            panic!("the notification was never stored");
+        }));
+    }
+    for notification in notifications {
+        notification.await.unwrap();
+    }
+    inbox.answer(200);
+
+    // Killed once a quarter of the burst has arrived.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while accepted_ids(&inbox).len() < N / 4 {
+        assert!(
+            Instant::now() < deadline,
+            "the burst never started arriving"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    a.kill().unwrap();
+    a.wait().unwrap();
+    let delivered_before_kill = accepted_ids(&inbox).len();
+    assert!(
+        delivered_before_kill < N,
+        "the burst was over before the kill"
+    );
+
+    // B alone: every event the database holds ends delivered.
+    let mut expected = std::collections::BTreeSet::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for (order, _) in &payments {
+        let accessor = PaymentSourceAccessor {
+            source: PaymentSource {
+                schema: "shop".into(),
+                table: "orders".into(),
+                id: order.clone(),
+            },
+            password: PASSWORD.into(),
+        };
+        let events = loop {
+            let events = client_b.webhook_events(&accessor).await.unwrap();
+            if events.len() == 1 && events[0].state == WebhookEventState::Delivered {
+                break events;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{order}: not all delivered: {events:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        expected.extend(events.into_iter().map(|e| e.id.to_string()));
+    }
+    let _ = b.kill();
+    let _ = b.wait();
+
+    let received = accepted_ids(&inbox);
+    let lost: Vec<_> = expected
+        .iter()
+        .filter(|id| !received.contains_key(*id))
+        .collect();
+    let duplicates: usize = received.values().map(|n| n - 1).sum();
+    println!(
+        "faults: kill -9 mid-burst: {} events, {delivered_before_kill} delivered before the kill, {} lost, {duplicates} duplicates",
+        expected.len(),
+        lost.len(),
+    );
+    assert_eq!(expected.len(), N, "one event per cancel");
+    assert!(lost.is_empty(), "lost: {lost:?}");
     drop(fake);
     database.release().await;
 }
