@@ -272,6 +272,7 @@ impl PrivateServer {
             .arg("--no-defaults")
             .arg(format!("--datadir={}", dir.join("data").display()))
             .arg(format!("--socket={}", dir.join("mysqld.sock").display()))
+            .arg(format!("--tmpdir={}", dir.display()))
             .arg(format!("--pid-file={}", dir.join("mysqld.pid").display()))
             .arg(format!("--log-error={}", dir.join("error.log").display()))
             .arg(format!("--port={}", self.port))
@@ -359,6 +360,9 @@ pub(crate) async fn start_private() -> Result<PrivateServer, DatabaseError> {
     let output = tokio::process::Command::new(&install)
         .arg("--no-defaults")
         .arg(format!("--datadir={}", dir.path().join("data").display()))
+        // Its own temporary files: bootstraps running side by side in one /tmp were seen to
+        // remove each other's temporary tables.
+        .arg(format!("--tmpdir={}", dir.path().display()))
         .args([
             "--auth-root-authentication-method=normal",
             "--skip-test-db",

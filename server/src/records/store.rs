@@ -325,6 +325,27 @@ impl Store {
         cancels: &[CancelRow],
         event: Option<&NewEvent>,
     ) -> Result<bool, sqlx::Error> {
+        // Concurrent updates of different payments can deadlock on MariaDB (the gap locks of
+        // the cancels' delete against the others' inserts); InnoDB then rolls one back whole,
+        // so running it again is safe and is what the error asks for.
+        let mut attempt = 1;
+        loop {
+            match self.update_history_once(row, cancels, event).await {
+                Err(e) if attempt < DEADLOCK_ATTEMPTS && is_deadlock(&e) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(5 * attempt)).await;
+                    attempt += 1;
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
+    async fn update_history_once(
+        &self,
+        row: &HistoryRow,
+        cancels: &[CancelRow],
+        event: Option<&NewEvent>,
+    ) -> Result<bool, sqlx::Error> {
         let mut tx = self.db.pool.begin().await?;
         let update = sqlx::query(
             "UPDATE payment_histories SET currency = ?, price = ?, refund = ?, paid_at = ?, \
@@ -459,4 +480,16 @@ async fn insert_cancels(
         .await?;
     }
     Ok(())
+}
+
+/// How many times a transaction rolled back by a deadlock is run in all.
+const DEADLOCK_ATTEMPTS: u64 = 5;
+
+/// A deadlock or a serialization failure (SQLSTATE 40001: MariaDB's 1213): the database
+/// rolled the transaction back and it may be run again.
+fn is_deadlock(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "40001")
 }
