@@ -5,8 +5,9 @@
 #   docker build -t payments-sandbox .                        # compiles inside the build
 #   docker run --rm -p 37821:37821 -p 10851:10851 -p 30771:30771 -p 30772:30772 -p 37822:37822 payments-sandbox
 #
-# CI builds the `prebuilt` target instead, around a binary it compiled already
-# (`cargo build --profile image -p payments-harness --bin harness`), on a local base:
+# The `prebuilt` target takes a binary compiled already, by default
+# `cargo build --profile image -p payments-harness --bin harness`, on a local base (CI passes
+# its stripped debug build with `--build-arg BINARY=target/ci-image/harness`):
 #   podman build --network=host --target prebuilt --build-arg BASE=localhost/debian:bookworm .
 
 ARG BASE=docker.io/library/debian:bookworm-slim
@@ -41,7 +42,9 @@ USER sandbox
 ENTRYPOINT ["harness", "serve"]
 
 FROM runtime AS prebuilt
-COPY target/image/harness /usr/local/bin/harness
+# The binary to take from the build context (CI passes a stripped debug build).
+ARG BINARY=target/image/harness
+COPY ${BINARY} /usr/local/bin/harness
 
 FROM runtime AS sandbox
 COPY --from=build /usr/local/bin/harness /usr/local/bin/harness

@@ -227,9 +227,9 @@ async fn kill_9_mid_cancel_then_retry_refunds_once() {
     }
     let _ = server.kill();
     let _ = server.wait();
-    println!(
+    report(format!(
         "faults: kill -9 mid-cancel: {ROUNDS} cancels killed, {retries} retries, refunds at the PG per payment {refunds_at_pg:?} (want 1 each)"
-    );
+    ));
     assert_eq!(refunds_at_pg, vec![1; ROUNDS]);
     drop(fake);
 }
@@ -340,7 +340,7 @@ async fn the_database_killed_under_load_is_fast_503s_then_recovery() {
     }
     let _ = server.kill();
     let _ = server.wait();
-    println!(
+    report(format!(
         "faults: database killed under load: before {} ok; down {} answered 503 database_unavailable, {} otherwise (slowest {} ms); back after {} ms without a server restart, then {} ok, {} 503",
         counts[0][0],
         counts[1][1],
@@ -349,7 +349,7 @@ async fn the_database_killed_under_load_is_fast_503s_then_recovery() {
         recovery.as_millis(),
         counts[2][0],
         counts[2][1],
-    );
+    ));
     assert!(
         counts[0][0] > 0 && counts[0][1] + counts[0][2] == 0,
         "{counts:?}"
@@ -537,13 +537,18 @@ allow_private = ["127.0.0.0/8"]
         .filter(|id| !received.contains_key(*id))
         .collect();
     let duplicates: usize = received.values().map(|n| n - 1).sum();
-    println!(
+    report(format!(
         "faults: kill -9 mid-burst: {} events ({resent} notifications sent again), {delivered_before_kill} delivered before the kill, {} lost, {duplicates} duplicates",
         expected.len(),
         lost.len(),
-    );
+    ));
     assert_eq!(expected.len(), N, "one event per cancel");
     assert!(lost.is_empty(), "lost: {lost:?}");
     drop(fake);
     database.release().await;
+}
+
+/// Prints a summary line and keeps it for CI (see `payments_testkit::report`).
+fn report(line: String) {
+    payments_testkit::report(env!("CARGO_TARGET_TMPDIR"), "faults", &line);
 }

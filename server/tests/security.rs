@@ -139,10 +139,10 @@ async fn a_padding_oracle_attack_learns_nothing() {
     // The captured request itself still reads (a record that does not exist).
     let real = send(&ctx, "/payments/histories/get", &[], captured.into_bytes()).await;
     assert_eq!(real.0, 404, "{real:?}");
-    println!(
+    report(format!(
         "security: padding oracle: {requests} forged or malformed bodies, {} distinct answer: identical answers",
         answers.len()
-    );
+    ));
     ctx.finish().await;
 }
 
@@ -229,9 +229,9 @@ async fn authenticated_bodies_round_trip_and_refuse_tampering() {
     .await;
     assert_eq!(unknown.0, 400);
     assert!(unknown.2.contains("unsupported_encryption"), "{unknown:?}");
-    println!(
+    report(format!(
         "security: authenticated bodies: round trip, {tampered} tampered bodies refused: identical answers"
-    );
+    ));
     ctx.finish().await;
 }
 
@@ -246,11 +246,11 @@ async fn the_system_monitor_shows_no_arguments() {
         .to_string_lossy()
         .into_owned();
     assert_eq!(system.arguments, vec![name]);
-    println!(
+    report(format!(
         "security: system monitor: {} of {} arguments shown (the program's name): no arguments",
         system.arguments.len(),
         std::env::args().count()
-    );
+    ));
     ctx.finish().await;
 }
 
@@ -286,10 +286,10 @@ fn a_broken_configuration_is_reported_without_its_values() {
         );
         assert!(!stderr.contains(secret), "{stderr}");
     }
-    println!(
+    report(format!(
         "security: configuration errors: {} broken files, 0 values echoed: no secrets shown",
         broken.len()
-    );
+    ));
 }
 
 /// Waits until the first event of `order` has an attempt; answers it.
@@ -363,11 +363,11 @@ async fn the_relay_refuses_internal_targets() {
     }
     assert!(inbox.try_next().await.is_none(), "nothing was delivered");
     ctx.client.health().await.unwrap();
-    println!(
+    report(format!(
         "security: ssrf: {} internal targets, {} refused, 0 delivered: refused",
         targets.len(),
         targets.len()
-    );
+    ));
     ctx.finish().await;
 }
 
@@ -396,7 +396,7 @@ async fn the_relay_follows_no_redirect() {
         inbox.try_next().await.is_none(),
         "the redirect was followed"
     );
-    println!("security: ssrf: 1 redirect, 0 followed: refused");
+    report("security: ssrf: 1 redirect, 0 followed: refused".to_owned());
     ctx.finish().await;
 }
 
@@ -514,11 +514,11 @@ on_both!(client_values_are_sealed_at_rest, |ctx| {
             .as_deref(),
         Some("https://old.example/hook")
     );
-    println!(
+    report(format!(
         "security: secrets at rest ({:?}): {} personal values and credentials, 0 in clear: sealed",
         ctx.backend,
         secrets.len()
-    );
+    ));
 });
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -559,9 +559,9 @@ async fn a_dead_endpoint_delays_no_other_client() {
         .await
         .unwrap();
     assert_eq!(pending[0].state, WebhookEventState::Pending);
-    println!(
+    report(format!(
         "security: dead endpoint: {DEAD} events pending to a black hole, {attempts} attempts there before another client's event arrived: not delayed"
-    );
+    ));
     holding.abort();
     ctx.finish().await;
 }
@@ -584,10 +584,10 @@ on_both!(forged_notifications_keep_one_pending_event, |ctx| {
     }
     let kept = ctx.rows("payment_pending_events").await;
     assert_eq!(kept, 1);
-    println!(
+    report(format!(
         "security: forged notifications ({:?}): {FORGED} for one payment, {kept} kept: deduplicated",
         ctx.backend
-    );
+    ));
 });
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -636,8 +636,13 @@ async fn notifications_are_rate_limited_per_source_address() {
     assert_eq!(post(other).await.0, 200);
     // The client API is not limited.
     ctx.client.health().await.unwrap();
-    println!(
+    report(format!(
         "security: notification flood: {SENT} from one address, {limited} answered 429: rate limited"
-    );
+    ));
     ctx.finish().await;
+}
+
+/// Prints a summary line and keeps it for CI (see `payments_testkit::report`).
+fn report(line: String) {
+    payments_testkit::report(env!("CARGO_TARGET_TMPDIR"), "security", &line);
 }

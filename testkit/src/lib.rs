@@ -35,3 +35,25 @@ pub async fn serve(router: axum::Router) -> std::io::Result<String> {
     });
     Ok(url)
 }
+
+/// Prints a suite's summary line and appends it to `<tmpdir>/reports/<suite>.txt`, so that a
+/// CI run shows the lines of a suite it ran once, without running it again with
+/// `--nocapture`. `tmpdir` is the test's `CARGO_TARGET_TMPDIR`. A line that cannot be written
+/// to the file is still printed: the report is a convenience, the test's assertions decide.
+pub fn report(tmpdir: &str, suite: &str, line: &str) {
+    use std::io::Write as _;
+
+    println!("{line}");
+    let dir = std::path::Path::new(tmpdir).join("reports");
+    let appended = std::fs::create_dir_all(&dir).and_then(|()| {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(format!("{suite}.txt")))?;
+        // One write per line: lines of tests running in parallel do not interleave.
+        file.write_all(format!("{line}\n").as_bytes())
+    });
+    if let Err(error) = appended {
+        eprintln!("the {suite} report was not written: {error}");
+    }
+}
