@@ -99,6 +99,7 @@ pub struct HarnessBuilder {
     pg_timeout: Duration,
     toss: TossConfig,
     iamport: IamportConfig,
+    plain_json: bool,
 }
 
 impl Default for HarnessBuilder {
@@ -117,6 +118,7 @@ impl Default for HarnessBuilder {
             pg_timeout: Duration::from_secs(10),
             toss: TossConfig::default(),
             iamport: IamportConfig::default(),
+            plain_json: false,
         }
     }
 }
@@ -189,6 +191,14 @@ impl HarnessBuilder {
     /// How long the server waits for a PG (default 10 s; shorter makes timeout tests quick).
     pub fn pg_timeout(mut self, timeout: Duration) -> Self {
         self.pg_timeout = timeout;
+        self
+    }
+
+    /// Whether the payments server also reads and answers plain JSON (requests sent as
+    /// `application/json`), for generic HTTP tools; off by default. Needs the sandbox's
+    /// public key and IV (the default `encryption`).
+    pub fn plain_json(mut self, on: bool) -> Self {
+        self.plain_json = on;
         self
     }
 
@@ -291,6 +301,7 @@ impl HarnessBuilder {
         config.pg.timeout_seconds = self.pg_timeout.as_secs_f64();
         config.relay.signing_secrets = vec![Secret::new(self.webhook_secret.clone())];
         config.relay.poll_interval_ms = 50;
+        config.plain_json = self.plain_json;
         let app = App::build(&config).await?;
         {
             let app = app.clone();
@@ -355,14 +366,16 @@ impl HarnessBuilder {
         ]);
         let inbox = Inbox::new(&inbox_base, codec.clone(), &self.webhook_secret);
         let admin_url = format!("{inbox_base}/admin");
-        let discovery = Arc::new(discovery(
+        let mut discovery = discovery(
             &payments_url,
             (&self.key, &self.iv),
             &self.webhook_secret,
             &fakes,
             inbox.url(),
             &admin_url,
-        ));
+        );
+        discovery["payments"]["plain_json"] = json!(self.plain_json);
+        let discovery = Arc::new(discovery);
         let router = inbox
             .router()
             .merge(admin::router(admin::Admin {

@@ -8,8 +8,11 @@ use payments_api::codec::{SANDBOX_IV, SANDBOX_KEY};
 use payments_api::{BodyCodec, Scheme};
 
 mod fake;
+mod logs;
 mod run;
 mod serve;
+mod snapshots;
+mod trigger;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -28,6 +31,13 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Run scenario files (or folders of them), each on a fresh harness.
     Run(run::RunArgs),
+    /// Act as a customer or a PG against a running sandbox (`harness serve`): a card
+    /// payment, a virtual account and its deposit, a billing key, a cancel, a failure, a
+    /// clock move. Prints one line of what happened (`--json`: one JSON object).
+    Trigger(trigger::TriggerArgs),
+    /// Follow a running sandbox live: every request a fake gets, every webhook a fake
+    /// sends, every delivery the inbox gets, one line each, until Ctrl-C.
+    Logs(logs::LogsArgs),
     /// Run one fake PG alone, until Ctrl-C.
     Fake {
         #[command(subcommand)]
@@ -106,6 +116,8 @@ fn main() -> ExitCode {
         Command::Fake { pg } => return fake::run(pg),
         Command::Serve(args) => return serve::run(args),
         Command::Run(args) => return run::run(args),
+        Command::Logs(args) => return logs::run(args),
+        Command::Trigger(args) => trigger::run(args),
         Command::Health { port } => health(port),
         Command::Encrypt { json, keys } => encrypt(json, &keys),
         Command::Decrypt { text, raw, keys } => decrypt(text, raw, &keys),
@@ -184,6 +196,12 @@ fn argument_or_stdin(argument: Option<String>) -> Result<String, String> {
             Ok(text)
         }
     }
+}
+
+/// Prints one JSON line; a closed standard output (a script that stopped reading) is not
+/// an error worth more than stopping.
+fn say_json(value: &serde_json::Value) {
+    let _ = writeln!(io::stdout().lock(), "{value}");
 }
 
 fn write_line(text: &str) -> Result<(), String> {

@@ -1,14 +1,20 @@
-//! `harness run PATH…`: scenario files on fresh harnesses, with progress and a summary.
+//! `harness run PATH…`: scenario files on fresh harnesses (or a running sandbox), with
+//! progress and a summary, their snapshots checked, and reports for CI (`--junit`,
+//! `--json`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use payments_harness::scenario::Scenario;
+use payments_harness::scenario::{Outcome, Scenario, ScenarioError};
 use payments_harness::{Database, Harness};
+use serde_json::json;
 
-#[derive(Debug, Args)]
+use crate::snapshots::{self, Checked};
+
+#[derive(Debug, Clone, Args)]
 pub struct RunArgs {
     /// Scenario files, or folders whose `*.yaml` files to run.
     #[arg(required = true)]
@@ -21,8 +27,9 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 2.0)]
     pg_timeout: f64,
     /// Run on the sandbox whose payments server is at this URL (`harness serve`) instead of
-    /// fresh harnesses. Its fakes are at `--iamport-url` and `--toss-url`, its keys the
-    /// sandbox's; steps that move the payments server's clock cannot run there.
+    /// fresh harnesses, one file at a time. Its fakes are at `--iamport-url` and
+    /// `--toss-url`, its keys the sandbox's; steps that move the payments server's clock
+    /// cannot run there.
     #[arg(long, value_name = "URL")]
     target: Option<String>,
     /// The fake I'mport of `--target`.
@@ -31,6 +38,54 @@ pub struct RunArgs {
     /// The fake Toss of `--target`.
     #[arg(long, default_value = "http://127.0.0.1:30771", requires = "target")]
     toss_url: String,
+    /// Write missing or changed snapshots (`snapshots/<file>.snap` beside each scenario)
+    /// instead of failing on them; read them before committing.
+    #[arg(long)]
+    update_snapshots: bool,
+    /// Also write a JUnit XML report to FILE: one testsuite, one testcase per scenario file.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Print one JSON line per scenario and a summary line instead of progress.
+    #[arg(long)]
+    json: bool,
+    /// Run only the scenarios whose name or file path contains NAME.
+    #[arg(long, value_name = "NAME")]
+    filter: Option<String>,
+    /// How many scenario files run at once, each on its own fresh harness.
+    #[arg(short = 'j', long = "jobs", value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    jobs: u16,
+}
+
+/// Why a scenario failed.
+#[derive(Debug, Clone)]
+struct Failure {
+    /// The step, counted from 1; `None` when the file as a whole failed.
+    step: Option<usize>,
+    message: String,
+    /// A snapshot's difference, line by line.
+    diff: Option<String>,
+}
+
+impl From<ScenarioError> for Failure {
+    fn from(e: ScenarioError) -> Self {
+        Self {
+            step: e.step,
+            message: e.to_string(),
+            diff: None,
+        }
+    }
+}
+
+/// One scenario file's result.
+#[derive(Debug)]
+struct Report {
+    file: String,
+    name: Option<String>,
+    result: Result<Checked, Failure>,
+    duration: Duration,
+    /// Its progress lines, printed when it ends (several run at once).
+    log: Vec<String>,
 }
 
 pub fn run(args: RunArgs) -> ExitCode {
@@ -45,6 +100,38 @@ pub fn run(args: RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if args.target.is_some() && args.jobs > 1 {
+        // Faults and clocks of one sandbox would leak from one scenario into another.
+        eprintln!(
+            "harness: -j runs fresh harnesses side by side; on a --target, files run one at a time"
+        );
+        return ExitCode::from(2);
+    }
+    // Loaded first, so that --filter can match names; a file that does not load is
+    // reported (when its path matches), not dropped.
+    let loaded: Vec<(PathBuf, Result<Scenario, ScenarioError>)> = files
+        .into_iter()
+        .map(|file| {
+            let scenario = Scenario::load(&file);
+            (file, scenario)
+        })
+        .filter(|(file, scenario)| match &args.filter {
+            None => true,
+            Some(filter) => {
+                file.display().to_string().contains(filter.as_str())
+                    || scenario
+                        .as_ref()
+                        .is_ok_and(|s| s.name.contains(filter.as_str()))
+            }
+        })
+        .collect();
+    if loaded.is_empty() {
+        eprintln!(
+            "harness: no scenario matches --filter {:?}",
+            args.filter.as_deref().unwrap_or_default()
+        );
+        return ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -52,6 +139,158 @@ pub fn run(args: RunArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let started = Instant::now();
+    let live = args.jobs == 1 && !args.json;
+    let args = Arc::new(args);
+    let reports = runtime.block_on(run_all(loaded, args.clone(), live));
+    let elapsed = started.elapsed();
+    let failed = reports.iter().filter(|r| r.result.is_err()).count();
+    let passed = reports.len() - failed;
+    if args.json {
+        for report in &reports {
+            crate::say_json(&json_line(report));
+        }
+        crate::say_json(&json!({
+            "type": "summary",
+            "passed": passed,
+            "failed": failed,
+            "duration_ms": elapsed.as_millis() as u64,
+        }));
+    } else {
+        println!(
+            "\nscenarios: {passed} passed, {failed} failed ({:.1} s)",
+            elapsed.as_secs_f64()
+        );
+    }
+    if let Some(path) = &args.junit
+        && let Err(message) = write_junit(path, &reports, elapsed)
+    {
+        eprintln!("harness: {message}");
+        return ExitCode::FAILURE;
+    }
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// Runs every file, `args.jobs` at a time; answers the reports in the files' order.
+async fn run_all(
+    loaded: Vec<(PathBuf, Result<Scenario, ScenarioError>)>,
+    args: Arc<RunArgs>,
+    live: bool,
+) -> Vec<Report> {
+    let permits = Arc::new(tokio::sync::Semaphore::new(usize::from(args.jobs)));
+    let mut tasks = tokio::task::JoinSet::new();
+    let count = loaded.len();
+    for (index, (file, scenario)) in loaded.into_iter().enumerate() {
+        let args = args.clone();
+        let permits = permits.clone();
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            let report = run_file(&file, scenario, &args, live).await;
+            if !live && !args.json {
+                // Printed whole, so that files running side by side do not interleave.
+                println!("{}", report.log.join("\n"));
+            }
+            (index, report)
+        });
+    }
+    let mut reports: Vec<Option<Report>> = (0..count).map(|_| None).collect();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((index, report)) => reports[index] = Some(report),
+            // A panic in a run is a bug of the harness; it is shown, and the run fails.
+            Err(e) => eprintln!("harness: a scenario run stopped: {e}"),
+        }
+    }
+    reports
+        .into_iter()
+        .enumerate()
+        .map(|(index, report)| {
+            report.unwrap_or_else(|| Report {
+                file: format!("#{}", index + 1),
+                name: None,
+                result: Err(Failure {
+                    step: None,
+                    message: "the run stopped".into(),
+                    diff: None,
+                }),
+                duration: Duration::ZERO,
+                log: Vec::new(),
+            })
+        })
+        .collect()
+}
+
+/// Runs one file and checks its snapshot.
+async fn run_file(
+    file: &Path,
+    scenario: Result<Scenario, ScenarioError>,
+    args: &RunArgs,
+    live: bool,
+) -> Report {
+    let started = Instant::now();
+    let shown = file.display().to_string();
+    let mut log = Vec::new();
+    let mut say = |line: String| {
+        if live {
+            println!("{line}");
+        }
+        log.push(line);
+    };
+    let name = scenario.as_ref().ok().map(|s| s.name.clone());
+    let result = match scenario {
+        Err(e) => Err(Failure::from(e)),
+        Ok(scenario) => {
+            say(format!("{shown}: {}", scenario.name));
+            let outcome = match &args.target {
+                Some(target) => on_target(&scenario, &shown, target, args, &mut say).await,
+                None => on_fresh_harness(&scenario, &shown, args, &mut say).await,
+            };
+            outcome.and_then(|outcome| {
+                snapshots::check(
+                    &snapshots::path_of(file),
+                    &scenario.name,
+                    &outcome.snapshots,
+                    args.update_snapshots,
+                )
+                .map_err(|m| Failure {
+                    step: None,
+                    message: format!("{shown}: {}", m.message),
+                    diff: Some(m.diff),
+                })
+            })
+        }
+    };
+    match &result {
+        Ok(Checked::Written) => say("  ok (snapshot written)".into()),
+        Ok(_) => say("  ok".into()),
+        Err(failure) => {
+            say(format!("  FAILED: {}", failure.message));
+            if let Some(diff) = &failure.diff {
+                for line in diff.lines() {
+                    say(format!("    {line}"));
+                }
+            }
+        }
+    }
+    Report {
+        file: shown,
+        name,
+        result,
+        duration: started.elapsed(),
+        log,
+    }
+}
+
+async fn on_fresh_harness(
+    scenario: &Scenario,
+    shown: &str,
+    args: &RunArgs,
+    say: &mut impl FnMut(String),
+) -> Result<Outcome, Failure> {
     let database = match &args.database_url {
         Some(url) if url.starts_with("mysql:") || url.starts_with("mariadb:") => {
             Database::MariaDb(url.clone())
@@ -59,50 +298,22 @@ pub fn run(args: RunArgs) -> ExitCode {
         Some(url) => Database::Url(url.clone()),
         None => Database::Sqlite,
     };
-    let timeout = Duration::from_secs_f64(args.pg_timeout.max(0.1));
-    let started = Instant::now();
-    let (mut passed, mut failed) = (0, 0);
-    for file in &files {
-        let shown = file.display().to_string();
-        let outcome = runtime.block_on(async {
-            let scenario = Scenario::load(file).map_err(|e| e.to_string())?;
-            println!("{shown}: {}", scenario.name);
-            if let Some(target) = &args.target {
-                return on_target(&scenario, &shown, target, &args).await;
-            }
-            let harness = Harness::builder()
-                .database(database.clone())
-                .pg_timeout(timeout)
-                .start()
-                .await
-                .map_err(|e| format!("{shown}: the harness did not start: {e}"))?;
-            let result = scenario
-                .run(&shown, &harness, |_, step| println!("  {step}"))
-                .await
-                .map_err(|e| e.to_string());
-            harness.shutdown().await;
-            result.map(drop)
-        });
-        match outcome {
-            Ok(()) => {
-                passed += 1;
-                println!("  ok");
-            }
-            Err(message) => {
-                failed += 1;
-                println!("  FAILED: {message}");
-            }
-        }
-    }
-    println!(
-        "\nscenarios: {passed} passed, {failed} failed ({:.1} s)",
-        started.elapsed().as_secs_f64()
-    );
-    if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    let harness = Harness::builder()
+        .database(database)
+        .pg_timeout(Duration::from_secs_f64(args.pg_timeout.max(0.1)))
+        .start()
+        .await
+        .map_err(|e| Failure {
+            step: None,
+            message: format!("{shown}: the harness did not start: {e}"),
+            diff: None,
+        })?;
+    let result = scenario
+        .run(shown, &harness, |_, step| say(format!("  {step}")))
+        .await
+        .map_err(Failure::from);
+    harness.shutdown().await;
+    result
 }
 
 /// Runs a scenario on a sandbox elsewhere, with an inbox of this process.
@@ -111,13 +322,20 @@ async fn on_target(
     shown: &str,
     url: &str,
     args: &RunArgs,
-) -> Result<(), String> {
+    say: &mut impl FnMut(String),
+) -> Result<Outcome, Failure> {
     use payments_api::codec::{SANDBOX_IV, SANDBOX_KEY};
-    let codec = payments_api::BodyCodec::new(SANDBOX_KEY, SANDBOX_IV).map_err(|e| e.to_string())?;
+    let setup = |message: String| Failure {
+        step: None,
+        message: format!("{shown}: {message}"),
+        diff: None,
+    };
+    let codec =
+        payments_api::BodyCodec::new(SANDBOX_KEY, SANDBOX_IV).map_err(|e| setup(e.to_string()))?;
     let (inbox, task) =
         payments_harness::Inbox::start(codec.clone(), payments_harness::SANDBOX_WEBHOOK_SECRET)
             .await
-            .map_err(|e| format!("the inbox: {e}"))?;
+            .map_err(|e| setup(format!("the inbox: {e}")))?;
     payments_fakes::tls::install_provider();
     let target = payments_harness::scenario::Target {
         payments_url: url.trim_end_matches('/').to_owned(),
@@ -130,17 +348,68 @@ async fn on_target(
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
-            .map_err(|e| e.to_string())?,
+            .map_err(|e| setup(e.to_string()))?,
         inbox: &inbox,
         server: None,
     };
     let result = scenario
-        .run_on(shown, &target, |_, step| println!("  {step}"))
+        .run_on(shown, &target, |_, step| say(format!("  {step}")))
         .await
-        .map(drop)
-        .map_err(|e| e.to_string());
+        .map_err(Failure::from);
     task.abort();
     result
+}
+
+fn json_line(report: &Report) -> serde_json::Value {
+    let (status, snapshot, failure) = match &report.result {
+        Ok(checked) => ("passed", Some(checked.as_str()), None),
+        Err(failure) => ("failed", None, Some(failure)),
+    };
+    json!({
+        "type": "scenario",
+        "file": report.file,
+        "name": report.name,
+        "status": status,
+        "snapshot": snapshot,
+        "step": failure.and_then(|f| f.step),
+        "message": failure.map(|f| f.message.as_str()),
+        "diff": failure.and_then(|f| f.diff.as_deref()),
+        "duration_ms": report.duration.as_millis() as u64,
+    })
+}
+
+fn write_junit(path: &Path, reports: &[Report], elapsed: Duration) -> Result<(), String> {
+    use quick_junit::{NonSuccessKind, Report as Junit, TestCase, TestCaseStatus, TestSuite};
+    let mut suite = TestSuite::new("scenarios");
+    for report in reports {
+        let status = match &report.result {
+            Ok(_) => TestCaseStatus::success(),
+            Err(failure) => {
+                let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                // The message names the step (`file: step 3 (name): …`) when one failed.
+                let message = failure.message.clone();
+                status.set_message(message.clone());
+                status.set_description(match &failure.diff {
+                    Some(diff) => format!("{message}\n{diff}"),
+                    None => message,
+                });
+                status
+            }
+        };
+        let mut case = TestCase::new(report.name.as_deref().unwrap_or(&report.file), status);
+        case.set_classname(report.file.as_str());
+        case.set_time(report.duration);
+        suite.add_test_case(case);
+    }
+    suite.set_time(elapsed);
+    let mut junit = Junit::new("harness run");
+    junit.set_time(elapsed);
+    junit.add_test_suite(suite);
+    let file = std::fs::File::create(path)
+        .map_err(|e| format!("cannot write the JUnit report {}: {e}", path.display()))?;
+    junit
+        .serialize(std::io::BufWriter::new(file))
+        .map_err(|e| format!("cannot write the JUnit report {}: {e}", path.display()))
 }
 
 fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {

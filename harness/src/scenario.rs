@@ -294,6 +294,9 @@ pub struct ScenarioError {
     pub file: String,
     /// `step 3 (store it)`, or `file` for the file as a whole.
     pub place: String,
+    /// The step's number, counted from 1 the same way in load and run errors; `None` for
+    /// the file as a whole.
+    pub step: Option<usize>,
     pub message: String,
 }
 
@@ -309,6 +312,7 @@ impl Scenario {
         let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
             file: path.display().to_string(),
             place: "file".into(),
+            step: None,
             message: format!("cannot read: {e}"),
         })?;
         Self::parse(&path.display().to_string(), &text)
@@ -317,13 +321,17 @@ impl Scenario {
     /// Reads the text of a scenario file named `file` (for error messages); an error names
     /// the step it is in. Whatever the text, an error and never a panic.
     pub fn parse(file: &str, text: &str) -> Result<Self, ScenarioError> {
-        let fail = |place: String, message: String| ScenarioError {
+        // `i` counts steps from 0; `place` names them from 1, as `run_on` does.
+        let fail = |step: Option<(usize, Option<String>)>, message: String| ScenarioError {
             file: file.to_owned(),
-            place,
+            place: step
+                .as_ref()
+                .map_or_else(|| "file".to_owned(), |(i, name)| place(*i, name.as_deref())),
+            step: step.map(|(i, _)| i + 1),
             message,
         };
         let file: ScenarioFile =
-            serde_norway::from_str(text).map_err(|e| fail("file".into(), e.to_string()))?;
+            serde_norway::from_str(text).map_err(|e| fail(None, e.to_string()))?;
         let steps = file
             .steps
             .into_iter()
@@ -334,7 +342,7 @@ impl Scenario {
                     .and_then(|n| n.as_str())
                     .map(str::to_owned);
                 serde_norway::from_value::<Step>(value)
-                    .map_err(|e| fail(place(i, name.as_deref()), e.to_string()))
+                    .map_err(|e| fail(Some((i, name)), e.to_string()))
             })
             .collect::<Result<_, _>>()?;
         Ok(Self {
@@ -374,6 +382,7 @@ impl Scenario {
             let fail = |message: String| ScenarioError {
                 file: file.to_owned(),
                 place: here.clone(),
+                step: Some(i + 1),
                 message,
             };
             match &step.action {

@@ -81,6 +81,12 @@ pub struct ServeArgs {
     /// fake sends, for scripts to follow.
     #[arg(long, env = "PAYMENTS_SANDBOX_JSON")]
     json: bool,
+    /// Let the payments server also take and answer plain JSON: a request sent as
+    /// `Content-Type: application/json` (or, without a body, `Accept: application/json`)
+    /// skips the body encryption, for generic HTTP tools and generated clients. Sandbox
+    /// only; off by default.
+    #[arg(long, env = "PAYMENTS_SANDBOX_PLAIN_JSON")]
+    plain_json: bool,
 }
 
 /// A positive number of seconds, fractions allowed.
@@ -216,7 +222,8 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .ports(args.payments_port, args.iamport_port, args.toss_port)
         .portone_port(args.portone_port)
         .inbox_port(args.inbox_port)
-        .pg_timeout(args.pg_timeout);
+        .pg_timeout(args.pg_timeout)
+        .plain_json(args.plain_json);
     if let Keys::Given(secrets) | Keys::File(_, secrets) = &keys {
         builder = builder.storage(secrets.clone());
     }
@@ -252,6 +259,9 @@ fn print_ready(harness: &Harness, keys: &Keys) {
     println!("  payments server  {}", harness.payments_url());
     println!("    body key / IV  {key} / {iv}");
     println!("    webhook secret {}", harness.webhook_secret());
+    if doc["payments"]["plain_json"] == true {
+        println!("    plain JSON     taken too (Content-Type: application/json)");
+    }
     match keys {
         Keys::Fresh => {
             println!("    storage keys   fresh for this run (records last until it stops)")

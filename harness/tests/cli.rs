@@ -666,6 +666,186 @@ mod run {
         assert_eq!(out.status.code(), Some(2));
         assert!(String::from_utf8_lossy(&out.stderr).contains("no such file or folder"));
     }
+
+    /// A scenario that records the fake Toss's answer to a lookup of nothing.
+    const SNAPSHOTTED: &str = "name: recorded lookup\nsteps:\n  - toss: GET /v1/payments/nothing\n    expect: {status: 404}\n    snapshot: true\n";
+
+    #[test]
+    fn snapshots_are_checked_written_on_request_and_diffed() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("look.yaml");
+        std::fs::write(&file, SNAPSHOTTED).unwrap();
+        let snap = dir.path().join("snapshots").join("look.snap");
+
+        let out = harness(&["run", file.to_str().unwrap()]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{stdout}");
+        assert!(stdout.contains("no snapshot"), "{stdout}");
+        assert!(stdout.contains("--update-snapshots"), "{stdout}");
+        assert!(
+            stdout.contains("+      code: NOT_FOUND_PAYMENT"),
+            "{stdout}"
+        );
+        assert!(
+            !stdout.contains("    -\n"),
+            "nothing removed from no file: {stdout}"
+        );
+        assert!(!snap.exists(), "a plain run writes nothing");
+
+        let out = harness(&["run", "--update-snapshots", file.to_str().unwrap()]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{stdout}");
+        assert!(stdout.contains("ok (snapshot written)"), "{stdout}");
+        let written = std::fs::read_to_string(&snap).unwrap();
+        assert!(
+            written.starts_with(
+                "---\nsource: harness run\ndescription: recorded lookup\n---\n- - step 1\n"
+            ),
+            "{written}"
+        );
+
+        let out = harness(&["run", file.to_str().unwrap()]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+
+        std::fs::write(
+            &snap,
+            written.replace("NOT_FOUND_PAYMENT", "SOMETHING_ELSE"),
+        )
+        .unwrap();
+        let out = harness(&["run", file.to_str().unwrap()]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{stdout}");
+        assert!(stdout.contains("differ from the snapshot"), "{stdout}");
+        assert!(stdout.contains("-      code: SOMETHING_ELSE"), "{stdout}");
+        assert!(
+            stdout.contains("+      code: NOT_FOUND_PAYMENT"),
+            "{stdout}"
+        );
+    }
+
+    /// Three files: one passes, one fails when run at step 2, one fails to load at step 2.
+    fn three(dir: &std::path::Path) {
+        std::fs::write(
+            dir.join("a-pass.yaml"),
+            "name: passes\nsteps:\n  - toss: GET /v1/payments/nothing\n    expect: {status: 404}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("b-run.yaml"),
+            "name: fails when run\nsteps:\n  - toss: GET /v1/payments/nothing\n    expect: {status: 404}\n  - name: second\n    toss: GET /v1/payments/nothing\n    expect: {status: 200}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("c-load.yaml"),
+            "name: fails to load\nsteps:\n  - toss: GET /v1/payments/nothing\n  - name: second\n    toss: GET /a\n    typo: 1\n",
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn json_lines_and_junit_name_the_failing_step_the_same_way_for_load_and_run() {
+        let dir = tempfile::tempdir().unwrap();
+        three(dir.path());
+        let junit = dir.path().join("out").join("junit.xml");
+        std::fs::create_dir(dir.path().join("out")).unwrap();
+        let out = harness(&[
+            "run",
+            "--json",
+            "--junit",
+            junit.to_str().unwrap(),
+            "-j",
+            "2",
+            dir.path().to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(1));
+        let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+            .collect();
+        assert_eq!(lines.len(), 4, "{lines:?}");
+        assert_eq!(lines[0]["status"], "passed");
+        assert_eq!(lines[0]["name"], "passes");
+        assert_eq!(lines[0]["snapshot"], "none");
+        for (line, place) in [
+            (&lines[1], "step 2 (second)"),
+            (&lines[2], "step 2 (second)"),
+        ] {
+            assert_eq!(line["status"], "failed", "{line}");
+            assert_eq!(line["step"], 2, "{line}");
+            assert!(line["message"].as_str().unwrap().contains(place), "{line}");
+        }
+        assert!(
+            lines[1]["message"]
+                .as_str()
+                .unwrap()
+                .contains("expected 200, got 404")
+        );
+        assert!(lines[2]["message"].as_str().unwrap().contains("typo"));
+        assert_eq!(lines[3]["type"], "summary");
+        assert_eq!(
+            (lines[3]["passed"].as_u64(), lines[3]["failed"].as_u64()),
+            (Some(1), Some(2))
+        );
+
+        let xml = std::fs::read_to_string(&junit).unwrap();
+        assert_eq!(xml.matches("<testsuite ").count(), 1, "{xml}");
+        assert!(
+            xml.contains(r#"tests="3""#) && xml.contains(r#"failures="2""#),
+            "{xml}"
+        );
+        assert_eq!(xml.matches("<testcase ").count(), 3, "{xml}");
+        assert_eq!(xml.matches("<failure ").count(), 2, "{xml}");
+        assert!(
+            xml.contains("b-run.yaml: step 2 (second): status: expected 200, got 404"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("c-load.yaml: step 2 (second): unknown field"),
+            "{xml}"
+        );
+    }
+
+    #[test]
+    fn filter_picks_by_name_or_file_and_jobs_keep_the_order() {
+        let dir = tempfile::tempdir().unwrap();
+        three(dir.path());
+        let out = harness(&["run", "--filter", "passes", dir.path().to_str().unwrap()]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{stdout}");
+        assert!(stdout.contains("scenarios: 1 passed, 0 failed"), "{stdout}");
+
+        let out = harness(&["run", "--filter", "b-run", dir.path().to_str().unwrap()]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains("scenarios: 0 passed, 1 failed"), "{stdout}");
+
+        let out = harness(&[
+            "run",
+            "--filter",
+            "nothing-like-it",
+            dir.path().to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("no scenario matches"));
+
+        let out = harness(&["run", "-j", "3", "--json", dir.path().to_str().unwrap()]);
+        let files: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter_map(|v| v["file"].as_str().map(str::to_owned))
+            .collect();
+        assert_eq!(files.len(), 3, "{files:?}");
+        assert!(
+            files[0].ends_with("a-pass.yaml") && files[2].ends_with("c-load.yaml"),
+            "{files:?}"
+        );
+
+        let out = harness(&["run", "-j", "0", dir.path().to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2));
+    }
 }
 
 mod run_on_a_sandbox {
@@ -689,6 +869,8 @@ mod run_on_a_sandbox {
                 "--inbox-port",
                 "0",
             ])
+            // The shipped scenarios' slow PGs take 2.5 s: longer than this.
+            .args(["--pg-timeout", "2"])
             .env_remove("PAYMENTS_DATABASE_URL")
             .stdout(Stdio::piped())
             .spawn()
@@ -713,14 +895,28 @@ mod run_on_a_sandbox {
                 "--toss-url",
                 ready["fakes"]["toss"]["url"].as_str().unwrap(),
             ])
-            .arg(format!("{scenarios}/toss-virtual-account.yaml"))
-            .arg(format!("{scenarios}/iamport-card-payment.yaml"))
+            .arg(scenarios)
             .output()
             .unwrap();
         let _ = sandbox.kill();
         let _ = sandbox.wait();
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "{stdout}");
-        assert!(stdout.contains("scenarios: 2 passed, 0 failed"), "{stdout}");
+        let shipped = std::fs::read_dir(scenarios)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "yaml")
+            })
+            .count();
+        assert!(shipped >= 10, "{shipped}");
+        // Their snapshots were checked too.
+        assert!(
+            stdout.contains(&format!("scenarios: {shipped} passed, 0 failed")),
+            "{stdout}"
+        );
     }
 }

@@ -73,6 +73,10 @@ pub enum ConfigError {
     PgTimeout,
     #[error("invalid configuration: pg.notifications: per_second and burst must be positive")]
     NotificationRate,
+    #[error(
+        "invalid configuration: plain_json is for sandboxes only: it needs the public sandbox encryption key and IV (a server with keys of its own keeps its bodies encrypted)"
+    )]
+    PlainJsonOutsideSandbox,
 }
 
 /// What is wrong with a storage key.
@@ -144,6 +148,12 @@ pub struct Config {
     pub pg: Pgs,
     /// Delivery of events to clients' webhooks.
     pub relay: Relay,
+    /// Sandboxes only: requests sent as `application/json` are read as plain JSON and
+    /// answered in plain JSON, without the body codec, for generic HTTP tools and generated
+    /// clients. Refused unless `encryption` is the public sandbox key and IV, whose bodies
+    /// anyone can read anyway.
+    #[serde(default)]
+    pub plain_json: bool,
 }
 
 /// How events reach clients.
@@ -443,7 +453,15 @@ impl Config {
                     .collect(),
                 ..Relay::with_secret(SANDBOX_WEBHOOK_SECRET)
             },
+            plain_json: false,
         }
+    }
+
+    /// Whether this is a sandbox's configuration: its body key and IV are the public
+    /// sandbox ones, so nothing its bodies carry is secret.
+    pub fn is_sandbox(&self) -> bool {
+        self.encryption.key.expose() == payments_api::codec::SANDBOX_KEY
+            && self.encryption.iv.expose() == payments_api::codec::SANDBOX_IV
     }
 
     /// Reads `path` (when given), then applies the environment. What serde cannot check is
@@ -477,6 +495,9 @@ impl Config {
     /// Checks what serde cannot (key sizes, URLs, the active key, times) and decodes the
     /// secrets, once: the server runs with the [`Keys`] this answers.
     pub fn validate(&self) -> Result<Keys, ConfigError> {
+        if self.plain_json && !self.is_sandbox() {
+            return Err(ConfigError::PlainJsonOutsideSandbox);
+        }
         let codec = payments_api::BodyCodec::new(
             self.encryption.key.expose(),
             self.encryption.iv.expose(),
@@ -624,6 +645,7 @@ const ENV: &[(&str, &[&str])] = &[
     ("PAYMENTS_LISTEN", &["listen"]),
     ("PAYMENTS_DATABASE_URL", &["database_url"]),
     ("PAYMENTS_MIGRATE_ON_START", &["migrate_on_start"]),
+    ("PAYMENTS_PLAIN_JSON", &["plain_json"]),
     ("PAYMENTS_ENCRYPTION_KEY", &["encryption", "key"]),
     ("PAYMENTS_ENCRYPTION_IV", &["encryption", "iv"]),
     ("PAYMENTS_PASSWORD_PEPPER", &["storage", "password_pepper"]),
@@ -690,7 +712,7 @@ fn apply_env(
             continue;
         };
         let typed = match *path.last().unwrap_or(&"") {
-            "migrate_on_start" => value
+            "migrate_on_start" | "plain_json" => value
                 .parse::<bool>()
                 .map(toml::Value::Boolean)
                 .map_err(|e| e.to_string()),
@@ -883,6 +905,20 @@ mod tests {
         );
         assert_ne!(one.storage.password_pepper, two.storage.password_pepper);
         assert_eq!(one.listen.port(), 0);
+    }
+
+    #[test]
+    fn plain_json_is_for_sandbox_keys_only() {
+        let mut sandbox = Config::sandbox("sqlite::memory:");
+        sandbox.plain_json = true;
+        assert!(sandbox.validate().is_ok());
+        sandbox.encryption.key = Secret::new("SqwHmmXm1fZteI3URPtoyBWFJDMQ7FBQ");
+        assert!(matches!(
+            sandbox.validate(),
+            Err(ConfigError::PlainJsonOutsideSandbox)
+        ));
+        sandbox.plain_json = false;
+        assert!(sandbox.validate().is_ok(), "off, any key will do");
     }
 
     #[test]

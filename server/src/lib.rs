@@ -97,6 +97,7 @@ impl App {
                 monitor: Arc::new(http::Monitor::default()),
                 received: Default::default(),
                 throttle: Arc::new(http::throttle::Throttle::new(&config.pg.notifications)),
+                plain_json: config.plain_json,
             },
             db,
             outbox,

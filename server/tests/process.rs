@@ -168,3 +168,48 @@ fn a_bad_configuration_is_explained_without_its_secrets() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported database URL"));
 }
+
+#[test]
+fn plain_json_is_refused_outside_a_sandbox_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    // Keys of its own: its bodies are secret, so they stay encrypted.
+    let out = server()
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env(
+            "PAYMENTS_ENCRYPTION_KEY",
+            "SqwHmmXm1fZteI3URPtoyBWFJDMQ7FBQ",
+        )
+        .env("PAYMENTS_PLAIN_JSON", "true")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("plain_json is for sandboxes only"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("SqwHmmXm1fZteI3URPtoyBWFJDMQ7FBQ"),
+        "{stderr}"
+    );
+
+    let file = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        file.replace(
+            "key = \"MCKOxv9B23r7EatArCFcBP03nfaS03T8\"",
+            "key = \"SqwHmmXm1fZteI3URPtoyBWFJDMQ7FBQ\"",
+        )
+        .replacen("listen =", "plain_json = true\nlisten =", 1),
+    )
+    .unwrap();
+    let out = server()
+        .args(["serve", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("plain_json is for sandboxes only"));
+}

@@ -40,6 +40,9 @@ pub struct AppState {
     pub received: Arc<std::sync::Mutex<std::collections::VecDeque<PaymentWebhook>>>,
     /// The rate limit of the PGs' notification routes.
     pub throttle: Arc<throttle::Throttle>,
+    /// Whether `application/json` requests are read and answered in plain JSON (a
+    /// sandbox's `plain_json`).
+    pub plain_json: bool,
 }
 
 /// The header that carries a request's id.
@@ -151,15 +154,26 @@ fn request_span(request: &Request) -> tracing::Span {
     tracing::info_span!("request", %id, method = %request.method(), route = %route)
 }
 
+/// How a request's body came, and so how its answer goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wire {
+    /// Encrypted in this scheme: what clients send.
+    Sealed(Scheme),
+    /// Plain JSON, taken only on a sandbox configured with `plain_json`.
+    Plain,
+}
+
 /// An encrypted request body: `text/plain` Base64 of the encrypted JSON, in the scheme the
 /// request's `x-payments-encryption` header names (the legacy AES-CBC without it), with
-/// that scheme, which the answer uses too.
+/// that scheme, which the answer uses too. With `plain_json`, an `application/json` body
+/// is read as it is, and answered in plain JSON.
 #[derive(Debug)]
-pub struct Encrypted<T>(pub T, pub Scheme);
+pub struct Encrypted<T>(pub T, pub Wire);
 
-/// The body encryption a request asked for, for routes without a request body.
+/// The body encryption a request asked for, for routes without a request body; with
+/// `plain_json`, `Accept: application/json` asks for plain JSON.
 #[derive(Debug, Clone, Copy)]
-pub struct Asked(pub Scheme);
+pub struct Asked(pub Wire);
 
 fn asked_scheme(headers: &HeaderMap) -> Result<Scheme, ApiError> {
     let value = match headers.get(SCHEME_HEADER) {
@@ -177,11 +191,28 @@ fn unknown_scheme(value: &str) -> ApiError {
     )
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Asked {
+/// Whether header `name` names a JSON media type.
+fn names_json(headers: &HeaderMap, name: header::HeaderName) -> bool {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().contains("json"))
+}
+
+impl FromRequestParts<AppState> for Asked {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        asked_scheme(&parts.headers).map(Asked)
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if state.plain_json
+            && (names_json(&parts.headers, header::ACCEPT)
+                || names_json(&parts.headers, header::CONTENT_TYPE))
+        {
+            return Ok(Asked(Wire::Plain));
+        }
+        asked_scheme(&parts.headers).map(|scheme| Asked(Wire::Sealed(scheme)))
     }
 }
 
@@ -206,6 +237,24 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Encrypted<T> {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("text/plain")
             .to_ascii_lowercase();
+        if state.plain_json && content_type.contains("json") {
+            let body = Bytes::from_request(request, state)
+                .await
+                .map_err(|e| ApiError::invalid(e.body_text()))?;
+            if body.len() > MAX_BODY {
+                return Err(ApiError::invalid("the body is too large"));
+            }
+            // Plain JSON hides nothing, so its errors may say what is wrong.
+            return serde_json::from_slice(&body)
+                .map(|value| Encrypted(value, Wire::Plain))
+                .map_err(|e| {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_json",
+                        format!("the body is not this request's JSON: {e}"),
+                    )
+                });
+        }
         // The first SDK generation sent no or any non-JSON type; the second `text/plain`.
         if content_type.contains("json") || content_type.contains("form") {
             return Err(ApiError::new(
@@ -225,18 +274,23 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Encrypted<T> {
         state
             .codec
             .open_json(scheme, text)
-            .map(|value| Encrypted(value, scheme))
+            .map(|value| Encrypted(value, Wire::Sealed(scheme)))
             .map_err(undecryptable)
     }
 }
 
-/// An encrypted response body, in the scheme the request asked for.
+/// An encrypted response body, in the scheme the request asked for (plain JSON when it
+/// came in plain JSON).
 fn encrypted<T: Serialize>(
     codec: &BodyCodec,
-    scheme: Scheme,
+    wire: Wire,
     status: StatusCode,
     value: &T,
 ) -> Response {
+    let scheme = match wire {
+        Wire::Sealed(scheme) => scheme,
+        Wire::Plain => return (status, axum::Json(value)).into_response(),
+    };
     match codec.encrypt_json_with(scheme, value) {
         Ok(text) => {
             let mut response = (
@@ -262,7 +316,7 @@ type Reply = Result<Response, ApiError>;
 /// A history in the shape of the SDK generation that asked: `LEGACY` for the first one.
 fn shaped<const LEGACY: bool>(
     codec: &BodyCodec,
-    scheme: Scheme,
+    scheme: Wire,
     status: StatusCode,
     history: &PaymentHistory,
 ) -> Response {
