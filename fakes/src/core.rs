@@ -93,6 +93,12 @@ pub trait Fake: Clone + Send + Sync + 'static {
         Router::new()
     }
 
+    /// The PG's browser side: its stand-in scripts, the checkout page and what the page
+    /// calls. Fault rules leave it alone; the journal records it.
+    fn browser(&self) -> Router<Self> {
+        Router::new()
+    }
+
     /// Runs the PG's own due work (expiries, schedules); webhook retries are run after it.
     fn run_due(&self) -> impl Future<Output = ()> + Send;
 
@@ -125,6 +131,7 @@ pub trait Fake: Clone + Send + Sync + 'static {
             .api()
             .layer(from_fn_with_state(faults, crate::faults::inject))
             .merge(self.controls())
+            .merge(self.browser())
             .layer(from_fn_with_state(journal, crate::http::record));
         let app = recorded
             .merge(crate::controls::routes::<Self>())

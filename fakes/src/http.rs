@@ -115,7 +115,11 @@ pub async fn record(State(layer): State<JournalLayer>, request: Request, next: N
 pub async fn in_pg_shape<F: Fake>(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) || is_json(response.headers()) {
+    // The checkout pages' own error pages (HTML) stay as they are.
+    if !(status.is_client_error() || status.is_server_error())
+        || is_json(response.headers())
+        || is_html(response.headers())
+    {
         return response;
     }
     let (parts, body) = response.into_parts();
@@ -129,6 +133,13 @@ pub async fn in_pg_shape<F: Fake>(request: Request, next: Next) -> Response {
         answer.headers_mut().insert(header::ALLOW, allow.clone());
     }
     answer
+}
+
+fn is_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"))
 }
 
 fn is_json(headers: &HeaderMap) -> bool {

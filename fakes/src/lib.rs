@@ -23,6 +23,7 @@
 //! [`registry`] (merchants), [`timers`], [`delivery`] (webhooks with retries), [`faults`],
 //! [`journal`], [`serve`].
 
+pub mod checkout;
 pub mod clock;
 pub mod compat;
 pub mod controls;

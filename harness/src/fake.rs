@@ -136,6 +136,10 @@ async fn serve(command: FakeCommand) -> Result<(), String> {
                 toss::DEFAULT_SECRET_KEY_PREFIX
             );
             println!("  Authorization: Basic {default_auth}");
+            println!(
+                "  page script:   <script src=\"{url}/v1/payment\"></script> (v1) or {url}/v2/standard (v2), client key {}",
+                toss::checkout::client_key(toss::DEFAULT_SECRET_KEY).unwrap_or_default()
+            );
             common.print_webhooks(&url, "PUT {url}/internal/merchant {\"webhookUrl\": …}");
             run_until_stopped(listener, fake.router(), &url, stop).await;
         }
@@ -170,6 +174,10 @@ async fn serve(command: FakeCommand) -> Result<(), String> {
                 "  token:         POST {url}/users/getToken {{\"imp_key\": \"{}\", \"imp_secret\": \"{}\"}}",
                 iamport::DEFAULT_IMP_KEY,
                 iamport::DEFAULT_IMP_SECRET
+            );
+            println!(
+                "  page script:   <script src=\"{url}/js/iamport.payment-1.2.0.js\"></script>, IMP.init(\"{}\")",
+                iamport::checkout::merchant_code(iamport::DEFAULT_IMP_KEY)
             );
             common.print_webhooks(&url, "PUT {url}/internal/merchant {\"webhook_url\": …}");
             run_until_stopped(listener, fake.router(), &url, stop).await;
@@ -222,6 +230,11 @@ async fn serve(command: FakeCommand) -> Result<(), String> {
             );
             println!("  Authorization: PortOne {}", portone::DEFAULT_API_SECRET);
             println!("  webhook secret: {}", config.webhook_secret);
+            println!(
+                "  page script:   <script src=\"{url}/v2/browser-sdk.js\"></script>, storeId {}, channelKey {}",
+                portone::store_id(portone::DEFAULT_API_SECRET),
+                portone::CHANNEL_KEY
+            );
             common.print_webhooks(&url, "PUT {url}/internal/merchant {\"webhookUrl\": …}");
             run_until_stopped(listener, fake.router(), &url, stop).await;
         }

@@ -327,6 +327,11 @@ impl HarnessBuilder {
                     ("deposit", "GET, PUT /internal/deposit/{imp_uid}"),
                     ("merchant", "GET, PUT /internal/merchant"),
                 ],
+                browser: json!({
+                    "scripts": {"iamport.js": format!("{iamport_url}/js/iamport.payment-1.2.0.js")},
+                    "merchant_code": payments_fakes::iamport::checkout::merchant_code(&iamport_credentials.imp_key),
+                    "checkout": format!("{iamport_url}/checkout"),
+                }),
                 fake: Box::new(iamport.clone()),
             },
             FakeEntry {
@@ -342,6 +347,14 @@ impl HarnessBuilder {
                     ("card_registration", "POST /internal/billing/authorizations"),
                     ("merchant", "GET, PUT /internal/merchant"),
                 ],
+                browser: json!({
+                    "scripts": {
+                        "v1": format!("{toss_url}/v1/payment"),
+                        "v2": format!("{toss_url}/v2/standard"),
+                    },
+                    "client_key": payments_fakes::toss::checkout::client_key(TOSS_SECRET_KEY),
+                    "checkout": format!("{toss_url}/checkout"),
+                }),
                 fake: Box::new(toss.clone()),
             },
             FakeEntry {
@@ -361,6 +374,12 @@ impl HarnessBuilder {
                     ("card_registration", "POST /internal/billing-keys"),
                     ("merchant", "GET, PUT /internal/merchant"),
                 ],
+                browser: json!({
+                    "scripts": {"browser-sdk": format!("{portone_url}/v2/browser-sdk.js")},
+                    "store_id": payments_fakes::portone::store_id(PORTONE_API_SECRET),
+                    "channel_key": payments_fakes::portone::CHANNEL_KEY,
+                    "checkout": format!("{portone_url}/checkout"),
+                }),
                 fake: Box::new(portone.clone()),
             },
         ]);

@@ -45,6 +45,9 @@ pub(crate) struct FakeEntry {
     pub credentials: Map<String, Value>,
     /// Its own `/internal` controls (besides the shared ones), by name.
     pub controls: Vec<(&'static str, &'static str)>,
+    /// What a shop's page needs to use the fake's payment window: the stand-in scripts'
+    /// URLs (by SDK), the public key the page gives the SDK, and the checkout page's URL.
+    pub browser: Value,
     pub fake: Box<dyn AnyFake>,
 }
 
@@ -85,6 +88,7 @@ impl FakeEntry {
             "url": self.url,
             "credentials": self.credentials,
             "controls": controls,
+            "browser": self.browser,
         })
     }
 }

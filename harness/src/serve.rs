@@ -283,6 +283,7 @@ fn print_ready(harness: &Harness, keys: &Keys) {
                 fake["url"].as_str().unwrap_or_default(),
                 credentials.join(", ")
             );
+            print_browser(&fake["browser"]);
         }
     }
     println!(
@@ -295,6 +296,27 @@ fn print_ready(harness: &Harness, keys: &Keys) {
     );
     println!("  database         {}", redact(harness.database_url()));
     println!("press Ctrl-C to stop");
+}
+
+/// Prints what a shop's page needs to use a fake's payment window: a `<script>` line per
+/// stand-in SDK and the public key the page gives it.
+fn print_browser(browser: &serde_json::Value) {
+    for (sdk, url) in browser["scripts"].as_object().into_iter().flatten() {
+        println!(
+            "    page script  <script src=\"{}\"></script>   ({sdk})",
+            url.as_str().unwrap_or_default()
+        );
+    }
+    let keys: Vec<String> = browser
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(name, _)| !matches!(name.as_str(), "scripts" | "checkout"))
+        .map(|(name, value)| format!("{name} {}", value.as_str().unwrap_or_default()))
+        .collect();
+    if !keys.is_empty() {
+        println!("    page keys    {}", keys.join(", "));
+    }
 }
 
 /// Prints every inbox delivery and every webhook a fake sends, as they happen, until the

@@ -3,6 +3,7 @@
 //! cash receipts over in-memory state, in the real API's envelope, plus fake-only controls
 //! under `/internal`.
 
+pub mod checkout;
 mod error;
 mod internal;
 mod model;
@@ -427,6 +428,16 @@ impl Fake for FakeIamport {
             )
             .route_layer(from_fn_with_state(self.clone(), authenticate))
             .route("/users/getToken", post(routes::token::get_token))
+    }
+
+    /// `iamport.js` at the real CDN's paths, and the checkout page.
+    fn browser(&self) -> Router<Self> {
+        Router::new()
+            .route("/v1/iamport.js", get(checkout::script))
+            .route("/js/iamport.payment-1.2.0.js", get(checkout::script))
+            .route("/js/iamport.payment-1.1.8.js", get(checkout::script))
+            .route("/checkout", get(checkout::page))
+            .route("/checkout/api", post(checkout::act))
     }
 
     fn reject(status: StatusCode, detail: &str) -> Response {

@@ -20,6 +20,7 @@
 //! # }
 //! ```
 
+pub mod checkout;
 mod error;
 mod internal;
 mod model;
@@ -520,6 +521,14 @@ impl Fake for FakePortOne {
                 get(internal::merchant).put(internal::set_merchant),
             )
             .route_layer(from_fn_with_state(self.clone(), authenticate))
+    }
+
+    /// The browser SDK at the real CDN's path, and the checkout page.
+    fn browser(&self) -> Router<Self> {
+        Router::new()
+            .route("/v2/browser-sdk.js", get(checkout::script))
+            .route("/checkout", get(checkout::page))
+            .route("/checkout/api", post(checkout::act))
     }
 
     fn reject(status: StatusCode, detail: &str) -> Response {

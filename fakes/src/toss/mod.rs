@@ -19,6 +19,7 @@
 //! # }
 //! ```
 
+pub mod checkout;
 mod error;
 mod internal;
 mod model;
@@ -378,6 +379,17 @@ impl Fake for FakeToss {
                 get(internal::merchant).put(internal::set_merchant),
             )
             .route_layer(from_fn_with_state(self.clone(), authenticate))
+    }
+
+    /// The payment SDK's stand-ins (v1 at `/v1/payment` and `/v1`, v2 at `/v2/standard`,
+    /// the real CDN's paths) and the checkout page.
+    fn browser(&self) -> Router<Self> {
+        Router::new()
+            .route("/v1/payment", get(checkout::script_v1))
+            .route("/v1", get(checkout::script_v1))
+            .route("/v2/standard", get(checkout::script_v2))
+            .route("/checkout", get(checkout::page))
+            .route("/checkout/api", post(checkout::act))
     }
 
     fn reject(status: StatusCode, detail: &str) -> Response {
