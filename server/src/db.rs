@@ -68,12 +68,13 @@ impl Db {
             Backend::Sqlite if url.contains("memory") => 1,
             Backend::Sqlite => 4,
         };
-        let pool = AnyPoolOptions::new()
+        let mut pool = AnyPoolOptions::new()
             .max_connections(max)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options)
-            .await
-            .map_err(DbError::Connect)?;
+            .acquire_timeout(ACQUIRE_TIMEOUT);
+        if backend == Backend::MariaDb {
+            pool = pool.after_connect(|connection, _| Box::pin(read_own_writes(connection)));
+        }
+        let pool = pool.connect_with(options).await.map_err(DbError::Connect)?;
         Ok(Self { pool, backend })
     }
 
@@ -97,6 +98,24 @@ impl Db {
     }
 }
 
+/// On a Galera node, makes the session's reads wait until the node has applied every
+/// transaction the cluster committed before them (`wsrep_sync_wait` bit 1: reads), whatever
+/// else the node's setting asks: instances on different nodes then read what each other
+/// wrote, as on one server (a record stored through one is found through another at once;
+/// the relay's claim sees the leases other nodes took). Elsewhere it changes nothing: a
+/// MariaDB without Galera has the variable and ignores it, a server without it is left as
+/// it is.
+async fn read_own_writes(connection: &mut sqlx::AnyConnection) -> Result<(), sqlx::Error> {
+    let set = sqlx::query("SET SESSION wsrep_sync_wait = @@session.wsrep_sync_wait | 1")
+        .execute(&mut *connection)
+        .await;
+    match set {
+        // 1193: unknown system variable (a MySQL-compatible server without Galera).
+        Err(sqlx::Error::Database(e)) if mariadb_number(e.as_ref()) == Some(1193) => Ok(()),
+        other => other.map(drop),
+    }
+}
+
 /// Every table of records and client events, children before their parents.
 const TABLES: [&str; 6] = [
     "payment_webhook_attempts",
@@ -111,13 +130,16 @@ impl Db {
     /// Deletes every record and client event, keeping the schema: a sandbox's reset, so a
     /// test suite can reuse one database between tests. Never called by the server itself.
     pub async fn delete_all_records(&self) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        for table in TABLES {
-            sqlx::query(trusted(format!("DELETE FROM {table}")))
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await
+        retry_conflicts(|| async {
+            let mut tx = self.pool.begin().await?;
+            for table in TABLES {
+                sqlx::query(trusted(format!("DELETE FROM {table}")))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await
+        })
+        .await
     }
 }
 
@@ -127,7 +149,8 @@ pub(crate) fn trusted(sql: String) -> sqlx::AssertSqlSafe<String> {
 }
 
 /// Whether an error means the database cannot be reached now (down, restarting, the
-/// connection lost) rather than that the query was wrong: worth a retry later.
+/// connection lost, a Galera node not in the cluster) rather than that the query was
+/// wrong: worth a retry later.
 pub fn is_unavailable(error: &sqlx::Error) -> bool {
     match error {
         sqlx::Error::PoolTimedOut
@@ -136,13 +159,74 @@ pub fn is_unavailable(error: &sqlx::Error) -> bool {
         | sqlx::Error::Tls(_)
         | sqlx::Error::WorkerCrashed => true,
         // MariaDB's "server shutdown in progress", "connection was killed", "gone away" and
-        // "lost connection".
-        sqlx::Error::Database(e) => matches!(
-            e.code().as_deref(),
-            Some("1053" | "1927" | "2006" | "2013" | "08S01" | "70100")
-        ),
+        // "lost connection"; Galera's 1047 "WSREP has not yet prepared node for application
+        // use" (a node joining, or cut off from the cluster) comes as 08S01.
+        sqlx::Error::Database(e) => {
+            matches!(
+                mariadb_number(e.as_ref()),
+                Some(1047 | 1053 | 1927 | 2006 | 2013)
+            ) || matches!(e.code().as_deref(), Some("08S01" | "70100"))
+        }
         _ => false,
     }
+}
+
+/// MariaDB's own number of an error (SQLSTATEs are shared by many).
+fn mariadb_number(error: &dyn sqlx::error::DatabaseError) -> Option<u16> {
+    error
+        .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+        .map(|e| e.number())
+}
+
+/// Whether the database rolled a transaction back because it conflicted with another, so
+/// that running it again whole is correct and is what the error asks for: an InnoDB
+/// deadlock (1213, SQLSTATE 40001), and on Galera a certification failure, which a node
+/// reports the same way ("WSREP detected deadlock/conflict"), at any statement or at
+/// COMMIT, when a transaction of another node wrote the same rows first. Galera does not
+/// replicate row locks, so `FOR UPDATE` on one node does not keep another from taking the
+/// same rows; the loser learns it here.
+pub fn is_conflict(error: &sqlx::Error) -> bool {
+    let Some(e) = error.as_database_error() else {
+        return false;
+    };
+    mariadb_number(e) == Some(1213) || e.code().as_deref() == Some("40001")
+}
+
+/// How many times [`retry_conflicts`] runs a transaction in all.
+pub const CONFLICT_ATTEMPTS: u32 = 8;
+/// The first retry waits up to this long (jittered), each next one up to twice as long.
+const CONFLICT_BACKOFF: Duration = Duration::from_millis(4);
+
+/// Runs the write transaction `run` makes, again while the database rolls it back for a
+/// conflict ([`is_conflict`]), at most [`CONFLICT_ATTEMPTS`] times in all, after a random
+/// pause that doubles each time (at most about half a second in all): the racers then
+/// come back at different moments. Any other outcome, and the last conflict, is the
+/// answer. `run` must make the whole transaction afresh each time, reading what it
+/// decides on inside it.
+pub async fn retry_conflicts<T, F, Fut>(mut run: F) -> Result<T, sqlx::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, sqlx::Error>>,
+{
+    let mut attempt = 1;
+    loop {
+        match run().await {
+            Err(e) if attempt < CONFLICT_ATTEMPTS && is_conflict(&e) => {
+                let ceiling = CONFLICT_BACKOFF * 2u32.pow(attempt - 1);
+                tracing::debug!(attempt, error = %e, "a transaction conflicted; running it again");
+                tokio::time::sleep(ceiling.mul_f64(0.5 + random_unit() / 2.0)).await;
+                attempt += 1;
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
+/// A random number in [0, 1].
+fn random_unit() -> f64 {
+    let mut random = [0u8; 2];
+    let _ = getrandom::fill(&mut random);
+    f64::from(u16::from_le_bytes(random)) / f64::from(u16::MAX)
 }
 
 /// Whether an error is a unique-key violation (a duplicate record).

@@ -180,3 +180,66 @@ on_both!(source_ids_are_compared_exactly, |ctx| {
     }
     assert_eq!(ctx.rows("payment_histories").await, ids.len() as i64);
 });
+
+/// Two transactions that lock two rows in opposite orders on MariaDB: InnoDB rolls one back
+/// as a deadlock (1213), and `retry_conflicts` runs it again, so both end committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_deadlock_is_run_again_and_both_transactions_commit() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    let database = payments_testkit::provision(&Database::AnyMariaDb)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let db = payments_server::db::Db::connect(&database.url)
+        .await
+        .unwrap();
+    sqlx::query("CREATE TABLE deadlock_probe (id BIGINT PRIMARY KEY, v BIGINT NOT NULL)")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO deadlock_probe VALUES (1, 0), (2, 0)")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    // Both first attempts hold their first row before either asks for its second.
+    let both_locked = Arc::new(tokio::sync::Barrier::new(2));
+    let runs = Arc::new(AtomicU32::new(0));
+    let transaction = |first: i64, second: i64| {
+        let (db, both_locked, runs) = (db.clone(), both_locked.clone(), runs.clone());
+        tokio::spawn(async move {
+            let mut attempt = 0;
+            payments_server::db::retry_conflicts(|| {
+                attempt += 1;
+                let (db, both_locked, runs, attempt) =
+                    (db.clone(), both_locked.clone(), runs.clone(), attempt);
+                async move {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    let mut tx = db.pool.begin().await?;
+                    for (n, id) in [first, second].into_iter().enumerate() {
+                        sqlx::query("UPDATE deadlock_probe SET v = v + 1 WHERE id = ?")
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await?;
+                        if n == 0 && attempt == 1 {
+                            both_locked.wait().await;
+                        }
+                    }
+                    tx.commit().await
+                }
+            })
+            .await
+        })
+    };
+    let (a, b) = (transaction(1, 2), transaction(2, 1));
+    let (a, b) = (a.await.unwrap(), b.await.unwrap());
+    assert!(a.is_ok() && b.is_ok(), "{a:?} {b:?}");
+    assert_eq!(runs.load(Ordering::SeqCst), 3, "one of the two ran twice");
+    let values: Vec<i64> = sqlx::query_scalar("SELECT v FROM deadlock_probe ORDER BY id")
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(values, [2, 2]);
+    db.pool.close().await;
+    database.release().await;
+}

@@ -109,22 +109,24 @@ impl Intents {
     /// Writes a new open intent. Fails with a unique-key violation when the payment has an
     /// open intent already, or when the client's key names another intent of the payment.
     pub async fn open(&self, intent: &Intent, now: i64) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "INSERT INTO payment_cancel_intents (id, payment_history_id, client_key, open_for, \
+        crate::db::retry_conflicts(|| {
+            sqlx::query(
+                "INSERT INTO payment_cancel_intents (id, payment_history_id, client_key, open_for, \
              price, refund_before, fingerprint, state, created_at, updated_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(intent.id.to_string())
-        .bind(intent.history_id.to_string())
-        .bind(intent.client_key.clone())
-        .bind(intent.history_id.to_string())
-        .bind(intent.price)
-        .bind(intent.refund_before)
-        .bind(intent.fingerprint.clone())
-        .bind(State::Open.as_str())
-        .bind(now)
-        .bind(now)
-        .execute(&self.db.pool)
+            )
+            .bind(intent.id.to_string())
+            .bind(intent.history_id.to_string())
+            .bind(intent.client_key.clone())
+            .bind(intent.history_id.to_string())
+            .bind(intent.price)
+            .bind(intent.refund_before)
+            .bind(intent.fingerprint.clone())
+            .bind(State::Open.as_str())
+            .bind(now)
+            .bind(now)
+            .execute(&self.db.pool)
+        })
         .await?;
         Ok(())
     }
@@ -175,20 +177,22 @@ impl Intents {
         now: i64,
     ) -> Result<(), sqlx::Error> {
         let keep_key = state != State::Abandoned;
-        sqlx::query(
-            "UPDATE payment_cancel_intents SET state = ?, open_for = NULL, error_code = ?, \
+        crate::db::retry_conflicts(|| {
+            sqlx::query(
+                "UPDATE payment_cancel_intents SET state = ?, open_for = NULL, error_code = ?, \
              error_message = ?, updated_at = ?, \
              client_key = CASE WHEN ? = 1 THEN client_key ELSE NULL END \
              WHERE id = ? AND state = ?",
-        )
-        .bind(state.as_str())
-        .bind(error.map(|(code, _)| truncate(code, 64)))
-        .bind(error.map(|(_, message)| truncate(message, 1024)))
-        .bind(now)
-        .bind(i64::from(keep_key))
-        .bind(id.to_string())
-        .bind(State::Open.as_str())
-        .execute(&self.db.pool)
+            )
+            .bind(state.as_str())
+            .bind(error.map(|(code, _)| truncate(code, 64)))
+            .bind(error.map(|(_, message)| truncate(message, 1024)))
+            .bind(now)
+            .bind(i64::from(keep_key))
+            .bind(id.to_string())
+            .bind(State::Open.as_str())
+            .execute(&self.db.pool)
+        })
         .await?;
         Ok(())
     }

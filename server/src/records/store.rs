@@ -15,7 +15,7 @@ use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use crate::crypto::{OpenError, Sealer};
-use crate::db::{Db, trusted};
+use crate::db::{Db, retry_conflicts, trusted};
 use crate::money::Amount;
 use crate::outbox::{NewEvent, Outbox};
 
@@ -293,6 +293,14 @@ impl Store {
         row: &HistoryRow,
         cancels: &[CancelRow],
     ) -> Result<(), sqlx::Error> {
+        retry_conflicts(|| self.insert_history_once(row, cancels)).await
+    }
+
+    async fn insert_history_once(
+        &self,
+        row: &HistoryRow,
+        cancels: &[CancelRow],
+    ) -> Result<(), sqlx::Error> {
         let mut tx = self.db.pool.begin().await?;
         let insert = sqlx::query(trusted(format!(
             "INSERT INTO payment_histories ({IDENTITY_COLUMNS}, {}) \
@@ -326,18 +334,10 @@ impl Store {
         event: Option<&NewEvent>,
     ) -> Result<bool, sqlx::Error> {
         // Concurrent updates of different payments can deadlock on MariaDB (the gap locks of
-        // the cancels' delete against the others' inserts); InnoDB then rolls one back whole,
-        // so running it again is safe and is what the error asks for.
-        let mut attempt = 1;
-        loop {
-            match self.update_history_once(row, cancels, event).await {
-                Err(e) if attempt < DEADLOCK_ATTEMPTS && is_deadlock(&e) => {
-                    tokio::time::sleep(std::time::Duration::from_millis(5 * attempt)).await;
-                    attempt += 1;
-                }
-                outcome => return outcome,
-            }
-        }
+        // the cancels' delete against the others' inserts), and on Galera two nodes updating
+        // one payment conflict at commit; the database then rolls one back whole, so running
+        // it again is safe. Its version check then tells whether it still applies.
+        retry_conflicts(|| self.update_history_once(row, cancels, event)).await
     }
 
     async fn update_history_once(
@@ -407,19 +407,23 @@ impl Store {
         now: i64,
     ) -> Result<(), sqlx::Error> {
         // Notifications never claimed within a week are forgotten: the table stays small.
-        sqlx::query("DELETE FROM payment_pending_events WHERE received_at < ?")
-            .bind(now - 7 * 86_400_000)
-            .execute(&self.db.pool)
-            .await?;
-        let kept = sqlx::query(
-            "INSERT INTO payment_pending_events (id, vendor_code, vendor_uid, received_at) \
+        retry_conflicts(|| {
+            sqlx::query("DELETE FROM payment_pending_events WHERE received_at < ?")
+                .bind(now - 7 * 86_400_000)
+                .execute(&self.db.pool)
+        })
+        .await?;
+        let kept = retry_conflicts(|| {
+            sqlx::query(
+                "INSERT INTO payment_pending_events (id, vendor_code, vendor_uid, received_at) \
              VALUES (?, ?, ?, ?)",
-        )
-        .bind(Uuid::new_v4().to_string())
-        .bind(code.as_str())
-        .bind(uid.to_owned())
-        .bind(now)
-        .execute(&self.db.pool)
+            )
+            .bind(Uuid::new_v4().to_string())
+            .bind(code.as_str())
+            .bind(uid.to_owned())
+            .bind(now)
+            .execute(&self.db.pool)
+        })
         .await;
         match kept {
             // One is kept already: at most one per payment, however many arrive.
@@ -430,33 +434,38 @@ impl Store {
 
     /// Removes the kept notifications of a payment; answers how many there were.
     pub async fn take_pending(&self, code: VendorCode, uid: &str) -> Result<u64, sqlx::Error> {
-        let done = sqlx::query(
-            "DELETE FROM payment_pending_events WHERE vendor_code = ? AND vendor_uid = ?",
-        )
-        .bind(code.as_str())
-        .bind(uid.to_owned())
-        .execute(&self.db.pool)
+        let done = retry_conflicts(|| {
+            sqlx::query(
+                "DELETE FROM payment_pending_events WHERE vendor_code = ? AND vendor_uid = ?",
+            )
+            .bind(code.as_str())
+            .bind(uid.to_owned())
+            .execute(&self.db.pool)
+        })
         .await?;
         Ok(done.rows_affected())
     }
 
     /// Stores a new billing key.
     pub async fn insert_reservation(&self, row: &ReservationRow) -> Result<(), sqlx::Error> {
-        let insert = sqlx::query(trusted(format!(
-            "INSERT INTO payment_reservations ({IDENTITY_COLUMNS}, {}) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            ReservationRow::COLUMNS
-        )));
         let context = client_context(ReservationRow::NAME, "title", row.identity.id);
-        row.identity
-            .bind(insert)
-            .bind(String::new())
-            .bind(self.sealer.seal(&context, row.title.as_bytes()))
-            .bind(row.data.clone())
-            .bind(row.password_hash.clone())
-            .bind(row.created_at)
-            .execute(&self.db.pool)
-            .await?;
+        let title = self.sealer.seal(&context, row.title.as_bytes());
+        retry_conflicts(|| {
+            let insert = sqlx::query(trusted(format!(
+                "INSERT INTO payment_reservations ({IDENTITY_COLUMNS}, {}) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                ReservationRow::COLUMNS
+            )));
+            row.identity
+                .bind(insert)
+                .bind(String::new())
+                .bind(title.clone())
+                .bind(row.data.clone())
+                .bind(row.password_hash.clone())
+                .bind(row.created_at)
+                .execute(&self.db.pool)
+        })
+        .await?;
         Ok(())
     }
 }
@@ -480,16 +489,4 @@ async fn insert_cancels(
         .await?;
     }
     Ok(())
-}
-
-/// How many times a transaction rolled back by a deadlock is run in all.
-const DEADLOCK_ATTEMPTS: u64 = 5;
-
-/// A deadlock or a serialization failure (SQLSTATE 40001: MariaDB's 1213): the database
-/// rolled the transaction back and it may be run again.
-fn is_deadlock(error: &sqlx::Error) -> bool {
-    error
-        .as_database_error()
-        .and_then(|e| e.code())
-        .is_some_and(|code| code == "40001")
 }
