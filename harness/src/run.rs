@@ -27,9 +27,9 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 2.0)]
     pg_timeout: f64,
     /// Run on the sandbox whose payments server is at this URL (`harness serve`) instead of
-    /// fresh harnesses, one file at a time. Its fakes are at `--iamport-url` and
-    /// `--toss-url`, its keys the sandbox's; steps that move the payments server's clock
-    /// cannot run there.
+    /// fresh harnesses, one file at a time. Its fakes are at `--iamport-url`, `--toss-url`
+    /// and `--portone-url`, its keys the sandbox's; steps that move the payments server's
+    /// clock cannot run there.
     #[arg(long, value_name = "URL")]
     target: Option<String>,
     /// The fake I'mport of `--target`.
@@ -38,6 +38,9 @@ pub struct RunArgs {
     /// The fake Toss of `--target`.
     #[arg(long, default_value = "http://127.0.0.1:30771", requires = "target")]
     toss_url: String,
+    /// The fake PortOne V2 of `--target`.
+    #[arg(long, default_value = "http://127.0.0.1:30772", requires = "target")]
+    portone_url: String,
     /// Write missing or changed snapshots (`snapshots/<file>.snap` beside each scenario)
     /// instead of failing on them; read them before committing.
     #[arg(long)]
@@ -341,10 +344,12 @@ async fn on_target(
         payments_url: url.trim_end_matches('/').to_owned(),
         iamport_url: args.iamport_url.trim_end_matches('/').to_owned(),
         toss_url: args.toss_url.trim_end_matches('/').to_owned(),
+        portone_url: args.portone_url.trim_end_matches('/').to_owned(),
         codec,
         imp_key: payments_fakes::iamport::DEFAULT_IMP_KEY.to_owned(),
         imp_secret: payments_fakes::iamport::DEFAULT_IMP_SECRET.to_owned(),
         toss_secret_key: payments_harness::TOSS_SECRET_KEY.to_owned(),
+        portone_api_secret: payments_harness::PORTONE_API_SECRET.to_owned(),
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()

@@ -27,7 +27,7 @@ use payments_api::BodyCodec;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::{Harness, Inbox, TOSS_SECRET_KEY};
+use crate::{Harness, Inbox, PORTONE_API_SECRET, TOSS_SECRET_KEY};
 
 /// What a scenario runs against: a harness in this process, or a sandbox running elsewhere
 /// (`harness serve`), with an inbox of this process.
@@ -36,10 +36,13 @@ pub struct Target<'a> {
     pub payments_url: String,
     pub iamport_url: String,
     pub toss_url: String,
+    pub portone_url: String,
     pub codec: BodyCodec,
     pub imp_key: String,
     pub imp_secret: String,
     pub toss_secret_key: String,
+    /// The PortOne V2 API secret of the store the server uses.
+    pub portone_api_secret: String,
     pub http: reqwest::Client,
     pub inbox: &'a Inbox,
     /// The in-process server, whose clock `clock: {payments: …}` moves; `None` for a
@@ -56,10 +59,12 @@ impl Harness {
             payments_url: self.payments_url().to_owned(),
             iamport_url: self.iamport_url().to_owned(),
             toss_url: self.toss_url().to_owned(),
+            portone_url: self.portone_url().to_owned(),
             codec: BodyCodec::new(key, iv).expect("the harness's key and IV are valid"),
             imp_key: imp_key.to_owned(),
             imp_secret: imp_secret.to_owned(),
             toss_secret_key: TOSS_SECRET_KEY.to_owned(),
+            portone_api_secret: PORTONE_API_SECRET.to_owned(),
             http: self.http.clone(),
             inbox: self.inbox(),
             server: Some(self.server()),
@@ -102,11 +107,12 @@ pub struct Step {
 /// What a step does.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    /// `payments|iamport|toss: METHOD /path`: a request to one of the three.
+    /// `payments|iamport|toss|portone: METHOD /path`: a request to one of the four.
     Request(Request),
     /// `webhook: {…}`: wait for the next client event at the inbox.
     Webhook(WebhookWait),
-    /// `clock: {payments?: s, iamport?: s, toss?: s}`: move clocks forward by seconds.
+    /// `clock: {payments?: s, iamport?: s, toss?: s, portone?: s}`: move clocks forward by
+    /// seconds.
     Clock(BTreeMap<Service, f64>),
     /// `inbox_answers: 503`: the inbox answers deliveries with this status from now on.
     InboxAnswers(u16),
@@ -121,6 +127,12 @@ pub enum Service {
     Iamport,
     /// The fake Toss (authenticated for you).
     Toss,
+    /// The fake PortOne V2 (authenticated for you, as the server's store).
+    PortOne,
+}
+
+impl Service {
+    const ALL: [Self; 4] = [Self::Payments, Self::Iamport, Self::Toss, Self::PortOne];
 }
 
 impl Service {
@@ -130,6 +142,7 @@ impl Service {
             Self::Payments => "payments",
             Self::Iamport => "iamport",
             Self::Toss => "toss",
+            Self::PortOne => "portone",
         }
     }
 }
@@ -141,6 +154,8 @@ pub struct Request {
     /// `METHOD /path`, templated.
     pub line: String,
     pub body: Option<Value>,
+    /// Extra request headers, templated (a webhook's signature headers, say).
+    pub headers: BTreeMap<String, String>,
     pub expect: Option<Expect>,
     /// Variables to take from the answer: `name: dotted.path`.
     pub save: BTreeMap<String, String>,
@@ -161,6 +176,8 @@ struct StepFile {
     #[serde(default)]
     toss: Option<String>,
     #[serde(default)]
+    portone: Option<String>,
+    #[serde(default)]
     webhook: Option<WebhookWait>,
     #[serde(default)]
     clock: Option<BTreeMap<String, f64>>,
@@ -168,6 +185,8 @@ struct StepFile {
     inbox_answers: Option<u16>,
     #[serde(default)]
     body: Option<Value>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
     #[serde(default)]
     expect: Option<Expect>,
     #[serde(default)]
@@ -184,6 +203,7 @@ impl TryFrom<StepFile> for Step {
             (Service::Payments, file.payments),
             (Service::Iamport, file.iamport),
             (Service::Toss, file.toss),
+            (Service::PortOne, file.portone),
         ]
         .into_iter()
         .filter_map(|(to, line)| line.map(|line| (to, line)));
@@ -193,6 +213,7 @@ impl TryFrom<StepFile> for Step {
                     to,
                     line,
                     body: None,
+                    headers: BTreeMap::new(),
                     expect: None,
                     save: BTreeMap::new(),
                     snapshot: false,
@@ -206,24 +227,26 @@ impl TryFrom<StepFile> for Step {
         actions.extend(file.inbox_answers.map(Action::InboxAnswers));
         let (Some(mut action), None) = (actions.pop(), actions.pop()) else {
             return Err(
-                "a step is exactly one of payments, iamport, toss, webhook, clock, inbox_answers"
+                "a step is exactly one of payments, iamport, toss, portone, webhook, clock, inbox_answers"
                     .into(),
             );
         };
         match &mut action {
             Action::Request(request) => {
                 request.body = file.body;
+                request.headers = file.headers;
                 request.expect = file.expect;
                 request.save = file.save;
                 request.snapshot = file.snapshot;
             }
             _ if file.body.is_some()
+                || !file.headers.is_empty()
                 || file.expect.is_some()
                 || !file.save.is_empty()
                 || file.snapshot =>
             {
                 return Err(
-                    "body, expect, save and snapshot go with a payments, iamport or toss request"
+                    "body, headers, expect, save and snapshot go with a payments, iamport, toss or portone request"
                         .into(),
                 );
             }
@@ -236,16 +259,18 @@ impl TryFrom<StepFile> for Step {
     }
 }
 
-/// Clocks only move forward, by an amount a `Duration` can hold, and there are three.
+/// Clocks only move forward, by an amount a `Duration` can hold, and there are four.
 fn clocks_of(clocks: BTreeMap<String, f64>) -> Result<BTreeMap<Service, f64>, String> {
     clocks
         .into_iter()
         .map(|(which, seconds)| {
-            let service = [Service::Payments, Service::Iamport, Service::Toss]
+            let service = Service::ALL
                 .into_iter()
                 .find(|s| s.as_str() == which)
                 .ok_or_else(|| {
-                    format!("clock.{which}: unknown clock; expected payments, iamport or toss")
+                    format!(
+                        "clock.{which}: unknown clock; expected payments, iamport, toss or portone"
+                    )
                 })?;
             if !(0.0..=1e12).contains(&seconds) {
                 return Err(format!(
@@ -379,6 +404,9 @@ impl Scenario {
         for (i, step) in self.steps.iter().enumerate() {
             let here = place(i, step.name.as_deref());
             progress(i, &here);
+            // The payments server's time as a webhook timestamp would carry it, so a
+            // scenario can sign (or forge) a fresh one.
+            vars.insert("now_s".into(), Value::from(now_s(harness)));
             let fail = |message: String| ScenarioError {
                 file: file.to_owned(),
                 place: here.clone(),
@@ -425,7 +453,16 @@ impl Scenario {
                         .map(|b| render(b, &vars))
                         .transpose()
                         .map_err(&fail)?;
-                    let (status, answer) = call(harness, request.to, method, path, body)
+                    let headers = request
+                        .headers
+                        .iter()
+                        .map(|(name, value)| {
+                            let value = render(&Value::from(value.as_str()), &vars)?;
+                            Ok((name.clone(), value.as_str().unwrap_or_default().to_owned()))
+                        })
+                        .collect::<Result<Vec<_>, String>>()
+                        .map_err(&fail)?;
+                    let (status, answer) = call(harness, request.to, method, path, body, &headers)
                         .await
                         .map_err(|e| fail(format!("{target} {line}: {e}")))?;
                     if let Some(expect) = &request.expect {
@@ -478,6 +515,7 @@ async fn move_clock(harness: &Target<'_>, which: Service, seconds: f64) -> Resul
         }
         Service::Toss => &harness.toss_url,
         Service::Iamport => &harness.iamport_url,
+        Service::PortOne => &harness.portone_url,
     };
     let moved = harness
         .http
@@ -492,12 +530,21 @@ async fn move_clock(harness: &Target<'_>, which: Service, seconds: f64) -> Resul
     Ok(())
 }
 
+/// Unix seconds on the payments server's clock (this machine's for a sandbox elsewhere).
+fn now_s(harness: &Target<'_>) -> i64 {
+    match harness.server {
+        Some(server) => server.clock().now_ms().div_euclid(1000),
+        None => chrono::Utc::now().timestamp(),
+    }
+}
+
 async fn call(
     harness: &Target<'_>,
     to: Service,
     method: reqwest::Method,
     path: &str,
     body: Option<Value>,
+    headers: &[(String, String)],
 ) -> Result<(u16, Value), String> {
     match to {
         Service::Payments => {
@@ -505,10 +552,22 @@ async fn call(
             let mut request = harness
                 .http
                 .request(method, format!("{}{path}", harness.payments_url));
+            for (name, value) in headers {
+                request = request.header(name, value);
+            }
+            // The PGs' notifications are plain JSON, as the PGs send them; everything
+            // else the server takes encrypted.
+            let plain = path.starts_with("/payments/webhooks/");
             if let Some(body) = body {
-                request = request
-                    .header("content-type", "text/plain")
-                    .body(codec.encrypt_json(&body).map_err(|e| e.to_string())?);
+                request = if plain {
+                    request
+                        .header("content-type", "application/json")
+                        .body(body.to_string())
+                } else {
+                    request
+                        .header("content-type", "text/plain")
+                        .body(codec.encrypt_json(&body).map_err(|e| e.to_string())?)
+                };
             }
             let response = request.send().await.map_err(|e| e.to_string())?;
             let status = response.status().as_u16();
@@ -536,6 +595,18 @@ async fn call(
                 &format!("{}{path}", harness.toss_url),
                 &auth,
                 body,
+                headers,
+            )
+            .await
+        }
+        Service::PortOne => {
+            raw(
+                harness,
+                method,
+                &format!("{}{path}", harness.portone_url),
+                &format!("PortOne {}", harness.portone_api_secret),
+                body,
+                headers,
             )
             .await
         }
@@ -546,6 +617,7 @@ async fn call(
                 &format!("{}/users/getToken", harness.iamport_url),
                 "",
                 Some(serde_json::json!({"imp_key": harness.imp_key, "imp_secret": harness.imp_secret})),
+                &[],
             )
             .await?;
             let token = token["response"]["access_token"]
@@ -558,6 +630,7 @@ async fn call(
                 &format!("{}{path}", harness.iamport_url),
                 &token,
                 body,
+                headers,
             )
             .await
         }
@@ -570,11 +643,15 @@ async fn raw(
     url: &str,
     auth: &str,
     body: Option<Value>,
+    headers: &[(String, String)],
 ) -> Result<(u16, Value), String> {
     let mut request = harness
         .http
         .request(method, url)
         .header("authorization", auth);
+    for (name, value) in headers {
+        request = request.header(name, value);
+    }
     if let Some(body) = body {
         request = request.json(&body);
     }
@@ -591,6 +668,31 @@ async fn raw(
     ))
 }
 
+/// A variable's value. `now+N` and `now-N` are not variables but times: `now_s` moved by N
+/// seconds, in RFC 3339 (a schedule's time, an expiry).
+fn lookup(name: &str, vars: &BTreeMap<String, Value>) -> Result<Value, String> {
+    if let Some(value) = vars.get(name) {
+        return Ok(value.clone());
+    }
+    let unknown = || format!("unknown variable {{{{{name}}}}}");
+    let offset = match name.strip_prefix("now") {
+        Some(rest) if rest.starts_with(['+', '-']) => rest
+            .trim_start_matches('+')
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| format!("{{{{{name}}}}}: expected now+SECONDS or now-SECONDS"))?,
+        _ => return Err(unknown()),
+    };
+    let now = vars
+        .get("now_s")
+        .and_then(Value::as_i64)
+        .ok_or_else(unknown)?;
+    now.checked_add(offset)
+        .and_then(|at| chrono::DateTime::from_timestamp(at, 0))
+        .map(|at| Value::from(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)))
+        .ok_or_else(|| format!("{{{{{name}}}}}: out of range"))
+}
+
 /// Replaces `{{name}}` in strings; a string that is exactly `{{name}}` takes the variable's
 /// JSON value (numbers stay numbers).
 fn render(template: &Value, vars: &BTreeMap<String, Value>) -> Result<Value, String> {
@@ -602,10 +704,7 @@ fn render(template: &Value, vars: &BTreeMap<String, Value>) -> Result<Value, Str
                 .and_then(|t| t.strip_suffix("}}"))
                 && !name.contains("{{")
             {
-                return vars
-                    .get(name.trim())
-                    .cloned()
-                    .ok_or_else(|| format!("unknown variable {{{{{}}}}}", name.trim()));
+                return lookup(name.trim(), vars);
             }
             let mut out = String::new();
             let mut rest = text.as_str();
@@ -616,11 +715,8 @@ fn render(template: &Value, vars: &BTreeMap<String, Value>) -> Result<Value, Str
                     .find("}}")
                     .ok_or_else(|| format!("unclosed {{{{ in {text:?}"))?;
                 let name = after[..end].trim();
-                let value = vars
-                    .get(name)
-                    .ok_or_else(|| format!("unknown variable {{{{{name}}}}}"))?;
-                match value {
-                    Value::String(s) => out.push_str(s),
+                match lookup(name, vars)? {
+                    Value::String(s) => out.push_str(&s),
                     other => out.push_str(&other.to_string()),
                 }
                 rest = &after[end + 2..];
@@ -734,6 +830,13 @@ pub fn redact(value: &Value) -> Value {
         "lastTransactionKey",
         // A Toss payment's `receipt.url` and `checkout.url` carry its paymentKey.
         "url",
+        // PortOne V2's attempt, PG and schedule ids.
+        "transactionId",
+        "pgTxId",
+        "pgCancellationId",
+        "scheduleId",
+        "paymentToken",
+        "txId",
     ];
     match value {
         Value::Object(map) => Value::Object(
@@ -812,7 +915,7 @@ mod tests {
         ] {
             let error = step(yaml).unwrap_err();
             assert!(
-                error.contains("go with a payments, iamport or toss request"),
+                error.contains("go with a payments, iamport, toss or portone request"),
                 "{error}"
             );
         }
@@ -839,6 +942,28 @@ mod tests {
             render(&json!("{{missing}}"), &vars)
                 .unwrap_err()
                 .contains("missing")
+        );
+    }
+
+    #[test]
+    fn now_plus_seconds_is_a_time_on_the_scenario_clock() {
+        let vars = BTreeMap::from([("now_s".to_string(), json!(1_767_225_600))]);
+        assert_eq!(
+            render(
+                &json!({"at": "{{now+3600}}", "before": "{{ now-60 }}", "s": "{{now_s}}"}),
+                &vars
+            )
+            .unwrap(),
+            json!({"at": "2026-01-01T01:00:00Z", "before": "2025-12-31T23:59:00Z", "s": 1_767_225_600})
+        );
+        for bad in ["{{now+soon}}", "{{now+99999999999999999}}"] {
+            let error = render(&json!(bad), &vars).unwrap_err();
+            assert!(error.contains("now+"), "{error}");
+        }
+        assert!(
+            render(&json!("{{now+1}}"), &BTreeMap::new())
+                .unwrap_err()
+                .contains("unknown variable")
         );
     }
 

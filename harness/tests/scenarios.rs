@@ -70,7 +70,9 @@ async fn errors_point_at_the_file_the_step_and_the_field() {
     let (_dir, path) = write("name: x\nsteps:\n  - clock: {server: 5}\n");
     let error = Scenario::load(&path).unwrap_err().to_string();
     assert!(
-        error.ends_with("step 1: clock.server: unknown clock; expected payments, iamport or toss"),
+        error.ends_with(
+            "step 1: clock.server: unknown clock; expected payments, iamport, toss or portone"
+        ),
         "{error}"
     );
 
