@@ -166,7 +166,9 @@ impl Relay {
             tokio::select! {
                 () = self.outbox.woken() => {}
                 () = tokio::time::sleep(poll) => {}
-                _ = stop.changed() => {}
+                // A dropped sender (the server's task gone) stops the relay too; waiting on
+                // it again would answer at once, forever.
+                changed = stop.changed() => if changed.is_err() { break },
                 Some(_) = running.join_next(), if full => {}
             }
             if *stop.borrow() {

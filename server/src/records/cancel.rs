@@ -223,7 +223,9 @@ impl Records {
             }
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}
-                _ = stop.changed() => {}
+                // A dropped sender (the server's task gone) stops the sweeps too; waiting
+                // on it again would answer at once, forever.
+                changed = stop.changed() => if changed.is_err() { break },
             }
         }
     }
