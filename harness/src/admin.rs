@@ -11,7 +11,7 @@
 //! | `GET /admin/inbox/wait?timeout_ms=&after=&source_id=&event_id=&accepted=` | the first delivery matching (accepted ones unless `accepted=false`), waiting for it (long poll) |
 //! | `GET /admin/inbox/events/{id}` | the delivery of one event, by its `webhook-id` |
 //! | `GET`, `PUT`, `DELETE /admin/inbox/status` | the status the inbox answers: read, set (`{"status": 503}`), back to 200 |
-//! | `GET`, `POST /admin/clock` | the server's and every fake's clock: read, move all forward (`{days?, hours?, minutes?, seconds?}`) |
+//! | `GET`, `POST /admin/clock` | the server's and every fake's clock: read, move forward (`{days?, hours?, minutes?, seconds?, only?}`: all clocks, or those `only` names) |
 //! | `POST /admin/reset` | a fresh state: every fake, the inbox, the server's records and clock |
 //!
 //! Every error is `{code, message}` with a 4xx status (5xx only when the database fails).
@@ -357,6 +357,10 @@ struct Advance {
     minutes: f64,
     #[serde(default)]
     seconds: f64,
+    /// The clocks to move, by name (`server` and the fakes' names, as `GET` shows them);
+    /// every clock when absent.
+    #[serde(default)]
+    only: Option<Vec<String>>,
 }
 
 /// The most the clocks move in one call.
@@ -376,8 +380,25 @@ async fn advance(State(admin): State<Admin>, body: Bytes) -> Result<Response, Ad
             "the clocks move by at most ten years at a time",
         ));
     }
+    if let Some(only) = &by.only {
+        let known = |name: &str| name == "server" || admin.fakes.iter().any(|f| f.name == name);
+        if only.is_empty() {
+            return Err(bad_request(
+                "`only` names no clock: leave it out to move them all",
+            ));
+        }
+        if let Some(unknown) = only.iter().find(|name| !known(name)) {
+            let names: Vec<&str> = std::iter::once("server")
+                .chain(admin.fakes.iter().map(|f| f.name))
+                .collect();
+            return Err(bad_request(format!(
+                "there is no clock named {unknown:?}; the clocks are {}",
+                names.join(", ")
+            )));
+        }
+    }
     let ms = (seconds * 1000.0) as u64;
-    crate::advance_all(&admin.app, &admin.fakes, ms).await;
+    crate::advance_all(&admin.app, &admin.fakes, ms, by.only.as_deref()).await;
     Ok(clocks_view(&admin))
 }
 

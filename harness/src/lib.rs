@@ -461,11 +461,16 @@ impl std::fmt::Debug for StorageSecrets {
 }
 
 /// Moves the server's clock and every fake's forward by `ms`.
-pub(crate) async fn advance_all(app: &App, fakes: &[FakeEntry], ms: u64) {
-    app.clock().advance(Duration::from_millis(ms));
-    app.wake_relay();
+/// Moves the server's clock (named `server`) and the fakes' forward: those `only` names, or
+/// all of them.
+pub(crate) async fn advance_all(app: &App, fakes: &[FakeEntry], ms: u64, only: Option<&[String]>) {
+    let moves = |name: &str| only.is_none_or(|names| names.iter().any(|n| n == name));
+    if moves("server") {
+        app.clock().advance(Duration::from_millis(ms));
+        app.wake_relay();
+    }
     let by = chrono::Duration::milliseconds(i64::try_from(ms).unwrap_or(i64::MAX / 2));
-    for fake in fakes {
+    for fake in fakes.iter().filter(|fake| moves(fake.name)) {
         fake.fake.advance(by).await;
     }
 }
@@ -670,6 +675,7 @@ impl Harness {
             &self.app,
             &self.fakes,
             u64::try_from(by.as_millis()).unwrap_or(u64::MAX),
+            None,
         )
         .await;
     }

@@ -28,8 +28,8 @@ pub struct RunArgs {
     pg_timeout: f64,
     /// Run on the sandbox whose payments server is at this URL (`harness serve`) instead of
     /// fresh harnesses, one file at a time. Its fakes are at `--iamport-url`, `--toss-url`
-    /// and `--portone-url`, its keys the sandbox's; steps that move the payments server's
-    /// clock cannot run there.
+    /// and `--portone-url`, its keys the sandbox's, and the payments server's clock moves
+    /// through its admin API at `--admin-url`.
     #[arg(long, value_name = "URL")]
     target: Option<String>,
     /// The fake I'mport of `--target`.
@@ -41,6 +41,13 @@ pub struct RunArgs {
     /// The fake PortOne V2 of `--target`.
     #[arg(long, default_value = "http://127.0.0.1:30772", requires = "target")]
     portone_url: String,
+    /// The admin API of `--target`, through which steps move the payments server's clock.
+    #[arg(
+        long,
+        default_value = "http://127.0.0.1:37822/admin",
+        requires = "target"
+    )]
+    admin_url: String,
     /// Write missing or changed snapshots (`snapshots/<file>.snap` beside each scenario)
     /// instead of failing on them; read them before committing.
     #[arg(long)]
@@ -356,6 +363,7 @@ async fn on_target(
             .map_err(|e| setup(e.to_string()))?,
         inbox: &inbox,
         server: None,
+        admin_url: Some(args.admin_url.trim_end_matches('/').to_owned()),
     };
     let result = scenario
         .run_on(shown, &target, |_, step| say(format!("  {step}")))

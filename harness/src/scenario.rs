@@ -48,6 +48,9 @@ pub struct Target<'a> {
     /// The in-process server, whose clock `clock: {payments: …}` moves; `None` for a
     /// sandbox elsewhere.
     pub server: Option<&'a payments_server::App>,
+    /// A sandbox's admin API (`…/admin`), through which `clock: {payments: …}` moves the
+    /// server's clock when `server` is `None`.
+    pub admin_url: Option<String>,
 }
 
 impl Harness {
@@ -68,6 +71,7 @@ impl Harness {
             http: self.http.clone(),
             inbox: self.inbox(),
             server: Some(self.server()),
+            admin_url: None,
         }
     }
 }
@@ -406,7 +410,7 @@ impl Scenario {
             progress(i, &here);
             // The payments server's time as a webhook timestamp would carry it, so a
             // scenario can sign (or forge) a fresh one.
-            vars.insert("now_s".into(), Value::from(now_s(harness)));
+            vars.insert("now_s".into(), Value::from(now_s(harness).await));
             let fail = |message: String| ScenarioError {
                 file: file.to_owned(),
                 place: here.clone(),
@@ -506,11 +510,27 @@ fn place(i: usize, name: Option<&str>) -> String {
 async fn move_clock(harness: &Target<'_>, which: Service, seconds: f64) -> Result<(), String> {
     let fake = match which {
         Service::Payments => {
-            let server = harness.server.ok_or(
-                "clock: the payments server's clock moves only in a harness of this process",
+            if let Some(server) = harness.server {
+                server.clock().advance(Duration::from_secs_f64(seconds));
+                server.wake_relay();
+                return Ok(());
+            }
+            let admin = harness.admin_url.as_deref().ok_or(
+                "clock: the payments server's clock moves in a harness of this process, \
+                 or through a sandbox's admin API",
             )?;
-            server.clock().advance(Duration::from_secs_f64(seconds));
-            server.wake_relay();
+            let moved = harness
+                .http
+                .post(format!("{admin}/clock"))
+                .json(&serde_json::json!({"seconds": seconds, "only": ["server"]}))
+                .send()
+                .await
+                .map_err(|e| format!("clock: the admin API at {admin}: {e}"))?;
+            if !moved.status().is_success() {
+                let status = moved.status();
+                let body = moved.text().await.unwrap_or_default();
+                return Err(format!("clock: the admin API answered {status}: {body}"));
+            }
             return Ok(());
         }
         Service::Toss => &harness.toss_url,
@@ -530,12 +550,33 @@ async fn move_clock(harness: &Target<'_>, which: Service, seconds: f64) -> Resul
     Ok(())
 }
 
-/// Unix seconds on the payments server's clock (this machine's for a sandbox elsewhere).
-fn now_s(harness: &Target<'_>) -> i64 {
-    match harness.server {
-        Some(server) => server.clock().now_ms().div_euclid(1000),
-        None => chrono::Utc::now().timestamp(),
+/// Unix seconds on the payments server's clock: read through the admin API for a sandbox
+/// elsewhere, or this machine's when that cannot be read.
+async fn now_s(harness: &Target<'_>) -> i64 {
+    if let Some(server) = harness.server {
+        return server.clock().now_ms().div_euclid(1000);
     }
+    if let Some(admin) = &harness.admin_url {
+        let read = async {
+            let clocks: Value = harness
+                .http
+                .get(format!("{admin}/clock"))
+                .send()
+                .await
+                .ok()?
+                .error_for_status()
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            let now = clocks["server"]["now"].as_str()?;
+            Some(chrono::DateTime::parse_from_rfc3339(now).ok()?.timestamp())
+        };
+        if let Some(now) = read.await {
+            return now;
+        }
+    }
+    chrono::Utc::now().timestamp()
 }
 
 async fn call(

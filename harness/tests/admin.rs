@@ -237,6 +237,19 @@ async fn a_client_that_is_down_gets_the_event_after_the_clocks_move() {
     );
     let (_, read) = get(&format!("{admin}/clock")).await;
     assert_eq!(read, clocks.clone().tap_now(&read));
+
+    // `only` moves just the clocks it names.
+    let (status, clocks) = call(
+        Method::POST,
+        &format!("{admin}/clock"),
+        Some(r#"{"seconds": 30, "only": ["server", "portone"]}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{clocks}");
+    assert_eq!(clocks["server"]["offset_seconds"], 90.0);
+    assert_eq!(clocks["fakes"]["portone"]["offset_seconds"], 90.0);
+    assert_eq!(clocks["fakes"]["toss"]["offset_seconds"], 60.0);
+    assert_eq!(clocks["fakes"]["iamport"]["offset_seconds"], 60.0);
     harness.shutdown().await;
 }
 
@@ -384,6 +397,20 @@ async fn bad_input_answers_a_json_error() {
             Method::POST,
             format!("{admin}/clock"),
             Some(r#"[1]"#),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            Method::POST,
+            format!("{admin}/clock"),
+            Some(r#"{"seconds": 5, "only": ["sundial"]}"#),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            Method::POST,
+            format!("{admin}/clock"),
+            Some(r#"{"seconds": 5, "only": []}"#),
             StatusCode::BAD_REQUEST,
             "invalid_request",
         ),

@@ -895,6 +895,11 @@ mod run_on_a_sandbox {
                 "--toss-url",
                 ready["fakes"]["toss"]["url"].as_str().unwrap(),
             ])
+            .args([
+                "--portone-url",
+                ready["fakes"]["portone"]["url"].as_str().unwrap(),
+            ])
+            .args(["--admin-url", ready["admin"]["url"].as_str().unwrap()])
             .arg(scenarios)
             .output()
             .unwrap();
