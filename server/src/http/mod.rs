@@ -40,6 +40,10 @@ pub struct AppState {
     pub received: Arc<std::sync::Mutex<std::collections::VecDeque<PaymentWebhook>>>,
     /// The rate limit of the PGs' notification routes.
     pub throttle: Arc<throttle::Throttle>,
+    /// The database, for the figures `/metrics` reads when scraped.
+    pub db: crate::db::Db,
+    /// The server's clock, for the age of the oldest pending event.
+    pub clock: Arc<crate::clock::Clock>,
 }
 
 /// The header that carries a request's id.
@@ -96,6 +100,7 @@ pub fn router(state: AppState) -> Router {
         .route("/monitors/ready", get(monitors::ready))
         .route("/monitors/performance", get(monitors::performance))
         .route("/monitors/system", get(monitors::system))
+        .route("/metrics", get(monitors::metrics))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no_route", "no such route") })
         .layer(axum::middleware::from_fn(error::json_errors))
         .layer(from_fn_with_state(state.monitor.clone(), monitors::count))
