@@ -129,6 +129,8 @@ impl Successor {
         let pid = child.id().unwrap_or_default();
         let mut buffer = vec![0u8; 4096];
         tokio::select! {
+            // The answer first: a process that fails says why, then exits at once.
+            biased;
             received = answers.recv(&mut buffer) => {
                 let message = match received {
                     Ok(n) => String::from_utf8_lossy(&buffer[..n]).into_owned(),
@@ -142,10 +144,18 @@ impl Successor {
                 let _ = child.kill().await;
                 Err(why)
             }
-            status = child.wait() => Err(match status {
-                Ok(status) => format!("the new process ended before it was ready ({status})"),
-                Err(e) => format!("the new process could not be watched: {e}"),
-            }),
+            status = child.wait() => {
+                if let Ok(n) = answers.try_recv(&mut buffer) {
+                    let message = String::from_utf8_lossy(&buffer[..n]);
+                    if let Some(why) = message.strip_prefix("FAILED ") {
+                        return Err(why.to_owned());
+                    }
+                }
+                Err(match status {
+                    Ok(status) => format!("the new process ended before it was ready ({status})"),
+                    Err(e) => format!("the new process could not be watched: {e}"),
+                })
+            }
             () = tokio::time::sleep(self.timeout) => {
                 let _ = child.kill().await;
                 Err(format!("the new process was not ready within {} s; stopped it", self.timeout.as_secs()))

@@ -152,7 +152,16 @@ async fn reloads_under_load_refuse_nothing_and_lose_no_event() {
     })
     .await;
 
-    // The figures of the process serving now.
+    // The figures of the process serving now, once it has stored and cancelled a payment
+    // and delivered the event.
+    let client = payments_api::client::PaymentsClient::new(&url, SANDBOX_KEY, SANDBOX_IV).unwrap();
+    let order = format!("reload-metrics-{}", uuid::Uuid::new_v4().simple());
+    load::store_and_cancel(&client, &toss_url, inbox.url(), &order).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !load::events_by_order(&inbox).by_order.contains_key(&order) {
+        assert!(std::time::Instant::now() < deadline, "no event for {order}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let metrics = reqwest::get(format!("{url}/metrics"))
         .await
         .unwrap()

@@ -338,6 +338,29 @@ pub async fn store_payment(
         .map(drop)
 }
 
+/// Stores a payment and cancels part of it (a client event), both of which must succeed.
+pub async fn store_and_cancel(
+    client: &PaymentsClient,
+    toss_url: &str,
+    webhook_url: &str,
+    order: &str,
+) {
+    let http = reqwest::Client::new();
+    store_payment(client, &http, toss_url, webhook_url, order)
+        .await
+        .unwrap();
+    client
+        .cancel_history(&PaymentCancelCreate {
+            source: source(order),
+            password: PASSWORD.into(),
+            price: 1000.0,
+            reason: "부분 취소".into(),
+            account: None,
+        })
+        .await
+        .unwrap();
+}
+
 impl Load {
     /// Starts `readers` readers and `writers` writers against `server_url`.
     pub async fn start(
