@@ -19,6 +19,8 @@
 //!   reach.
 //! - [`db`], [`crypto`] (sealing at rest, record passwords), [`money`] (exact amounts),
 //!   [`clock`], [`config`] (with the keys it decodes once, at start-up).
+//! - [`metrics`] (`/metrics`, the Prometheus text format) and [`reload`] (handing the
+//!   listening socket to a new process, which [`App::serve_draining`] serves until then).
 //!
 //! [`RecordError`]: records::RecordError
 

@@ -266,6 +266,23 @@ async fn a_reload_whose_new_process_cannot_start_leaves_the_old_one_serving() {
     assert!(reloaded.contains(&format!("(was {before})")), "{reloaded}");
     assert_ne!(server.pid(), Some(before));
     server.wait_replaced(&[before]);
+
+    // SIGUSR2 reloads as well.
+    let second = server.pid().unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(second as i32),
+        nix::sys::signal::Signal::SIGUSR2,
+    )
+    .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while server.pid() == Some(second) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "SIGUSR2 did not reload"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    server.wait_replaced(&[second]);
     let health = reqwest::get(format!("{}/monitors/health", server.url))
         .await
         .unwrap();
