@@ -19,6 +19,8 @@
 //!   reach.
 //! - [`db`], [`crypto`] (sealing at rest, record passwords), [`money`] (exact amounts),
 //!   [`clock`], [`config`] (with the keys it decodes once, at start-up).
+//! - [`metrics`] (`/metrics`, the Prometheus text format) and [`reload`] (handing the
+//!   listening socket to a new process, which [`App::serve_draining`] serves until then).
 //!
 //! [`RecordError`]: records::RecordError
 
@@ -28,14 +30,20 @@ pub mod crypto;
 pub mod db;
 pub mod egress;
 pub mod http;
+pub mod metrics;
 pub mod money;
 pub mod outbox;
 pub mod pg;
 pub mod records;
 pub mod relay;
+pub mod reload;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::serve::ListenerExt as _;
 
 use config::Config;
 use db::Db;
@@ -74,6 +82,7 @@ impl App {
             db.migrate().await?;
         }
         let clock = Arc::new(clock::Clock::default());
+        metrics::handle();
         let sealer = Arc::new(crypto::Sealer::new(&keys.storage));
         let outbox = Arc::new(outbox::Outbox::new(
             db.clone(),
@@ -85,7 +94,7 @@ impl App {
             sealer,
             crypto::Passwords::new(config.storage.password_pepper.expose()),
             pg::Gateways::new(&config.pg)?,
-            clock,
+            clock.clone(),
             outbox.clone(),
         ));
         let codec = keys.codec;
@@ -98,6 +107,8 @@ impl App {
                 received: Default::default(),
                 throttle: Arc::new(http::throttle::Throttle::new(&config.pg.notifications)),
                 plain_json: config.plain_json,
+                db: db.clone(),
+                clock,
             },
             db,
             outbox,
@@ -153,21 +164,63 @@ impl App {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        let relay = tokio::spawn(self.relay.clone().run(stopped.clone()));
+        self.serve_draining(listener, async {
+            shutdown.await;
+            Duration::ZERO
+        })
+        .await
+    }
+
+    /// Serves on `listener`, and runs the relay, until `stop` completes with a drain
+    /// period. Then it accepts no more connections and answers every request with
+    /// `Connection: close`; once its clients have all closed their connections, or the
+    /// drain period is over, it closes those left idle, finishes the requests in flight,
+    /// delivers the client events due, and finishes the deliveries under way.
+    pub async fn serve_draining(
+        &self,
+        listener: tokio::net::TcpListener,
+        stop: impl Future<Output = Duration> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let upkeep = tokio::spawn(metrics::upkeep());
+        let (stop_relay, relay_stopped) = tokio::sync::watch::channel(false);
+        let relay = tokio::spawn(self.relay.clone().run(relay_stopped.clone()));
         // Cancels whose answer a crash or a timeout lost are settled from the PGs.
-        let sweeps = tokio::spawn(self.state.records.clone().run_sweeps(stopped));
+        let sweeps = tokio::spawn(self.state.records.clone().run_sweeps(relay_stopped));
+        let (stop_accepting, accepting) = tokio::sync::watch::channel(false);
+        let open = Arc::new(AtomicUsize::new(0));
+        let listener = reload::Accepting::new(listener, accepting, open.clone())?;
+        let monitor = self.state.monitor.clone();
+        let drained_for = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let draining = drained_for.clone();
+        let drained = async move {
+            let drain = stop.await;
+            draining.store(!drain.is_zero(), Ordering::SeqCst);
+            monitor.start_draining();
+            let _ = stop_accepting.send(true);
+            let deadline = tokio::time::Instant::now() + drain;
+            while open.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
         // The peer's address feeds the notification routes' rate limit.
         let served = axum::serve(
-            listener,
+            listener.tap_io(|_| {}),
             self.router()
                 .into_make_service_with_connect_info::<std::net::SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(drained)
         .await;
-        let _ = stop.send(true);
+        // Handing over to another process: the events written by the last requests are
+        // delivered by this one, now, rather than by the other at its next poll.
+        if drained_for.load(Ordering::SeqCst)
+            && let Err(error) = self.relay.tick().await
+        {
+            tracing::warn!(%error, "the relay's last round failed; another instance will deliver");
+        }
+        let _ = stop_relay.send(true);
         let _ = relay.await;
         let _ = sweeps.await;
+        upkeep.abort();
         served
     }
 }

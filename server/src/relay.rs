@@ -287,7 +287,9 @@ impl Relay {
     /// did not.
     async fn deliver(&self, event: EventRow) -> Result<(), i64> {
         let id = event.id;
-        let (delivered, at) = self.attempt(event).await;
+        // Its log lines carry the event's id, which the request that wrote it logged.
+        let span = tracing::info_span!("delivery", event = %id);
+        let (delivered, at) = tracing::Instrument::instrument(self.attempt(event), span).await;
         match delivered {
             Ok(true) => Ok(()),
             Ok(false) => Err(at),
@@ -316,6 +318,19 @@ impl Relay {
             Err(error) => (None, error.to_string()),
         };
         let delivered = status.is_some_and(|s| (200..300).contains(&s));
+        let outcome = match status {
+            _ if delivered => "delivered",
+            Some(_) => "rejected",
+            None => "unanswered",
+        };
+        crate::metrics::relay_attempt(outcome, started.elapsed());
+        tracing::info!(
+            attempt = event.attempts + 1,
+            status,
+            latency_ms,
+            outcome,
+            "delivery attempt"
+        );
         event.attempts += 1;
         let now = self.outbox.clock().now_ms();
         if delivered {

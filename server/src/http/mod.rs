@@ -43,6 +43,10 @@ pub struct AppState {
     /// Whether `application/json` requests are read and answered in plain JSON (a
     /// sandbox's `plain_json`).
     pub plain_json: bool,
+    /// The database, for the figures `/metrics` reads when scraped.
+    pub db: crate::db::Db,
+    /// The server's clock, for the age of the oldest pending event.
+    pub clock: Arc<crate::clock::Clock>,
 }
 
 /// The header that carries a request's id.
@@ -99,6 +103,7 @@ pub fn router(state: AppState) -> Router {
         .route("/monitors/ready", get(monitors::ready))
         .route("/monitors/performance", get(monitors::performance))
         .route("/monitors/system", get(monitors::system))
+        .route("/metrics", get(monitors::metrics))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no_route", "no such route") })
         .layer(axum::middleware::from_fn(error::json_errors))
         .layer(from_fn_with_state(state.monitor.clone(), monitors::count))

@@ -1,13 +1,14 @@
-//! `/monitors/health`, `/monitors/performance` and `/monitors/system`.
+//! `/monitors/health`, `/monitors/ready`, `/monitors/performance`, `/monitors/system`, and
+//! `/metrics` (the Prometheus text format).
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
-use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, Version, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse as _, Response};
 use chrono::{DateTime, Utc};
@@ -26,6 +27,17 @@ pub struct Monitor {
     in_flight: AtomicU64,
     client_errors: AtomicU64,
     server_errors: AtomicU64,
+    /// Set when the server stops accepting connections (a reload or a stop): every answer
+    /// then asks its client to close the connection, so that clients move to the listener's
+    /// next owner cleanly instead of finding a kept-alive connection closed under them.
+    draining: AtomicBool,
+}
+
+impl Monitor {
+    /// From now on, every HTTP/1 answer closes its connection.
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+    }
 }
 
 impl Default for Monitor {
@@ -38,14 +50,24 @@ impl Default for Monitor {
             in_flight: AtomicU64::new(0),
             client_errors: AtomicU64::new(0),
             server_errors: AtomicU64::new(0),
+            draining: AtomicBool::new(false),
         }
     }
 }
 
-/// Counts requests by outcome, and those in flight.
+/// Counts requests by outcome, and those in flight; records each in the metrics by route,
+/// method and status; while draining, closes the connection after the answer.
 pub async fn count(State(monitor): State<Arc<Monitor>>, request: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    // The route as declared, not as asked for: a bounded set of label values.
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = known_method(request.method());
+    let http1 = request.version() <= Version::HTTP_11;
     monitor.in_flight.fetch_add(1, Ordering::SeqCst);
-    let response = InFlight {
+    let mut response = InFlight {
         monitor: monitor.clone(),
         request: Box::pin(next.run(request)),
     }
@@ -56,7 +78,34 @@ pub async fn count(State(monitor): State<Arc<Monitor>>, request: Request, next: 
     } else if response.status().is_server_error() {
         monitor.server_errors.fetch_add(1, Ordering::Relaxed);
     }
+    crate::metrics::request(
+        &route,
+        method,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    // HTTP/2 has no such header; its connections are closed by the graceful shutdown's
+    // GOAWAY, which tells the client which requests were served.
+    if http1 && monitor.draining.load(Ordering::SeqCst) {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     response
+}
+
+/// The method as a metrics label: the standard ones by name, any other as `other`.
+fn known_method(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }
 
 /// A request being handled: counted in flight until it completes or is dropped (a client
@@ -93,6 +142,19 @@ pub async fn health() -> StatusCode {
 pub async fn ready(axum::extract::State(s): axum::extract::State<AppState>) -> Reply {
     s.records.ready().await?;
     Ok(StatusCode::OK.into_response())
+}
+
+/// `/metrics`: the server's figures in the Prometheus text format (version 0.0.4).
+pub async fn metrics(axum::extract::State(s): axum::extract::State<AppState>) -> Response {
+    let text = crate::metrics::render(&s.db, s.clock.now_ms()).await;
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
 }
 
 /// `/monitors/performance`: CPU, memory, uptime and request counts.

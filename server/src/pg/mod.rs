@@ -200,10 +200,40 @@ enum Connectors {
     PortOne(std::sync::Arc<portone::PortOne>),
 }
 
+impl Connectors {
+    /// The vendor's code, as metrics and logs name it.
+    fn vendor(&self) -> &'static str {
+        match self {
+            Self::Iamport(_) => "iamport",
+            Self::Toss(_) => "toss",
+            Self::PortOne(_) => "portone",
+        }
+    }
+}
+
+impl PgError {
+    /// The kind of failure, as metrics label it.
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Refused { .. } => "refused",
+            Self::Mismatch(_) => "mismatch",
+            Self::PaymentFailed => "payment_failed",
+            Self::Failed(_) => "failed",
+            Self::Timeout => "timeout",
+            Self::Unavailable { .. } => "unavailable",
+            Self::UnknownStore { .. } => "unknown_store",
+        }
+    }
+}
+
 /// Runs `$call` on the connector inside a [`Gateway`], whichever PG it is, within the
-/// gateway's deadline.
+/// gateway's deadline; times it into the metrics and logs it inside a `pg` span, which sits
+/// in the request's span and so carries the request's id.
 macro_rules! each_gateway {
-    ($gateway:expr, $pg:ident => $call:expr) => {{
+    ($gateway:expr, $operation:literal, $pg:ident => $call:expr) => {{
+        use tracing::Instrument as _;
+        let vendor = $gateway.connector.vendor();
+        let started = std::time::Instant::now();
         let call = async {
             match &$gateway.connector {
                 Connectors::Iamport($pg) => $call,
@@ -211,26 +241,39 @@ macro_rules! each_gateway {
                 Connectors::PortOne($pg) => $call,
             }
         };
-        tokio::time::timeout($gateway.deadline, call)
+        let span = tracing::info_span!("pg", vendor, operation = $operation);
+        let outcome = tokio::time::timeout($gateway.deadline, call)
+            .instrument(span.clone())
             .await
-            .unwrap_or(Err(PgError::Timeout))
+            .unwrap_or(Err(PgError::Timeout));
+        let elapsed = started.elapsed();
+        let error = outcome.as_ref().err().map(PgError::kind);
+        crate::metrics::pg_call(vendor, $operation, error, elapsed);
+        span.in_scope(|| {
+            tracing::info!(
+                outcome = error.unwrap_or("ok"),
+                ms = elapsed.as_millis() as u64,
+                "PG call"
+            )
+        });
+        outcome
     }};
 }
 
 impl Gateway {
     /// See [`Connector::verify_payment`].
     pub async fn verify_payment(&self, claim: Claim<'_>) -> Result<Payment, PgError> {
-        each_gateway!(self, pg => pg.verify_payment(claim).await)
+        each_gateway!(self, "verify_payment", pg => pg.verify_payment(claim).await)
     }
 
     /// See [`Connector::payment`].
     pub async fn payment(&self, uid: &str) -> Result<Payment, PgError> {
-        each_gateway!(self, pg => pg.payment(uid).await)
+        each_gateway!(self, "payment", pg => pg.payment(uid).await)
     }
 
     /// See [`Connector::cancel`].
     pub async fn cancel(&self, order: CancelOrder<'_>) -> Result<Payment, PgError> {
-        each_gateway!(self, pg => pg.cancel(order).await)
+        each_gateway!(self, "cancel", pg => pg.cancel(order).await)
     }
 
     /// See [`Connector::verify_billing_key`].
@@ -239,7 +282,7 @@ impl Gateway {
         uid: &str,
         customer: &str,
     ) -> Result<BillingKey, PgError> {
-        each_gateway!(self, pg => pg.verify_billing_key(uid, customer).await)
+        each_gateway!(self, "verify_billing_key", pg => pg.verify_billing_key(uid, customer).await)
     }
 }
 

@@ -308,6 +308,9 @@ impl Records {
         }
         Ok(Some(match event {
             Some(event) => {
+                // Inside the request's span: its id links the request to the event's
+                // delivery attempts, which the relay logs with the event's id.
+                tracing::info!(event = %event.id, "client event written");
                 self.outbox.written();
                 Refresh::Changed(event.id)
             }
