@@ -80,8 +80,8 @@ test("a virtual-account deposit reaches the client, signed, read through the adm
   assert.deepEqual(decrypt(delivery.body, sandbox.encryption), delivery.event);
 });
 
-// Before the down-client test: the relay backs off an endpoint that failed as a whole, and an
-// event to it soon after still waits for that backoff, even once the inbox answers again.
+// Either order of this test and the down-client test works: a new event to an endpoint that
+// failed a moment ago goes out at once as a probe, whatever that endpoint's backoff.
 test("a reset forgets the records, the fakes' payments, the inbox and the clocks", async () => {
   const { id, paymentKey } = await storedVirtualAccount();
   await deposit(paymentKey);

@@ -26,7 +26,7 @@ use uuid::Uuid;
 
 use crate::clock::{Clock, time};
 use crate::crypto::{OpenError, Sealer};
-use crate::db::{Backend, Db, trusted};
+use crate::db::{Backend, Db, is_duplicate, retry_conflicts, trusted};
 
 /// Where an event stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -267,15 +267,18 @@ impl Outbox {
         history_id: Uuid,
         event_id: Uuid,
     ) -> Result<Option<PaymentWebhookEvent>, sqlx::Error> {
-        let done = sqlx::query(
-            "UPDATE payment_webhook_events SET state = ?, next_attempt_at = ?, lease_until = NULL \
-             WHERE id = ? AND payment_history_id = ?",
-        )
-        .bind(EventState::Pending)
-        .bind(self.clock.now_ms())
-        .bind(event_id.to_string())
-        .bind(history_id.to_string())
-        .execute(&self.db.pool)
+        let now = self.clock.now_ms();
+        let done = retry_conflicts(|| {
+            sqlx::query(
+                "UPDATE payment_webhook_events SET state = ?, next_attempt_at = ?, lease_until = NULL \
+                 WHERE id = ? AND payment_history_id = ?",
+            )
+            .bind(EventState::Pending)
+            .bind(now)
+            .bind(event_id.to_string())
+            .bind(history_id.to_string())
+            .execute(&self.db.pool)
+        })
         .await?;
         if done.rows_affected() != 1 {
             return Ok(None);
@@ -352,8 +355,14 @@ impl Outbox {
     /// Claims due events for delivery until `lease_until`: the oldest pending event of each
     /// payment only, so a payment's events go out in order. On MariaDB the candidates are
     /// locked `FOR UPDATE SKIP LOCKED`, so instances sharing the database claim disjoint
-    /// events.
+    /// events. On Galera the lock holds on one node only: instances on two nodes may take
+    /// the same event, and the one that commits second fails certification and claims
+    /// again, seeing the other's lease.
     pub async fn claim(&self, lease_until: i64, limit: i64) -> Result<Vec<EventRow>, sqlx::Error> {
+        retry_conflicts(|| self.claim_once(lease_until, limit)).await
+    }
+
+    async fn claim_once(&self, lease_until: i64, limit: i64) -> Result<Vec<EventRow>, sqlx::Error> {
         let now = self.clock.now_ms();
         let lock = match self.db.backend {
             Backend::MariaDb => " FOR UPDATE SKIP LOCKED",
@@ -399,14 +408,41 @@ impl Outbox {
 
     /// Puts a claimed event back unattempted, due at `until`.
     pub async fn postpone(&self, event: &EventRow, until: i64) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "UPDATE payment_webhook_events SET next_attempt_at = ?, lease_until = NULL \
-             WHERE id = ? AND lease_until = ?",
-        )
-        .bind(until)
-        .bind(event.id.to_string())
-        .bind(event.lease_until)
-        .execute(&self.db.pool)
+        retry_conflicts(|| {
+            sqlx::query(
+                "UPDATE payment_webhook_events SET next_attempt_at = ?, lease_until = NULL \
+                 WHERE id = ? AND lease_until = ?",
+            )
+            .bind(until)
+            .bind(event.id.to_string())
+            .bind(event.lease_until)
+            .execute(&self.db.pool)
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Makes events put back unattempted ([`Outbox::postpone`]) due at `now`, those still
+    /// waiting and not claimed since.
+    pub async fn release(&self, events: &[Uuid], now: i64) -> Result<(), sqlx::Error> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let marks = vec!["?"; events.len()].join(", ");
+        retry_conflicts(|| {
+            let mut release = sqlx::query(trusted(format!(
+                "UPDATE payment_webhook_events SET next_attempt_at = ? \
+                 WHERE id IN ({marks}) AND state = ? AND lease_until IS NULL AND next_attempt_at > ?"
+            )))
+            .bind(now);
+            for event in events {
+                release = release.bind(event.to_string());
+            }
+            release
+                .bind(EventState::Pending)
+                .bind(now)
+                .execute(&self.db.pool)
+        })
         .await?;
         Ok(())
     }
@@ -416,8 +452,17 @@ impl Outbox {
         self.sealer.open(&context(event.id), &event.body)
     }
 
-    /// Records an attempt and the event's new state, releasing its lease.
+    /// Records an attempt and the event's new state, releasing its lease. Recording it
+    /// again is no error: when the answer to the first COMMIT was lost (the database node
+    /// died), the attempt's row shows that it was recorded, with the event's state.
     pub async fn finish(&self, event: &EventRow, attempt: &AttemptRow) -> Result<(), sqlx::Error> {
+        match retry_conflicts(|| self.finish_once(event, attempt)).await {
+            Err(e) if is_duplicate(&e) => Ok(()),
+            other => other,
+        }
+    }
+
+    async fn finish_once(&self, event: &EventRow, attempt: &AttemptRow) -> Result<(), sqlx::Error> {
         let mut tx = self.db.pool.begin().await?;
         sqlx::query(
             "INSERT INTO payment_webhook_attempts (event_id, attempt, attempted_at, status, latency_ms, excerpt) \
@@ -460,6 +505,10 @@ impl Outbox {
     /// redelivery racing the pruning either comes first (and the event stays) or finds no
     /// event.
     pub async fn prune(&self, cutoff: i64, limit: i64) -> Result<u64, sqlx::Error> {
+        retry_conflicts(|| self.prune_once(cutoff, limit)).await
+    }
+
+    async fn prune_once(&self, cutoff: i64, limit: i64) -> Result<u64, sqlx::Error> {
         let lock = match self.db.backend {
             Backend::MariaDb => " FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",

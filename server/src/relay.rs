@@ -12,6 +12,12 @@
 //! are put back unattempted until it is due again, which backs off, like an event's
 //! retries, with every failure in a row. So 200 events for a dead endpoint cost one attempt
 //! per backoff, not 200, and never delay another client's event.
+//!
+//! An endpoint that failed may be back before its backoff ends. So an event never attempted
+//! yet is sent to a backing-off endpoint as a probe, one at a time and at most one per poll
+//! interval; and as soon as an attempt at an endpoint succeeds, the events this instance
+//! put back for it are due again at once. Retries of the events that failed keep their own
+//! backoff.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -44,6 +50,9 @@ const EXCERPT_BYTES: usize = EXCERPT * 4;
 const PRUNE_BATCH: i64 = 200;
 /// How often the relay looks for events to prune when the last look found few.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
+/// How many put-back events an endpoint remembers, to make them due again when it answers;
+/// those beyond wait for the end of its backoff.
+const HELD_PER_ENDPOINT: usize = 256;
 
 /// Why an attempt got no answer from the client.
 #[derive(Debug, thiserror::Error)]
@@ -90,8 +99,13 @@ struct Endpoint {
     in_flight: usize,
     /// Failed attempts in a row.
     failures: i64,
-    /// No attempt before this time (ms).
+    /// No attempt before this time (ms), but probes.
     closed_until: i64,
+    /// When a probe (an event never attempted) was last let through while closed (ms).
+    probed_at: i64,
+    /// Events put back unattempted while it was busy or closed: due again when an attempt
+    /// at it succeeds.
+    held: Vec<Uuid>,
 }
 
 /// The endpoint of a URL: its origin (scheme, host and port).
@@ -205,7 +219,7 @@ impl Relay {
                 .and_then(|url| endpoint_of(&url));
             let held = endpoint
                 .as_deref()
-                .and_then(|endpoint| self.hold(endpoint, now, now + timeout_ms));
+                .and_then(|endpoint| self.hold(endpoint, &event, now, now + timeout_ms));
             if let Some(until) = held {
                 self.outbox.postpone(&event, until).await?;
                 continue;
@@ -214,11 +228,19 @@ impl Relay {
             running.spawn(async move {
                 let outcome = relay.deliver(event).await;
                 let delivered = outcome.is_ok();
-                if let Some(endpoint) = endpoint {
-                    relay.settle(&endpoint, outcome);
+                let released = match endpoint {
+                    Some(endpoint) => relay.settle(&endpoint, outcome),
+                    None => Vec::new(),
+                };
+                if !released.is_empty() {
+                    let now = relay.outbox.clock().now_ms();
+                    if let Err(error) = relay.outbox.release(&released, now).await {
+                        // They are due at the end of the backoff all the same.
+                        tracing::warn!(%error, "the relay could not make held events due");
+                    }
                 }
                 if delivered {
-                    // The payment's next event may be due now.
+                    // The payment's next event may be due now, and the endpoint's held ones.
                     relay.outbox.written();
                 }
             });
@@ -226,9 +248,11 @@ impl Relay {
         Ok(count)
     }
 
-    /// Takes `endpoint` for an attempt now, or answers until when its events wait: the end
-    /// of its backoff, or of the attempts under way (`busy_until`) when it has no room.
-    fn hold(&self, endpoint: &str, now: i64, busy_until: i64) -> Option<i64> {
+    /// Takes `endpoint` for an attempt at `event` now, or answers until when the event
+    /// waits: the end of the endpoint's backoff, or of the attempts under way (`busy_until`)
+    /// when it has no room. A backing-off endpoint still takes an event never attempted as
+    /// a probe, when nothing is under way to it and no probe went in the last poll interval.
+    fn hold(&self, endpoint: &str, event: &EventRow, now: i64, busy_until: i64) -> Option<i64> {
         let mut endpoints = self.endpoints.lock().unwrap_or_else(|e| e.into_inner());
         // Forget endpoints idle and due again: the map holds only those that matter now.
         if endpoints.len() > 1024 {
@@ -236,32 +260,48 @@ impl Relay {
         }
         let state = endpoints.entry(endpoint.to_owned()).or_default();
         let room = if state.failures == 0 { PER_ENDPOINT } else { 1 };
-        if state.closed_until > now {
-            Some(state.closed_until)
+        let poll = self.config.poll_interval_ms as i64;
+        let until = if state.closed_until > now {
+            let probe = event.attempts == 0
+                && state.in_flight == 0
+                && now.saturating_sub(state.probed_at) >= poll;
+            if probe {
+                state.probed_at = now;
+                state.in_flight += 1;
+                return None;
+            }
+            state.closed_until
         } else if state.in_flight >= room {
-            Some(busy_until)
+            busy_until
         } else {
             state.in_flight += 1;
-            None
+            return None;
+        };
+        if state.held.len() < HELD_PER_ENDPOINT {
+            state.held.push(event.id);
         }
+        Some(until)
     }
 
-    /// Records the outcome of an attempt at `endpoint`: a success opens it, a failure (at
-    /// the time it carries) backs it off as a whole.
-    fn settle(&self, endpoint: &str, outcome: Result<(), i64>) {
+    /// Records the outcome of an attempt at `endpoint`: a success opens it and answers the
+    /// events held for it, to be made due now; a failure (at the time it carries) backs it
+    /// off as a whole.
+    fn settle(&self, endpoint: &str, outcome: Result<(), i64>) -> Vec<Uuid> {
         let mut endpoints = self.endpoints.lock().unwrap_or_else(|e| e.into_inner());
         let state = endpoints.entry(endpoint.to_owned()).or_default();
         state.in_flight = state.in_flight.saturating_sub(1);
         let Err(failed_at) = outcome else {
             state.failures = 0;
             state.closed_until = 0;
+            let held = std::mem::take(&mut state.held);
             if state.in_flight == 0 {
                 endpoints.remove(endpoint);
             }
-            return;
+            return held;
         };
         state.failures += 1;
         state.closed_until = failed_at + self.backoff(state.failures);
+        Vec::new()
     }
 
     /// Prunes every event done for longer than the retention period, batch by batch;
@@ -353,13 +393,37 @@ impl Relay {
             latency_ms,
             excerpt: Some(excerpt),
         };
-        if let Err(error) = self.outbox.finish(&event, &attempt).await {
+        if let Err(error) = self.record(&event, &attempt).await {
             return (Err(error), now);
         }
         if event.state == EventState::Pending {
             tracing::info!(event = %event.id, attempt = event.attempts, "delivery failed; will retry");
         }
         (Ok(delivered), now)
+    }
+
+    /// Records an attempt. While the database cannot be reached (its node died, or is
+    /// rejoining its cluster), tries again as long as the event's lease lasts: an attempt
+    /// the client took and that is recorded in time is not sent again by another instance
+    /// when the lease runs out. Past the lease it gives up; the event is then sent again
+    /// (at least once).
+    async fn record(&self, event: &EventRow, attempt: &AttemptRow) -> Result<(), sqlx::Error> {
+        let lease_until = event.lease_until.unwrap_or(i64::MIN);
+        let mut pause = Duration::from_millis(100);
+        loop {
+            match self.outbox.finish(event, attempt).await {
+                Err(e)
+                    if crate::db::is_unavailable(&e)
+                        && self.outbox.clock().now_ms() + (pause.as_millis() as i64)
+                            < lease_until =>
+                {
+                    tracing::debug!(error = %e, event = %event.id, "recording a delivery waits for the database");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(1));
+                }
+                outcome => return outcome,
+            }
+        }
     }
 
     /// The delay before attempt `attempts + 1`: doubling from the initial backoff up to the

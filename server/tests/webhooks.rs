@@ -387,6 +387,49 @@ on_both!(
     }
 );
 
+on_both!(
+    a_client_back_up_gets_a_new_event_at_once_while_old_retries_keep_their_backoff,
+    |ctx| {
+        let inbox = Inbox::start().await;
+        inbox.answer(503);
+        let first = uuid();
+        let uid = stored_virtual_account(&ctx, VendorCode::TossPayments, &first, &inbox.url).await;
+        deposit(&ctx, VendorCode::TossPayments, &uid).await;
+        let attempts = |order: &str| {
+            let (client, accessor) = (ctx.client.clone(), accessor(order));
+            async move {
+                client.webhook_events(&accessor).await.unwrap()[0]
+                    .attempts
+                    .len()
+            }
+        };
+        // Four failures in a row: the endpoint backs off for 80 s ±20% after the last.
+        for (tries, wait) in [(1, 0), (2, 13), (3, 25), (4, 49)] {
+            ctx.advance(Duration::from_secs(wait));
+            wait_until(|| async { attempts(&first).await >= tries }).await;
+        }
+        assert!(inbox.try_next().await.is_none());
+
+        // The client is back; a new payment's event goes out at once (within the poll
+        // interval, no clock moved), not after the endpoint's backoff.
+        inbox.answer(200);
+        let second = uuid();
+        let uid = stored_virtual_account(&ctx, VendorCode::TossPayments, &second, &inbox.url).await;
+        deposit(&ctx, VendorCode::TossPayments, &uid).await;
+        let delivered = inbox.next(WAIT).await;
+        assert_eq!(delivered.event.source.id, second);
+        // The failed event keeps its own backoff: not sent again yet.
+        assert_eq!(attempts(&first).await, 4);
+        assert!(inbox.try_next().await.is_none());
+        // Once it is due, it goes.
+        ctx.advance(Duration::from_secs(100));
+        let retried = inbox.next(WAIT).await;
+        assert_eq!(retried.event.source.id, first);
+        // Recorded once the client has answered.
+        wait_until(|| async { attempts(&first).await == 5 }).await;
+    }
+);
+
 on_both!(events_survive_a_restart_between_attempts, |ctx| {
     let inbox = Inbox::start().await;
     inbox.answer(500);
