@@ -74,6 +74,20 @@ impl Running {
         }
     }
 
+    /// The first line for which each pick holds, whatever their order.
+    fn lines_where<const N: usize>(&self, picks: [&dyn Fn(&str) -> bool; N]) -> [String; N] {
+        let mut found: [Option<String>; N] = std::array::from_fn(|_| None);
+        while found.iter().any(Option::is_none) {
+            let line = self.line_where(|_| true);
+            for (pick, slot) in picks.iter().zip(found.iter_mut()) {
+                if slot.is_none() && pick(&line) {
+                    *slot = Some(line.clone());
+                }
+            }
+        }
+        found.map(Option::unwrap_or_default)
+    }
+
     fn interrupt(mut self) -> std::process::ExitStatus {
         let sent = Command::new("kill")
             .args(["-INT", &self.child.id().to_string()])
@@ -235,16 +249,15 @@ fn each_trigger_acts_on_a_live_sandbox_and_logs_follow_it() {
         deposited.ends_with("25000 won paid in, DONE"),
         "{deposited}"
     );
-    let event: Value = serde_json::from_str(
-        &logs.line_where(|l| l.contains(r#""type":"inbox""#) && l.contains(&order)),
-    )
-    .unwrap();
+    // The fake's journal and the inbox are read in turn: their lines come in either order.
+    let [event, request] = logs.lines_where([
+        &|l: &str| l.contains(r#""type":"inbox""#) && l.contains(&order),
+        &|l: &str| l.contains(r#""type":"fake_request""#) && l.contains("/deposit"),
+    ]);
+    let event: Value = serde_json::from_str(&event).unwrap();
     assert_eq!(event["accepted"], true);
     assert!(event["event"]["current"]["paid_at"].is_string(), "{event}");
-    let request: Value = serde_json::from_str(
-        &logs.line_where(|l| l.contains(r#""type":"fake_request""#) && l.contains("/deposit")),
-    )
-    .unwrap();
+    let request: Value = serde_json::from_str(&request).unwrap();
     assert_eq!(
         (request["fake"].as_str(), request["status"].as_u64()),
         (Some("toss"), Some(200))
