@@ -268,6 +268,37 @@ fn each_trigger_acts_on_a_live_sandbox_and_logs_follow_it() {
         "{seen}"
     );
 
+    // The same at the other PGs.
+    for (pg, paid, partly) in [
+        ("iamport", "paid", "paid"),
+        ("portone", "PAID", "PARTIAL_CANCELLED"),
+    ] {
+        let account = json_of(&trigger(
+            &admin,
+            &["virtual-account", "--pg", pg, "--amount", "9000", "--json"],
+        ));
+        assert!(account["history"]["paid_at"].is_null(), "{account}");
+        let id = account["id"].as_str().unwrap();
+        let deposited = line(&trigger(&admin, &["deposit", "--pg", pg, id]));
+        assert_eq!(
+            deposited,
+            format!("{pg} deposit into {id}: 9000 won paid in, {paid}")
+        );
+        let card = json_of(&trigger(
+            &admin,
+            &["card", "--pg", pg, "--amount", "8000", "--json"],
+        ));
+        let id = card["id"].as_str().unwrap();
+        let cancelled = line(&trigger(
+            &admin,
+            &["cancel", "--pg", pg, id, "--amount", "3000"],
+        ));
+        assert_eq!(
+            cancelled,
+            format!("{pg} payment {id} cancelled: 3000 of 8000 won, {partly}")
+        );
+    }
+
     // Billing keys at each PG.
     for pg in ["toss", "iamport", "portone"] {
         let key = json_of(&trigger(&admin, &["billing-key", "--pg", pg, "--json"]));
