@@ -209,15 +209,13 @@ impl Records {
         Ok(settled)
     }
 
-    /// Sweeps at once, then every PG deadline, until `stop` turns true (or its sender is
-    /// dropped).
+    /// Sweeps at once, then every PG deadline, until `stop` turns true.
     pub async fn run_sweeps(
         self: std::sync::Arc<Self>,
         mut stop: tokio::sync::watch::Receiver<bool>,
     ) {
         let every = self.pgs.deadline().max(Duration::from_secs(1));
-        // A dropped sender stops it too: `changed` would answer at once, forever.
-        while !*stop.borrow() && stop.has_changed().is_ok() {
+        while !*stop.borrow() {
             match self.sweep().await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(settled = n, "cancel intents settled from the PG"),
