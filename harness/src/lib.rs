@@ -53,6 +53,10 @@ pub use payments_testkit::{Database, Delivery, Inbox, InboxError, InboxEvent};
 
 use crate::pgs::FakeEntry;
 
+/// How long `shutdown` waits for the server and the fakes to stop on their own before it
+/// stops them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
 /// The signing secret of the sandbox's relay: public, for sandboxes and tests only.
 pub const SANDBOX_WEBHOOK_SECRET: &str = payments_server::config::SANDBOX_WEBHOOK_SECRET;
 
@@ -709,9 +713,14 @@ impl Harness {
     /// Stops everything and removes the database.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
-        for task in self.tasks.drain(..) {
-            task.abort();
-            let _ = task.await;
+        // The server's relay and sweeps end with its serve task: waiting for it (briefly)
+        // keeps them off the database while it is removed.
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+        for mut task in self.tasks.drain(..) {
+            if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
+                task.abort();
+                let _ = task.await;
+            }
         }
         if let Some(database) = self.database.take() {
             database.release().await;

@@ -762,6 +762,10 @@ mod run {
             dir.path().to_str().unwrap(),
         ]);
         assert_eq!(out.status.code(), Some(1));
+        // A harness that stopped leaves no server task behind, working on its removed
+        // database while the next files run.
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("unable to open database file"), "{stderr}");
         let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
             .lines()
             .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))

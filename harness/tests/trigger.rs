@@ -74,6 +74,20 @@ impl Running {
         }
     }
 
+    /// The first line for which each pick holds, whatever their order.
+    fn lines_where<const N: usize>(&self, picks: [&dyn Fn(&str) -> bool; N]) -> [String; N] {
+        let mut found: [Option<String>; N] = std::array::from_fn(|_| None);
+        while found.iter().any(Option::is_none) {
+            let line = self.line_where(|_| true);
+            for (pick, slot) in picks.iter().zip(found.iter_mut()) {
+                if slot.is_none() && pick(&line) {
+                    *slot = Some(line.clone());
+                }
+            }
+        }
+        found.map(Option::unwrap_or_default)
+    }
+
     fn interrupt(mut self) -> std::process::ExitStatus {
         let sent = Command::new("kill")
             .args(["-INT", &self.child.id().to_string()])
@@ -235,16 +249,15 @@ fn each_trigger_acts_on_a_live_sandbox_and_logs_follow_it() {
         deposited.ends_with("25000 won paid in, DONE"),
         "{deposited}"
     );
-    let event: Value = serde_json::from_str(
-        &logs.line_where(|l| l.contains(r#""type":"inbox""#) && l.contains(&order)),
-    )
-    .unwrap();
+    // The fake's journal and the inbox are read in turn: their lines come in either order.
+    let [event, request] = logs.lines_where([
+        &|l: &str| l.contains(r#""type":"inbox""#) && l.contains(&order),
+        &|l: &str| l.contains(r#""type":"fake_request""#) && l.contains("/deposit"),
+    ]);
+    let event: Value = serde_json::from_str(&event).unwrap();
     assert_eq!(event["accepted"], true);
     assert!(event["event"]["current"]["paid_at"].is_string(), "{event}");
-    let request: Value = serde_json::from_str(
-        &logs.line_where(|l| l.contains(r#""type":"fake_request""#) && l.contains("/deposit")),
-    )
-    .unwrap();
+    let request: Value = serde_json::from_str(&request).unwrap();
     assert_eq!(
         (request["fake"].as_str(), request["status"].as_u64()),
         (Some("toss"), Some(200))
@@ -254,6 +267,37 @@ fn each_trigger_acts_on_a_live_sandbox_and_logs_follow_it() {
         seen.contains(": paid at ") && seen.ends_with("accepted (200)"),
         "{seen}"
     );
+
+    // The same at the other PGs.
+    for (pg, paid, partly) in [
+        ("iamport", "paid", "paid"),
+        ("portone", "PAID", "PARTIAL_CANCELLED"),
+    ] {
+        let account = json_of(&trigger(
+            &admin,
+            &["virtual-account", "--pg", pg, "--amount", "9000", "--json"],
+        ));
+        assert!(account["history"]["paid_at"].is_null(), "{account}");
+        let id = account["id"].as_str().unwrap();
+        let deposited = line(&trigger(&admin, &["deposit", "--pg", pg, id]));
+        assert_eq!(
+            deposited,
+            format!("{pg} deposit into {id}: 9000 won paid in, {paid}")
+        );
+        let card = json_of(&trigger(
+            &admin,
+            &["card", "--pg", pg, "--amount", "8000", "--json"],
+        ));
+        let id = card["id"].as_str().unwrap();
+        let cancelled = line(&trigger(
+            &admin,
+            &["cancel", "--pg", pg, id, "--amount", "3000"],
+        ));
+        assert_eq!(
+            cancelled,
+            format!("{pg} payment {id} cancelled: 3000 of 8000 won, {partly}")
+        );
+    }
 
     // Billing keys at each PG.
     for pg in ["toss", "iamport", "portone"] {
