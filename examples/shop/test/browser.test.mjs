@@ -226,6 +226,18 @@ for (const pg of ["toss", "iamport", "portone"]) {
   });
 }
 
+test("a popup the customer closes counts as a cancelled window", async () => {
+  for (const [pg, code] of [["toss", "PAY_PROCESS_CANCELED"], ["iamport", "USER_CANCEL"], ["portone", "FAILURE_TYPE_PG"]]) {
+    const page = await shopPage(pg, "popup");
+    const { window } = await openWindow(page, "#pay-card", "popup");
+    await window.close();
+    const result = await outcome(page);
+    assert.equal(result.ok, false, JSON.stringify(result));
+    assert.equal(result.code, code, pg);
+    await page.context().close();
+  }
+});
+
 test("toss, SDK v2: a card payment and a billing key, each confirmed by the backend", async () => {
   const page = await shopPage("toss-v2", "popup");
   const paid = await payIn(page, { pg: "toss", button: "#pay-card", mode: "popup", card: GOOD_CARD, name: "toss-v2-card-popup" });
