@@ -168,7 +168,7 @@ export async function startShop(doc, port = 0) {
         let body = "";
         for await (const chunk of request) body += chunk;
         send(200, "application/json", JSON.stringify(await handler(JSON.parse(body || "{}"))));
-      } else if (request.method === "GET" && /^\/(index|toss|iamport|portone)?(\.html)?$/.test(url.pathname)) {
+      } else if (request.method === "GET" && /^\/(index|toss|toss-v2|iamport|portone)?(\.html)?$/.test(url.pathname)) {
         const name = url.pathname === "/" ? "index.html" : url.pathname.slice(1).replace(/(\.html)?$/, ".html");
         send(200, "text/html; charset=utf-8", await page(name, doc));
       } else {

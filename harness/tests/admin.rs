@@ -131,6 +131,29 @@ async fn the_discovery_document_lists_every_url_credential_and_control() {
         }
     }
     assert!(checked >= 10, "only {checked} routes checked");
+    // What a shop's page needs: each fake's script URLs answer its stand-in SDK.
+    let mut scripts = 0;
+    for pg in ["iamport", "toss", "portone"] {
+        let browser = &doc["fakes"][pg]["browser"];
+        for (sdk, url) in browser["scripts"].as_object().unwrap() {
+            let response = reqwest::get(url.as_str().unwrap()).await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "{pg} {sdk}");
+            assert_eq!(
+                response.headers()["content-type"],
+                "text/javascript; charset=utf-8"
+            );
+            scripts += 1;
+        }
+    }
+    assert_eq!(scripts, 4);
+    assert_eq!(
+        doc["fakes"]["iamport"]["browser"]["merchant_code"],
+        "imp35910035"
+    );
+    assert_eq!(
+        doc["fakes"]["toss"]["browser"]["client_key"],
+        "test_ck_ZORzdMaqN3wQd5k6ygr5AkYXQGwy"
+    );
     harness.shutdown().await;
 }
 

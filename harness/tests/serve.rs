@@ -228,6 +228,16 @@ async fn human_output_has_no_debug_text() {
     assert!(!text.contains("None"), "{text}");
     assert!(text.contains("storage keys   fresh for this run"), "{text}");
     assert!(text.contains("fake toss"), "{text}");
+    // A shop's page is told which script to load from each fake, and with which key.
+    for fake in ["iamport", "toss", "portone"] {
+        let url = doc["fakes"][fake]["url"].as_str().unwrap();
+        assert!(
+            text.contains(&format!("page script  <script src=\"{url}/")),
+            "{fake}: {text}"
+        );
+    }
+    assert!(text.contains("client_key test_ck_"), "{text}");
+    assert!(text.contains("merchant_code imp"), "{text}");
 }
 
 #[tokio::test]

@@ -225,3 +225,39 @@ for (const pg of ["toss", "iamport", "portone"]) {
     await page.context().close();
   });
 }
+
+test("a popup the customer closes counts as a cancelled window", async () => {
+  for (const [pg, code] of [["toss", "PAY_PROCESS_CANCELED"], ["iamport", "USER_CANCEL"], ["portone", "FAILURE_TYPE_PG"]]) {
+    const page = await shopPage(pg, "popup");
+    const { window } = await openWindow(page, "#pay-card", "popup");
+    await window.close();
+    const result = await outcome(page);
+    assert.equal(result.ok, false, JSON.stringify(result));
+    assert.equal(result.code, code, pg);
+    await page.context().close();
+  }
+});
+
+test("toss, SDK v2: a card payment and a billing key, each confirmed by the backend", async () => {
+  const page = await shopPage("toss-v2", "popup");
+  const paid = await payIn(page, { pg: "toss", button: "#pay-card", mode: "popup", card: GOOD_CARD, name: "toss-v2-card-popup" });
+  assert.equal(paid.ok, true, JSON.stringify(paid));
+  assert.ok(paid.record.paid_at);
+  await page.goto(`${shop.url}/toss-v2.html?mode=iframe`);
+  const registered = await payIn(page, { pg: "toss", button: "#register-card", mode: "iframe", card: GOOD_CARD, name: "toss-v2-billing-iframe" });
+  assert.equal(registered.ok, true, JSON.stringify(registered));
+  await page.context().close();
+});
+
+test("the checkout pages, as the README shows them", async () => {
+  for (const pg of ["iamport", "toss", "portone"]) {
+    const page = await shopPage(pg, "iframe");
+    await openWindow(page, "#pay-card", "iframe");
+    // The README's images are these files, copied to docs/images.
+    await page.locator('iframe[title="Payment window"]').screenshot({ path: join(screenshots, `checkout-${pg}.png`) });
+    await page.frameLocator('iframe[title="Payment window"]').getByRole("button", { name: /Cancel/ }).click();
+    const result = await outcome(page);
+    assert.equal(result.ok, false, JSON.stringify(result));
+    await page.context().close();
+  }
+});
