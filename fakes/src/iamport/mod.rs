@@ -6,6 +6,7 @@
 mod error;
 mod internal;
 mod model;
+mod openapi;
 mod routes;
 
 use std::sync::{Arc, Mutex, Weak};
@@ -324,6 +325,10 @@ impl Fake for FakeIamport {
             }
         }
         self.send(outgoing).await;
+    }
+
+    fn openapi() -> utoipa::openapi::OpenApi {
+        openapi::document()
     }
 
     fn forget(&self) {

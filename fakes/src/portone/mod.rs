@@ -23,6 +23,7 @@
 mod error;
 mod internal;
 mod model;
+mod openapi;
 mod routes;
 
 use std::sync::{Arc, Mutex, Weak};
@@ -444,6 +445,10 @@ impl Fake for FakePortOne {
             }
         }
         self.inner.core.webhooks.send(outgoing).await;
+    }
+
+    fn openapi() -> utoipa::openapi::OpenApi {
+        openapi::document()
     }
 
     fn forget(&self) {

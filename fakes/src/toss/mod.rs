@@ -22,6 +22,7 @@
 mod error;
 mod internal;
 mod model;
+mod openapi;
 mod routes;
 
 use std::sync::{Arc, Weak};
@@ -306,6 +307,10 @@ impl Fake for FakeToss {
             }
         }
         self.inner.core.webhooks.send(outgoing).await;
+    }
+
+    fn openapi() -> utoipa::openapi::OpenApi {
+        openapi::document()
     }
 
     fn forget(&self) {
