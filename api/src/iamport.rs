@@ -214,7 +214,7 @@ pub struct IamportVBankPayment {
 }
 
 /// A payment, one variant per `pay_method` family (the SDK's `IIamportPayment` union).
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum IamportPayment {
     /// `card` and `samsung`.
@@ -225,6 +225,39 @@ pub enum IamportPayment {
     VBank(IamportVBankPayment),
     /// Every other method, which carries only the common fields.
     Other(IamportPaymentBase),
+}
+
+// `ComposeSchema` (which gives `PartialSchema`) rather than `PartialSchema` itself: the
+// fakes' documents use the type inside generic envelopes, which compose their arguments.
+impl utoipa::__dev::ComposeSchema for IamportPayment {
+    fn compose(
+        _: Vec<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>>,
+    ) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::wire::any_of(
+            "A payment, by `pay_method`: `card` and `samsung`, `trans`, `vbank`, or another \
+             method with the common fields only.",
+            &[
+                IamportCardPayment::name(),
+                IamportTransferPayment::name(),
+                IamportVBankPayment::name(),
+                IamportPaymentBase::name(),
+            ],
+        )
+    }
+}
+
+impl ToSchema for IamportPayment {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        crate::wire::collect::<IamportCardPayment>(schemas);
+        crate::wire::collect::<IamportTransferPayment>(schemas);
+        crate::wire::collect::<IamportVBankPayment>(schemas);
+        crate::wire::collect::<IamportPaymentBase>(schemas);
+    }
 }
 
 impl IamportPayment {

@@ -341,7 +341,7 @@ pub enum TossGiftSettlementStatus {
 }
 
 /// A payment, one variant per method (the SDK's `ITossPayment` union).
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum TossPayment {
     Card(TossCardPayment),
@@ -351,6 +351,43 @@ pub enum TossPayment {
     GiftCertificate(TossGiftCertificatePayment),
     /// A method the SDK does not model (`간편결제`, `문화상품권`, …): its common fields.
     Other(TossPaymentBase),
+}
+
+// `ComposeSchema` (which gives `PartialSchema`) rather than `PartialSchema` itself: the
+// fakes' documents use the type inside generic envelopes, which compose their arguments.
+impl utoipa::__dev::ComposeSchema for TossPayment {
+    fn compose(
+        _: Vec<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>>,
+    ) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::wire::any_of(
+            "A payment, by `method`: card, virtual account, transfer, mobile phone, gift \
+             certificate, or another method with the common fields only.",
+            &[
+                TossCardPayment::name(),
+                TossVirtualAccountPayment::name(),
+                TossTransferPayment::name(),
+                TossMobilePhonePayment::name(),
+                TossGiftCertificatePayment::name(),
+                TossPaymentBase::name(),
+            ],
+        )
+    }
+}
+
+impl ToSchema for TossPayment {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        crate::wire::collect::<TossCardPayment>(schemas);
+        crate::wire::collect::<TossVirtualAccountPayment>(schemas);
+        crate::wire::collect::<TossTransferPayment>(schemas);
+        crate::wire::collect::<TossMobilePhonePayment>(schemas);
+        crate::wire::collect::<TossGiftCertificatePayment>(schemas);
+        crate::wire::collect::<TossPaymentBase>(schemas);
+    }
 }
 
 impl TossPayment {
