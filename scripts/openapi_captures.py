@@ -2,8 +2,8 @@
 
 Usage: python openapi_captures.py openapi/toss.json CAPTURES.json
 
-CAPTURES.json is what the fakes' `sdk_captures` test writes: a list of
-`{method, path, status, body}`. Each answer is matched to the documented operation (the
+CAPTURES.json is a list of `{method, path, status, body}`, as the fakes' `sdk_captures`
+test and the harness's `openapi` test write them (the payments API's bodies decrypted). Each answer is matched to the documented operation (the
 path template with the fewest parameters that matches) and its body validated against
 the documented schema of its status. Exits non-zero, listing every mismatch, if a body
 does not match or an answer has no documented operation or response.
@@ -46,7 +46,10 @@ def main(doc_path: str, captures_path: str) -> int:
         if response is None:
             failures.append(f"{what}: status not documented for {template}")
             continue
-        content = response.get("content", {}).get("application/json")
+        # The payments API's encrypted answers are documented as `text/plain` with the
+        # schema of the decrypted JSON, which is what its captures hold.
+        media = response.get("content", {})
+        content = media.get("application/json") or media.get("text/plain")
         if content is None:
             if capture["body"] not in (None, "", {}):
                 failures.append(f"{what}: a body where {template} documents none")

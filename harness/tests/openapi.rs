@@ -207,3 +207,114 @@ fn the_relayed_event_is_a_webhook_of_the_payments_document() {
         "{create}"
     );
 }
+
+/// Records real answers of the payments API, decrypted, to
+/// `$CARGO_TARGET_TMPDIR/openapi-captures/payments.json`: `scripts/openapi-validate
+/// --captures` checks them against the document's schemas (CI runs it after the tests).
+#[tokio::test]
+async fn the_payments_answers_are_recorded_for_the_schema_check() {
+    use payments_api::payments::*;
+    let harness = Harness::start().await.unwrap();
+    let client = harness.client();
+    let source = |id: &str| PaymentSource {
+        schema: "shop".into(),
+        table: "orders".into(),
+        id: id.to_owned(),
+    };
+    let create = |code, uid: String, id: &str, price| PaymentHistoryCreate {
+        vendor: PaymentVendor {
+            code,
+            store_id: "shop".into(),
+            uid,
+        },
+        source: source(id),
+        webhook_url: harness.inbox().url().to_owned(),
+        price,
+        password: "secret".into(),
+    };
+    let mut captures = Vec::new();
+    let mut record = |method: &str, path: &str, status: u16, body: Value| {
+        captures.push(serde_json::json!({
+            "method": method, "path": path, "status": status, "body": body,
+        }));
+    };
+
+    let toss_order = format!("order-{}", uuid::Uuid::new_v4().simple());
+    let key = harness
+        .toss()
+        .virtual_account(&toss_order, 5000)
+        .await
+        .unwrap();
+    let toss = client
+        .create_history(&create(VendorCode::TossPayments, key, &toss_order, 5000.0))
+        .await
+        .unwrap();
+    record(
+        "POST",
+        "/payments/histories",
+        201,
+        serde_json::to_value(&toss).unwrap(),
+    );
+
+    let iamport_order = format!("order-{}", uuid::Uuid::new_v4().simple());
+    let imp_uid = harness
+        .iamport()
+        .card_payment(&iamport_order, 20000)
+        .await
+        .unwrap();
+    let iamport = client
+        .create_history(&create(
+            VendorCode::Iamport,
+            imp_uid,
+            &iamport_order,
+            20000.0,
+        ))
+        .await
+        .unwrap();
+    record(
+        "POST",
+        "/payments/histories",
+        201,
+        serde_json::to_value(&iamport).unwrap(),
+    );
+    let cancelled = client
+        .cancel_history(&PaymentCancelCreate {
+            source: source(&iamport_order),
+            password: "secret".into(),
+            price: 5000.0,
+            reason: "partly".into(),
+            account: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(cancelled.cancels.len(), 1);
+    record(
+        "PUT",
+        "/payments/histories/cancel",
+        200,
+        serde_json::to_value(&cancelled).unwrap(),
+    );
+    let performance = client.performance().await.unwrap();
+    record(
+        "GET",
+        "/monitors/performance",
+        200,
+        serde_json::to_value(&performance).unwrap(),
+    );
+    let system = client.system().await.unwrap();
+    record(
+        "GET",
+        "/monitors/system",
+        200,
+        serde_json::to_value(&system).unwrap(),
+    );
+
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("openapi-captures");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("payments.json"),
+        serde_json::to_vec_pretty(&captures).unwrap(),
+    )
+    .unwrap();
+    harness.shutdown().await;
+}
