@@ -10,6 +10,7 @@
 
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::wire::{amount, null_as_default, unix_seconds};
 
@@ -17,7 +18,7 @@ use crate::wire::{amount, null_as_default, unix_seconds};
 ///
 /// Success is `code: 0` with the payload in `response`; an error has a non-zero code, a
 /// message and `response: null`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct IamportResponse<T> {
     /// `0` on success.
     pub code: i64,
@@ -51,7 +52,7 @@ impl IamportResponse<()> {
 }
 
 /// The credentials of `POST /users/getToken`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct IamportUserAccessor {
     /// The REST API key.
     pub imp_key: String,
@@ -60,7 +61,7 @@ pub struct IamportUserAccessor {
 }
 
 /// An access token (`response` of `POST /users/getToken`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct IamportUser {
     /// The token, sent back raw in the `Authorization` header.
     pub access_token: String,
@@ -73,7 +74,7 @@ pub struct IamportUser {
 }
 
 /// How a payment was paid (`pay_method`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum IamportPayMethod {
     Card,
@@ -98,7 +99,7 @@ pub enum IamportPayMethod {
 }
 
 /// The state of a payment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum IamportPaymentStatus {
     /// Not paid yet: a virtual account waiting for its deposit.
@@ -112,7 +113,7 @@ pub enum IamportPaymentStatus {
 }
 
 /// The currency of a payment.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 pub enum IamportCurrency {
     KRW,
     USD,
@@ -124,7 +125,7 @@ pub enum IamportCurrency {
 }
 
 /// The fields every payment has, whatever its method (the SDK's `IIamportPayment.IBase`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct IamportPaymentBase {
     pub pay_method: IamportPayMethod,
     /// I'mport's id of the payment (`imp_…`).
@@ -172,7 +173,7 @@ pub struct IamportPaymentBase {
 }
 
 /// A card payment (`pay_method` `card` or `samsung`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct IamportCardPayment {
     #[serde(flatten)]
     pub base: IamportPaymentBase,
@@ -187,7 +188,7 @@ pub struct IamportCardPayment {
 }
 
 /// A bank-transfer payment (`pay_method` `trans`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct IamportTransferPayment {
     #[serde(flatten)]
     pub base: IamportPaymentBase,
@@ -196,7 +197,7 @@ pub struct IamportTransferPayment {
 }
 
 /// A virtual-account payment (`pay_method` `vbank`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct IamportVBankPayment {
     #[serde(flatten)]
     pub base: IamportPaymentBase,
@@ -224,6 +225,39 @@ pub enum IamportPayment {
     VBank(IamportVBankPayment),
     /// Every other method, which carries only the common fields.
     Other(IamportPaymentBase),
+}
+
+// `ComposeSchema` (which gives `PartialSchema`) rather than `PartialSchema` itself: the
+// fakes' documents use the type inside generic envelopes, which compose their arguments.
+impl utoipa::__dev::ComposeSchema for IamportPayment {
+    fn compose(
+        _: Vec<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>>,
+    ) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::wire::any_of(
+            "A payment, by `pay_method`: `card` and `samsung`, `trans`, `vbank`, or another \
+             method with the common fields only.",
+            &[
+                IamportCardPayment::name(),
+                IamportTransferPayment::name(),
+                IamportVBankPayment::name(),
+                IamportPaymentBase::name(),
+            ],
+        )
+    }
+}
+
+impl ToSchema for IamportPayment {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        crate::wire::collect::<IamportCardPayment>(schemas);
+        crate::wire::collect::<IamportTransferPayment>(schemas);
+        crate::wire::collect::<IamportVBankPayment>(schemas);
+        crate::wire::collect::<IamportPaymentBase>(schemas);
+    }
 }
 
 impl IamportPayment {
@@ -269,7 +303,7 @@ impl<'de> Deserialize<'de> for IamportPayment {
 }
 
 /// One entry of a payment's `cancel_history`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct IamportPaymentCancel {
     pub pg_id: String,
     pub pg_tid: String,
@@ -288,7 +322,7 @@ pub struct IamportPaymentCancel {
 ///
 /// The real API finds the payment by `imp_uid`, or by `merchant_uid` when `imp_uid` is
 /// absent; a missing or zero `amount` cancels the whole balance.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
 pub struct IamportPaymentCancelCreate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub imp_uid: Option<String>,
@@ -329,7 +363,7 @@ pub struct IamportPaymentCancelCreate {
 }
 
 /// The body I'mport posts to a merchant's notification URL.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct IamportWebhook {
     pub imp_uid: String,
     pub merchant_uid: String,
@@ -340,7 +374,7 @@ pub struct IamportWebhook {
 }
 
 /// A pre-registered amount (`POST /payments/prepare`, `GET /payments/prepare/{merchant_uid}`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct IamportPaymentPrepare {
     pub merchant_uid: String,
     #[serde(with = "amount")]
@@ -348,7 +382,7 @@ pub struct IamportPaymentPrepare {
 }
 
 /// A stored card: a billing key, named by the merchant's `customer_uid`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct IamportSubscription {
     pub customer_uid: String,
     pub pg_provider: String,
@@ -371,7 +405,7 @@ pub struct IamportSubscription {
 }
 
 /// The body of `POST /subscribe/customers/{customer_uid}`: register a card as a billing key.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct IamportSubscriptionCreate {
     /// The path's `customer_uid`; the SDK repeats it in the body.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -381,7 +415,7 @@ pub struct IamportSubscriptionCreate {
 }
 
 /// Card data as the subscribe endpoints take it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct IamportCardInput {
     /// `dddd-dddd-dddd-dddd`.
     pub card_number: String,
@@ -412,7 +446,7 @@ pub struct IamportCardInput {
 }
 
 /// What to charge: the order half of `onetime` and `again`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct IamportOrderInput {
     pub merchant_uid: String,
     #[serde(with = "amount")]
@@ -451,7 +485,7 @@ pub struct IamportOrderInput {
 
 /// The body of `POST /subscribe/payments/onetime`: pay with card data; with a
 /// `customer_uid`, the card is also stored as that billing key.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct IamportSubscriptionOnetime {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_uid: Option<String>,
@@ -462,7 +496,7 @@ pub struct IamportSubscriptionOnetime {
 }
 
 /// The body of `POST /subscribe/payments/again`: pay with a stored billing key.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct IamportSubscriptionAgain {
     pub customer_uid: String,
     #[serde(flatten)]
@@ -470,7 +504,7 @@ pub struct IamportSubscriptionAgain {
 }
 
 /// The body of `POST /vbanks`: issue a virtual account.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct IamportVBankCreate {
     pub merchant_uid: String,
     #[serde(with = "amount")]
@@ -507,7 +541,7 @@ pub struct IamportVBankCreate {
 
 /// The body of `PUT /vbanks/{imp_uid}` (and of the SDK's `PUT /vbanks`, which names the
 /// payment in the body): change a waiting account's amount or deadline.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct IamportVBankUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub imp_uid: Option<String>,
@@ -526,7 +560,7 @@ pub struct IamportVBankUpdate {
 }
 
 /// A mobile-phone identity verification.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct IamportCertification {
     pub imp_uid: String,
     pub merchant_uid: Option<String>,
@@ -554,7 +588,7 @@ pub struct IamportCertification {
 }
 
 /// A mobile carrier.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 pub enum IamportCarrier {
     SKT,
     KT,
@@ -562,7 +596,7 @@ pub enum IamportCarrier {
 }
 
 /// The body of `POST /certifications/otp/request`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct IamportCertificationCreate {
     pub name: String,
     pub phone: String,
@@ -588,13 +622,13 @@ pub struct IamportCertificationCreate {
 }
 
 /// The body of `POST /certifications/otp/confirm/{imp_uid}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct IamportCertificationConfirm {
     pub otp: String,
 }
 
 /// Who a cash receipt is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum IamportReceiptType {
     Person,
@@ -602,7 +636,7 @@ pub enum IamportReceiptType {
 }
 
 /// What the receipt's `identifier` is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum IamportReceiptIdentifierType {
     Person,
@@ -612,7 +646,7 @@ pub enum IamportReceiptIdentifierType {
 }
 
 /// A cash receipt issued for a payment.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct IamportReceipt {
     pub imp_uid: String,
     /// The SDK's name; the real API calls it `receipt_tid`, read too.
@@ -633,7 +667,7 @@ pub struct IamportReceipt {
 }
 
 /// The body of `POST /receipts/{imp_uid}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct IamportReceiptCreate {
     /// The path's `imp_uid`; the SDK repeats it in the body.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -668,7 +702,7 @@ fn string_or_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String
 }
 
 /// The body of `POST /subscribe/payments/schedule`: charge a billing key later.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct IamportScheduleCreate {
     pub customer_uid: String,
     /// Checks the card with a charge of this amount, refunded at once (`0`: no check).
@@ -682,7 +716,7 @@ pub struct IamportScheduleCreate {
 }
 
 /// One payment to schedule.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct IamportScheduleRequest {
     pub merchant_uid: String,
     /// When to charge, unix seconds.
@@ -718,7 +752,7 @@ pub struct IamportScheduleRequest {
 }
 
 /// Where a scheduled payment stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum IamportScheduleStatus {
     /// Waiting for its time.
@@ -730,7 +764,7 @@ pub enum IamportScheduleStatus {
 }
 
 /// A scheduled payment.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct IamportSchedule {
     pub customer_uid: String,
     pub merchant_uid: String,
@@ -758,7 +792,7 @@ pub struct IamportSchedule {
 }
 
 /// A page of payments: `GET /payments/findAll/…` and `GET /payments/status/…`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct IamportPaymentPage {
     /// How many payments match, over all pages.
     pub total: u64,
@@ -770,7 +804,7 @@ pub struct IamportPaymentPage {
 }
 
 /// The body of `POST /subscribe/payments/unschedule`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct IamportUnschedule {
     /// Optional: without it, the schedules of `merchant_uid` are revoked whoever's they are.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -3,12 +3,13 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::wire::iso_millis;
 
 /// How hard the server process is working (`GET /monitors/performance`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Performance {
     pub cpu: CpuUsage,
     pub memory: MemoryUsage,
@@ -18,14 +19,14 @@ pub struct Performance {
 }
 
 /// CPU time the process has used, in microseconds (as Node's `process.cpuUsage()`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CpuUsage {
     pub user: u64,
     pub system: u64,
 }
 
 /// Memory the process holds, in bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct MemoryUsage {
     /// Resident set size.
     pub rss: u64,
@@ -35,7 +36,7 @@ pub struct MemoryUsage {
 }
 
 /// HTTP requests the process has answered since it started.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RequestCounts {
     /// Answered requests.
     pub total: u64,
@@ -48,7 +49,7 @@ pub struct RequestCounts {
 }
 
 /// What is running (`GET /monitors/system`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct System {
     /// A random id drawn once per process: tells instances behind a balancer apart.
     pub uid: Uuid,
@@ -63,14 +64,14 @@ pub struct System {
 }
 
 /// The server's package.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Package {
     pub name: String,
     pub version: String,
 }
 
 /// A source commit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Commit {
     /// The full hash.
     pub hash: String,

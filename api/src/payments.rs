@@ -11,6 +11,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::iamport::{IamportPayment, IamportSubscription};
@@ -18,7 +19,9 @@ use crate::toss::{TossBilling, TossPayment};
 use crate::wire::{amount, iso_millis};
 
 /// Which PG a record belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
 pub enum VendorCode {
     /// I'mport (PortOne V1).
     #[serde(rename = "iamport")]
@@ -75,7 +78,7 @@ impl TryFrom<String> for VendorCode {
 pub struct UnknownVendor(pub String);
 
 /// The PG's side of a record: which PG, which merchant account there, and the PG's id.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 pub struct PaymentVendor {
     pub code: VendorCode,
     /// The merchant account at the PG; picks the credentials the server uses.
@@ -86,7 +89,7 @@ pub struct PaymentVendor {
 }
 
 /// The client's row that a record belongs to.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 pub struct PaymentSource {
     pub schema: String,
     pub table: String,
@@ -96,13 +99,13 @@ pub struct PaymentSource {
 }
 
 /// The password that opens one record (the SDK's `IPaymentSource.IPassword`).
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PaymentPassword {
     pub password: String,
 }
 
 /// A source and the password of its record (the SDK's `IPaymentSource.IAccessor`).
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PaymentSourceAccessor {
     #[serde(flatten)]
     pub source: PaymentSource,
@@ -154,7 +157,7 @@ pub struct PaymentHistory {
 }
 
 /// A PG's payment object, by vendor.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(untagged)]
 // The PGs' payments are all large and of similar sizes; boxing one would only make its
 // matches differ from the others'.
@@ -186,7 +189,7 @@ impl PaymentData {
 }
 
 /// One cancel of a payment, fully or partly.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PaymentCancelHistory {
     pub reason: String,
     /// The amount refunded by this cancel.
@@ -198,7 +201,7 @@ pub struct PaymentCancelHistory {
 }
 
 /// The body of `POST /payments/histories`: verify a payment at the PG and keep it.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PaymentHistoryCreate {
     pub vendor: PaymentVendor,
     pub source: PaymentSource,
@@ -211,7 +214,7 @@ pub struct PaymentHistoryCreate {
 }
 
 /// The body of `PUT /payments/histories/cancel`: cancel a payment, fully or partly.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PaymentCancelCreate {
     pub source: PaymentSource,
     pub password: String,
@@ -225,7 +228,7 @@ pub struct PaymentCancelCreate {
 }
 
 /// A bank account to refund a virtual-account payment to. Passed to the PG, never stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RefundAccount {
     pub bank: String,
     pub account: String,
@@ -247,7 +250,7 @@ pub struct PaymentReservation {
 }
 
 /// A PG's billing-key object, by vendor.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum ReservationData {
     Iamport(IamportSubscription),
@@ -276,7 +279,7 @@ impl ReservationData {
 }
 
 /// The body of `POST /payments/reservations`: verify a billing key at the PG and keep it.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PaymentReservationCreate {
     pub vendor: PaymentVendor,
     pub source: PaymentSource,
@@ -322,7 +325,7 @@ impl fmt::Debug for PaymentReservationCreate {
 
 /// The event the server posts to a history's `webhook_url` when the PG reports a change:
 /// the record before and after (the SDK's `IPaymentWebhookHistory`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PaymentWebhook {
     /// The event's id, stable across delivery attempts: deduplicate on it.
     pub id: Uuid,
@@ -334,7 +337,7 @@ pub struct PaymentWebhook {
 }
 
 /// A clear JSON error body of the payments API.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {
     /// A stable machine-readable code, e.g. `wrong_password`.
     pub code: String,
@@ -346,26 +349,80 @@ pub struct ErrorBody {
 // the two must agree, and `data` is read according to them. Serde's derives cannot express
 // "pick the type of `data` from a sibling field", hence the hand-written impls below.
 
-#[derive(Serialize)]
+/// A payment's record as the server writes it (the SDK's `IPaymentHistory`).
+#[derive(Serialize, ToSchema)]
+#[schema(as = PaymentHistory)]
 struct HistoryOut<'a> {
     id: &'a Uuid,
+    /// The same as `vendor.code`; tells which PG's object `data` is.
     vendor_code: VendorCode,
     vendor: &'a PaymentVendor,
     source: &'a PaymentSource,
+    /// The PG's payment object; its variant matches `vendor_code`.
     data: &'a PaymentData,
+    /// Where the server relays changes of this payment.
     webhook_url: &'a Option<String>,
+    /// ISO currency code, e.g. `KRW`.
     currency: &'a str,
+    /// The amount paid, as the PG reports it.
     #[serde(with = "amount")]
     price: f64,
+    /// The total refunded; `null` when nothing was.
     #[serde(with = "amount::option")]
     refund: Option<f64>,
+    /// The cancels, oldest first.
     cancels: &'a [PaymentCancelHistory],
     #[serde(with = "iso_millis")]
     created_at: DateTime<Utc>,
+    /// When the payment completed; `null` while unpaid.
     #[serde(with = "iso_millis::option")]
     paid_at: Option<DateTime<Utc>>,
+    /// When it was first cancelled, fully or partly; `null` if never.
     #[serde(with = "iso_millis::option")]
     cancelled_at: Option<DateTime<Utc>>,
+}
+
+// The records' schemas are those of the shapes they are written in.
+impl utoipa::PartialSchema for PaymentHistory {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        HistoryOut::schema()
+    }
+}
+
+impl ToSchema for PaymentHistory {
+    fn name() -> std::borrow::Cow<'static, str> {
+        HistoryOut::name()
+    }
+
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        HistoryOut::schemas(schemas)
+    }
+}
+
+impl utoipa::PartialSchema for PaymentReservation {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        ReservationOut::schema()
+    }
+}
+
+impl ToSchema for PaymentReservation {
+    fn name() -> std::borrow::Cow<'static, str> {
+        ReservationOut::name()
+    }
+
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        ReservationOut::schemas(schemas)
+    }
 }
 
 #[derive(Deserialize)]
@@ -437,13 +494,18 @@ impl<'de> Deserialize<'de> for PaymentHistory {
     }
 }
 
-#[derive(Serialize)]
+/// A billing key's record as the server writes it (the SDK's `IPaymentReservation`).
+#[derive(Serialize, ToSchema)]
+#[schema(as = PaymentReservation)]
 struct ReservationOut<'a> {
     id: &'a Uuid,
+    /// The same as `vendor.code`; tells which PG's object `data` is.
     vendor_code: VendorCode,
     vendor: &'a PaymentVendor,
     source: &'a PaymentSource,
+    /// A free label.
     title: &'a str,
+    /// The PG's billing-key object; its variant matches `vendor_code`.
     data: &'a ReservationData,
     #[serde(with = "iso_millis")]
     created_at: DateTime<Utc>,
@@ -506,7 +568,7 @@ fn check_vendor<E: de::Error>(code: VendorCode, vendor: &PaymentVendor) -> Resul
 }
 
 /// Where a relayed event stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum WebhookEventState {
     /// Waiting for its next attempt.
@@ -518,7 +580,7 @@ pub enum WebhookEventState {
 }
 
 /// An event the server relays to a payment's `webhook_url`, with its delivery attempts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PaymentWebhookEvent {
     /// The event's id: the delivered body's `id` and the `webhook-id` header.
     pub id: Uuid,
@@ -534,7 +596,7 @@ pub struct PaymentWebhookEvent {
 }
 
 /// One attempt to deliver an event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PaymentWebhookAttempt {
     #[serde(with = "iso_millis")]
     pub attempted_at: DateTime<Utc>,
@@ -546,7 +608,7 @@ pub struct PaymentWebhookAttempt {
 }
 
 /// The body of `PUT /payments/histories/webhooks/redeliver`: send an event again now.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PaymentWebhookRedeliver {
     pub source: PaymentSource,
     pub password: String,

@@ -10,9 +10,10 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// An error answer: `type` names it, the HTTP status goes with the type.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PortOneError {
     #[serde(rename = "type")]
@@ -31,21 +32,21 @@ pub struct PortOneError {
 // Authentication
 
 /// `POST /login/api-secret`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LoginViaApiSecretBody {
     pub api_secret: String,
 }
 
 /// `POST /token/refresh`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RefreshTokenBody {
     pub refresh_token: String,
 }
 
 /// The answer to both `/login/api-secret` and `/token/refresh`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenResponse {
     pub access_token: String,
@@ -56,7 +57,7 @@ pub struct TokenResponse {
 // Payments
 
 /// A payment's state, the discriminator of [`Payment`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum PaymentStatus {
     Ready,
@@ -69,7 +70,7 @@ pub enum PaymentStatus {
 }
 
 /// A payment (`Payment`): one schema per status.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "status", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Payment {
     Ready(PaymentBase),
@@ -108,7 +109,7 @@ impl Payment {
 }
 
 /// The fields every payment has (the common part of `ReadyPayment`, `PaidPayment`, …).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentBase {
     /// The merchant's own payment id.
@@ -140,7 +141,7 @@ pub struct PaymentBase {
 }
 
 /// `PayPendingPayment`, `VirtualAccountIssuedPayment`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PendingPayment {
     #[serde(flatten)]
@@ -150,7 +151,7 @@ pub struct PendingPayment {
 }
 
 /// `PaidPayment`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PaidPayment {
     #[serde(flatten)]
@@ -168,7 +169,7 @@ pub struct PaidPayment {
 }
 
 /// `FailedPayment`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FailedPayment {
     #[serde(flatten)]
@@ -178,7 +179,7 @@ pub struct FailedPayment {
 }
 
 /// `CancelledPayment`, `PartialCancelledPayment`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CancelledPayment {
     #[serde(flatten)]
@@ -197,7 +198,7 @@ pub struct CancelledPayment {
 }
 
 /// `PaymentFailure`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentFailure {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -209,7 +210,7 @@ pub struct PaymentFailure {
 }
 
 /// `PaymentAmount`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentAmount {
     pub total: i64,
@@ -225,7 +226,7 @@ pub struct PaymentAmount {
 }
 
 /// `Customer`, as a payment shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Customer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -239,7 +240,7 @@ pub struct Customer {
 }
 
 /// `PaymentOrigin`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentOrigin {
     /// `PC`, `MOBILE` or `API`.
@@ -248,7 +249,7 @@ pub struct PaymentOrigin {
 }
 
 /// `SelectedChannel`: the PG channel a payment went through.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SelectedChannel {
     /// `LIVE` or `TEST`.
@@ -265,7 +266,7 @@ pub struct SelectedChannel {
 }
 
 /// `PaymentMethod`, discriminated on `type`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type")]
 pub enum PaymentMethod {
     PaymentMethodCard(PaymentMethodCard),
@@ -273,7 +274,7 @@ pub enum PaymentMethod {
 }
 
 /// `PaymentMethodCard`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentMethodCard {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -285,7 +286,7 @@ pub struct PaymentMethodCard {
 }
 
 /// `Card`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Card {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -308,7 +309,7 @@ pub struct Card {
 }
 
 /// `PaymentInstallment`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentInstallment {
     pub month: i32,
@@ -316,7 +317,7 @@ pub struct PaymentInstallment {
 }
 
 /// `PaymentMethodVirtualAccount`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentMethodVirtualAccount {
     /// A `Bank` code: `SHINHAN`, `KOOKMIN`, …
@@ -335,7 +336,7 @@ pub struct PaymentMethodVirtualAccount {
 }
 
 /// `PaymentCancellation`, discriminated on `status`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "status", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum PaymentCancellation {
     Requested(Cancellation),
@@ -353,7 +354,7 @@ impl PaymentCancellation {
 }
 
 /// The fields of a cancellation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Cancellation {
     pub id: String,
@@ -372,7 +373,7 @@ pub struct Cancellation {
 }
 
 /// `PaymentCashReceipt`: the cash receipt as a payment shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "status", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum PaymentCashReceipt {
     Issued(PaymentCashReceiptInfo),
@@ -380,7 +381,7 @@ pub enum PaymentCashReceipt {
 }
 
 /// `IssuedPaymentCashReceipt`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentCashReceiptInfo {
     /// `PERSONAL` or `CORPORATE`.
@@ -393,7 +394,7 @@ pub struct PaymentCashReceiptInfo {
 }
 
 /// `CancelledPaymentCashReceipt`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CancelledPaymentCashReceiptInfo {
     #[serde(flatten)]
@@ -402,7 +403,7 @@ pub struct CancelledPaymentCashReceiptInfo {
 }
 
 /// `CashReceipt`: `GET /payments/{paymentId}/cash-receipt`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "status", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum CashReceipt {
     Issued(CashReceiptInfo),
@@ -410,7 +411,7 @@ pub enum CashReceipt {
 }
 
 /// `IssuedCashReceipt`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CashReceiptInfo {
     pub merchant_id: String,
@@ -428,7 +429,7 @@ pub struct CashReceiptInfo {
 }
 
 /// `CancelledCashReceipt`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CancelledCashReceiptInfo {
     #[serde(flatten)]
@@ -437,7 +438,7 @@ pub struct CancelledCashReceiptInfo {
 }
 
 /// `PageInput`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PageInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -447,7 +448,7 @@ pub struct PageInput {
 }
 
 /// `PageInfo`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PageInfo {
     pub number: i32,
@@ -456,7 +457,7 @@ pub struct PageInfo {
 }
 
 /// `GET /payments` (`GetPaymentsBody`), as a body or the `requestBody` query parameter.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GetPaymentsBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -466,7 +467,7 @@ pub struct GetPaymentsBody {
 }
 
 /// `PaymentFilterInput`: the filters the fake applies.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentFilterInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -488,7 +489,7 @@ pub struct PaymentFilterInput {
 }
 
 /// `GetPaymentsResponse`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GetPaymentsResponse {
     pub items: Vec<Payment>,
@@ -496,7 +497,7 @@ pub struct GetPaymentsResponse {
 }
 
 /// `GET /payments-by-cursor` (`GetAllPaymentsByCursorBody`).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GetAllPaymentsByCursorBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -512,14 +513,14 @@ pub struct GetAllPaymentsByCursorBody {
 }
 
 /// `GetAllPaymentsByCursorResponse`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GetAllPaymentsByCursorResponse {
     pub items: Vec<PaymentWithCursor>,
 }
 
 /// `PaymentWithCursor`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentWithCursor {
     pub payment: Payment,
@@ -527,7 +528,7 @@ pub struct PaymentWithCursor {
 }
 
 /// `POST /payments/{paymentId}/pre-register`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PreRegisterPaymentBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -541,7 +542,7 @@ pub struct PreRegisterPaymentBody {
 }
 
 /// `POST /payments/{paymentId}/confirm`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ConfirmPaymentBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -561,7 +562,7 @@ pub struct ConfirmPaymentBody {
 
 /// What `/confirm`, `/instant` and `/billing-key` answer (`ConfirmedPaymentSummary`,
 /// `InstantPaymentSummary`, `BillingKeyPaymentSummary`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentSummary {
     pub pg_tx_id: String,
@@ -569,14 +570,14 @@ pub struct PaymentSummary {
 }
 
 /// `PayInstantlyResponse`, `PayWithBillingKeyResponse`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentSummaryResponse {
     pub payment: PaymentSummary,
 }
 
 /// `PaymentAmountInput`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentAmountInput {
     pub total: i64,
@@ -587,7 +588,7 @@ pub struct PaymentAmountInput {
 }
 
 /// `CustomerInput`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomerInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -601,7 +602,7 @@ pub struct CustomerInput {
 }
 
 /// `CustomerNameInput`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomerNameInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -611,7 +612,7 @@ pub struct CustomerNameInput {
 }
 
 /// `CustomerSeparatedName`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomerSeparatedName {
     pub first: String,
@@ -619,7 +620,7 @@ pub struct CustomerSeparatedName {
 }
 
 /// `CardCredential`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CardCredential {
     pub number: String,
@@ -632,7 +633,7 @@ pub struct CardCredential {
 }
 
 /// `InstantPaymentMethodInput`: exactly one of its fields.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InstantPaymentMethodInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -642,7 +643,7 @@ pub struct InstantPaymentMethodInput {
 }
 
 /// `InstantPaymentMethodInputCard`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InstantCardInput {
     pub credential: CardCredential,
@@ -651,7 +652,7 @@ pub struct InstantCardInput {
 }
 
 /// `InstantPaymentMethodInputVirtualAccount`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InstantVirtualAccountInput {
     pub bank: String,
@@ -664,7 +665,7 @@ pub struct InstantVirtualAccountInput {
 }
 
 /// `InstantPaymentMethodInputVirtualAccountExpiry`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct VirtualAccountExpiry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -674,7 +675,7 @@ pub struct VirtualAccountExpiry {
 }
 
 /// `InstantPaymentMethodInputVirtualAccountOption`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct VirtualAccountOption {
     /// `NORMAL` or `FIXED`.
@@ -683,7 +684,7 @@ pub struct VirtualAccountOption {
 }
 
 /// `CashReceiptInput`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CashReceiptInput {
     /// `PERSONAL`, `CORPORATE` or `NO_RECEIPT`.
@@ -694,7 +695,7 @@ pub struct CashReceiptInput {
 }
 
 /// `POST /payments/{paymentId}/instant` (`InstantPaymentInput`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InstantPaymentInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -717,7 +718,7 @@ pub struct InstantPaymentInput {
 
 /// `POST /payments/{paymentId}/billing-key` (`BillingKeyPaymentInput`), and the payment of
 /// a schedule (`BillingKeyPaymentScheduleInput`, the same without `skipWebhook`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BillingKeyPaymentInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -743,7 +744,7 @@ pub struct BillingKeyPaymentInput {
 }
 
 /// `POST /payments/{paymentId}/schedule` (`CreatePaymentScheduleBody`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatePaymentScheduleBody {
     pub payment: BillingKeyPaymentInput,
@@ -751,21 +752,21 @@ pub struct CreatePaymentScheduleBody {
 }
 
 /// `CreatePaymentScheduleResponse`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatePaymentScheduleResponse {
     pub schedule: PaymentScheduleSummary,
 }
 
 /// `PaymentScheduleSummary`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentScheduleSummary {
     pub id: String,
 }
 
 /// `POST /payments/{paymentId}/cancel` (`CancelPaymentBody`).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CancelPaymentBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -791,8 +792,10 @@ pub struct CancelPaymentBody {
 }
 
 /// `CancelPaymentBodyRefundAccount`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+// The payments API has a type of the same name: this one is named apart in documents.
+#[schema(as = PortOneRefundAccount)]
 pub struct RefundAccount {
     pub bank: String,
     pub number: String,
@@ -802,21 +805,21 @@ pub struct RefundAccount {
 }
 
 /// `CancelPaymentResponse`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CancelPaymentResponse {
     pub cancellation: PaymentCancellation,
 }
 
 /// `CloseVirtualAccountResponse`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CloseVirtualAccountResponse {
     pub closed_at: DateTime<Utc>,
 }
 
 /// `POST /payments/{paymentId}/resend-webhook` (`ResendWebhookBody`).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ResendWebhookBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -827,15 +830,17 @@ pub struct ResendWebhookBody {
 }
 
 /// `ResendWebhookResponse`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ResendWebhookResponse {
     pub webhook: PaymentWebhook,
 }
 
 /// `PaymentWebhook`: one webhook of a payment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+// The payments API has a type of the same name: this one is named apart in documents.
+#[schema(as = PortOnePaymentWebhook)]
 pub struct PaymentWebhook {
     /// The payment's status the webhook reported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -855,7 +860,7 @@ pub struct PaymentWebhook {
 // Billing keys and schedules
 
 /// `POST /billing-keys` (`IssueBillingKeyBody`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IssueBillingKeyBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -872,7 +877,7 @@ pub struct IssueBillingKeyBody {
 }
 
 /// `InstantBillingKeyPaymentMethodInput`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BillingKeyMethodInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -880,21 +885,21 @@ pub struct BillingKeyMethodInput {
 }
 
 /// `InstantBillingKeyPaymentMethodInputCard`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BillingKeyCardInput {
     pub credential: CardCredential,
 }
 
 /// `IssueBillingKeyResponse`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IssueBillingKeyResponse {
     pub billing_key_info: BillingKeyInfoSummary,
 }
 
 /// `BillingKeyInfoSummary`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BillingKeyInfoSummary {
     pub billing_key: String,
@@ -904,7 +909,7 @@ pub struct BillingKeyInfoSummary {
 }
 
 /// `BillingKeyInfo`, discriminated on `status`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "status", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum BillingKeyInfo {
     Issued(BillingKeyBase),
@@ -922,7 +927,7 @@ impl BillingKeyInfo {
 }
 
 /// `IssuedBillingKeyInfo`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BillingKeyBase {
     pub billing_key: String,
@@ -940,7 +945,7 @@ pub struct BillingKeyBase {
 }
 
 /// `DeletedBillingKeyInfo`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeletedBillingKey {
     #[serde(flatten)]
@@ -949,7 +954,7 @@ pub struct DeletedBillingKey {
 }
 
 /// `BillingKeyPaymentMethod`, discriminated on `type`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type")]
 pub enum BillingKeyPaymentMethod {
     BillingKeyPaymentMethodCard {
@@ -959,14 +964,14 @@ pub enum BillingKeyPaymentMethod {
 }
 
 /// `DeleteBillingKeyResponse`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeleteBillingKeyResponse {
     pub deleted_at: DateTime<Utc>,
 }
 
 /// `GET /billing-keys` (`GetBillingKeyInfosBody`).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GetBillingKeyInfosBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -976,7 +981,7 @@ pub struct GetBillingKeyInfosBody {
 }
 
 /// `BillingKeyFilterInput`: the filters the fake applies.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BillingKeyFilterInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -989,7 +994,7 @@ pub struct BillingKeyFilterInput {
 }
 
 /// `GetBillingKeyInfosResponse`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GetBillingKeyInfosResponse {
     pub items: Vec<BillingKeyInfo>,
@@ -997,7 +1002,7 @@ pub struct GetBillingKeyInfosResponse {
 }
 
 /// A schedule's state, the discriminator of [`PaymentSchedule`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum PaymentScheduleStatus {
     Scheduled,
@@ -1009,7 +1014,7 @@ pub enum PaymentScheduleStatus {
 }
 
 /// `PaymentSchedule`, discriminated on `status`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "status", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum PaymentSchedule {
     Scheduled(PaymentScheduleBase),
@@ -1033,7 +1038,7 @@ impl PaymentSchedule {
 }
 
 /// `ScheduledPaymentSchedule`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentScheduleBase {
     pub id: String,
@@ -1059,7 +1064,7 @@ pub struct PaymentScheduleBase {
 }
 
 /// `StartedPaymentSchedule`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StartedSchedule {
     #[serde(flatten)]
@@ -1068,7 +1073,7 @@ pub struct StartedSchedule {
 }
 
 /// `SucceededPaymentSchedule`, `FailedPaymentSchedule`, `PendingPaymentSchedule`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CompletedSchedule {
     #[serde(flatten)]
@@ -1078,7 +1083,7 @@ pub struct CompletedSchedule {
 }
 
 /// `RevokedPaymentSchedule`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RevokedSchedule {
     #[serde(flatten)]
@@ -1087,7 +1092,7 @@ pub struct RevokedSchedule {
 }
 
 /// `GET /payment-schedules` (`GetPaymentSchedulesBody`).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GetPaymentSchedulesBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1097,7 +1102,7 @@ pub struct GetPaymentSchedulesBody {
 }
 
 /// `PaymentScheduleFilterInput`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentScheduleFilterInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1114,7 +1119,7 @@ pub struct PaymentScheduleFilterInput {
 }
 
 /// `GetPaymentSchedulesResponse`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GetPaymentSchedulesResponse {
     pub items: Vec<PaymentSchedule>,
@@ -1123,7 +1128,7 @@ pub struct GetPaymentSchedulesResponse {
 
 /// `DELETE /payment-schedules` (`RevokePaymentSchedulesBody`): a billing key's schedules,
 /// or the listed ones.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RevokePaymentSchedulesBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1135,7 +1140,7 @@ pub struct RevokePaymentSchedulesBody {
 }
 
 /// `RevokePaymentSchedulesResponse`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RevokePaymentSchedulesResponse {
     pub revoked_schedule_ids: Vec<String>,
@@ -1147,7 +1152,7 @@ pub struct RevokePaymentSchedulesResponse {
 // Webhooks
 
 /// What a webhook (2024-04-25 format) reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 pub enum WebhookType {
     #[serde(rename = "Transaction.Ready")]
     TransactionReady,
@@ -1188,7 +1193,7 @@ impl WebhookType {
 
 /// A webhook in the 2024-04-25 format, signed the Standard Webhooks way
 /// ([`crate::signature`]) with the store's `whsec_` secret.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Webhook {
     #[serde(rename = "type")]
@@ -1199,7 +1204,7 @@ pub struct Webhook {
 }
 
 /// What a webhook is about.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookData {
     pub store_id: String,

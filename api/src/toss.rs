@@ -10,11 +10,12 @@
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::wire::{amount, date, local_micros, offset_date_time};
 
 /// The state of a payment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TossPaymentStatus {
     /// Created, nothing done yet.
@@ -36,7 +37,7 @@ pub enum TossPaymentStatus {
 }
 
 /// The payment's type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TossPaymentType {
     /// An ordinary payment.
@@ -48,7 +49,7 @@ pub enum TossPaymentType {
 }
 
 /// The fields every payment has, whatever its method (the SDK's `ITossPayment.IBase`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TossPaymentBase {
     /// The method in Korean: `카드`, `가상계좌`, `계좌이체`, `휴대폰`, `상품권`, …
@@ -123,20 +124,20 @@ fn korea() -> String {
 }
 
 /// An object of one URL: a payment's `receipt` and `checkout`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TossUrl {
     pub url: String,
 }
 
 /// Why a payment failed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TossFailure {
     pub code: String,
     pub message: String,
 }
 
 /// One entry of a payment's `cashReceipts`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TossCashReceiptHistory {
     pub receipt_key: String,
@@ -170,7 +171,7 @@ pub const METHOD_MOBILE_PHONE: &str = "휴대폰";
 pub const METHOD_GIFT_CERTIFICATE: &str = "상품권";
 
 /// A card payment (`method: "카드"`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TossCardPayment {
     pub card: TossCard,
@@ -182,7 +183,7 @@ pub struct TossCardPayment {
 }
 
 /// The card part of a card payment.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TossCard {
     pub company: String,
@@ -215,7 +216,7 @@ pub struct TossCard {
 }
 
 /// Where a card payment stands in the acquiring process.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TossAcquireStatus {
     Ready,
@@ -226,14 +227,14 @@ pub enum TossAcquireStatus {
 }
 
 /// A card discount.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct TossDiscount {
     #[serde(with = "amount")]
     pub amount: f64,
 }
 
 /// A virtual-account payment (`method: "가상계좌"`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TossVirtualAccountPayment {
     /// The value Toss repeats in `DEPOSIT_CALLBACK`, so the merchant can verify it.
@@ -244,7 +245,7 @@ pub struct TossVirtualAccountPayment {
 }
 
 /// The account part of a virtual-account payment.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TossVirtualAccount {
     pub account_number: String,
@@ -261,7 +262,7 @@ pub struct TossVirtualAccount {
 }
 
 /// Whether the money has been settled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TossSettlementStatus {
     Incompleted,
@@ -269,7 +270,7 @@ pub enum TossSettlementStatus {
 }
 
 /// Where the refund of a cancelled virtual-account payment stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TossRefundStatus {
     None,
@@ -280,7 +281,7 @@ pub enum TossRefundStatus {
 }
 
 /// A bank-transfer payment (`method: "계좌이체"`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct TossTransferPayment {
     pub transfer: TossTransfer,
     #[serde(flatten)]
@@ -288,7 +289,7 @@ pub struct TossTransferPayment {
 }
 
 /// The transfer part of a bank-transfer payment.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TossTransfer {
     pub bank: String,
@@ -296,7 +297,7 @@ pub struct TossTransfer {
 }
 
 /// A mobile-phone payment (`method: "휴대폰"`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TossMobilePhonePayment {
     pub mobile_phone: TossMobilePhone,
@@ -305,7 +306,7 @@ pub struct TossMobilePhonePayment {
 }
 
 /// The phone part of a mobile-phone payment.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TossMobilePhone {
     pub carrier: String,
@@ -314,7 +315,7 @@ pub struct TossMobilePhone {
 }
 
 /// A gift-certificate payment (`method: "상품권"`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TossGiftCertificatePayment {
     pub gift_certificate: TossGiftCertificate,
@@ -323,7 +324,7 @@ pub struct TossGiftCertificatePayment {
 }
 
 /// The certificate part of a gift-certificate payment.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TossGiftCertificate {
     pub approve_no: String,
@@ -332,7 +333,7 @@ pub struct TossGiftCertificate {
 }
 
 /// The settlement status of a gift certificate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TossGiftSettlementStatus {
     Complete,
@@ -350,6 +351,43 @@ pub enum TossPayment {
     GiftCertificate(TossGiftCertificatePayment),
     /// A method the SDK does not model (`간편결제`, `문화상품권`, …): its common fields.
     Other(TossPaymentBase),
+}
+
+// `ComposeSchema` (which gives `PartialSchema`) rather than `PartialSchema` itself: the
+// fakes' documents use the type inside generic envelopes, which compose their arguments.
+impl utoipa::__dev::ComposeSchema for TossPayment {
+    fn compose(
+        _: Vec<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>>,
+    ) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::wire::any_of(
+            "A payment, by `method`: card, virtual account, transfer, mobile phone, gift \
+             certificate, or another method with the common fields only.",
+            &[
+                TossCardPayment::name(),
+                TossVirtualAccountPayment::name(),
+                TossTransferPayment::name(),
+                TossMobilePhonePayment::name(),
+                TossGiftCertificatePayment::name(),
+                TossPaymentBase::name(),
+            ],
+        )
+    }
+}
+
+impl ToSchema for TossPayment {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        crate::wire::collect::<TossCardPayment>(schemas);
+        crate::wire::collect::<TossVirtualAccountPayment>(schemas);
+        crate::wire::collect::<TossTransferPayment>(schemas);
+        crate::wire::collect::<TossMobilePhonePayment>(schemas);
+        crate::wire::collect::<TossGiftCertificatePayment>(schemas);
+        crate::wire::collect::<TossPaymentBase>(schemas);
+    }
 }
 
 impl TossPayment {
@@ -401,7 +439,7 @@ impl<'de> Deserialize<'de> for TossPayment {
 }
 
 /// One entry of a payment's `cancels`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TossPaymentCancel {
     #[serde(with = "amount")]
@@ -428,7 +466,7 @@ pub struct TossPaymentCancel {
 }
 
 /// The body of `POST /v1/payments/{paymentKey}/cancel`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TossPaymentCancelCreate {
     /// The SDK repeats the path's key in the body; the real API does not need it.
@@ -467,7 +505,7 @@ pub struct TossPaymentCancelCreate {
 }
 
 /// A refund account for a cancelled virtual-account payment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TossRefundReceiveAccount {
     pub bank: String,
@@ -477,7 +515,7 @@ pub struct TossRefundReceiveAccount {
 }
 
 /// The body of the legacy approval `POST /v1/payments/{paymentKey}` (SDK `IApproval`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TossPaymentApproval {
     pub order_id: String,
@@ -486,7 +524,7 @@ pub struct TossPaymentApproval {
 }
 
 /// The body of the real API's approval `POST /v1/payments/confirm`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TossPaymentConfirm {
     pub payment_key: String,
@@ -496,7 +534,7 @@ pub struct TossPaymentConfirm {
 }
 
 /// The body of `POST /v1/payments/key-in`: pay with card data.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TossKeyInCreate {
     /// The SDK sends `"card"`; the real API does not need it.
@@ -540,7 +578,7 @@ pub struct TossKeyInCreate {
 }
 
 /// 3-D Secure data of a key-in payment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TossVbv {
     pub cavv: String,
     pub xid: String,
@@ -548,7 +586,7 @@ pub struct TossVbv {
 }
 
 /// The body of `POST /v1/virtual-accounts`: issue a virtual account.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TossVirtualAccountCreate {
     /// The SDK sends `"virtual-account"`; the real API does not need it.
@@ -583,7 +621,7 @@ pub struct TossVirtualAccountCreate {
 }
 
 /// A billing key: a card stored for later charges.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TossBilling {
     pub m_id: String,
@@ -598,7 +636,7 @@ pub struct TossBilling {
 }
 
 /// The body of `POST /v1/billing/authorizations/card`: register card data as a billing key.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TossBillingCreate {
     pub customer_key: String,
@@ -625,7 +663,7 @@ pub struct TossBillingCreate {
 
 /// A customer key alone: the body of the legacy lookup
 /// `POST /v1/billing/authorizations/{billingKey}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TossCustomerKey {
     pub customer_key: String,
@@ -633,7 +671,7 @@ pub struct TossCustomerKey {
 
 /// The body of `POST /v1/billing/authorizations/issue`: turn the authKey of the
 /// card-registration window into a billing key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TossBillingIssue {
     pub auth_key: String,
@@ -641,7 +679,7 @@ pub struct TossBillingIssue {
 }
 
 /// The body of `POST /v1/billing/{billingKey}`: charge a billing key.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TossBillingCharge {
     /// The SDK sends `"billing"`; the real API does not need it.
@@ -660,7 +698,7 @@ pub struct TossBillingCharge {
 }
 
 /// The purpose of a cash receipt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 pub enum TossCashReceiptType {
     /// Income deduction (for a person).
     #[serde(rename = "소득공제")]
@@ -671,7 +709,7 @@ pub enum TossCashReceiptType {
 }
 
 /// A cash receipt.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TossCashReceipt {
     pub receipt_key: String,
@@ -688,7 +726,7 @@ pub struct TossCashReceipt {
 }
 
 /// The cash receipt as summarised inside a payment.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TossCashReceiptSummary {
     #[serde(rename = "type")]
@@ -702,7 +740,7 @@ pub struct TossCashReceiptSummary {
 }
 
 /// The body of `POST /v1/cash-receipts`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TossCashReceiptCreate {
     #[serde(rename = "type")]
@@ -724,7 +762,7 @@ pub struct TossCashReceiptCreate {
 }
 
 /// The body of `POST /v1/cash-receipts/{receiptKey}/cancel`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
 pub struct TossCashReceiptCancel {
     /// Absent: cancel the whole receipt.
     #[serde(
@@ -736,7 +774,7 @@ pub struct TossCashReceiptCancel {
 }
 
 /// A Toss error body: `{code, message}` with a non-2xx status.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TossError {
     /// A stable code such as `NOT_FOUND_PAYMENT` or `UNAUTHORIZED_KEY`.
     pub code: String,
@@ -813,7 +851,7 @@ impl<'de> Deserialize<'de> for TossWebhook {
 }
 
 /// The body of a `PAYMENT_STATUS_CHANGED` event (without its `eventType`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TossPaymentStatusChanged {
     /// KST without a zone, microseconds.
@@ -823,7 +861,7 @@ pub struct TossPaymentStatusChanged {
 }
 
 /// The body of a `DEPOSIT_CALLBACK` event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TossDepositCallback {
     /// KST without a zone, microseconds.

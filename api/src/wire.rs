@@ -9,6 +9,31 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, SecondsFormat, Utc
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serializer};
 
+/// The schema of an untagged union whose last variant is a fallback the others extend
+/// (a method the API does not model, with only the common fields): `anyOf` the variants,
+/// since a body of a modeled method matches the fallback too, which `oneOf` forbids.
+pub(crate) fn any_of(
+    description: &str,
+    variants: &[std::borrow::Cow<'static, str>],
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    let mut builder = utoipa::openapi::schema::AnyOfBuilder::new().description(Some(description));
+    for name in variants {
+        builder = builder.item(utoipa::openapi::Ref::from_schema_name(name.as_ref()));
+    }
+    utoipa::openapi::schema::Schema::AnyOf(builder.build()).into()
+}
+
+/// Adds `T`'s schema and those it refers to, as a derived `ToSchema::schemas` does.
+pub(crate) fn collect<T: utoipa::ToSchema>(
+    schemas: &mut Vec<(
+        String,
+        utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+    )>,
+) {
+    schemas.push((T::name().into_owned(), T::schema()));
+    T::schemas(schemas);
+}
+
 /// Amounts: `f64` on the Rust side, written as a JSON integer when the value is whole.
 pub mod amount {
     use super::*;

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 /// Which requests a fake accepts: the real API's, or also what the original fakes accepted.
 /// Per fake (`harness fake … --compat original`, the configs' `compat`) and per merchant
 /// (`PUT /internal/merchant`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Compat {
     /// What the real API accepts, and nothing else.

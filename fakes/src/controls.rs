@@ -29,6 +29,7 @@ pub fn routes<F: Fake>() -> Router<F> {
         .route("/internal/webhooks", get(deliveries::<F>))
         .route("/internal/reset", post(reset::<F>))
         .route("/internal/webhook", post(sink::<F>))
+        .route("/openapi.json", get(crate::openapi::serve::<F>))
 }
 
 fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, String> {
@@ -41,7 +42,7 @@ fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, String> {
 }
 
 /// The fake's clock, as `/internal/clock` shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ClockState {
     /// The fake's time, in KST.
     pub now: String,
@@ -65,9 +66,9 @@ async fn clock<F: Fake>(State(fake): State<F>) -> Json<ClockState> {
 }
 
 /// How far to move the clock; the parts add up.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Advance {
+pub(crate) struct Advance {
     #[serde(default)]
     days: f64,
     #[serde(default)]
@@ -115,10 +116,13 @@ async fn clear_faults<F: Fake>(State(fake): State<F>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
-#[derive(Debug, Deserialize)]
-struct JournalQuery {
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct JournalQuery {
+    /// Only entries after this sequence number.
     #[serde(default)]
     after: u64,
+    /// At most this many entries of each kind (default 1000).
     #[serde(default = "default_limit")]
     limit: usize,
 }

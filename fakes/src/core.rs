@@ -105,6 +105,10 @@ pub trait Fake: Clone + Send + Sync + 'static {
     /// Forgets the PG's data; the core is reset after it.
     fn forget(&self);
 
+    /// The OpenAPI document of the PG's routes and the fake's own controls
+    /// ([`crate::openapi::document`] adds the shared controls).
+    fn openapi() -> utoipa::openapi::OpenApi;
+
     /// The PG's error answer for a request that did not get as far as a handler, or that
     /// a shared control refuses: `status` says why (400 a malformed request, 404 no such
     /// route, 405 a wrong method, 413 a body too large), `detail` what was wrong.

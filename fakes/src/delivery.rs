@@ -100,7 +100,8 @@ impl Body {
 }
 
 /// The state of one webhook, as `GET /internal/webhooks` shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = WebhookDelivery)]
 pub struct DeliveryView {
     pub id: u64,
     pub event: String,
@@ -114,7 +115,7 @@ pub struct DeliveryView {
 }
 
 /// Where a webhook stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum DeliveryState {
     Pending,

@@ -22,7 +22,7 @@ pub const MAX_DELAY_MS: u64 = 600_000;
 pub const MAX_FIELD: usize = 1_024;
 
 /// A rule: which requests, how many times, and what happens to them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FaultRule {
     /// The HTTP method to match; any method when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -41,7 +41,7 @@ fn one() -> u32 {
 }
 
 /// What happens to a matching request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum FaultAction {
     /// Answer with the PG's error body for `code`.
@@ -63,7 +63,7 @@ pub enum FaultAction {
 }
 
 /// An active rule and how many more requests it applies to.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ActiveFault {
     pub id: u64,
     pub remaining: u32,

@@ -24,7 +24,7 @@ pub const DEFAULT_JOURNAL_BYTES: usize = 16 << 20;
 pub const MAX_KEPT_BODY: usize = 64 << 10;
 
 /// One answered request, as the journal shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RequestRecord {
     pub seq: u64,
     /// When it was answered, on the fake's clock (RFC 3339).
@@ -49,7 +49,7 @@ pub struct RequestRecord {
 }
 
 /// One attempt to deliver a webhook.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DeliveryRecord {
     pub seq: u64,
     pub at: String,
@@ -73,7 +73,7 @@ pub struct DeliveryRecord {
 }
 
 /// A body posted to the fake's own `/internal/webhook` sink.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ReceivedRecord {
     pub seq: u64,
     pub at: String,
@@ -81,7 +81,7 @@ pub struct ReceivedRecord {
 }
 
 /// The entries newer than a given sequence number.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct JournalSnapshot {
     pub requests: Vec<RequestRecord>,
     pub deliveries: Vec<DeliveryRecord>,

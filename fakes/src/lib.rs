@@ -34,6 +34,7 @@ pub mod http;
 pub mod iamport;
 pub mod ids;
 pub mod journal;
+pub mod openapi;
 pub mod portone;
 pub mod registry;
 pub mod serve;

@@ -14,6 +14,8 @@
 //! | `GET`, `POST /admin/clock` | the server's and every fake's clock: read, move forward (`{days?, hours?, minutes?, seconds?, only?}`: all clocks, or those `only` names) |
 //! | `POST /admin/reset` | a fresh state: every fake, the inbox, the server's records and clock |
 //!
+//! | `GET /openapi.json` | the OpenAPI document of these routes and the inbox's |
+//!
 //! Every error is `{code, message}` with a 4xx status (5xx only when the database fails).
 
 use std::collections::BTreeMap;
@@ -32,7 +34,8 @@ use chrono::SecondsFormat;
 use payments_server::App;
 use payments_testkit::{Delivery, Inbox, InboxError};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::pgs::FakeEntry;
 
@@ -62,8 +65,87 @@ pub(crate) fn router(admin: Admin) -> Router {
         )
         .route("/admin/clock", get(clocks).post(advance))
         .route("/admin/reset", axum::routing::post(reset))
+        .route("/openapi.json", get(openapi_json))
         .with_state(admin)
 }
+
+/// The admin API (and the inbox beside it).
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(
+        title = "payments-sandbox: admin API",
+        description = "The sandbox's admin API, served by `harness serve` beside the webhook \
+            inbox (same port, default 37822): what a test suite in any language needs beyond \
+            the payments API and the fakes' own `/internal` controls. Every error is JSON \
+            `{code, message}` with a 4xx status (5xx only when the database fails)."
+    ),
+    paths(
+        discovery,
+        list,
+        clear,
+        wait,
+        event,
+        status,
+        set_status,
+        reset_status,
+        clocks,
+        advance,
+        reset,
+        openapi_json,
+        inbox_webhook
+    ),
+    components(schemas(AdminError)),
+    tags(
+        (name = "admin", description = "The sandbox's controls"),
+        (name = "inbox", description = "The webhook inbox: the events the payments server relayed to it"),
+    )
+)]
+pub struct AdminApi;
+
+/// The admin API's OpenAPI document.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = AdminApi::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    doc
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", tag = "admin",
+    responses((status = 200, description = "The OpenAPI document", content_type = "application/json")))]
+async fn openapi_json() -> Response {
+    static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    // Writing a document of plain maps and strings cannot fail; the fallback is still JSON.
+    let text = DOCUMENT.get_or_init(|| {
+        document().to_pretty_json().unwrap_or_else(|e| {
+            serde_json::json!({"code": "internal", "message": e.to_string()}).to_string()
+        })
+    });
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        text.as_str(),
+    )
+        .into_response()
+}
+
+/// The inbox: where the payments server relays events (a history's `webhook_url`).
+///
+/// It checks the Standard Webhooks signature, decrypts the body, remembers the delivery and
+/// answers the status set with `PUT /admin/inbox/status` (200 by default; 401 for a bad
+/// signature).
+#[utoipa::path(post, path = "/webhook", tag = "inbox",
+    params(
+        ("webhook-id" = String, Header, description = "The event's id"),
+        ("webhook-timestamp" = String, Header, description = "Unix seconds"),
+        ("webhook-signature" = String, Header, description = "`v1,<Base64 HMAC-SHA256>` signatures"),
+    ),
+    request_body(content = String, content_type = "text/plain",
+        description = "Base64 of the encrypted `PaymentWebhook` JSON"),
+    responses(
+        (status = 200, description = "Taken (or the status set with `PUT /admin/inbox/status`)"),
+        (status = 401, description = "The signature does not check out"),
+    ))]
+#[allow(dead_code)] // Served by the inbox's own router; this carries the annotation.
+fn inbox_webhook() {}
 
 /// The answer to a request whose route takes another method.
 pub(crate) async fn method_not_allowed() -> AdminError {
@@ -84,11 +166,13 @@ pub(crate) async fn not_found() -> AdminError {
 }
 
 /// An admin error, answered as `{code, message}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct AdminError {
     #[serde(skip)]
     status: StatusCode,
+    /// A stable machine-readable code, e.g. `invalid_request`.
     code: &'static str,
+    /// What went wrong, for people.
     message: String,
 }
 
@@ -132,12 +216,15 @@ fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, AdminError> {
         .map_err(|e| bad_request(e.body_text()))
 }
 
+/// The discovery document: every URL, credential and control of the sandbox.
+#[utoipa::path(get, path = "/admin", tag = "admin",
+    responses((status = 200, description = "`{payments, fakes, inbox, admin}`", body = Object)))]
 async fn discovery(State(admin): State<Admin>) -> Json<Value> {
     Json((*admin.discovery).clone())
 }
 
 /// A delivery as the admin API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct DeliveryView {
     pub seq: u64,
     pub received_at: String,
@@ -173,13 +260,31 @@ impl From<Delivery> for DeliveryView {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Only deliveries after this seq.
     #[serde(default)]
     after: u64,
 }
 
+/// The deliveries the inbox remembers.
+#[derive(Debug, Serialize, ToSchema)]
+struct InboxPage {
+    deliveries: Vec<DeliveryView>,
+    /// The seq of the newest delivery (0 before the first).
+    last_seq: u64,
+    /// The status the inbox answers.
+    answering: u16,
+}
+
+/// The deliveries the inbox remembers (decrypted, with the signature's verdict).
+#[utoipa::path(get, path = "/admin/inbox", tag = "inbox", params(ListQuery),
+    responses(
+        (status = 200, description = "OK", body = InboxPage),
+        (status = 400, description = "`invalid_request`", body = AdminError),
+    ))]
 async fn list(
     State(admin): State<Admin>,
     q: Result<Query<ListQuery>, QueryRejection>,
@@ -191,21 +296,25 @@ async fn list(
         .into_iter()
         .map(DeliveryView::from)
         .collect();
-    Ok(Json(json!({
-        "deliveries": deliveries,
-        "last_seq": *admin.inbox.subscribe().borrow(),
-        "answering": admin.inbox.answering(),
-    }))
+    Ok(Json(InboxPage {
+        deliveries,
+        last_seq: *admin.inbox.subscribe().borrow(),
+        answering: admin.inbox.answering(),
+    })
     .into_response())
 }
 
+/// Forget every delivery (the seq keeps counting).
+#[utoipa::path(delete, path = "/admin/inbox", tag = "inbox",
+    responses((status = 204, description = "Forgotten")))]
 async fn clear(State(admin): State<Admin>) -> StatusCode {
     admin.inbox.clear();
     StatusCode::NO_CONTENT
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct WaitQuery {
     /// How long to wait, in milliseconds (default 10 s, at most 60 s).
     timeout_ms: Option<u64>,
@@ -226,6 +335,14 @@ fn yes() -> bool {
     true
 }
 
+/// The first delivery matching, waiting for it (long poll).
+#[utoipa::path(get, path = "/admin/inbox/wait", tag = "inbox", params(WaitQuery),
+    responses(
+        (status = 200, description = "OK", body = DeliveryView),
+        (status = 400, description = "`invalid_request`", body = AdminError),
+        (status = 408, description = "`timeout`: nothing matching arrived in time", body = AdminError),
+        (status = 503, description = "`closed`: the inbox is shutting down", body = AdminError),
+    ))]
 async fn wait(
     State(admin): State<Admin>,
     q: Result<Query<WaitQuery>, QueryRejection>,
@@ -266,6 +383,13 @@ async fn wait(
     }
 }
 
+/// The delivery of one event, by its `webhook-id`.
+#[utoipa::path(get, path = "/admin/inbox/events/{id}", tag = "inbox",
+    params(("id" = String, Path, description = "The event's id (`webhook-id`)")),
+    responses(
+        (status = 200, description = "OK", body = DeliveryView),
+        (status = 404, description = "`unknown_event`", body = AdminError),
+    ))]
 async fn event(
     State(admin): State<Admin>,
     Path(id): Path<String>,
@@ -280,20 +404,37 @@ async fn event(
     Ok(Json(DeliveryView::from(delivery)))
 }
 
-#[derive(Debug, Deserialize)]
+/// The status the inbox answers valid deliveries with.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct InboxStatus {
+    /// An HTTP status, 200 to 599.
+    #[schema(minimum = 200, maximum = 599)]
     status: u16,
 }
 
 fn status_view(inbox: &Inbox) -> Response {
-    Json(json!({"status": inbox.answering()})).into_response()
+    Json(InboxStatus {
+        status: inbox.answering(),
+    })
+    .into_response()
 }
 
+/// The status the inbox answers.
+#[utoipa::path(get, path = "/admin/inbox/status", tag = "inbox",
+    responses((status = 200, description = "OK", body = InboxStatus)))]
 async fn status(State(admin): State<Admin>) -> Response {
     status_view(&admin.inbox)
 }
 
+/// Make the inbox answer later deliveries with this status (e.g. 503 to play a client
+/// that is down).
+#[utoipa::path(put, path = "/admin/inbox/status", tag = "inbox",
+    request_body = InboxStatus,
+    responses(
+        (status = 200, description = "OK", body = InboxStatus),
+        (status = 400, description = "`invalid_json`, `invalid_request`", body = AdminError),
+    ))]
 async fn set_status(State(admin): State<Admin>, body: Bytes) -> Result<Response, AdminError> {
     let body: InboxStatus = parse(&body)?;
     if !(200..=599).contains(&body.status) {
@@ -303,13 +444,24 @@ async fn set_status(State(admin): State<Admin>, body: Bytes) -> Result<Response,
     Ok(status_view(&admin.inbox))
 }
 
+/// Answer 200 again.
+#[utoipa::path(delete, path = "/admin/inbox/status", tag = "inbox",
+    responses((status = 200, description = "OK", body = InboxStatus)))]
 async fn reset_status(State(admin): State<Admin>) -> Response {
     admin.inbox.answer(200);
     status_view(&admin.inbox)
 }
 
+/// The server's clock and every fake's.
+#[derive(Debug, Serialize, ToSchema)]
+struct Clocks {
+    server: ClockView,
+    /// By fake name (`toss`, `iamport`, `portone`).
+    fakes: BTreeMap<&'static str, ClockView>,
+}
+
 /// A clock as the admin API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ClockView {
     /// Its time, UTC.
     pub now: String,
@@ -330,23 +482,26 @@ fn clocks_view(admin: &Admin) -> Response {
             },
         );
     }
-    Json(json!({
-        "server": ClockView {
+    Json(Clocks {
+        server: ClockView {
             now: payments_server::clock::time(server.now_ms())
                 .to_rfc3339_opts(SecondsFormat::Millis, true),
             offset_seconds: server.offset_ms() as f64 / 1000.0,
         },
-        "fakes": fakes,
-    }))
+        fakes,
+    })
     .into_response()
 }
 
+/// The server's and every fake's clock.
+#[utoipa::path(get, path = "/admin/clock", tag = "admin",
+    responses((status = 200, description = "OK", body = Clocks)))]
 async fn clocks(State(admin): State<Admin>) -> Response {
     clocks_view(&admin)
 }
 
-/// How far to move the clocks; the parts add up.
-#[derive(Debug, Default, Deserialize)]
+/// How far to move the clocks; the parts add up. None may be negative.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Advance {
     #[serde(default)]
@@ -366,6 +521,13 @@ struct Advance {
 /// The most the clocks move in one call.
 const MAX_ADVANCE_SECONDS: f64 = 3_650.0 * 86_400.0;
 
+/// Move every clock forward (at most ten years at a time).
+#[utoipa::path(post, path = "/admin/clock", tag = "admin",
+    request_body = Advance,
+    responses(
+        (status = 200, description = "The clocks after the move", body = Clocks),
+        (status = 400, description = "`invalid_json`, `invalid_request`", body = AdminError),
+    ))]
 async fn advance(State(admin): State<Admin>, body: Bytes) -> Result<Response, AdminError> {
     let by: Advance = parse(&body)?;
     let parts = [by.days, by.hours, by.minutes, by.seconds];
@@ -402,6 +564,12 @@ async fn advance(State(admin): State<Admin>, body: Bytes) -> Result<Response, Ad
     Ok(clocks_view(&admin))
 }
 
+/// A fresh state: every fake, the inbox, the server's records and clock.
+#[utoipa::path(post, path = "/admin/reset", tag = "admin",
+    responses(
+        (status = 204, description = "Reset"),
+        (status = 500, description = "`database`: the records could not be deleted", body = AdminError),
+    ))]
 async fn reset(State(admin): State<Admin>) -> Result<StatusCode, AdminError> {
     crate::reset_all(&admin.app, &admin.fakes, &admin.inbox)
         .await

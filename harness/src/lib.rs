@@ -25,6 +25,7 @@
 //! ```
 
 pub mod admin;
+pub mod openapi;
 mod pgs;
 pub mod scenario;
 

@@ -32,7 +32,8 @@ pub(super) async fn deposit(
 }
 
 /// What the customer does in the payment window (`IMP.request_pay`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = IamportWindowPayment)]
 pub(super) struct WindowPayment {
     merchant_uid: String,
     amount: f64,

@@ -7,6 +7,7 @@ pub mod checkout;
 mod error;
 mod internal;
 mod model;
+mod openapi;
 mod routes;
 
 use std::sync::{Arc, Mutex, Weak};
@@ -325,6 +326,10 @@ impl Fake for FakeIamport {
             }
         }
         self.send(outgoing).await;
+    }
+
+    fn openapi() -> utoipa::openapi::OpenApi {
+        openapi::document()
     }
 
     fn forget(&self) {

@@ -12,8 +12,9 @@ use super::model::{self, Method, Order, PaymentRecord, card_method, customer_of}
 use super::routes::{Merchant, PortOneJson};
 
 /// What the customer does in the payment window.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = PortOneWindowPayment)]
 pub(super) struct WindowPayment {
     order_name: String,
     amount: PaymentAmountInput,
@@ -46,8 +47,9 @@ fn krw() -> String {
 }
 
 /// What the browser SDK hands back to the merchant's page.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = PortOneWindowResult)]
 pub(super) struct WindowResult {
     payment_id: String,
     transaction_type: &'static str,
@@ -175,8 +177,9 @@ pub(super) async fn deposit(
 }
 
 /// What the customer does in the billing-key window.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = PortOneCardRegistration)]
 pub(super) struct CardRegistration {
     #[serde(default)]
     card_number: Option<String>,
@@ -184,8 +187,9 @@ pub(super) struct CardRegistration {
     customer: Option<CustomerInput>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = PortOneCardRegistered)]
 pub(super) struct CardRegistered {
     billing_key: String,
 }
@@ -216,8 +220,9 @@ pub(super) async fn billing_key_window(
 }
 
 /// A store's settings.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = PortOneStoreSettings)]
 pub(super) struct MerchantSettings {
     #[serde(default, skip_deserializing)]
     store_id: String,

@@ -24,6 +24,7 @@ pub mod checkout;
 mod error;
 mod internal;
 mod model;
+mod openapi;
 mod routes;
 
 use std::sync::{Arc, Mutex, Weak};
@@ -445,6 +446,10 @@ impl Fake for FakePortOne {
             }
         }
         self.inner.core.webhooks.send(outgoing).await;
+    }
+
+    fn openapi() -> utoipa::openapi::OpenApi {
+        openapi::document()
     }
 
     fn forget(&self) {

@@ -32,8 +32,9 @@ pub(super) async fn deposit(
 }
 
 /// What the customer does in Toss's payment window.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = TossWindowPayment)]
 pub(super) struct WindowPayment {
     order_id: String,
     amount: f64,
@@ -56,8 +57,9 @@ pub(super) struct WindowPayment {
 }
 
 /// What Toss's success redirect carries back to the merchant.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = TossWindowResult)]
 pub(super) struct WindowResult {
     payment_key: String,
     order_id: String,
@@ -121,16 +123,18 @@ pub(super) async fn payment_window(
 }
 
 /// What the customer does in the card-registration window.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = TossCardRegistration)]
 pub(super) struct CardRegistration {
     customer_key: String,
     #[serde(default)]
     card_number: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = TossCardRegistered)]
 pub(super) struct CardRegistered {
     auth_key: String,
     customer_key: String,
@@ -154,8 +158,9 @@ pub(super) async fn card_registration_window(
 }
 
 /// A merchant's settings, as `GET /internal/merchant` answers them.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = TossMerchantSettings)]
 pub(super) struct MerchantSettings {
     /// Where this merchant's webhooks go; `null` sends none.
     webhook_url: Option<String>,
@@ -164,8 +169,9 @@ pub(super) struct MerchantSettings {
 }
 
 /// A change of a merchant's settings: the fields sent change, the others stay.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = TossMerchantChange)]
 pub(super) struct MerchantChange {
     /// `null` sends none.
     #[serde(default, deserialize_with = "present")]

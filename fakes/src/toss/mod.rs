@@ -23,6 +23,7 @@ pub mod checkout;
 mod error;
 mod internal;
 mod model;
+mod openapi;
 mod routes;
 
 use std::sync::{Arc, Weak};
@@ -307,6 +308,10 @@ impl Fake for FakeToss {
             }
         }
         self.inner.core.webhooks.send(outgoing).await;
+    }
+
+    fn openapi() -> utoipa::openapi::OpenApi {
+        openapi::document()
     }
 
     fn forget(&self) {

@@ -3,6 +3,7 @@
 
 pub mod error;
 mod monitors;
+pub mod openapi;
 pub mod throttle;
 mod webhooks;
 
@@ -104,6 +105,7 @@ pub fn router(state: AppState) -> Router {
         .route("/monitors/performance", get(monitors::performance))
         .route("/monitors/system", get(monitors::system))
         .route("/metrics", get(monitors::metrics))
+        .route("/openapi.json", get(openapi_json))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no_route", "no such route") })
         .layer(axum::middleware::from_fn(error::json_errors))
         .layer(from_fn_with_state(state.monitor.clone(), monitors::count))
@@ -114,6 +116,18 @@ pub fn router(state: AppState) -> Router {
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
         )
         .with_state(state)
+}
+
+/// `GET /openapi.json`: the API's OpenAPI document, built once.
+async fn openapi_json() -> Response {
+    static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    // Writing a document of plain maps and strings cannot fail; the fallback is still JSON.
+    let text = DOCUMENT.get_or_init(|| {
+        openapi::document().to_pretty_json().unwrap_or_else(|e| {
+            serde_json::json!({"code": "internal", "message": e.to_string()}).to_string()
+        })
+    });
+    ([(header::CONTENT_TYPE, "application/json")], text.as_str()).into_response()
 }
 
 /// Fresh request ids: a random prefix per server and a counter, written as a UUID. Unique

@@ -28,7 +28,7 @@ use crate::store::{Budget, VolatileStore};
 use crate::timers::Deadlines;
 
 /// How a merchant's webhooks are encoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum WebhookFormat {
     #[default]
@@ -37,8 +37,9 @@ pub enum WebhookFormat {
 }
 
 /// A merchant's settings, changed with `PUT /internal/merchant`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
+#[schema(as = IamportMerchantSettings)]
 pub struct Settings {
     /// The merchant's webhook URL; `null` sends none. Absent: the configured URL.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -8,7 +8,7 @@ use super::super::FakeIamport;
 use super::{IamportJson, Merchant, Reply, ok};
 
 /// What `POST /certifications/otp/request` answers.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(in super::super) struct CertificationAccessor {
     imp_uid: String,
 }

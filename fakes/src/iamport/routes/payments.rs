@@ -73,8 +73,10 @@ pub(in super::super) async fn many(
 }
 
 /// How `find` orders the payments of an order: its `sorting` query, `-started` by default.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(in super::super) struct Sorting {
+    /// `-started` (default), `started`, `-paid`, `paid`, `-updated` or `updated`.
     #[serde(default)]
     sorting: Option<String>,
 }
@@ -157,7 +159,8 @@ fn find_payment(
 
 /// Paging and ordering of a list of payments (v1.openapi.json: `page` from 1, `limit` at
 /// most 1,000, 20 by default; `from`, `to` in unix seconds for `payments/status`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(in super::super) struct ListQuery {
     #[serde(default)]
     page: Option<u64>,

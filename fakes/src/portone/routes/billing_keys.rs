@@ -89,8 +89,9 @@ pub(in super::super) async fn list(
 }
 
 /// The query of `DELETE /billing-keys/{billingKey}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub(in super::super) struct DeleteQuery {
     store_id: Option<String>,
     #[serde(default)]

@@ -67,8 +67,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for QueryOrBody<T> {
 }
 
 /// The optional `storeId` query parameter of single-record routes.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub(super) struct StoreQuery {
     pub store_id: Option<String>,
 }
