@@ -31,6 +31,27 @@ pub(super) async fn deposit(
     Ok(Json(payment))
 }
 
+/// `DELETE /internal/{paymentKey}/deposit`: the bank takes the deposit back; the payment
+/// waits for a deposit again, and the merchant hears of it as of the deposit.
+pub(super) async fn cancel_deposit(
+    State(fake): State<FakeToss>,
+    Extension(merchant): Merchant,
+    Path(payment_key): Path<String>,
+) -> Result<Json<TossPayment>, TossFault> {
+    let payment = change_payment(&fake, &merchant, &payment_key, |payment, _| {
+        payment.cancel_deposit()
+    })?;
+    fake.notify(
+        &merchant,
+        vec![
+            Event::StatusChanged(payment.clone()),
+            Event::Deposit(payment.clone()),
+        ],
+    )
+    .await;
+    Ok(Json(payment))
+}
+
 /// What the customer does in Toss's payment window.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
