@@ -10,7 +10,7 @@
 
 mod load;
 
-use load::{Args, Call, Target, machine, report, rss_bytes};
+use load::{Args, Call, Target, machine, report};
 use payments_fakes::Fake as _;
 use payments_fakes::iamport::{FakeIamport, IamportConfig};
 use serde_json::{Value, json};
@@ -65,45 +65,24 @@ async fn run(args: Args) {
         "\n-- a store growing to its capacity ({capacity} payments), then full (no webhook URL)"
     );
     let (_full, _, target) = start(IamportConfig::default(), &args).await;
-    // The journal fills up first, with entries like the ones that follow, so that what the
-    // store costs is all that grows.
-    let refused = target
-        .run(
-            12_000,
-            |i| {
-                Call::post(
-                    "/subscribe/payments/onetime",
-                    onetime(&format!("bad-{i}"), "1234"),
-                )
-            },
-            None,
-        )
-        .await;
-    assert_eq!(refused.errors, 12_000, "bad cards are refused");
-    let empty = rss_bytes();
-    let growing = report(
+    load::fill_to_capacity(
+        &target,
+        capacity,
         &format!("POST /subscribe/payments/onetime, 0 → {capacity}"),
-        target
-            .run(
-                capacity,
-                |i| {
-                    Call::post(
-                        "/subscribe/payments/onetime",
-                        onetime(&format!("k-{i}"), CARD),
-                    )
-                },
-                None,
+        |i| {
+            Call::post(
+                "/subscribe/payments/onetime",
+                onetime(&format!("bad-{i}"), "1234"),
             )
-            .await,
-    );
-    drop(growing);
-    let full = rss_bytes();
-    println!(
-        "{:<52} {:>8.0} bytes of RSS per stored payment ({:.1} MB for {capacity})",
-        "memory",
-        (full.saturating_sub(empty)) as f64 / capacity as f64,
-        (full.saturating_sub(empty)) as f64 / 1e6
-    );
+        },
+        |i| {
+            Call::post(
+                "/subscribe/payments/onetime",
+                onetime(&format!("k-{i}"), CARD),
+            )
+        },
+    )
+    .await;
     let mut setup = target.connect().await;
     let one = setup.json("GET", "/payments/find/k-99999", None).await["response"]["imp_uid"]
         .as_str()

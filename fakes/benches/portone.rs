@@ -11,7 +11,7 @@
 
 mod load;
 
-use load::{Args, Call, Target, machine, report, rss_bytes};
+use load::{Args, Call, Target, machine, report};
 use payments_fakes::Fake as _;
 use payments_fakes::portone::{DEFAULT_API_SECRET, FakePortOne, PortOneConfig};
 use serde_json::{Value, json};
@@ -66,34 +66,14 @@ async fn run(args: Args) {
         &args,
     )
     .await;
-    // The journal fills up first, with entries like the ones that follow, so that what the
-    // store costs is all that grows.
-    let refused = target
-        .run(
-            12_000,
-            |i| Call::post(format!("/payments/bad-{i}/instant"), instant("1234", 1000)),
-            None,
-        )
-        .await;
-    assert_eq!(refused.errors, 12_000, "bad cards are refused");
-    let empty = rss_bytes();
-    drop(report(
+    load::fill_to_capacity(
+        &target,
+        capacity,
         &format!("POST /payments/{{id}}/instant, 0 → {capacity} stored"),
-        target
-            .run(
-                capacity,
-                |i| Call::post(format!("/payments/p-{i}/instant"), instant(CARD, 1000)),
-                None,
-            )
-            .await,
-    ));
-    let full = rss_bytes();
-    println!(
-        "{:<52} {:>8.0} bytes of RSS per stored payment ({:.1} MB for {capacity})",
-        "memory",
-        (full.saturating_sub(empty)) as f64 / capacity as f64,
-        (full.saturating_sub(empty)) as f64 / 1e6
-    );
+        |i| Call::post(format!("/payments/bad-{i}/instant"), instant("1234", 1000)),
+        |i| Call::post(format!("/payments/p-{i}/instant"), instant(CARD, 1000)),
+    )
+    .await;
     report(
         "GET  /payments/{id}, full store, any payment",
         target

@@ -11,7 +11,7 @@
 mod load;
 
 use base64::Engine as _;
-use load::{Args, Call, Target, machine, report, rss_bytes};
+use load::{Args, Call, Target, machine, report};
 use payments_fakes::Fake as _;
 use payments_fakes::toss::{FakeToss, TossConfig};
 use serde_json::{Value, json};
@@ -67,35 +67,14 @@ async fn run(args: Args) {
         &args,
     )
     .await;
-    // The journal fills up first, with entries like the ones that follow, so that what the
-    // store costs is all that grows.
-    let refused = target
-        .run(
-            12_000,
-            |i| Call::post("/v1/payments/key-in", key_in(&format!("bad-{i}"), "1234")),
-            None,
-        )
-        .await;
-    assert_eq!(refused.errors, 12_000, "bad cards are refused");
-    let empty = rss_bytes();
-    let growing = report(
+    load::fill_to_capacity(
+        &target,
+        capacity,
         &format!("POST /v1/payments/key-in, 0 → {capacity} stored"),
-        target
-            .run(
-                capacity,
-                |i| Call::post("/v1/payments/key-in", key_in(&format!("k-{i}"), CARD)),
-                None,
-            )
-            .await,
-    );
-    drop(growing);
-    let full = rss_bytes();
-    println!(
-        "{:<52} {:>8.0} bytes of RSS per stored payment ({:.1} MB for {capacity})",
-        "memory",
-        (full.saturating_sub(empty)) as f64 / capacity as f64,
-        (full.saturating_sub(empty)) as f64 / 1e6
-    );
+        |i| Call::post("/v1/payments/key-in", key_in(&format!("bad-{i}"), "1234")),
+        |i| Call::post("/v1/payments/key-in", key_in(&format!("k-{i}"), CARD)),
+    )
+    .await;
     let mut setup = target.connect().await;
     let one = setup.json("GET", "/v1/payments/orders/k-99999", None).await["paymentKey"]
         .as_str()

@@ -7,6 +7,8 @@
 
 use std::collections::BTreeSet;
 
+use crate::store::VolatileStore;
+
 /// The deadlines of one merchant's records: earliest first.
 #[derive(Debug)]
 pub struct Deadlines<K: Ord> {
@@ -63,6 +65,26 @@ impl<K: Ord + Clone> Deadlines<K> {
     }
 }
 
+impl Deadlines<Box<str>> {
+    /// Changes the live record `key` of `store` by `change`, and moves the record's deadline
+    /// (what `deadline_of` reads of it) with it, so that the two never disagree; `None` when
+    /// `store` holds no live record `key`.
+    pub fn change<V, T>(
+        &mut self,
+        store: &mut VolatileStore<V>,
+        key: &str,
+        now_ms: i64,
+        deadline_of: impl Fn(&V) -> Option<i64>,
+        change: impl FnOnce(&mut V) -> T,
+    ) -> Option<T> {
+        let record = store.get_mut(key, now_ms)?;
+        let before = deadline_of(record);
+        let changed = change(record);
+        self.update(&key.into(), before, deadline_of(record));
+        Some(changed)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,5 +104,28 @@ mod tests {
         deadlines.update(&"d", None, Some(1));
         deadlines.clear();
         assert!(deadlines.take_due(100).is_empty());
+    }
+
+    #[test]
+    fn a_changed_record_moves_its_deadline() {
+        let mut store = VolatileStore::new(1_000_000, 10);
+        store.insert("a".into(), Some(10_i64), 0);
+        let mut deadlines: Deadlines<Box<str>> = Deadlines::default();
+        deadlines.update(&"a".into(), None, Some(10));
+        let changed = deadlines.change(
+            &mut store,
+            "a",
+            0,
+            |due| *due,
+            |due| {
+                *due = Some(50);
+                "moved"
+            },
+        );
+        assert_eq!(changed, Some("moved"));
+        assert!(deadlines.take_due(49).is_empty());
+        assert_eq!(deadlines.take_due(50), vec![(50, "a".into())]);
+        let none = deadlines.change(&mut store, "b", 0, |due| *due, |_| ());
+        assert_eq!(none, None);
     }
 }

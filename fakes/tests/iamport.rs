@@ -898,6 +898,124 @@ async fn scheduled_payments_run_when_the_clock_reaches_them() {
     refused(&api.get("/subscribe/payments/schedule/nothing").await, 404);
 }
 
+/// Schedules listed by time range, status and customer, as v1.openapi.json describes
+/// "결제예약 복수조회" (`GET /subscribe/payments/schedule`: `schedule_from` <= `schedule_at`
+/// < `schedule_to`, both required; `schedule_status`; `page`; `limit` up to 1,000, default
+/// 20; `sorting=scheduled` oldest first, newest first by default) and "결제예약
+/// 복수조회(빌링키)" (`GET /subscribe/payments/schedule/customers/{customer_uid}`: `from`,
+/// `to`, `schedule-status`, `page`); both answer `response` as an array of schedules
+/// (`ScheduleResponse`).
+#[tokio::test]
+async fn schedules_are_listed_by_time_range_status_and_customer() {
+    let s = start_default().await;
+    for customer in ["list-a", "list-b"] {
+        response(
+            &s.api
+                .post(&format!("/subscribe/customers/{customer}"), card(customer))
+                .await,
+        );
+    }
+    let at = chrono::Utc::now().timestamp() + 3600;
+    let schedule = |customer: &str, uid: &str, offset: i64| json!({"customer_uid": customer, "schedules": [{"merchant_uid": uid, "schedule_at": at + offset, "amount": 1000}]});
+    for (customer, uid, offset) in [
+        ("list-a", "a-1", 0),
+        ("list-b", "b-1", 30),
+        ("list-a", "a-2", 60),
+        ("list-a", "a-3", 120),
+    ] {
+        response(
+            &s.api
+                .post(
+                    "/subscribe/payments/schedule",
+                    schedule(customer, uid, offset),
+                )
+                .await,
+        );
+    }
+    response(
+        &s.api
+            .post(
+                "/subscribe/payments/unschedule",
+                json!({"merchant_uid": ["a-3"]}),
+            )
+            .await,
+    );
+    let uids = |answer: &Answer| -> Vec<String> {
+        response(answer)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["merchant_uid"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let range = format!("schedule_from={at}&schedule_to={}", at + 121);
+    let all = s
+        .api
+        .get(&format!("/subscribe/payments/schedule?{range}"))
+        .await;
+    assert_eq!(uids(&all), ["a-3", "a-2", "b-1", "a-1"], "newest first");
+    let page = s
+        .api
+        .get(&format!(
+            "/subscribe/payments/schedule?{range}&sorting=scheduled&limit=2&page=2"
+        ))
+        .await;
+    assert_eq!(uids(&page), ["a-2", "a-3"]);
+    let until = s
+        .api
+        .get(&format!(
+            "/subscribe/payments/schedule?schedule_from={at}&schedule_to={}",
+            at + 60
+        ))
+        .await;
+    assert_eq!(uids(&until), ["b-1", "a-1"], "`schedule_to` is exclusive");
+    let revoked = s
+        .api
+        .get(&format!(
+            "/subscribe/payments/schedule?{range}&schedule_status=revoked"
+        ))
+        .await;
+    assert_eq!(uids(&revoked), ["a-3"]);
+    assert_eq!(response(&revoked)[0]["schedule_status"], "revoked");
+    let customer = s
+        .api
+        .get(&format!(
+            "/subscribe/payments/schedule/customers/list-a?from={at}&to={}&schedule-status=scheduled",
+            at + 121
+        ))
+        .await;
+    assert_eq!(uids(&customer), ["a-2", "a-1"]);
+    let other = s
+        .api
+        .get(&format!(
+            "/subscribe/payments/schedule/customers/list-b?from={at}&to={}",
+            at + 121
+        ))
+        .await;
+    assert_eq!(uids(&other), ["b-1"]);
+
+    // The range is required; paging is bounded.
+    refused(&s.api.get("/subscribe/payments/schedule").await, 400);
+    refused(
+        &s.api
+            .get("/subscribe/payments/schedule/customers/list-a")
+            .await,
+        400,
+    );
+    refused(
+        &s.api
+            .get(&format!("/subscribe/payments/schedule?{range}&limit=1001"))
+            .await,
+        400,
+    );
+    refused(
+        &s.api
+            .get(&format!("/subscribe/payments/schedule?{range}&page=0"))
+            .await,
+        400,
+    );
+}
+
 /// PortOne V1 (v1.openapi.json): `DELETE /subscribe/customers/{customer_uid}` deletes a key
 /// with schedules waiting; a schedule that fires later makes a failed payment, announced
 /// as the webhook guide says ("예약결제가 시도되었을 때 - paid or failed").

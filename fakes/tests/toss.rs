@@ -880,6 +880,62 @@ async fn virtual_accounts_are_issued_deposited_and_refunded_to_an_account() {
     assert_eq!(refunded.body["virtualAccount"]["refundStatus"], "COMPLETED");
 }
 
+/// A deposit the bank takes back: Toss's virtual-account webhook guide
+/// (docs.tosspayments.com/guides/learn/virtual-account-webhook) describes the deposit
+/// cancelled, the payment back to `WAITING_FOR_DEPOSIT`, and a `DEPOSIT_CALLBACK` with
+/// `{createdAt, secret, status, transactionKey, orderId}` as for the deposit.
+#[tokio::test]
+async fn a_deposit_taken_back_leaves_the_account_waiting_again_until_its_deadline() {
+    let (s, hooks) = start_with_receiver().await;
+    let order_id = order();
+    let mut input = virtual_account(&order_id, 9900);
+    input["validHours"] = json!(2);
+    let issued = s.api.post("/v1/virtual-accounts", input).await.ok().clone();
+    let key = key_of(&issued);
+    let secret = issued["secret"].as_str().unwrap().to_owned();
+    hooks.next(WAIT).await;
+    s.api
+        .put(&format!("/internal/{key}/deposit"), None)
+        .await
+        .ok();
+    hooks.next(WAIT).await;
+    hooks.next(WAIT).await;
+
+    let taken_back = s.api.delete(&format!("/internal/{key}/deposit")).await;
+    let waiting = taken_back.ok();
+    assert_eq!(waiting["status"], "WAITING_FOR_DEPOSIT");
+    assert_eq!(waiting["approvedAt"], Value::Null);
+    assert_eq!(waiting["virtualAccount"]["settlementStatus"], "INCOMPLETED");
+    typed(waiting);
+    let (_, changed) = hooks.next(WAIT).await;
+    assert_eq!(changed["eventType"], "PAYMENT_STATUS_CHANGED");
+    assert_eq!(changed["data"]["status"], "WAITING_FOR_DEPOSIT");
+    let (_, callback) = hooks.next(WAIT).await;
+    assert!(callback.get("eventType").is_none(), "{callback}");
+    for field in ["createdAt", "transactionKey"] {
+        assert!(callback[field].is_string(), "{field}: {callback}");
+    }
+    assert_eq!(callback["secret"], secret.as_str());
+    assert_eq!(callback["status"], "WAITING_FOR_DEPOSIT");
+    assert_eq!(callback["orderId"], order_id.as_str());
+
+    // Only a deposited payment gives one back; the account takes a deposit again.
+    let twice = s.api.delete(&format!("/internal/{key}/deposit")).await;
+    assert_eq!(twice.error(400), "INVALID_REQUEST");
+    let again = s.api.put(&format!("/internal/{key}/deposit"), None).await;
+    assert_eq!(again.ok()["status"], "DONE");
+    hooks.next(WAIT).await;
+    hooks.next(WAIT).await;
+
+    // Taken back again, it expires at the deadline it was issued with.
+    s.api.delete(&format!("/internal/{key}/deposit")).await.ok();
+    hooks.next(WAIT).await;
+    hooks.next(WAIT).await;
+    s.fake.advance(chrono::Duration::minutes(121)).await;
+    let expired = s.api.get(&format!("/v1/payments/{key}")).await;
+    assert_eq!(expired.ok()["status"], "EXPIRED");
+}
+
 #[tokio::test]
 async fn an_unpaid_virtual_account_expires_at_its_due_date() {
     let (s, hooks) = start_with_receiver().await;

@@ -446,3 +446,35 @@ pub async fn serve(router: axum::Router) -> String {
     ));
     address
 }
+
+/// How many refused requests fill a fake's journal (which is bounded) before its store is
+/// measured.
+pub const JOURNAL_FILL: usize = 12_000;
+
+/// Fills the empty store of the fake at `target` to its `capacity`, reported as `label`,
+/// and prints what one stored record costs in resident memory. [`JOURNAL_FILL`] requests
+/// that `refused(i)` makes, each of which the fake must refuse, go first: they fill the
+/// journal with entries like the ones that follow, so that the store is all that grows
+/// while `stored(i)` makes the `capacity` requests that fill it.
+pub async fn fill_to_capacity(
+    target: &Target,
+    capacity: usize,
+    label: &str,
+    refused: impl Fn(usize) -> Call + Send + Sync + 'static,
+    stored: impl Fn(usize) -> Call + Send + Sync + 'static,
+) {
+    let refusals = target.run(JOURNAL_FILL, refused, None).await;
+    assert_eq!(
+        refusals.errors, JOURNAL_FILL,
+        "the first requests are refused"
+    );
+    let empty = rss_bytes();
+    report(label, target.run(capacity, stored, None).await);
+    let full = rss_bytes();
+    println!(
+        "{:<52} {:>8.0} bytes of RSS per stored payment ({:.1} MB for {capacity})",
+        "memory",
+        (full.saturating_sub(empty)) as f64 / capacity as f64,
+        (full.saturating_sub(empty)) as f64 / 1e6
+    );
+}

@@ -380,7 +380,11 @@ impl Fake for FakeIamport {
             .route("/subscribe/payments/again", post(routes::subscribe::again))
             .route(
                 "/subscribe/payments/schedule",
-                post(routes::schedules::schedule),
+                get(routes::schedules::list).post(routes::schedules::schedule),
+            )
+            .route(
+                "/subscribe/payments/schedule/customers/{customer_uid}",
+                get(routes::schedules::of_customer),
             )
             .route(
                 "/subscribe/payments/unschedule",

@@ -5,10 +5,10 @@ use axum::extract::{Extension, Path, State};
 use payments_api::toss::*;
 use serde::{Deserialize, Serialize};
 
-use super::FakeToss;
 use super::error::TossFault;
 use super::model::{self, Event, Order, Payment};
 use super::routes::{Merchant, TossJson, change_payment, window_ms};
+use super::{FakeToss, MerchantHandle};
 use crate::compat::Compat;
 
 /// `PUT|GET /internal/{paymentKey}/deposit`: the customer pays into the virtual account.
@@ -17,11 +17,36 @@ pub(super) async fn deposit(
     Extension(merchant): Merchant,
     Path(payment_key): Path<String>,
 ) -> Result<Json<TossPayment>, TossFault> {
-    let payment = change_payment(&fake, &merchant, &payment_key, |payment, now| {
+    change_deposit(&fake, &merchant, &payment_key, |payment, now| {
         payment.deposit(now)
-    })?;
+    })
+    .await
+}
+
+/// `DELETE /internal/{paymentKey}/deposit`: the bank takes the deposit back; the payment
+/// waits for a deposit again, and the merchant hears of it as of the deposit.
+pub(super) async fn cancel_deposit(
+    State(fake): State<FakeToss>,
+    Extension(merchant): Merchant,
+    Path(payment_key): Path<String>,
+) -> Result<Json<TossPayment>, TossFault> {
+    change_deposit(&fake, &merchant, &payment_key, |payment, _| {
+        payment.cancel_deposit()
+    })
+    .await
+}
+
+/// Changes a virtual account's deposit by `change`; the merchant hears of it twice, as
+/// Toss tells of a deposit: the status change and the `DEPOSIT_CALLBACK`.
+async fn change_deposit(
+    fake: &FakeToss,
+    merchant: &MerchantHandle,
+    payment_key: &str,
+    change: impl FnOnce(&mut Payment, i64) -> Result<(), TossFault>,
+) -> Result<Json<TossPayment>, TossFault> {
+    let payment = change_payment(fake, merchant, payment_key, change)?;
     fake.notify(
-        &merchant,
+        merchant,
         vec![
             Event::StatusChanged(payment.clone()),
             Event::Deposit(payment.clone()),

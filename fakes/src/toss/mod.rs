@@ -372,7 +372,9 @@ impl Fake for FakeToss {
         Router::new()
             .route(
                 "/internal/{payment_key}/deposit",
-                put(internal::deposit).get(internal::deposit),
+                put(internal::deposit)
+                    .get(internal::deposit)
+                    .delete(internal::cancel_deposit),
             )
             .route("/internal/payments", post(internal::payment_window))
             .route(

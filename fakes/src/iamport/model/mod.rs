@@ -294,4 +294,9 @@ impl MerchantData {
     pub fn schedule_record(&self, merchant_uid: &str, now_ms: i64) -> Option<&ScheduleRecord> {
         self.schedules.get(merchant_uid, now_ms)
     }
+
+    /// Every live schedule, to list them.
+    pub fn schedule_records(&self, now_ms: i64) -> impl Iterator<Item = &ScheduleRecord> {
+        self.schedules.iter(now_ms).map(|(_, record)| record)
+    }
 }

@@ -134,15 +134,15 @@ impl MerchantData {
         now_ms: i64,
         change: impl FnOnce(&mut PaymentRecord) -> T,
     ) -> Result<T, PortOneFault> {
-        let payment = self
-            .payments
-            .get_mut(id, now_ms)
-            .ok_or_else(PortOneFault::payment_not_found)?;
-        let before = payment.deposit_deadline_ms();
-        let changed = change(payment);
-        let after = payment.deposit_deadline_ms();
-        self.deposits_due.update(&id.into(), before, after);
-        Ok(changed)
+        self.deposits_due
+            .change(
+                &mut self.payments,
+                id,
+                now_ms,
+                PaymentRecord::deposit_deadline_ms,
+                change,
+            )
+            .ok_or_else(PortOneFault::payment_not_found)
     }
 
     /// Refuses a new attempt under `id` when a payment there is paid or waits, or when it

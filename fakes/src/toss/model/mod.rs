@@ -133,15 +133,15 @@ impl MerchantData {
         now_ms: i64,
         change: impl FnOnce(&mut Payment) -> T,
     ) -> Result<T, TossFault> {
-        let payment = self
-            .payments
-            .get_mut(key, now_ms)
-            .ok_or_else(TossFault::not_found_payment)?;
-        let before = payment.expires_at_ms();
-        let changed = change(payment);
-        let after = payment.expires_at_ms();
-        self.deadlines.update(&key.into(), before, after);
-        Ok(changed)
+        self.deadlines
+            .change(
+                &mut self.payments,
+                key,
+                now_ms,
+                Payment::expires_at_ms,
+                change,
+            )
+            .ok_or_else(TossFault::not_found_payment)
     }
 
     /// Expires the payments whose time came, and answers them as they are now.

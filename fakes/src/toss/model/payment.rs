@@ -100,6 +100,9 @@ struct VirtualAccount {
     expired: bool,
     settlement_status: TossSettlementStatus,
     refund_status: TossRefundStatus,
+    /// The deadline the account had when its deposit came, should the deposit be taken
+    /// back.
+    deadline_before_deposit_ms: Option<i64>,
 }
 
 /// The receipt page of a payment (a URI, as the SDK requires).
@@ -221,6 +224,7 @@ impl Payment {
             due_date: due.date_naive(),
             expired: false,
             settlement_status: TossSettlementStatus::Incompleted,
+            deadline_before_deposit_ms: None,
             refund_status: TossRefundStatus::None,
         };
         Self::new(
@@ -413,7 +417,31 @@ impl Payment {
         self.status = TossPaymentStatus::Done;
         self.approved_at = Some(now);
         account.settlement_status = TossSettlementStatus::Completed;
-        self.expires_at_ms = None;
+        account.deadline_before_deposit_ms = self.expires_at_ms.take();
+        Ok(())
+    }
+
+    /// The bank takes a deposit back (the transfer failed after it was reported): the
+    /// payment waits for its deposit again, until the account's deadline, as Toss's
+    /// virtual-account guide describes the deposit cancelled (`DONE` back to
+    /// `WAITING_FOR_DEPOSIT`, with a `DEPOSIT_CALLBACK`).
+    pub fn cancel_deposit(&mut self) -> Result<(), TossFault> {
+        let Method::VirtualAccount(account) = &mut self.method else {
+            return Err(TossFault::invalid(
+                "only a virtual-account payment takes a deposit",
+            ));
+        };
+        if self.status != TossPaymentStatus::Done || !self.cancels.is_empty() {
+            return Err(TossFault::invalid(format!(
+                "the payment is {}, not DONE without cancels",
+                status_name(self.status)
+            )));
+        }
+        self.status = TossPaymentStatus::WaitingForDeposit;
+        self.approved_at = None;
+        account.settlement_status = TossSettlementStatus::Incompleted;
+        // A deadline already past expires the payment at the next tick of the clock.
+        self.expires_at_ms = account.deadline_before_deposit_ms.take();
         Ok(())
     }
 
