@@ -1,12 +1,20 @@
-//! Read throughput of the payments server: `PATCH /payments/histories/{id}` (the `at`
-//! route: password check, unsealing, body encryption) over loopback HTTP.
+//! Throughput of the payments server over loopback HTTP, against its database's own speed:
+//! creating payments (with the fake Toss's approval in the loop), reading one by id (the
+//! `at` route, `PATCH /payments/histories/{id}`: password check, unsealing, body
+//! encryption) and cancelling them.
 //!
-//! `cargo bench -p payments-server --bench at [-- SECONDS [CONNECTIONS [DATABASE]]]`
+//! `cargo bench -p payments-server --bench at [-- SECONDS [CONNECTIONS [DATABASE [COUNT]]]]`
 //!
 //! DATABASE is `mariadb` (default; a fresh database on the server at
 //! `PAYMENTS_BENCH_DATABASE_URL`, default `mysql://root@127.0.0.1:3306`, dropped after) or
-//! `sqlite` (a temporary file). The server, the fake Toss that payments are created at, and
-//! the load generator share the machine.
+//! `sqlite` (a temporary file). COUNT payments (default 2,000) are created, read for
+//! SECONDS (default 5) over CONNECTIONS (default 32) keep-alive connections, and cancelled.
+//!
+//! On MariaDB the anchor is the database's raw rate, measured in the same run just before
+//! and just after the reads: `sysbench oltp_point_select` (8 threads, the same seconds) on a
+//! database of its own on the same server. The machine is shared, so absolute figures move
+//! with the neighbours; the ratio of the server's reads to the database's point selects is
+//! the figure to compare between runs. The load average is printed beside every figure.
 
 #[path = "../../fakes/benches/load/mod.rs"]
 mod load;
@@ -15,83 +23,272 @@ mod setup;
 use std::sync::Arc;
 use std::time::Duration;
 
-use load::{drive, report};
+use load::{Call, Outcome, Target, drive, report};
 use payments_api::BodyCodec;
-use payments_api::client::PaymentsClient;
 use payments_api::codec::{SANDBOX_IV, SANDBOX_KEY};
 use payments_api::payments::*;
 use payments_fakes::toss::{FakeToss, TossConfig};
+use payments_testkit::{Database, provision};
 use setup::Bench;
 
-const RECORDS: usize = 500;
+/// The database's own rate is measured with as many client threads as in the issue's
+/// reference runs; sysbench's C client costs far less per query than any HTTP server.
+const SYSBENCH_THREADS: usize = 8;
+/// The targets: reads at half the database's point-select rate or more, p99 within 10 ms.
+const TARGET_RATIO: f64 = 0.5;
+const TARGET_P99_MS: f64 = 10.0;
+const PASSWORD: &str = "bench-password";
+const PRICE: f64 = 15000.0;
 
 fn main() {
     let mut args = std::env::args().skip(1).filter(|a| !a.starts_with('-'));
     let seconds: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(5);
     let connections: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(32);
     let database = args.next().unwrap_or_else(|| "mariadb".into());
+    let count: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(2000);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("a runtime");
-    runtime.block_on(run(Duration::from_secs(seconds), connections, &database));
+    runtime.block_on(run(
+        Duration::from_secs(seconds),
+        connections,
+        &database,
+        count,
+    ));
 }
 
-async fn run(duration: Duration, connections: usize, database: &str) {
+async fn run(duration: Duration, connections: usize, database: &str, count: usize) {
+    println!(
+        "payments server on {database}: {count} payments, {connections} keep-alive connections, \
+         reads for {} s, {} cores, load average {}",
+        duration.as_secs(),
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        load_average()
+    );
     let bench = Bench::start(database, FakeToss::new(TossConfig::default())).await;
-    let (toss_url, auth) = (&bench.toss_url, &bench.toss_auth);
+    let codec = BodyCodec::new(SANDBOX_KEY, SANDBOX_IV).expect("a codec");
+    let toss = Target::new(
+        bench.toss_url.trim_start_matches("http://"),
+        &[
+            ("authorization", &bench.toss_auth),
+            ("content-type", "application/json"),
+        ],
+        connections,
+    );
+    let server = Target::new(
+        bench.server_url.trim_start_matches("http://"),
+        &[("content-type", "text/plain")],
+        connections,
+    );
+    let hook = load::receiver().await;
 
-    // Records to read, made the way clients make them.
-    let client = PaymentsClient::new(&bench.server_url, SANDBOX_KEY, SANDBOX_IV).expect("a client");
-    let http = reqwest::Client::new();
-    let mut ids = Vec::with_capacity(RECORDS);
-    for i in 0..RECORDS {
-        let order = format!("bench-order-{i}");
-        let payment: serde_json::Value = http
-            .post(format!("{toss_url}/v1/payments/key-in"))
-            .header("authorization", auth)
-            .json(&serde_json::json!({"cardNumber": "4330123412341234", "cardExpirationYear": "49", "cardExpirationMonth": "12", "amount": 15000, "orderId": order, "__approved": false}))
-            .send()
-            .await
-            .expect("the fake answers")
-            .json()
-            .await
-            .expect("a payment");
-        let history = client
-            .create_history(&PaymentHistoryCreate {
-                vendor: PaymentVendor {
-                    code: VendorCode::TossPayments,
-                    store_id: "bench".into(),
-                    uid: payment["paymentKey"].as_str().expect("a key").into(),
-                },
-                source: PaymentSource {
-                    schema: "bench".into(),
-                    table: "orders".into(),
-                    id: order,
-                },
-                webhook_url: "http://127.0.0.1:9/hook".into(),
-                price: 15000.0,
-                password: "bench-password".into(),
+    // Payments waiting for approval at the fake Toss, as a payment window leaves them: half
+    // approved through the server, half at the fake alone (the PG's share of a create).
+    let waiting = toss
+        .run(
+            2 * count,
+            |i| {
+                Call::post(
+                    "/v1/payments/key-in",
+                    serde_json::json!({"cardNumber": "4330123412341234", "cardExpirationYear": "49",
+                        "cardExpirationMonth": "12", "amount": PRICE, "orderId": order(i),
+                        "__approved": false}),
+                )
+            },
+            Some(|v| v["paymentKey"].as_str().map(str::to_owned)),
+        )
+        .await;
+    assert_eq!(waiting.errors, 0, "{:?}", waiting.first_error);
+    let keys = waiting.kept();
+
+    // Creating: the server checks for duplicates, has the PG approve, seals and inserts.
+    let creates: Vec<String> = (0..count)
+        .map(|i| {
+            codec
+                .encrypt_json(&PaymentHistoryCreate {
+                    vendor: PaymentVendor {
+                        code: VendorCode::TossPayments,
+                        store_id: "bench".into(),
+                        uid: keys[i].clone(),
+                    },
+                    source: source(i),
+                    webhook_url: hook.clone(),
+                    price: PRICE,
+                    password: PASSWORD.into(),
+                })
+                .expect("a body")
+        })
+        .collect();
+    let creates = Arc::new(creates);
+    let bodies = creates.clone();
+    let load = load_average();
+    let created = server
+        .run(
+            count,
+            move |i| Call {
+                method: "POST",
+                path: "/payments/histories".into(),
+                body: Some(bodies[i].clone()),
+            },
+            None,
+        )
+        .await;
+    let created = report("POST /payments/histories (create)", created);
+    println!("{:<52} load average {load}", "");
+    let confirms: Arc<Vec<String>> = Arc::new(keys[count..].to_vec());
+    let load = load_average();
+    let confirmed = toss
+        .run(
+            count,
+            move |i| {
+                Call::post(
+                    "/v1/payments/confirm",
+                    serde_json::json!({"paymentKey": confirms[i], "orderId": order(count + i),
+                        "amount": PRICE}),
+                )
+            },
+            None,
+        )
+        .await;
+    let confirmed = report("  its PG part alone: the fake Toss's confirm", confirmed);
+    println!("{:<52} load average {load}", "");
+
+    // Reading, between two measures of the database's own rate.
+    let before = anchor(database, duration).await;
+    let ids = ids_of(&bench, count).await;
+    let (reads, load) = read(&bench, &codec, &ids, connections, duration).await;
+    let reads = report("PATCH /payments/histories/{id} (at)", reads);
+    println!("{:<52} load average {load}", "");
+    let after = anchor(database, duration).await;
+
+    // Cancelling each payment in full at the PG, recorded with its client event.
+    let cancels: Arc<Vec<String>> = Arc::new(
+        (0..count)
+            .map(|i| {
+                codec
+                    .encrypt_json(&PaymentCancelCreate {
+                        source: source(i),
+                        password: PASSWORD.into(),
+                        price: PRICE,
+                        reason: "bench".into(),
+                        account: None,
+                    })
+                    .expect("a body")
+            })
+            .collect(),
+    );
+    let load = load_average();
+    let cancelled = server
+        .run(
+            count,
+            move |i| Call {
+                method: "PUT",
+                path: "/payments/histories/cancel".into(),
+                body: Some(cancels[i].clone()),
+            },
+            None,
+        )
+        .await;
+    report("PUT /payments/histories/cancel", cancelled);
+    println!("{:<52} load average {load}", "");
+    let (outcome, load) = read(&bench, &codec, &ids, connections, duration).await;
+    report(
+        "PATCH /payments/histories/{id}, each with a cancel",
+        outcome,
+    );
+    println!("{:<52} load average {load}", "");
+
+    println!();
+    println!(
+        "create: {:.0} req/s, p99 {:.2} ms; the fake PG's confirm alone {:.0} req/s, p99 {:.2} ms",
+        created.rate(),
+        created.quantile_ms(0.99),
+        confirmed.rate(),
+        confirmed.quantile_ms(0.99)
+    );
+    let p99 = reads.quantile_ms(0.99);
+    match (before, after) {
+        (Some(before), Some(after)) => {
+            let anchor = (before.rate + after.rate) / 2.0;
+            let ratio = reads.rate() / anchor;
+            println!(
+                "at: {:.0} req/s, p99 {p99:.2} ms; MariaDB point selects {:.0} / {:.0} per s \
+                 (before / after); ratio {ratio:.2} (target ≥ {TARGET_RATIO:.2}: {}), \
+                 p99 target ≤ {TARGET_P99_MS} ms: {}",
+                reads.rate(),
+                before.rate,
+                after.rate,
+                met(ratio >= TARGET_RATIO),
+                met(p99 <= TARGET_P99_MS),
+            );
+        }
+        _ => println!(
+            "at: {:.0} req/s, p99 {p99:.2} ms (target ≤ {TARGET_P99_MS} ms: {}); no database \
+             anchor on {database}",
+            reads.rate(),
+            met(p99 <= TARGET_P99_MS),
+        ),
+    }
+    bench.finish().await;
+}
+
+fn met(yes: bool) -> &'static str {
+    if yes { "met" } else { "not met" }
+}
+
+fn order(i: usize) -> String {
+    format!("bench-order-{i}")
+}
+
+fn source(i: usize) -> PaymentSource {
+    PaymentSource {
+        schema: "bench".into(),
+        table: "orders".into(),
+        id: order(i),
+    }
+}
+
+/// The ids of the created payments, read back through the API by source.
+async fn ids_of(bench: &Bench, count: usize) -> Vec<uuid::Uuid> {
+    let client =
+        payments_api::client::PaymentsClient::new(&bench.server_url, SANDBOX_KEY, SANDBOX_IV)
+            .expect("a client");
+    let mut ids = Vec::with_capacity(count);
+    for i in 0..count {
+        // A create that failed (its error is reported above) left nothing to read.
+        if let Ok(history) = client
+            .history_by_source(&PaymentSourceAccessor {
+                source: source(i),
+                password: PASSWORD.into(),
             })
             .await
-            .expect("a stored payment");
-        ids.push(history.id);
+        {
+            ids.push(history.id);
+        }
     }
-    let codec = BodyCodec::new(SANDBOX_KEY, SANDBOX_IV).expect("a codec");
+    assert!(!ids.is_empty(), "no payment was created");
+    ids
+}
+
+/// Reads the payments by id for `duration`; answers the outcome and the load average at
+/// the start.
+async fn read(
+    bench: &Bench,
+    codec: &BodyCodec,
+    ids: &[uuid::Uuid],
+    connections: usize,
+    duration: Duration,
+) -> (Outcome, String) {
     let body = codec
-        .encrypt_json(&serde_json::json!({"password": "bench-password"}))
+        .encrypt_json(&serde_json::json!({"password": PASSWORD}))
         .expect("a body");
     let paths: Arc<Vec<String>> = Arc::new(
         ids.iter()
             .map(|id| format!("/payments/histories/{id}"))
             .collect(),
     );
-
-    println!(
-        "payments server on {database}, {RECORDS} records, {connections} keep-alive connections, {} s, {} cores",
-        duration.as_secs(),
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    );
+    let load = load_average();
     let outcome = drive(
         bench.server_url.trim_start_matches("http://"),
         &[("content-type", "text/plain")],
@@ -106,7 +303,111 @@ async fn run(duration: Duration, connections: usize, database: &str) {
         },
     )
     .await;
-    report("PATCH /payments/histories/{id}", outcome);
+    (outcome, load)
+}
 
-    bench.finish().await;
+/// What sysbench measured.
+#[derive(Debug, Clone, Copy)]
+struct Anchor {
+    /// Point selects per second.
+    rate: f64,
+}
+
+/// The database's raw point-select rate (MariaDB only): `sysbench oltp_point_select` on a
+/// fresh database of the same server, for `duration`. `None` (and a line saying why) when
+/// the database is SQLite or sysbench cannot run.
+async fn anchor(database: &str, duration: Duration) -> Option<Anchor> {
+    if database != "mariadb" {
+        return None;
+    }
+    let server = std::env::var("PAYMENTS_BENCH_DATABASE_URL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into());
+    let provisioned = provision(&Database::MariaDb(server))
+        .await
+        .expect("a database for sysbench");
+    let url = reqwest::Url::parse(&provisioned.url).expect("a database URL");
+    let common = vec![
+        "oltp_point_select".to_owned(),
+        "--db-driver=mysql".into(),
+        format!("--mysql-host={}", url.host_str().unwrap_or("127.0.0.1")),
+        format!("--mysql-port={}", url.port().unwrap_or(3306)),
+        format!("--mysql-user={}", url.username()),
+        format!("--mysql-password={}", url.password().unwrap_or("")),
+        format!("--mysql-db={}", url.path().trim_start_matches('/')),
+        "--tables=1".into(),
+        "--table-size=10000".into(),
+    ];
+    let sysbench = |extra: &[String]| {
+        let mut command = tokio::process::Command::new("sysbench");
+        command.args(&common).args(extra);
+        async move { command.output().await }
+    };
+    let measured = match sysbench(&["prepare".into()]).await {
+        Ok(done) if done.status.success() => {
+            let load = load_average();
+            let run = sysbench(&[
+                format!("--threads={SYSBENCH_THREADS}"),
+                format!("--time={}", duration.as_secs().max(1)),
+                "--percentile=99".into(),
+                "run".into(),
+            ])
+            .await;
+            match run {
+                Ok(done) if done.status.success() => {
+                    let text = String::from_utf8_lossy(&done.stdout);
+                    let rate = text
+                        .lines()
+                        .find_map(|l| l.trim().strip_prefix("queries:"))
+                        .and_then(|l| l.split('(').nth(1))
+                        .and_then(|l| l.split_whitespace().next())
+                        .and_then(|n| n.parse::<f64>().ok());
+                    let p99 = text
+                        .lines()
+                        .find_map(|l| l.trim().strip_prefix("99th percentile:"))
+                        .map(|l| l.trim().to_owned())
+                        .unwrap_or_default();
+                    if let Some(rate) = rate {
+                        println!(
+                            "{:<52} {rate:>7.0} q/s   p99 {p99:>5} ms per 10 selects   \
+                             ({SYSBENCH_THREADS} threads)   load average {load}",
+                            "MariaDB alone: sysbench oltp_point_select"
+                        );
+                    }
+                    rate.map(|rate| Anchor { rate })
+                }
+                Ok(done) => {
+                    println!(
+                        "sysbench run failed: {}",
+                        String::from_utf8_lossy(&done.stderr).trim()
+                    );
+                    None
+                }
+                Err(e) => {
+                    println!("sysbench run failed: {e}");
+                    None
+                }
+            }
+        }
+        Ok(done) => {
+            println!(
+                "sysbench prepare failed: {}",
+                String::from_utf8_lossy(&done.stderr).trim()
+            );
+            None
+        }
+        Err(e) => {
+            println!("no database anchor: sysbench cannot run ({e}); apt-get install sysbench");
+            None
+        }
+    };
+    provisioned.release().await;
+    measured
+}
+
+/// The 1, 5 and 15 minute load averages.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "unknown".into())
 }

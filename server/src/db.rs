@@ -18,6 +18,10 @@ pub static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrati
 /// 30 s, and the pool reconnects by itself once the database is back.
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// How long a connection may have been idle in the pool and still be used without a
+/// check (a ping) first.
+const CHECK_IDLE_AFTER: Duration = Duration::from_secs(1);
+
 /// Which database the pool talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -70,7 +74,21 @@ impl Db {
         };
         let mut pool = AnyPoolOptions::new()
             .max_connections(max)
-            .acquire_timeout(ACQUIRE_TIMEOUT);
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            // sqlx pings every idle connection before handing it out (and again when it is
+            // returned): under load that is a round trip to the database per query, as
+            // costly there as a point select. A connection returned a moment ago was just
+            // pinged; only one idle for longer is checked, so a database that went away
+            // while the pool was quiet is still noticed before a query fails on it.
+            .test_before_acquire(false)
+            .before_acquire(|connection, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > CHECK_IDLE_AFTER {
+                        sqlx::Connection::ping(connection).await?;
+                    }
+                    Ok(true)
+                })
+            });
         if backend == Backend::MariaDb {
             pool = pool.after_connect(|connection, _| Box::pin(read_own_writes(connection)));
         }

@@ -363,6 +363,57 @@ on_both!(card_cancels_full_partial_and_over, |ctx| {
     }
 });
 
+on_both!(a_payment_is_read_with_its_cancels_in_their_order, |ctx| {
+    // A payment and its cancels are read in one statement, one result row per cancel:
+    // every cancel comes back once, in the order it was made, by id and by source alike.
+    let order = uuid();
+    let uid = ctx.toss_card(&order, 20000).await;
+    let created = ctx
+        .client
+        .create_history(&create(VendorCode::TossPayments, &uid, &order, 20000.0))
+        .await
+        .unwrap();
+    let read = ctx.client.history_at(created.id, PASSWORD).await.unwrap();
+    assert_eq!(read, created);
+    assert!(read.cancels.is_empty());
+    let mut last = None;
+    for (price, reason) in [(1000.0, "첫째"), (3000.0, "second"), (500.0, "3rd")] {
+        let mut input = cancel(&order, price, None);
+        input.reason = reason.into();
+        last = Some(ctx.client.cancel_history(&input).await.unwrap());
+    }
+    let last = last.unwrap();
+    let shown: Vec<(f64, &str)> = last
+        .cancels
+        .iter()
+        .map(|c| (c.price, c.reason.as_str()))
+        .collect();
+    assert_eq!(
+        shown,
+        [(1000.0, "첫째"), (3000.0, "second"), (500.0, "3rd")]
+    );
+    assert_eq!(
+        ctx.client.history_at(created.id, PASSWORD).await.unwrap(),
+        last
+    );
+    assert_eq!(
+        ctx.client
+            .history_by_source(&accessor(&order, PASSWORD))
+            .await
+            .unwrap(),
+        last
+    );
+    // A wrong password opens nothing, with or without cancels.
+    assert_eq!(
+        ctx.client
+            .history_at(created.id, "wrong-password")
+            .await
+            .unwrap_err()
+            .status(),
+        Some(403)
+    );
+});
+
 on_both!(virtual_accounts_are_refunded_to_an_account_only, |ctx| {
     // Toss: issue, store, deposit at the PG, then cancel.
     let order = uuid();

@@ -120,7 +120,7 @@ impl Records {
                 let (code, uid) = (identity.vendor_code, identity.vendor_uid.clone());
                 // The cancel is a change like any other: recorded with its client event. A
                 // PG notification that updated the record meanwhile makes us re-read the PG.
-                let previous = self.open_history(&row).await?;
+                let previous = self.open_history(&row)?;
                 if self.apply(row, previous, payment).await?.is_none() {
                     self.refresh(code, &uid).await?;
                 }
@@ -176,7 +176,7 @@ impl Records {
             .refund_before
             .checked_add(intent.price)
             .is_some_and(|target| refunded >= target);
-        let previous = self.open_history(&row).await?;
+        let previous = self.open_history(&row)?;
         if self.apply(row, previous, payment).await?.is_none() {
             self.refresh(code, &uid).await?;
         }

@@ -148,9 +148,9 @@ impl Records {
             created_at: now,
             updated_at: now,
             version: 0,
+            cancels: self.seal_cancels(id, summary),
         };
-        let cancels = self.seal_cancels(id, summary);
-        match self.store.insert_history(&row, &cancels).await {
+        match self.store.insert_history(&row).await {
             Ok(()) => {}
             Err(e) if is_duplicate(&e) => {
                 return Err(RecordError::Duplicate(
@@ -201,7 +201,7 @@ impl Records {
             Notice::Ignored => Ok(Refresh::Unknown),
             Notice::Order { order_id, secret } => {
                 for row in self.store.histories_of_order(code, &order_id).await? {
-                    let history = self.open_history(&row).await?;
+                    let history = self.open_history(&row)?;
                     let Some(expected) = (pg::vendor(code).order_secret)(&history.data) else {
                         continue;
                     };
@@ -245,7 +245,7 @@ impl Records {
                 }
                 return Ok(Refresh::Pending);
             };
-            let previous = self.open_history(&row).await?;
+            let previous = self.open_history(&row)?;
             let payment = self
                 .pgs
                 .get(code, &row.identity.vendor_store_id)?
@@ -282,7 +282,7 @@ impl Records {
         let id = row.identity.id;
         row.data = self.seal_data::<HistoryRow>(id, &raw);
         row.updated_at = self.clock.now_ms();
-        let cancels = self.seal_cancels(id, &summary);
+        row.cancels = self.seal_cancels(id, &summary);
         let event = match row.webhook_url.clone() {
             Some(webhook_url) => {
                 let event = PaymentWebhook {
@@ -299,11 +299,7 @@ impl Records {
             }
             None => None,
         };
-        if !self
-            .store
-            .update_history(&row, &cancels, event.as_ref())
-            .await?
-        {
+        if !self.store.update_history(&row, event.as_ref()).await? {
             return Ok(None);
         }
         Ok(Some(match event {
@@ -361,7 +357,7 @@ impl Records {
         password: &str,
     ) -> Result<PaymentHistory, RecordError> {
         let row = self.unlock::<HistoryRow>(lookup, password).await?;
-        self.open_history(&row).await
+        self.open_history(&row)
     }
 
     /// The client events of a payment, with every delivery attempt.
@@ -433,14 +429,14 @@ impl Records {
         Ok(reservation_of(&row, data))
     }
 
-    /// The API's view of a stored payment.
-    async fn open_history(&self, row: &HistoryRow) -> Result<PaymentHistory, RecordError> {
+    /// The API's view of a stored payment (read with its cancels).
+    fn open_history(&self, row: &HistoryRow) -> Result<PaymentHistory, RecordError> {
         let (id, code) = (row.identity.id, row.identity.vendor_code);
         let value = self.open_data::<HistoryRow>(id, &row.data)?;
         let data = PaymentData::from_json(code, value)
             .map_err(|e| RecordError::internal(format!("payment {id}: {e}")))?;
         let mut cancels = Vec::new();
-        for (seq, cancel) in self.store.cancels(id).await?.into_iter().enumerate() {
+        for (seq, cancel) in row.cancels.iter().enumerate() {
             let reason = self
                 .sealer
                 .open(&reason_context(id, seq), &cancel.reason)

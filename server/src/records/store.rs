@@ -3,6 +3,10 @@
 //! (`payment_pending_events`). Rows are typed as the server uses them; one lookup serves
 //! both kinds of record.
 //!
+//! A payment is read with its cancels in one statement (a `LEFT JOIN`, one row per cancel,
+//! or one row when there are none): a read is one round trip to the database, which is
+//! what bounds reads on MariaDB.
+//!
 //! What a client chose and may carry personal data or credentials (a billing key's
 //! `title`, a payment's `webhook_url`, perhaps with `user:pass@`) is sealed here, as it is
 //! written, into a `…_sealed` column, and opened as it is read; rows written before those
@@ -107,6 +111,9 @@ pub struct HistoryRow {
     pub updated_at: i64,
     /// Bumped by every change, so concurrent changes are detected.
     pub version: i64,
+    /// The cancels, oldest first: read with the row, written with it.
+    #[sqlx(skip)]
+    pub cancels: Vec<CancelRow>,
 }
 
 impl HistoryRow {
@@ -124,7 +131,7 @@ impl HistoryRow {
 }
 
 /// A stored cancel of a payment.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, Default)]
 pub struct CancelRow {
     pub price: Amount,
     /// Sealed.
@@ -153,12 +160,77 @@ pub trait Table: for<'r> sqlx::FromRow<'r, AnyRow> + Send + Unpin {
     const NAME: &'static str;
     /// The columns after the identity's.
     const COLUMNS: &'static str;
+    /// What is read with the table's rows, aliased `t`: joined tables, their columns (each
+    /// with its own alias) and their order within a record.
+    const JOINED: Joined = Joined::NONE;
     /// What clients call a record of the table.
     const WHAT: &'static str;
     fn identity(&self) -> &Identity;
     fn password_hash(&self) -> &[u8];
     /// Opens the row's sealed client values into their plain fields.
     fn open(&mut self, sealer: &Sealer) -> Result<(), OpenError>;
+    /// Takes the joined columns of one more result row of the same record.
+    fn absorb(&mut self, _row: &AnyRow) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+}
+
+/// Tables read together with a table of records, in the same statement.
+#[derive(Debug, Clone, Copy)]
+pub struct Joined {
+    /// `LEFT JOIN …` after `FROM <table> t`.
+    pub join: &'static str,
+    /// `, col AS alias, …` after the record's columns.
+    pub columns: &'static str,
+    /// `, …` after `ORDER BY t.id` (a record's joined rows in their order).
+    pub order: &'static str,
+}
+
+impl Joined {
+    const NONE: Joined = Joined {
+        join: "",
+        columns: "",
+        order: "",
+    };
+}
+
+/// The `SELECT` of table `T`'s records (each with its joined rows, in order) that meet
+/// `condition`, whose columns are qualified with `t.`.
+fn select<T: Table>(condition: &str) -> String {
+    let columns: Vec<String> = IDENTITY_COLUMNS
+        .split(", ")
+        .chain(T::COLUMNS.split(", "))
+        .map(|c| format!("t.{c}"))
+        .collect();
+    format!(
+        "SELECT {}{} FROM {} t {} WHERE {condition} ORDER BY t.id{}",
+        columns.join(", "),
+        T::JOINED.columns,
+        T::NAME,
+        T::JOINED.join,
+        T::JOINED.order,
+    )
+}
+
+/// Rows of `T` out of the result of [`select`]: consecutive result rows with the same id
+/// are one record with its joined rows.
+fn records<T: Table>(rows: Vec<AnyRow>, sealer: &Sealer) -> Result<Vec<T>, sqlx::Error> {
+    let mut records: Vec<T> = Vec::new();
+    for row in rows {
+        let id: String = sqlx::Row::try_get(&row, "id")?;
+        match records.last_mut() {
+            Some(last) if last.identity().id.to_string() == id => last.absorb(&row)?,
+            _ => {
+                let mut record = T::from_row(&row)?;
+                record.absorb(&row)?;
+                records.push(record);
+            }
+        }
+    }
+    for record in &mut records {
+        record.open(sealer).map_err(unopenable)?;
+    }
+    Ok(records)
 }
 
 /// The sealing context of a client value of a record: it opens only in its row and column.
@@ -175,6 +247,13 @@ impl Table for HistoryRow {
     const NAME: &'static str = "payment_histories";
     const COLUMNS: &'static str = "webhook_url, webhook_url_sealed, currency, price, refund, \
          paid_at, cancelled_at, data, password_hash, created_at, updated_at, version";
+    // One row per cancel, NULLs when there is none.
+    const JOINED: Joined = Joined {
+        join: "LEFT JOIN payment_history_cancels c ON c.payment_history_id = t.id",
+        columns: ", c.price AS cancel_price, c.reason AS cancel_reason, \
+                  c.created_at AS cancel_created_at",
+        order: ", c.seq",
+    };
     const WHAT: &'static str = "payment";
     fn identity(&self) -> &Identity {
         &self.identity
@@ -187,6 +266,18 @@ impl Table for HistoryRow {
             let context = client_context(Self::NAME, "webhook_url", self.identity.id);
             self.webhook_url = Some(open_text(sealer, &context, sealed)?);
         }
+        Ok(())
+    }
+    fn absorb(&mut self, row: &AnyRow) -> Result<(), sqlx::Error> {
+        use sqlx::Row as _;
+        let Some(price) = row.try_get::<Option<Amount>, _>("cancel_price")? else {
+            return Ok(());
+        };
+        self.cancels.push(CancelRow {
+            price,
+            reason: row.try_get("cancel_reason")?,
+            created_at: row.try_get("cancel_created_at")?,
+        });
         Ok(())
     }
 }
@@ -224,15 +315,16 @@ pub enum Key<'a> {
 }
 
 impl Key<'_> {
+    /// The condition on the table aliased `t`, and its values.
     fn condition(&self) -> (&'static str, Vec<String>) {
         match self {
-            Key::Id(id) => ("id = ?", vec![id.to_string()]),
+            Key::Id(id) => ("t.id = ?", vec![id.to_string()]),
             Key::Source(s) => (
-                "source_schema = ? AND source_table = ? AND source_id = ?",
+                "t.source_schema = ? AND t.source_table = ? AND t.source_id = ?",
                 vec![s.schema.clone(), s.table.clone(), s.id.clone()],
             ),
             Key::Vendor(code, uid) => (
-                "vendor_code = ? AND vendor_uid = ?",
+                "t.vendor_code = ? AND t.vendor_uid = ?",
                 vec![code.as_str().to_owned(), (*uid).to_owned()],
             ),
         }
@@ -256,51 +348,23 @@ impl Store {
         self.db.ping().await
     }
 
-    /// The record of table `T` that `key` names.
+    /// The record of table `T` that `key` names, with what is read with it: one statement.
     pub async fn find<T: Table>(&self, key: Key<'_>) -> Result<Option<T>, sqlx::Error> {
         let (condition, values) = key.condition();
-        let mut query = sqlx::query_as::<_, T>(trusted(format!(
-            "SELECT {IDENTITY_COLUMNS}, {} FROM {} WHERE {condition}",
-            T::COLUMNS,
-            T::NAME
-        )));
+        let mut query = sqlx::query(trusted(select::<T>(condition)));
         for value in values {
             query = query.bind(value);
         }
-        match query.fetch_optional(&self.db.pool).await? {
-            Some(mut row) => {
-                row.open(&self.sealer).map_err(unopenable)?;
-                Ok(Some(row))
-            }
-            None => Ok(None),
-        }
-    }
-
-    /// The cancels of a payment, oldest first.
-    pub async fn cancels(&self, history_id: Uuid) -> Result<Vec<CancelRow>, sqlx::Error> {
-        sqlx::query_as(
-            "SELECT price, reason, created_at FROM payment_history_cancels \
-             WHERE payment_history_id = ? ORDER BY seq",
-        )
-        .bind(history_id.to_string())
-        .fetch_all(&self.db.pool)
-        .await
+        let rows = query.fetch_all(&self.db.pool).await?;
+        Ok(records::<T>(rows, &self.sealer)?.pop())
     }
 
     /// Stores a new payment and its cancels in one transaction.
-    pub async fn insert_history(
-        &self,
-        row: &HistoryRow,
-        cancels: &[CancelRow],
-    ) -> Result<(), sqlx::Error> {
-        retry_conflicts(|| self.insert_history_once(row, cancels)).await
+    pub async fn insert_history(&self, row: &HistoryRow) -> Result<(), sqlx::Error> {
+        retry_conflicts(|| self.insert_history_once(row)).await
     }
 
-    async fn insert_history_once(
-        &self,
-        row: &HistoryRow,
-        cancels: &[CancelRow],
-    ) -> Result<(), sqlx::Error> {
+    async fn insert_history_once(&self, row: &HistoryRow) -> Result<(), sqlx::Error> {
         let mut tx = self.db.pool.begin().await?;
         let insert = sqlx::query(trusted(format!(
             "INSERT INTO payment_histories ({IDENTITY_COLUMNS}, {}) \
@@ -319,31 +383,29 @@ impl Store {
             .bind(row.version)
             .execute(&mut *tx)
             .await?;
-        insert_cancels(&mut tx, row.identity.id, cancels).await?;
+        insert_cancels(&mut tx, row.identity.id, &row.cancels).await?;
         tx.commit().await
     }
 
-    /// Replaces what a payment's record derives from the PG and its cancels and, when
+    /// Replaces what a payment's record derives from the PG, its cancels included, and, when
     /// given, appends the client event of the change, all in one transaction, provided
     /// nobody changed the record since `row.version` was read. Answers `false` (and changes
     /// nothing) when somebody did.
     pub async fn update_history(
         &self,
         row: &HistoryRow,
-        cancels: &[CancelRow],
         event: Option<&NewEvent>,
     ) -> Result<bool, sqlx::Error> {
         // Concurrent updates of different payments can deadlock on MariaDB (the gap locks of
         // the cancels' delete against the others' inserts), and on Galera two nodes updating
         // one payment conflict at commit; the database then rolls one back whole, so running
         // it again is safe. Its version check then tells whether it still applies.
-        retry_conflicts(|| self.update_history_once(row, cancels, event)).await
+        retry_conflicts(|| self.update_history_once(row, event)).await
     }
 
     async fn update_history_once(
         &self,
         row: &HistoryRow,
-        cancels: &[CancelRow],
         event: Option<&NewEvent>,
     ) -> Result<bool, sqlx::Error> {
         let mut tx = self.db.pool.begin().await?;
@@ -368,7 +430,7 @@ impl Store {
             .bind(id.to_string())
             .execute(&mut *tx)
             .await?;
-        insert_cancels(&mut tx, id, cancels).await?;
+        insert_cancels(&mut tx, id, &row.cancels).await?;
         if let Some(event) = event {
             Outbox::append(&mut tx, id, event).await?;
         }
@@ -382,21 +444,14 @@ impl Store {
         code: VendorCode,
         source_id: &str,
     ) -> Result<Vec<HistoryRow>, sqlx::Error> {
-        let rows: Vec<HistoryRow> = sqlx::query_as(trusted(format!(
-            "SELECT {IDENTITY_COLUMNS}, {} FROM payment_histories \
-             WHERE vendor_code = ? AND source_id = ?",
-            HistoryRow::COLUMNS
+        let rows = sqlx::query(trusted(select::<HistoryRow>(
+            "t.vendor_code = ? AND t.source_id = ?",
         )))
         .bind(code.as_str())
         .bind(source_id.to_owned())
         .fetch_all(&self.db.pool)
         .await?;
-        rows.into_iter()
-            .map(|mut row| {
-                row.open(&self.sealer).map_err(unopenable)?;
-                Ok(row)
-            })
-            .collect()
+        records(rows, &self.sealer)
     }
 
     /// Keeps a notification for a payment not stored yet, unless one is kept already.
