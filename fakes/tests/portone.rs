@@ -1142,6 +1142,8 @@ async fn payments_are_listed_by_page_with_filters_and_by_cursor() {
     let mut ids = Vec::new();
     for total in 1..=5 {
         ids.push(paid(&s.api, total * 1000).await);
+        // Payments requested in the same millisecond have no order of their own.
+        s.fake.advance(chrono::Duration::seconds(1)).await;
     }
     let failed = new_id();
     let _ = s
