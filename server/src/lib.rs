@@ -37,6 +37,7 @@ pub mod pg;
 pub mod records;
 pub mod relay;
 pub mod reload;
+pub mod request;
 
 use std::future::Future;
 use std::sync::Arc;

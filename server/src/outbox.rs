@@ -121,6 +121,8 @@ pub struct EventRow {
     pub lease_until: Option<i64>,
     pub created_at: i64,
     pub delivered_at: Option<i64>,
+    /// The request whose change wrote it, for the relay's log lines.
+    pub request_id: Option<String>,
 }
 
 /// One delivery attempt as stored.
@@ -145,11 +147,13 @@ pub struct NewEvent {
     pub webhook_url: Vec<u8>,
     pub body: Vec<u8>,
     pub created_at: i64,
+    /// The request whose change writes it ([`crate::request::id`]).
+    pub request_id: Option<String>,
 }
 
 const EVENT_COLUMNS: &str = "e.id, e.payment_history_id, e.seq, e.webhook_url, \
      e.webhook_url_sealed, e.body, e.state, e.attempts, e.next_attempt_at, e.lease_until, \
-     e.created_at, e.delivered_at";
+     e.created_at, e.delivered_at, e.request_id";
 
 const ATTEMPT_COLUMNS: &str =
     "a.event_id, a.attempt, a.attempted_at, a.status, a.latency_ms, a.excerpt";
@@ -210,6 +214,7 @@ impl Outbox {
                 .seal(&url_context(event.id), webhook_url.as_bytes()),
             body: self.sealer.seal(&context(event.id), &json),
             created_at: self.clock.now_ms(),
+            request_id: crate::request::id(),
         })
     }
 
@@ -229,7 +234,7 @@ impl Outbox {
         sqlx::query(
             "INSERT INTO payment_webhook_events (id, payment_history_id, seq, webhook_url, \
              webhook_url_sealed, body, state, attempts, next_attempt_at, lease_until, created_at, \
-             delivered_at) VALUES (?, ?, ?, '', ?, ?, ?, 0, ?, NULL, ?, NULL)",
+             delivered_at, request_id) VALUES (?, ?, ?, '', ?, ?, ?, 0, ?, NULL, ?, NULL, ?)",
         )
         .bind(event.id.to_string())
         .bind(history_id.to_string())
@@ -239,6 +244,7 @@ impl Outbox {
         .bind(EventState::Pending)
         .bind(event.created_at)
         .bind(event.created_at)
+        .bind(event.request_id.clone())
         .execute(&mut **tx)
         .await?;
         Ok(())

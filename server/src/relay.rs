@@ -327,8 +327,9 @@ impl Relay {
     /// did not.
     async fn deliver(&self, event: EventRow) -> Result<(), i64> {
         let id = event.id;
-        // Its log lines carry the event's id, which the request that wrote it logged.
-        let span = tracing::info_span!("delivery", event = %id);
+        // Its log lines carry the event's id and the id of the request that wrote it.
+        let request = event.request_id.clone().unwrap_or_default();
+        let span = tracing::info_span!("delivery", event = %id, request = %request);
         let (delivered, at) = tracing::Instrument::instrument(self.attempt(event), span).await;
         match delivered {
             Ok(true) => Ok(()),

@@ -114,9 +114,26 @@ async fn under_load(
 /// appears anywhere.
 fn check_logs(logs: &str) {
     let mut pg_calls_with_request = 0;
+    let mut requests = std::collections::HashSet::new();
+    let mut attempts = Vec::new();
     for line in logs.lines() {
         let value: serde_json::Value = serde_json::from_str(line)
             .unwrap_or_else(|e| panic!("a log line that is not JSON ({e}): {line}"));
+        for span in value["spans"].as_array().into_iter().flatten() {
+            if span["name"] == "request"
+                && let Some(id) = span["id"].as_str()
+            {
+                requests.insert(id.to_owned());
+            }
+        }
+        if value["message"] == "delivery attempt" {
+            let spans = value["spans"].as_array().expect("a span list");
+            let delivery = spans
+                .iter()
+                .find(|s| s["name"] == "delivery")
+                .expect("an attempt logs in its delivery's span");
+            attempts.push(delivery["request"].as_str().unwrap_or_default().to_owned());
+        }
         if value["message"] == "PG call" {
             let spans = value["spans"].as_array().expect("a span list");
             if spans.iter().any(|s| {
@@ -127,6 +144,18 @@ fn check_logs(logs: &str) {
         }
     }
     assert!(pg_calls_with_request > 0, "no PG call carried a request id");
+    // Every event of the load is written by a cancel request: each attempt names it.
+    assert!(!attempts.is_empty(), "no delivery attempt was logged");
+    let unknown: Vec<&String> = attempts
+        .iter()
+        .filter(|id| !requests.contains(*id))
+        .collect();
+    assert!(
+        unknown.is_empty(),
+        "{} of {} delivery attempts name no request that was logged: {unknown:?}",
+        unknown.len(),
+        attempts.len()
+    );
     for secret in load::secrets() {
         assert!(!logs.contains(secret), "a secret was logged");
     }

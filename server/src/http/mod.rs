@@ -109,6 +109,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no_route", "no such route") })
         .layer(axum::middleware::from_fn(error::json_errors))
         .layer(from_fn_with_state(state.monitor.clone(), monitors::count))
+        .layer(axum::middleware::from_fn(within_request))
         .layer(
             tower::ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, RequestIds::new()))
@@ -171,6 +172,20 @@ fn request_span(request: &Request) -> tracing::Span {
         .get::<MatchedPath>()
         .map_or("", MatchedPath::as_str);
     tracing::info_span!("request", %id, method = %request.method(), route = %route)
+}
+
+/// Runs the request's handler as part of the request: the client events it writes carry
+/// its id (set by then, from the client or made here).
+async fn within_request(request: Request, next: axum::middleware::Next) -> Response {
+    let id = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    match id {
+        Some(id) => crate::request::scope(id, next.run(request)).await,
+        None => next.run(request).await,
+    }
 }
 
 /// How a request's body came, and so how its answer goes.
