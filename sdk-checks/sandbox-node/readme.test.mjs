@@ -2,7 +2,9 @@
 // snippet that stops working fails CI.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
 
@@ -14,6 +16,13 @@ const run = promisify(execFile);
 const runners = {
   js: (code) => ["node", ["--input-type=module", "--eval", code]],
   python: (code) => ["python3", ["-c", code]],
+  // Java runs a single source file as it is; Jackson comes from Debian's packages.
+  java: (code) => {
+    const file = join(mkdtempSync(join(tmpdir(), "snippet-")), "Snippet.java");
+    writeFileSync(file, code);
+    const jars = ["jackson-databind", "jackson-core", "jackson-annotations"].map((jar) => `/usr/share/java/${jar}.jar`);
+    return ["java", ["-cp", jars.join(":"), file]];
+  },
 };
 
 let sandbox;
@@ -24,8 +33,8 @@ after(async () => {
   await sandbox?.close();
 });
 
-test("the README has a Node and a Python snippet", () => {
-  assert.deepEqual(snippets.map((s) => s.language).sort(), ["js", "python"]);
+test("the README has a Node, a Python and a Java snippet", () => {
+  assert.deepEqual(snippets.map((s) => s.language).sort(), ["java", "js", "python"]);
 });
 
 for (const { language, code } of snippets) {
@@ -33,7 +42,7 @@ for (const { language, code } of snippets) {
     const [command, args] = runners[language](code);
     const { stdout } = await run(command, args, {
       env: { ...process.env, PAYMENTS_SANDBOX_ADMIN_URL: sandbox.admin },
-      timeout: 30_000,
+      timeout: 60_000,
     });
     assert.match(stdout, /^history [0-9a-f-]{36} paid at \d{4}-/);
   });

@@ -38,7 +38,7 @@ export async function startSandbox() {
   const bin = process.env.HARNESS_BIN ?? "harness";
   const child = spawn(
     bin,
-    ["serve", "--json", "--payments-port", "0", "--iamport-port", "0", "--toss-port", "0", "--inbox-port", "0"],
+    ["serve", "--json", "--payments-port", "0", "--iamport-port", "0", "--toss-port", "0", "--portone-port", "0", "--inbox-port", "0"],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
   const lines = createInterface({ input: child.stdout });
