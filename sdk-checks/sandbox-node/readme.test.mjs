@@ -23,6 +23,11 @@ const runners = {
     const jars = ["jackson-databind", "jackson-core", "jackson-annotations"].map((jar) => `/usr/share/java/${jar}.jar`);
     return ["java", ["-cp", jars.join(":"), file]];
   },
+  go: (code) => {
+    const file = join(mkdtempSync(join(tmpdir(), "snippet-")), "snippet.go");
+    writeFileSync(file, code);
+    return ["go", ["run", file]];
+  },
 };
 
 let sandbox;
@@ -33,8 +38,8 @@ after(async () => {
   await sandbox?.close();
 });
 
-test("the README has a Node, a Python and a Java snippet", () => {
-  assert.deepEqual(snippets.map((s) => s.language).sort(), ["java", "js", "python"]);
+test("the README has a Node, a Python, a Java and a Go snippet", () => {
+  assert.deepEqual(snippets.map((s) => s.language).sort(), ["go", "java", "js", "python"]);
 });
 
 for (const { language, code } of snippets) {
