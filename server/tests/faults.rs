@@ -1,8 +1,10 @@
 //! The fault suite: the `payments-server` binary as a process, killed with `SIGKILL` at the
 //! worst moment, against the fakes. Each fault prints one `faults: …` line with its counts.
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, Stdio};
+#[path = "support/spawn.rs"]
+mod spawn;
+
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -68,29 +70,7 @@ signing_secrets = ["{SIGNING_SECRET}"]
     );
     let path = dir.join("payments.toml");
     std::fs::write(&path, config).unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_payments-server"));
-    for (name, _) in std::env::vars() {
-        if name.starts_with("PAYMENTS_") {
-            command.env_remove(name);
-        }
-    }
-    let mut child = command
-        .args(["serve", "--config"])
-        .arg(&path)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut banner = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut banner)
-        .unwrap();
-    let address = banner
-        .trim()
-        .strip_prefix("payments server listening on ")
-        .unwrap_or_else(|| panic!("unexpected banner {banner:?}"))
-        .to_owned();
-    (child, address)
+    spawn::serve(&path)
 }
 
 async fn toss(

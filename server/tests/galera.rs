@@ -18,8 +18,10 @@
 //! through), and kills and restarts node 2 with `scripts/galera kill 2` and `restart 2`.
 //! With no cluster there it fails, saying so.
 
+#[path = "support/spawn.rs"]
+mod spawn;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -129,29 +131,7 @@ allow_private = ["127.0.0.0/8"]
     );
     let path = dir.join("payments.toml");
     std::fs::write(&path, config).unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_payments-server"));
-    for (name, _) in std::env::vars() {
-        if name.starts_with("PAYMENTS_") {
-            command.env_remove(name);
-        }
-    }
-    let mut child = command
-        .args(["serve", "--config"])
-        .arg(&path)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut banner = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut banner)
-        .unwrap();
-    let address = banner
-        .trim()
-        .strip_prefix("payments server listening on ")
-        .unwrap_or_else(|| panic!("unexpected banner {banner:?}"))
-        .to_owned();
-    (child, address)
+    spawn::serve(&path)
 }
 
 async fn toss(http: &reqwest::Client, url: &str, path: &str, body: serde_json::Value) -> String {
