@@ -7,6 +7,9 @@
 
 use std::time::Duration;
 
+mod common;
+
+use common::{history, order};
 use payments_api::payments::*;
 use payments_harness::{Database, Harness};
 
@@ -24,34 +27,6 @@ async fn harness() -> Harness {
         "a database on the container's published port: {url}"
     );
     harness
-}
-
-fn history(
-    code: VendorCode,
-    uid: &str,
-    order: &str,
-    price: f64,
-    hook: &str,
-) -> PaymentHistoryCreate {
-    PaymentHistoryCreate {
-        vendor: PaymentVendor {
-            code,
-            store_id: "shop".into(),
-            uid: uid.into(),
-        },
-        source: PaymentSource {
-            schema: "shop".into(),
-            table: "orders".into(),
-            id: order.into(),
-        },
-        webhook_url: hook.into(),
-        price,
-        password: "secret".into(),
-    }
-}
-
-fn order() -> String {
-    format!("order-{}", uuid::Uuid::new_v4().simple())
 }
 
 #[tokio::test]

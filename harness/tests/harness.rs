@@ -2,38 +2,13 @@
 
 use std::time::Duration;
 
+mod common;
+
+use common::{history, order};
 use payments_api::payments::*;
 use payments_harness::{Database, Harness};
 
 const WAIT: Duration = Duration::from_secs(10);
-
-fn history(
-    code: VendorCode,
-    uid: &str,
-    order: &str,
-    price: f64,
-    hook: &str,
-) -> PaymentHistoryCreate {
-    PaymentHistoryCreate {
-        vendor: PaymentVendor {
-            code,
-            store_id: "shop".into(),
-            uid: uid.into(),
-        },
-        source: PaymentSource {
-            schema: "shop".into(),
-            table: "orders".into(),
-            id: order.into(),
-        },
-        webhook_url: hook.into(),
-        price,
-        password: "secret".into(),
-    }
-}
-
-fn order() -> String {
-    format!("order-{}", uuid::Uuid::new_v4().simple())
-}
 
 #[tokio::test]
 async fn card_payments_at_both_pgs_are_stored_and_read_back() {
