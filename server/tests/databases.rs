@@ -10,15 +10,7 @@ use payments_api::client::ClientError;
 use payments_api::payments::*;
 use payments_testkit::Database;
 use reqwest::Method;
-use support::{Backend, Ctx, PASSWORD};
-
-fn source(id: &str) -> PaymentSource {
-    PaymentSource {
-        schema: "shop".into(),
-        table: "orders".into(),
-        id: id.into(),
-    }
-}
+use support::{Backend, Ctx, PASSWORD, source};
 
 fn create(uid: &str, source_id: &str, price: f64) -> PaymentHistoryCreate {
     PaymentHistoryCreate {

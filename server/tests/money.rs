@@ -10,18 +10,10 @@ use payments_api::client::ClientError;
 use payments_api::payments::*;
 use reqwest::Method;
 use serde_json::json;
-use support::PASSWORD;
+use support::{PASSWORD, source};
 
 fn uuid() -> String {
     uuid::Uuid::new_v4().to_string()
-}
-
-fn source(id: &str) -> PaymentSource {
-    PaymentSource {
-        schema: "shop".into(),
-        table: "orders".into(),
-        id: id.into(),
-    }
 }
 
 fn create(code: VendorCode, uid: &str, source_id: &str, price: f64) -> PaymentHistoryCreate {

@@ -10,20 +10,12 @@ use payments_api::client::ClientError;
 use payments_api::payments::*;
 use payments_api::portone::{BillingKeyInfo, Payment as V2Payment};
 use serde_json::json;
-use support::{Inbox, PASSWORD};
+use support::{Inbox, PASSWORD, source};
 
 const WAIT: Duration = Duration::from_secs(10);
 
 fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
-}
-
-fn source(id: &str) -> PaymentSource {
-    PaymentSource {
-        schema: "shop".into(),
-        table: "orders".into(),
-        id: id.into(),
-    }
 }
 
 fn create(payment_id: &str, source_id: &str, price: f64, hook: &str) -> PaymentHistoryCreate {

@@ -8,18 +8,10 @@ use payments_api::payments::*;
 use payments_api::toss::TossPayment;
 use payments_fakes::Fake as _;
 use serde_json::{Value, json};
-use support::PASSWORD;
+use support::{PASSWORD, source};
 
 fn uuid() -> String {
     uuid::Uuid::new_v4().to_string()
-}
-
-fn source(id: &str) -> PaymentSource {
-    PaymentSource {
-        schema: "shop".into(),
-        table: "orders".into(),
-        id: id.into(),
-    }
 }
 
 fn create(code: VendorCode, uid: &str, source_id: &str, price: f64) -> PaymentHistoryCreate {

@@ -27,6 +27,15 @@ pub const TOSS_KEY: &str = "test_sk_server_tests_000000";
 /// The Toss account of store `store-2`: another merchant at the fake.
 pub const TOSS_KEY_2: &str = "test_sk_server_tests_store2";
 pub const PASSWORD: &str = "some-password";
+
+/// Where a test's payment comes from in the shop: order `id`.
+pub fn source(id: &str) -> payments_api::payments::PaymentSource {
+    payments_api::payments::PaymentSource {
+        schema: "shop".into(),
+        table: "orders".into(),
+        id: id.into(),
+    }
+}
 /// The PortOne V2 store of the tests.
 pub const PORTONE_SECRET: &str = "test_portone_server_tests";
 
