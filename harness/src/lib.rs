@@ -485,13 +485,17 @@ pub(crate) async fn reset_all(app: &App, fakes: &[FakeEntry], inbox: &Inbox) -> 
     for fake in fakes {
         fake.fake.reset();
     }
-    inbox.clear();
-    inbox.answer(200);
     app.clock().reset();
     app.db()
         .delete_all_records()
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    // No event is left to claim; one claimed before would still reach the inbox after it
+    // forgot, so the inbox forgets once those deliveries are over.
+    app.relay().quiet().await;
+    inbox.clear();
+    inbox.answer(200);
+    Ok(())
 }
 
 /// The discovery document.

@@ -192,6 +192,29 @@ impl Relay {
         while running.join_next().await.is_some() {}
     }
 
+    /// Waits until no delivery is under way, for at most one delivery's timeout; answers
+    /// whether none is. What a reset waits for before it forgets what clients received: a
+    /// delivery claimed before the reset would land after it.
+    pub async fn quiet(&self) -> bool {
+        let deadline =
+            Instant::now() + Duration::from_secs_f64(self.config.timeout_seconds.max(0.0) + 1.0);
+        loop {
+            let busy = self
+                .endpoints
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .values()
+                .any(|endpoint| endpoint.in_flight > 0);
+            if !busy {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
     /// Claims the due events and delivers them, different endpoints concurrently, waiting
     /// for those deliveries. Answers how many events were claimed.
     pub async fn tick(self: &Arc<Self>) -> Result<usize, sqlx::Error> {
