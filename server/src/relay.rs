@@ -243,8 +243,14 @@ impl Relay {
             let held = endpoint
                 .as_deref()
                 .and_then(|endpoint| self.hold(endpoint, &event, now, now + timeout_ms));
-            if let Some(until) = held {
+            if let (Some((until, remembered)), Some(endpoint)) = (held, endpoint.as_deref()) {
                 self.outbox.postpone(&event, until).await?;
+                // An attempt at the endpoint that succeeded while the event was being put
+                // back took it from the held ones, but could not make it due: it was still
+                // leased. Making it due here is then this claim's part.
+                if remembered && !self.still_held(endpoint, event.id) {
+                    self.outbox.release(&[event.id], now).await?;
+                }
                 continue;
             }
             let relay = self.clone();
@@ -275,7 +281,14 @@ impl Relay {
     /// waits: the end of the endpoint's backoff, or of the attempts under way (`busy_until`)
     /// when it has no room. A backing-off endpoint still takes an event never attempted as
     /// a probe, when nothing is under way to it and no probe went in the last poll interval.
-    fn hold(&self, endpoint: &str, event: &EventRow, now: i64, busy_until: i64) -> Option<i64> {
+    /// With the time, whether the event is remembered among those made due on a success.
+    fn hold(
+        &self,
+        endpoint: &str,
+        event: &EventRow,
+        now: i64,
+        busy_until: i64,
+    ) -> Option<(i64, bool)> {
         let mut endpoints = self.endpoints.lock().unwrap_or_else(|e| e.into_inner());
         // Forget endpoints idle and due again: the map holds only those that matter now.
         if endpoints.len() > 1024 {
@@ -300,10 +313,20 @@ impl Relay {
             state.in_flight += 1;
             return None;
         };
-        if state.held.len() < HELD_PER_ENDPOINT {
+        let remembered = state.held.len() < HELD_PER_ENDPOINT;
+        if remembered {
             state.held.push(event.id);
         }
-        Some(until)
+        Some((until, remembered))
+    }
+
+    /// Whether `event` is still among the events held for `endpoint`, to be made due when
+    /// an attempt at it succeeds.
+    fn still_held(&self, endpoint: &str, event: Uuid) -> bool {
+        let endpoints = self.endpoints.lock().unwrap_or_else(|e| e.into_inner());
+        endpoints
+            .get(endpoint)
+            .is_some_and(|state| state.held.contains(&event))
     }
 
     /// Records the outcome of an attempt at `endpoint`: a success opens it and answers the
