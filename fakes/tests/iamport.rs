@@ -1643,6 +1643,52 @@ async fn webhooks_are_sent_once_unless_the_merchant_turns_retries_on_then_after_
     assert_eq!(delivery(&configured, &uid(&off)).await["state"], "failed");
 }
 
+/// The webhook guide ("웹훅 관련 정보"): a first webhook gives up when the merchant's
+/// server does not answer within the read timeout (30 s), a retried one when the whole
+/// attempt exceeds its timeout (15 s). Shortened here, they let a server that accepts the
+/// connection and never answers end each attempt as `timed out`, and only the retry is
+/// made again.
+#[tokio::test]
+async fn a_server_that_never_answers_times_out_each_attempt() {
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", silent.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((connection, _)) = silent.accept().await {
+            held.push(connection);
+        }
+    });
+    let s = start(IamportConfig {
+        webhook_url: Some(url),
+        webhook_mode: DeliveryMode::Sync,
+        webhook_retries: true,
+        webhook_read_timeout: Duration::from_millis(300),
+        webhook_retry_timeout: Duration::from_millis(300),
+        ..IamportConfig::default()
+    })
+    .await;
+    let payment = paid(&s.api, 1000).await;
+    let state = delivery(&s, &uid(&payment)).await;
+    assert_eq!(
+        (&state["state"], &state["attempts"]),
+        (&json!("pending"), &json!(1))
+    );
+    s.fake.advance(chrono::Duration::seconds(60)).await;
+    assert_eq!(delivery(&s, &uid(&payment)).await["attempts"], 2);
+    let journal = s.anonymous.get("/internal/journal").await;
+    let attempts: Vec<&Value> = journal.ok()["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["subject"] == uid(&payment).as_str())
+        .collect();
+    assert_eq!(attempts.len(), 2);
+    assert!(
+        attempts.iter().all(|a| a["error"] == "timed out"),
+        "{attempts:?}"
+    );
+}
+
 /// The webhook guide's events ("웹훅 발생 이벤트": `paid`, `ready`, a scheduled payment's
 /// `paid` or `failed`, `cancelled`) are all sent by default; a merchant may switch one off
 /// with `webhook_events`, and then that event sends nothing while the others still go.
