@@ -874,6 +874,19 @@ async fn scheduled_payments_run_when_the_clock_reaches_them() {
     let payment = response(&api.get(&format!("/payments/{imp_uid}")).await).clone();
     assert_eq!(payment["customer_uid_usage"], "payment.scheduled");
     assert_eq!(payment["amount"], 9900);
+    // `payment_status` follows the payment: `cancelled` once refunded
+    // (v1.openapi.json, `ScheduleResultAnnotation.payment_status`).
+    let refund = json!({"imp_uid": imp_uid, "reason": "해지"});
+    response(&api.post("/payments/cancel", refund).await);
+    assert_eq!(
+        response(&api.get("/subscribe/payments/schedule/sub-1").await)["payment_status"],
+        "cancelled"
+    );
+    let range = format!("schedule_from={at}&schedule_to={}", at + 1);
+    let listed = api
+        .get(&format!("/subscribe/payments/schedule?{range}"))
+        .await;
+    assert_eq!(response(&listed)[0]["payment_status"], "cancelled");
     assert_eq!(
         response(&api.get("/subscribe/payments/schedule/sub-2").await)["schedule_status"],
         "scheduled"

@@ -342,6 +342,20 @@ impl MerchantData {
         self.schedules.get(merchant_uid, now_ms)
     }
 
+    /// A schedule as it reads now: its `payment_status` follows its payment, `cancelled`
+    /// once refunded (v1.openapi.json, `ScheduleResultAnnotation.payment_status`).
+    pub fn schedule_view(&self, schedule: &IamportSchedule, now_ms: i64) -> IamportSchedule {
+        let mut schedule = schedule.clone();
+        if let Some(payment) = schedule
+            .imp_uid
+            .as_deref()
+            .and_then(|uid| self.payments.get(uid, now_ms))
+        {
+            schedule.payment_status = Some(payment.status());
+        }
+        schedule
+    }
+
     /// Every live schedule, to list them.
     pub fn schedule_records(&self, now_ms: i64) -> impl Iterator<Item = &ScheduleRecord> {
         self.schedules.iter(now_ms).map(|(_, record)| record)

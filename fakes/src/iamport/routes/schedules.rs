@@ -48,7 +48,7 @@ pub(in super::super) async fn read(
     let record = data
         .schedule_record(&merchant_uid, now)
         .ok_or_else(unknown_schedule)?;
-    ok(record.schedule.clone())
+    ok(data.schedule_view(&record.schedule, now))
 }
 
 /// `PUT /subscribe/payments/schedule/{merchant_uid}`: a waiting schedule's new time.
@@ -183,7 +183,7 @@ fn find(
         .into_iter()
         .skip(start)
         .take(limit as usize)
-        .cloned()
+        .map(|s| data.schedule_view(s, now))
         .collect())
 }
 
