@@ -5,7 +5,8 @@
 //! caused them waits until the first attempt of each is done, so a test sees the webhook
 //! before it sees the response. A failed attempt (no answer, or a status other than 2xx) is
 //! retried after each delay of the schedule in turn, measured on the fake's clock: moving
-//! the clock forward makes due retries run.
+//! the clock forward makes due retries run. A webhook sent without retries gets one
+//! attempt.
 //!
 //! At most `capacity` webhooks are remembered, delivered and failed ones forgotten first.
 //! Every step costs the same whatever the number pending (ordered sets, no scans), so a

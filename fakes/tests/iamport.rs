@@ -566,6 +566,41 @@ async fn api_cancels_notify_only_with_enable_webhook() {
     assert_eq!(hooks.next(WAIT).await.1["status"], "cancelled");
 }
 
+/// The webhook guide ("웹훅 발생 이벤트": "관리자 콘솔에서 결제 취소되었을 때 - cancelled")
+/// and the console guide ("관리자 콘솔에서 취소를 하셨을시 … 웹훅 전송"): a cancel from the
+/// console always notifies the merchant, whose server did not ask for it; refused as an
+/// API cancel is, changing nothing.
+#[tokio::test]
+async fn a_console_cancel_always_sends_its_webhook() {
+    let (s, hooks) = start_with_receiver().await;
+    let payment = paid(&s.api, 3000).await;
+    hooks.next(WAIT).await;
+    let path = format!("/internal/cancel/{}", uid(&payment));
+    let part = s
+        .api
+        .post(&path, json!({"amount": 1000, "reason": "콘솔 부분취소"}))
+        .await;
+    let part = typed(response(&part));
+    assert_eq!(part.base().cancel_amount, 1000.0);
+    let (_, hook) = hooks.next(WAIT).await;
+    assert_eq!(hook["status"], "cancelled");
+    assert_eq!(
+        hook["cancellation_id"],
+        json!(part.base().cancel_history[0].cancellation_id)
+    );
+    refused(&s.api.post(&path, json!({"amount": 5000})).await, 400);
+    assert!(hooks.try_next().await.is_none(), "a refusal sends nothing");
+    let whole = s.api.post(&path, json!({"reason": "콘솔 전액취소"})).await;
+    assert_eq!(response(&whole)["status"], "cancelled");
+    assert_eq!(hooks.next(WAIT).await.1["status"], "cancelled");
+    refused(
+        &s.api
+            .post("/internal/cancel/imp_000000000000", json!({}))
+            .await,
+        404,
+    );
+}
+
 #[tokio::test]
 async fn virtual_accounts_are_issued_changed_deposited_and_refunded_to_an_account() {
     let (s, hooks) = start_with_receiver().await;

@@ -270,6 +270,12 @@ async fn iamport_answers_are_captured() {
     r.call("DELETE", &receipt, None).await;
     r.call(
         "POST",
+        &format!("/internal/cancel/{imp_uid}"),
+        Some(json!({"amount": 1000, "reason": "콘솔 부분취소"})),
+    )
+    .await;
+    r.call(
+        "POST",
         "/payments/cancel",
         Some(json!({"imp_uid": imp_uid, "checksum": null, "reason": "x"})),
     )

@@ -471,6 +471,7 @@ impl Fake for FakeIamport {
                 put(internal::deposit).get(internal::deposit),
             )
             .route("/internal/payments", post(internal::payment_window))
+            .route("/internal/cancel/{imp_uid}", post(internal::console_cancel))
             .route(
                 "/internal/merchant",
                 get(internal::settings).put(internal::set_settings),

@@ -70,6 +70,7 @@ and send it as the `Authorization` header.";
         receipt_cancel,
         deposit,
         payment_window,
+        console_cancel,
         merchant,
         set_merchant,
     ),
@@ -487,6 +488,17 @@ fn deposit() {}
         (status = "4XX", description = "I'mport's error envelope", body = IamportError),
     ))]
 fn payment_window() {}
+
+/// The merchant cancels from PortOne's console, all or part: unlike an API cancel, it always
+/// sends the `cancelled` webhook.
+#[utoipa::path(post, path = "/internal/cancel/{imp_uid}", tag = "internal",
+    params(("imp_uid" = String, Path)),
+    request_body = IamportPaymentCancelCreate,
+    responses(
+        (status = 200, description = "Success: `code` 0 and the payload in `response`", body = IamportResponse<IamportPayment>),
+        (status = "4XX", description = "I'mport's error envelope", body = IamportError),
+    ))]
+fn console_cancel() {}
 
 /// The merchant's settings.
 #[utoipa::path(get, path = "/internal/merchant", tag = "internal",

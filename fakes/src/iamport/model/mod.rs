@@ -49,7 +49,8 @@ pub struct WebhookEvents {
     pub ready: bool,
     /// `failed`: a scheduled payment declined (no other failure sends a webhook).
     pub failed: bool,
-    /// `cancelled`: a cancel through the API with `enable_webhook: true`.
+    /// `cancelled`: a cancel from the console (`POST /internal/cancel/{imp_uid}`), or
+    /// through the API with `enable_webhook: true`.
     pub cancelled: bool,
 }
 
