@@ -1233,6 +1233,69 @@ async fn schedules_are_moved_rescheduled_and_retried_after_a_failure() {
     assert!(hooks.try_next().await.is_none());
 }
 
+/// A card short of funds registers as a billing key (registering charges nothing) and its
+/// charges fail: a scheduled one with the `failed` webhook ("예약결제가 시도되었을 때 -
+/// paid or failed") and `fail_reason`, `again` with `code: 0` and the failed payment. Once
+/// a good card replaces it, "결제 실패 재시도" (`POST …/retry`) pays the failed schedule.
+#[tokio::test]
+async fn a_key_short_of_funds_fails_its_schedule_until_a_new_card_and_a_retry() {
+    let (s, hooks) = start_with_receiver().await;
+    let customer = "/subscribe/customers/short";
+    let mut short = card("short");
+    short["card_number"] = json!("4000-0000-0000-9995");
+    response(&s.api.post(customer, short).await);
+    let again = s
+        .api
+        .post(
+            "/subscribe/payments/again",
+            json!({"customer_uid": "short", "merchant_uid": order(), "amount": 9900, "name": "구독"}),
+        )
+        .await;
+    let declined = typed(response(&again));
+    assert_eq!(declined.base().status, IamportPaymentStatus::Failed);
+    assert!(
+        hooks.try_next().await.is_none(),
+        "a declined charge sends nothing"
+    );
+    let at = s.fake.clock().now().timestamp() + 600;
+    response(
+        &s.api
+            .post(
+                "/subscribe/payments/schedule",
+                json!({"customer_uid": "short", "schedules": [
+                    {"merchant_uid": "short-1", "schedule_at": at, "amount": 9900, "name": "구독"}
+                ]}),
+            )
+            .await,
+    );
+    s.fake.advance(chrono::Duration::minutes(11)).await;
+    let (_, hook) = hooks.next(WAIT).await;
+    assert_eq!(
+        (&hook["merchant_uid"], &hook["status"]),
+        (&json!("short-1"), &json!("failed"))
+    );
+    let executed = response(&s.api.get("/subscribe/payments/schedule/short-1").await).clone();
+    assert_eq!(executed["payment_status"], "failed");
+    assert_eq!(executed["fail_reason"], "[4004] 잔액 부족");
+
+    response(&s.api.post(customer, card("short")).await);
+    let retried = s
+        .api
+        .post("/subscribe/payments/schedule/short-1/retry", json!({}))
+        .await;
+    assert_eq!(
+        typed(response(&retried)).base().status,
+        IamportPaymentStatus::Paid
+    );
+    assert_eq!(hooks.next(WAIT).await.1["status"], "paid");
+    let mut declined = card("refused");
+    declined["card_number"] = json!("4000-0000-0000-0002");
+    refused(
+        &s.api.post("/subscribe/customers/refused", declined).await,
+        400,
+    );
+}
+
 /// v1.openapi.json, "결제 상세내역 조회" (`GET /payments/{imp_uid}/balance`,
 /// `PaymentBalanceResponseAnnotation`): the amount, and by kind (`cash_receipt`, `primary`,
 /// `secondary`, `discount`) the tax-free, supply, VAT and service parts after refunds, with

@@ -60,7 +60,8 @@ impl MerchantData {
             .ok_or_else(|| unknown_customer(customer_uid))
     }
 
-    /// Registers (or replaces) a billing key; a declined magic card is refused.
+    /// Registers (or replaces) a billing key; a declined magic card is refused, one short of
+    /// funds registers and fails its charges.
     pub fn register_card(
         &mut self,
         customer_uid: &str,
@@ -76,7 +77,7 @@ impl MerchantData {
         let compat = self.compat();
         let number = CardNumber::parse(&card.card_number, compat)?;
         check_card(&card.expiry, &card.birth, today, compat)?;
-        if let Some(reason) = number.decline_reason() {
+        if let Some(reason) = number.registration_refusal() {
             return Err(IamportFault::refused(
                 -1,
                 format!("카드정보 인증에 실패하였습니다. {reason}"),
