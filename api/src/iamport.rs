@@ -813,3 +813,59 @@ pub struct IamportUnschedule {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merchant_uid: Vec<String>,
 }
+
+/// The body of `PUT /subscribe/payments/schedule/{merchant_uid}` (a waiting schedule's new
+/// time) and of `POST /subscribe/payments/schedule/{merchant_uid}/reschedule` (a failed or
+/// revoked schedule's).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct IamportScheduleTime {
+    /// When to charge, unix seconds.
+    #[serde(with = "unix_seconds")]
+    pub schedule_at: i64,
+}
+
+/// Amounts of a payment by tax kind (`PaymentBalanceAnnotation`); what refunds took is
+/// already deducted.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+pub struct IamportBalanceAmounts {
+    /// The tax-free part.
+    #[serde(with = "amount")]
+    pub tax_free: f64,
+    /// The taxable part without VAT.
+    #[serde(with = "amount")]
+    pub supply: f64,
+    #[serde(with = "amount")]
+    pub vat: f64,
+    /// The service charge.
+    #[serde(with = "amount")]
+    pub service: f64,
+}
+
+/// One change of a payment's amounts: its payment, or a refund (negative amounts).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct IamportBalanceHistory {
+    pub cash_receipt: IamportBalanceAmounts,
+    /// The payment method itself: card, transfer, virtual account, phone.
+    pub primary: IamportBalanceAmounts,
+    /// PG or card-company points.
+    pub secondary: IamportBalanceAmounts,
+    /// Discounts of the PG or the card company.
+    pub discount: IamportBalanceAmounts,
+    /// When it happened, unix seconds.
+    #[serde(with = "unix_seconds")]
+    pub created: i64,
+}
+
+/// `GET /payments/{imp_uid}/balance`: how a payment's amount splits by method and tax
+/// kind now, and each change that led there (`PaymentBalanceResponseAnnotation`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct IamportPaymentBalance {
+    /// The payment's whole amount when paid.
+    #[serde(with = "amount")]
+    pub amount: f64,
+    pub cash_receipt: IamportBalanceAmounts,
+    pub primary: IamportBalanceAmounts,
+    pub secondary: IamportBalanceAmounts,
+    pub discount: IamportBalanceAmounts,
+    pub histories: Vec<IamportBalanceHistory>,
+}

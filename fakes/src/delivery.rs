@@ -5,7 +5,8 @@
 //! caused them waits until the first attempt of each is done, so a test sees the webhook
 //! before it sees the response. A failed attempt (no answer, or a status other than 2xx) is
 //! retried after each delay of the schedule in turn, measured on the fake's clock: moving
-//! the clock forward makes due retries run.
+//! the clock forward makes due retries run. A webhook sent without retries gets one
+//! attempt.
 //!
 //! At most `capacity` webhooks are remembered, delivered and failed ones forgotten first.
 //! Every step costs the same whatever the number pending (ordered sets, no scans), so a
@@ -152,6 +153,16 @@ pub struct Dispatcher {
     /// Whether a failed attempt is retried only after a network error or a 5xx answer
     /// (I'mport's rule), rather than after any answer but a 2xx (Toss's).
     server_errors_only: AtomicBool,
+    /// Timeouts set apart from `config.timeout` ([`Self::split_timeouts`]).
+    split: OnceLock<SplitTimeouts>,
+}
+
+/// A first attempt's connect and read timeouts, in a client of their own, and each later
+/// attempt's timeout in all.
+#[derive(Debug)]
+struct SplitTimeouts {
+    client: reqwest::Client,
+    retry: Duration,
 }
 
 #[derive(Debug, Default)]
@@ -172,6 +183,8 @@ struct State {
 #[derive(Debug)]
 struct Delivery {
     outgoing: Outgoing,
+    /// Whether a failed attempt may be retried.
+    retries: bool,
     attempts: u32,
     state: DeliveryState,
     next_attempt_ms: Option<i64>,
@@ -196,7 +209,23 @@ impl Dispatcher {
             wake: Arc::new(Notify::new()),
             worker: OnceLock::new(),
             server_errors_only: AtomicBool::new(false),
+            split: OnceLock::new(),
         }
+    }
+
+    /// From now on, times a first attempt out after `connect` to connect or `read` waiting
+    /// for the answer, and each later attempt after `retry` in all, instead of the one
+    /// `timeout` (I'mport's rule). Only the first call counts.
+    pub fn split_timeouts(&self, connect: Duration, read: Duration, retry: Duration) {
+        self.split.get_or_init(|| SplitTimeouts {
+            client: reqwest::Client::builder()
+                .connect_timeout(connect)
+                .read_timeout(read)
+                .user_agent(concat!("payments-fakes/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .expect("a TLS provider is installed, so the client builds"),
+            retry,
+        });
     }
 
     /// Retries a failed attempt only after a network error or a 5xx answer from now on.
@@ -209,8 +238,16 @@ impl Dispatcher {
         self.config.mode
     }
 
-    /// Queues webhooks; in sync mode, also makes their first attempt before returning.
+    /// Queues webhooks, each retried as the schedule says; in sync mode, also makes their
+    /// first attempt before returning.
     pub async fn send(self: &Arc<Self>, batch: Vec<Outgoing>) {
+        self.send_each(batch.into_iter().map(|o| (o, true)).collect())
+            .await;
+    }
+
+    /// Queues webhooks as [`Self::send`] does, each with whether it may be retried: one
+    /// that may not gets a single attempt.
+    pub async fn send_each(self: &Arc<Self>, batch: Vec<(Outgoing, bool)>) {
         if batch.is_empty() {
             return;
         }
@@ -219,7 +256,9 @@ impl Dispatcher {
             let mut state = self.lock();
             batch
                 .into_iter()
-                .map(|outgoing| state.add(outgoing, self.config.capacity, !sync))
+                .map(|(outgoing, retries)| {
+                    state.add(outgoing, retries, self.config.capacity, !sync)
+                })
                 .collect()
         };
         if sync {
@@ -286,20 +325,22 @@ impl Dispatcher {
     }
 
     async fn attempt(&self, id: u64) {
-        let Some(outgoing) = ({
+        let Some((outgoing, retries, first)) = ({
             let state = self.lock();
             state
                 .deliveries
                 .get(&id)
                 .filter(|d| d.state == DeliveryState::Pending)
-                .map(|d| d.outgoing.clone())
+                .map(|d| (d.outgoing.clone(), d.retries, d.attempts == 0))
         }) else {
             return;
         };
-        let mut request = self
-            .client
-            .post(&outgoing.url)
-            .header("content-type", outgoing.body.content_type());
+        let mut request = match self.split.get() {
+            Some(split) if first => split.client.post(&outgoing.url),
+            Some(split) => split.client.post(&outgoing.url).timeout(split.retry),
+            None => self.client.post(&outgoing.url),
+        }
+        .header("content-type", outgoing.body.content_type());
         if let Some(signing) = &outgoing.signing {
             let timestamp = self.clock.now().timestamp();
             let body = outgoing.body.bytes();
@@ -322,7 +363,7 @@ impl Dispatcher {
         let delivered = status.is_some_and(|s| (200..300).contains(&s));
         let retryable =
             status.is_none_or(|s| s >= 500) || !self.server_errors_only.load(Ordering::Relaxed);
-        let schedule: &[Duration] = if retryable {
+        let schedule: &[Duration] = if retries && retryable {
             &self.config.retry_schedule
         } else {
             &[]
@@ -364,7 +405,7 @@ impl Drop for Dispatcher {
 impl State {
     /// Remembers a new webhook, first forgetting the oldest finished one (or, if all are
     /// pending, the oldest pending one) when full.
-    fn add(&mut self, outgoing: Outgoing, capacity: usize, queue: bool) -> u64 {
+    fn add(&mut self, outgoing: Outgoing, retries: bool, capacity: usize, queue: bool) -> u64 {
         while self.deliveries.len() >= capacity.max(1) {
             let Some(oldest) = self
                 .finished
@@ -382,6 +423,7 @@ impl State {
             id,
             Delivery {
                 outgoing,
+                retries,
                 attempts: 0,
                 state: DeliveryState::Pending,
                 next_attempt_ms: None,
@@ -526,9 +568,9 @@ mod tests {
     fn a_full_queue_forgets_finished_webhooks_first_then_the_oldest_pending() {
         let mut state = State::default();
         let schedule = [Duration::from_secs(60)];
-        let a = state.add(outgoing(), 3, true);
-        let b = state.add(outgoing(), 3, true);
-        let c = state.add(outgoing(), 3, true);
+        let a = state.add(outgoing(), true, 3, true);
+        let b = state.add(outgoing(), true, 3, true);
+        let c = state.add(outgoing(), true, 3, true);
         assert_eq!(
             state.record_attempt(b, true, 0, &schedule, Duration::ZERO),
             Some((1, None))
@@ -537,12 +579,12 @@ mod tests {
             state.record_attempt(a, false, 0, &schedule, Duration::ZERO),
             Some((1, Some(60_000)))
         );
-        let d = state.add(outgoing(), 3, true);
+        let d = state.add(outgoing(), true, 3, true);
         assert!(
             !state.deliveries.contains_key(&b),
             "the delivered one goes first"
         );
-        let e = state.add(outgoing(), 3, true);
+        let e = state.add(outgoing(), true, 3, true);
         assert!(
             !state.deliveries.contains_key(&a),
             "then the oldest pending"
@@ -569,7 +611,7 @@ mod tests {
         let mut state = State::default();
         let schedule = [Duration::from_secs(60)];
         for _ in 0..50 {
-            let id = state.add(outgoing(), 100, true);
+            let id = state.add(outgoing(), true, 100, true);
             let (_, next) = state
                 .record_attempt(id, false, 0, &schedule, Duration::from_secs(30))
                 .unwrap();

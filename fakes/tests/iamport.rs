@@ -5,7 +5,8 @@ mod support;
 use std::time::Duration;
 
 use payments_api::iamport::{
-    IamportCertification, IamportPayment, IamportReceipt, IamportResponse, IamportSchedule,
+    IamportBalanceAmounts, IamportCertification, IamportPayment, IamportPaymentBalance,
+    IamportPaymentStatus, IamportReceipt, IamportResponse, IamportSchedule, IamportScheduleStatus,
     IamportSubscription, IamportUser, IamportWebhook,
 };
 use payments_fakes::Fake as _;
@@ -565,6 +566,41 @@ async fn api_cancels_notify_only_with_enable_webhook() {
     assert_eq!(hooks.next(WAIT).await.1["status"], "cancelled");
 }
 
+/// The webhook guide ("웹훅 발생 이벤트": "관리자 콘솔에서 결제 취소되었을 때 - cancelled")
+/// and the console guide ("관리자 콘솔에서 취소를 하셨을시 … 웹훅 전송"): a cancel from the
+/// console always notifies the merchant, whose server did not ask for it; refused as an
+/// API cancel is, changing nothing.
+#[tokio::test]
+async fn a_console_cancel_always_sends_its_webhook() {
+    let (s, hooks) = start_with_receiver().await;
+    let payment = paid(&s.api, 3000).await;
+    hooks.next(WAIT).await;
+    let path = format!("/internal/cancel/{}", uid(&payment));
+    let part = s
+        .api
+        .post(&path, json!({"amount": 1000, "reason": "콘솔 부분취소"}))
+        .await;
+    let part = typed(response(&part));
+    assert_eq!(part.base().cancel_amount, 1000.0);
+    let (_, hook) = hooks.next(WAIT).await;
+    assert_eq!(hook["status"], "cancelled");
+    assert_eq!(
+        hook["cancellation_id"],
+        json!(part.base().cancel_history[0].cancellation_id)
+    );
+    refused(&s.api.post(&path, json!({"amount": 5000})).await, 400);
+    assert!(hooks.try_next().await.is_none(), "a refusal sends nothing");
+    let whole = s.api.post(&path, json!({"reason": "콘솔 전액취소"})).await;
+    assert_eq!(response(&whole)["status"], "cancelled");
+    assert_eq!(hooks.next(WAIT).await.1["status"], "cancelled");
+    refused(
+        &s.api
+            .post("/internal/cancel/imp_000000000000", json!({}))
+            .await,
+        404,
+    );
+}
+
 #[tokio::test]
 async fn virtual_accounts_are_issued_changed_deposited_and_refunded_to_an_account() {
     let (s, hooks) = start_with_receiver().await;
@@ -873,6 +909,19 @@ async fn scheduled_payments_run_when_the_clock_reaches_them() {
     let payment = response(&api.get(&format!("/payments/{imp_uid}")).await).clone();
     assert_eq!(payment["customer_uid_usage"], "payment.scheduled");
     assert_eq!(payment["amount"], 9900);
+    // `payment_status` follows the payment: `cancelled` once refunded
+    // (v1.openapi.json, `ScheduleResultAnnotation.payment_status`).
+    let refund = json!({"imp_uid": imp_uid, "reason": "해지"});
+    response(&api.post("/payments/cancel", refund).await);
+    assert_eq!(
+        response(&api.get("/subscribe/payments/schedule/sub-1").await)["payment_status"],
+        "cancelled"
+    );
+    let range = format!("schedule_from={at}&schedule_to={}", at + 1);
+    let listed = api
+        .get(&format!("/subscribe/payments/schedule?{range}"))
+        .await;
+    assert_eq!(response(&listed)[0]["payment_status"], "cancelled");
     assert_eq!(
         response(&api.get("/subscribe/payments/schedule/sub-2").await)["schedule_status"],
         "scheduled"
@@ -985,6 +1034,15 @@ async fn schedules_are_listed_by_time_range_status_and_customer() {
         ))
         .await;
     assert_eq!(uids(&customer), ["a-2", "a-1"]);
+    // "빌링키 결제예약 조회": the same under `/subscribe/customers/{customer_uid}/schedules`.
+    let alias = s
+        .api
+        .get(&format!(
+            "/subscribe/customers/list-a/schedules?from={at}&to={}&schedule-status=scheduled",
+            at + 121
+        ))
+        .await;
+    assert_eq!(uids(&alias), ["a-2", "a-1"]);
     let other = s
         .api
         .get(&format!(
@@ -1014,6 +1072,295 @@ async fn schedules_are_listed_by_time_range_status_and_customer() {
             .await,
         400,
     );
+}
+
+/// Changing schedules as v1.openapi.json has it: "결제요청 예약시각 수정" (`PUT
+/// /subscribe/payments/schedule/{merchant_uid}`: a waiting schedule only; 400 for one
+/// executed or revoked or a time in the past, 404 for none), "결제 실패 재예약" (`POST
+/// …/reschedule`: a failed or revoked schedule waits again; 400 for one not yet executed or
+/// paid) and "결제 실패 재시도" (`POST …/retry`: charged at once, `PaymentResponse` whether
+/// paid or failed; 404 for no schedule or no billing key).
+#[tokio::test]
+async fn schedules_are_moved_rescheduled_and_retried_after_a_failure() {
+    let (s, hooks) = start_with_receiver().await;
+    let customer = "/subscribe/customers/resched";
+    response(&s.api.post(customer, card("resched")).await);
+    let at = s.fake.clock().now().timestamp() + 600;
+    let entry = |uid: &str, at: i64| json!({"merchant_uid": uid, "schedule_at": at, "amount": 9900, "name": "구독"});
+    response(
+        &s.api
+            .post(
+                "/subscribe/payments/schedule",
+                json!({"customer_uid": "resched", "schedules": [
+                    entry("move-1", at), entry("fail-1", at), entry("revoke-1", at + 600)
+                ]}),
+            )
+            .await,
+    );
+    let moved = s
+        .api
+        .put(
+            "/subscribe/payments/schedule/move-1",
+            Some(json!({"schedule_at": at + 3600})),
+        )
+        .await;
+    let moved: IamportSchedule = serde_json::from_value(response(&moved).clone()).unwrap();
+    assert_eq!(moved.schedule_at, at + 3600);
+    assert_eq!(moved.schedule_status, IamportScheduleStatus::Scheduled);
+    let past = json!({"schedule_at": at - 3600});
+    refused(
+        &s.api
+            .put("/subscribe/payments/schedule/move-1", Some(past))
+            .await,
+        400,
+    );
+    refused(
+        &s.api
+            .put(
+                "/subscribe/payments/schedule/nothing",
+                Some(json!({"schedule_at": at})),
+            )
+            .await,
+        404,
+    );
+    let waiting = json!({"schedule_at": at + 60});
+    refused(
+        &s.api
+            .post("/subscribe/payments/schedule/move-1/reschedule", waiting)
+            .await,
+        400,
+    );
+    refused(
+        &s.api
+            .post("/subscribe/payments/schedule/move-1/retry", json!({}))
+            .await,
+        400,
+    );
+    response(
+        &s.api
+            .post(
+                "/subscribe/payments/unschedule",
+                json!({"merchant_uid": ["revoke-1"]}),
+            )
+            .await,
+    );
+    // The key is deleted: `fail-1` fails at its time; `move-1` waits for its new one.
+    response(&s.api.delete(customer).await);
+    s.fake.advance(chrono::Duration::minutes(11)).await;
+    let (_, hook) = hooks.next(WAIT).await;
+    assert_eq!(
+        (&hook["merchant_uid"], &hook["status"]),
+        (&json!("fail-1"), &json!("failed"))
+    );
+    assert!(hooks.try_next().await.is_none(), "move-1 did not run");
+    refused(
+        &s.api
+            .put(
+                "/subscribe/payments/schedule/fail-1",
+                Some(json!({"schedule_at": at + 7200})),
+            )
+            .await,
+        400,
+    );
+    let no_key = s
+        .api
+        .post("/subscribe/payments/schedule/fail-1/retry", json!({}))
+        .await;
+    refused(&no_key, 404);
+
+    // With a new key, the failed schedule is charged at once, answered as a payment.
+    response(&s.api.post(customer, card("resched")).await);
+    let retried = s
+        .api
+        .post("/subscribe/payments/schedule/fail-1/retry", json!({}))
+        .await;
+    let payment = typed(response(&retried));
+    assert_eq!(payment.base().status, IamportPaymentStatus::Paid);
+    assert_eq!(payment.base().merchant_uid, "fail-1");
+    assert_eq!(hooks.next(WAIT).await.1["status"], "paid");
+    let executed = response(&s.api.get("/subscribe/payments/schedule/fail-1").await).clone();
+    assert_eq!(executed["schedule_status"], "executed");
+    assert_eq!(executed["payment_status"], "paid");
+    assert_eq!(executed["imp_uid"], json!(payment.base().imp_uid));
+    refused(
+        &s.api
+            .post("/subscribe/payments/schedule/fail-1/retry", json!({}))
+            .await,
+        400,
+    );
+    refused(
+        &s.api
+            .post(
+                "/subscribe/payments/schedule/fail-1/reschedule",
+                json!({"schedule_at": at + 7200}),
+            )
+            .await,
+        400,
+    );
+
+    // The revoked schedule waits again, as a new one does.
+    let again = s
+        .api
+        .post(
+            "/subscribe/payments/schedule/revoke-1/reschedule",
+            json!({"schedule_at": at + 7200}),
+        )
+        .await;
+    let again = response(&again).clone();
+    assert_eq!(again["schedule_status"], "scheduled");
+    assert_eq!(again["schedule_at"], at + 7200);
+    assert_eq!(again["revoked_at"], 0);
+    assert_eq!(again["imp_uid"], Value::Null);
+    refused(
+        &s.api
+            .post("/subscribe/payments/schedule/nothing/retry", json!({}))
+            .await,
+        404,
+    );
+
+    s.fake.advance(chrono::Duration::hours(1)).await;
+    let (_, hook) = hooks.next(WAIT).await;
+    assert_eq!(
+        (&hook["merchant_uid"], &hook["status"]),
+        (&json!("move-1"), &json!("paid"))
+    );
+    s.fake.advance(chrono::Duration::hours(1)).await;
+    let (_, hook) = hooks.next(WAIT).await;
+    assert_eq!(
+        (&hook["merchant_uid"], &hook["status"]),
+        (&json!("revoke-1"), &json!("paid"))
+    );
+    assert!(hooks.try_next().await.is_none());
+}
+
+/// A card short of funds registers as a billing key (registering charges nothing) and its
+/// charges fail: a scheduled one with the `failed` webhook ("예약결제가 시도되었을 때 -
+/// paid or failed") and `fail_reason`, `again` with `code: 0` and the failed payment. Once
+/// a good card replaces it, "결제 실패 재시도" (`POST …/retry`) pays the failed schedule.
+#[tokio::test]
+async fn a_key_short_of_funds_fails_its_schedule_until_a_new_card_and_a_retry() {
+    let (s, hooks) = start_with_receiver().await;
+    let customer = "/subscribe/customers/short";
+    let mut short = card("short");
+    short["card_number"] = json!("4000-0000-0000-9995");
+    response(&s.api.post(customer, short).await);
+    let again = s
+        .api
+        .post(
+            "/subscribe/payments/again",
+            json!({"customer_uid": "short", "merchant_uid": order(), "amount": 9900, "name": "구독"}),
+        )
+        .await;
+    let declined = typed(response(&again));
+    assert_eq!(declined.base().status, IamportPaymentStatus::Failed);
+    assert!(
+        hooks.try_next().await.is_none(),
+        "a declined charge sends nothing"
+    );
+    let at = s.fake.clock().now().timestamp() + 600;
+    response(
+        &s.api
+            .post(
+                "/subscribe/payments/schedule",
+                json!({"customer_uid": "short", "schedules": [
+                    {"merchant_uid": "short-1", "schedule_at": at, "amount": 9900, "name": "구독"}
+                ]}),
+            )
+            .await,
+    );
+    s.fake.advance(chrono::Duration::minutes(11)).await;
+    let (_, hook) = hooks.next(WAIT).await;
+    assert_eq!(
+        (&hook["merchant_uid"], &hook["status"]),
+        (&json!("short-1"), &json!("failed"))
+    );
+    let executed = response(&s.api.get("/subscribe/payments/schedule/short-1").await).clone();
+    assert_eq!(executed["payment_status"], "failed");
+    assert_eq!(executed["fail_reason"], "[4004] 잔액 부족");
+
+    response(&s.api.post(customer, card("short")).await);
+    let retried = s
+        .api
+        .post("/subscribe/payments/schedule/short-1/retry", json!({}))
+        .await;
+    assert_eq!(
+        typed(response(&retried)).base().status,
+        IamportPaymentStatus::Paid
+    );
+    assert_eq!(hooks.next(WAIT).await.1["status"], "paid");
+    let mut declined = card("refused");
+    declined["card_number"] = json!("4000-0000-0000-0002");
+    refused(
+        &s.api.post("/subscribe/customers/refused", declined).await,
+        400,
+    );
+}
+
+/// v1.openapi.json, "결제 상세내역 조회" (`GET /payments/{imp_uid}/balance`,
+/// `PaymentBalanceResponseAnnotation`): the amount, and by kind (`cash_receipt`, `primary`,
+/// `secondary`, `discount`) the tax-free, supply, VAT and service parts after refunds, with
+/// one history entry per change; 404 for an unknown imp_uid.
+#[tokio::test]
+async fn a_payments_balance_splits_its_amount_and_lists_each_change() {
+    let s = start_default().await;
+    let payment = paid(&s.api, 11000).await;
+    let imp_uid = uid(&payment);
+    let path = format!("/payments/{imp_uid}/balance");
+    let read = |answer: &Answer| -> IamportPaymentBalance {
+        serde_json::from_value(response(answer).clone()).unwrap()
+    };
+    let balance = read(&s.api.get(&path).await);
+    assert_eq!(balance.amount, 11000.0);
+    assert_eq!(
+        (balance.primary.supply, balance.primary.vat),
+        (10000.0, 1000.0)
+    );
+    assert_eq!(balance.primary.tax_free + balance.primary.service, 0.0);
+    assert_eq!(balance.cash_receipt, IamportBalanceAmounts::default());
+    assert_eq!(balance.histories.len(), 1);
+    assert_eq!(
+        balance.histories[0].created,
+        payment["paid_at"].as_i64().unwrap()
+    );
+
+    let cancel = json!({"imp_uid": imp_uid, "amount": 1100, "reason": "부분 환불"});
+    response(&s.api.post("/payments/cancel", cancel).await);
+    response(
+        &s.api
+            .post(
+                &format!("/receipts/{imp_uid}"),
+                json!({"identifier": "01012345678", "identifier_type": "phone"}),
+            )
+            .await,
+    );
+    let balance = read(&s.api.get(&path).await);
+    assert_eq!(balance.amount, 11000.0, "the amount paid at first");
+    assert_eq!(
+        (balance.primary.supply, balance.primary.vat),
+        (9000.0, 900.0)
+    );
+    assert_eq!(
+        (balance.cash_receipt.supply, balance.cash_receipt.vat),
+        (9000.0, 900.0)
+    );
+    assert_eq!(balance.histories.len(), 2);
+    let refund = &balance.histories[1].primary;
+    assert_eq!((refund.supply, refund.vat), (-1000.0, -100.0));
+
+    let account = vbank(&s.api, &s.fake, 5000, 3600).await;
+    let waiting = read(
+        &s.api
+            .get(&format!("/payments/{}/balance", uid(&account)))
+            .await,
+    );
+    assert_eq!(waiting.amount, 5000.0);
+    assert_eq!(
+        waiting.primary,
+        IamportBalanceAmounts::default(),
+        "nothing paid yet"
+    );
+    assert!(waiting.histories.is_empty());
+    refused(&s.api.get("/payments/imp_000000000000/balance").await, 404);
 }
 
 /// PortOne V1 (v1.openapi.json): `DELETE /subscribe/customers/{customer_uid}` deletes a key
@@ -1318,39 +1665,201 @@ async fn webhooks_go_to_the_notice_url_and_can_be_form_encoded() {
     assert_eq!(form, Value::String(expected));
 }
 
-/// PortOne V1's webhook guide (developers.portone.io/opi/ko/integration/webhook/readme-v1):
-/// a webhook is sent once by default; with retries enabled on request, up to 5 more one
-/// minute apart, only after a network error or a 5xx answer.
-#[tokio::test]
-async fn webhooks_are_sent_once_unless_retries_are_enabled_and_then_after_5xx_only() {
-    let receiver = Receiver::start().await;
-    let once = start(IamportConfig {
-        webhook_url: Some(receiver.url.clone()),
-        webhook_mode: DeliveryMode::Sync,
-        ..IamportConfig::default()
-    })
-    .await;
-    receiver.answer(500);
-    paid(&once.api, 1000).await;
-    receiver.next(WAIT).await;
-    once.fake.advance(chrono::Duration::hours(1)).await;
-    assert!(receiver.try_next().await.is_none(), "no retry by default");
+/// The delivery of the webhook of `imp_uid`, as `GET /internal/webhooks` shows it.
+async fn delivery(s: &Setup, imp_uid: &str) -> Value {
+    let list = s.anonymous.get("/internal/webhooks").await;
+    list.ok()
+        .as_array()
+        .unwrap()
+        .iter()
+        .rfind(|d| d["subject"] == imp_uid)
+        .cloned()
+        .expect("a webhook of the payment")
+}
 
-    let retrying = start(IamportConfig {
+/// PortOne V1's webhook guide (developers.portone.io/opi/ko/integration/webhook/readme-v1,
+/// "웹훅 재 전송이 가능한가요?"): a webhook is sent once by default; a merchant who asks
+/// for retries gets up to 5 more, one minute apart, only after a network error or a 5xx
+/// answer. Here the merchant turns them on with `webhook_retries`.
+#[tokio::test]
+async fn webhooks_are_sent_once_unless_the_merchant_turns_retries_on_then_after_5xx_or_network_errors()
+ {
+    let (s, receiver) = start_with_receiver().await;
+    let settings = response(&s.api.get("/internal/merchant").await).clone();
+    assert!(settings.get("webhook_retries").is_none(), "{settings}");
+    receiver.answer(500);
+    let once = paid(&s.api, 1000).await;
+    receiver.next(WAIT).await;
+    s.fake.advance(chrono::Duration::hours(1)).await;
+    assert!(receiver.try_next().await.is_none(), "no retry by default");
+    assert_eq!(delivery(&s, &uid(&once)).await["attempts"], 1);
+
+    let api = login(&s.anonymous, "test_imp_key", "test_imp_secret").await;
+    let set = api
+        .put("/internal/merchant", Some(json!({"webhook_retries": true})))
+        .await;
+    assert_eq!(response(&set)["webhook_retries"], true);
+    let retried = paid(&api, 1000).await;
+    receiver.next(WAIT).await;
+    s.fake.advance(chrono::Duration::seconds(60)).await;
+    receiver.next(WAIT).await;
+    receiver.answer(404);
+    s.fake.advance(chrono::Duration::seconds(60)).await;
+    receiver.next(WAIT).await;
+    s.fake.advance(chrono::Duration::hours(1)).await;
+    assert!(receiver.try_next().await.is_none(), "a 4xx is not retried");
+    let state = delivery(&s, &uid(&retried)).await;
+    assert_eq!(state["state"], "failed");
+    assert_eq!(state["attempts"], 3);
+
+    // Nothing listens on the merchant's URL: a network error, retried.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let nowhere = format!("http://{}/hook", closed.local_addr().unwrap());
+    drop(closed);
+    let api = login(&s.anonymous, "test_imp_key", "test_imp_secret").await;
+    api.put(
+        "/internal/merchant",
+        Some(json!({"webhook_retries": true, "webhook_url": nowhere})),
+    )
+    .await
+    .ok();
+    let unreachable = paid(&api, 1000).await;
+    let state = delivery(&s, &uid(&unreachable)).await;
+    assert_eq!(state["state"], "pending", "{state}");
+    assert_eq!(state["attempts"], 1);
+    s.fake.advance(chrono::Duration::seconds(60)).await;
+    assert_eq!(delivery(&s, &uid(&unreachable)).await["attempts"], 2);
+
+    // A merchant's `false` wins over retries configured for the whole fake.
+    let configured = start(IamportConfig {
         webhook_url: Some(receiver.url.clone()),
         webhook_mode: DeliveryMode::Sync,
-        webhook_retry_schedule: payments_fakes::iamport::RETRY_SCHEDULE.to_vec(),
+        webhook_retries: true,
         ..IamportConfig::default()
     })
     .await;
-    receiver.answer(404);
-    paid(&retrying.api, 1000).await;
+    configured
+        .api
+        .put(
+            "/internal/merchant",
+            Some(json!({"webhook_retries": false})),
+        )
+        .await
+        .ok();
+    receiver.answer(503);
+    let off = paid(&configured.api, 1000).await;
     receiver.next(WAIT).await;
-    retrying.fake.advance(chrono::Duration::hours(1)).await;
-    assert!(receiver.try_next().await.is_none(), "a 4xx is not retried");
-    let list = retrying.anonymous.get("/internal/webhooks").await;
-    assert_eq!(list.ok()[0]["state"], "failed");
-    assert_eq!(list.body[0]["attempts"], 1);
+    configured.fake.advance(chrono::Duration::hours(1)).await;
+    assert!(receiver.try_next().await.is_none());
+    assert_eq!(delivery(&configured, &uid(&off)).await["state"], "failed");
+}
+
+/// The webhook guide ("웹훅 관련 정보"): a first webhook gives up when the merchant's
+/// server does not answer within the read timeout (30 s), a retried one when the whole
+/// attempt exceeds its timeout (15 s). Shortened here, they let a server that accepts the
+/// connection and never answers end each attempt as `timed out`, and only the retry is
+/// made again.
+#[tokio::test]
+async fn a_server_that_never_answers_times_out_each_attempt() {
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", silent.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((connection, _)) = silent.accept().await {
+            held.push(connection);
+        }
+    });
+    let s = start(IamportConfig {
+        webhook_url: Some(url),
+        webhook_mode: DeliveryMode::Sync,
+        webhook_retries: true,
+        webhook_read_timeout: Duration::from_millis(300),
+        webhook_retry_timeout: Duration::from_millis(300),
+        ..IamportConfig::default()
+    })
+    .await;
+    let payment = paid(&s.api, 1000).await;
+    let state = delivery(&s, &uid(&payment)).await;
+    assert_eq!(
+        (&state["state"], &state["attempts"]),
+        (&json!("pending"), &json!(1))
+    );
+    s.fake.advance(chrono::Duration::seconds(60)).await;
+    assert_eq!(delivery(&s, &uid(&payment)).await["attempts"], 2);
+    let journal = s.anonymous.get("/internal/journal").await;
+    let attempts: Vec<&Value> = journal.ok()["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["subject"] == uid(&payment).as_str())
+        .collect();
+    assert_eq!(attempts.len(), 2);
+    assert!(
+        attempts.iter().all(|a| a["error"] == "timed out"),
+        "{attempts:?}"
+    );
+}
+
+/// The webhook guide's events ("웹훅 발생 이벤트": `paid`, `ready`, a scheduled payment's
+/// `paid` or `failed`, `cancelled`) are all sent by default; a merchant may switch one off
+/// with `webhook_events`, and then that event sends nothing while the others still go.
+#[tokio::test]
+async fn an_event_switched_off_sends_nothing() {
+    let (s, hooks) = start_with_receiver().await;
+    let defaults = response(&s.api.get("/internal/merchant").await).clone();
+    assert_eq!(
+        defaults["webhook_events"],
+        json!({"paid": true, "ready": true, "failed": true, "cancelled": true})
+    );
+    let set = s
+        .api
+        .put(
+            "/internal/merchant",
+            Some(json!({"webhook_events": {"paid": false}})),
+        )
+        .await;
+    assert_eq!(
+        response(&set)["webhook_events"],
+        json!({"paid": false, "ready": true, "failed": true, "cancelled": true})
+    );
+    let payment = paid(&s.api, 1000).await;
+    assert!(hooks.try_next().await.is_none(), "no `paid` webhook");
+    let account = vbank(&s.api, &s.fake, 5000, 3600).await;
+    assert_eq!(hooks.next(WAIT).await.1["status"], "ready");
+    s.api
+        .put(&format!("/internal/deposit/{}", uid(&account)), None)
+        .await
+        .ok();
+    assert!(hooks.try_next().await.is_none(), "a deposit is `paid` too");
+    let cancel = json!({"imp_uid": uid(&payment), "enable_webhook": true, "reason": "x"});
+    response(&s.api.post("/payments/cancel", cancel).await);
+    assert_eq!(hooks.next(WAIT).await.1["status"], "cancelled");
+
+    s.api
+        .put(
+            "/internal/merchant",
+            Some(json!({"webhook_events": {"cancelled": false, "ready": false}})),
+        )
+        .await
+        .ok();
+    let payment = paid(&s.api, 1000).await;
+    assert_eq!(hooks.next(WAIT).await.1["status"], "paid");
+    let cancel = json!({"imp_uid": uid(&payment), "enable_webhook": true, "reason": "x"});
+    response(&s.api.post("/payments/cancel", cancel).await);
+    vbank(&s.api, &s.fake, 5000, 3600).await;
+    assert!(
+        hooks.try_next().await.is_none(),
+        "no `cancelled` or `ready`"
+    );
+    refused(
+        &s.api
+            .put(
+                "/internal/merchant",
+                Some(json!({"webhook_events": {"paid": "no"}})),
+            )
+            .await,
+        400,
+    );
 }
 
 #[tokio::test]
@@ -1360,7 +1869,7 @@ async fn form_webhooks_are_the_default_when_configured_and_retries_follow_the_cl
         webhook_url: Some(receiver.url.clone()),
         webhook_mode: DeliveryMode::Sync,
         webhook_format: WebhookFormat::Form,
-        webhook_retry_schedule: payments_fakes::iamport::RETRY_SCHEDULE.to_vec(),
+        webhook_retries: true,
         ..IamportConfig::default()
     })
     .await;

@@ -270,6 +270,12 @@ async fn iamport_answers_are_captured() {
     r.call("DELETE", &receipt, None).await;
     r.call(
         "POST",
+        &format!("/internal/cancel/{imp_uid}"),
+        Some(json!({"amount": 1000, "reason": "콘솔 부분취소"})),
+    )
+    .await;
+    r.call(
+        "POST",
         "/payments/cancel",
         Some(json!({"imp_uid": imp_uid, "checksum": null, "reason": "x"})),
     )
@@ -294,6 +300,63 @@ async fn iamport_answers_are_captured() {
             json!({"customer_uid": "customer-1", "merchant_uid": order(), "amount": 9900,
                     "name": "월간 구독"}),
         ),
+    )
+    .await;
+    // Schedules: moved, listed, revoked, then charged at once and rescheduled.
+    let at = fake.clock().now().timestamp() + 3600;
+    let (first, second) = (order(), order());
+    r.call(
+        "POST",
+        "/subscribe/payments/schedule",
+        Some(json!({"customer_uid": "customer-1", "schedules": [
+            {"merchant_uid": first, "schedule_at": at, "amount": 9900, "name": "월간 구독"},
+            {"merchant_uid": second, "schedule_at": at, "amount": 9900, "name": "월간 구독"}
+        ]})),
+    )
+    .await;
+    r.call(
+        "PUT",
+        &format!("/subscribe/payments/schedule/{first}"),
+        Some(json!({"schedule_at": at + 600})),
+    )
+    .await;
+    let range = format!("from={at}&to={}", at + 3600);
+    r.call(
+        "GET",
+        &format!(
+            "/subscribe/payments/schedule?schedule_from={at}&schedule_to={}",
+            at + 3600
+        ),
+        None,
+    )
+    .await;
+    r.call(
+        "GET",
+        &format!("/subscribe/payments/schedule/customers/customer-1?{range}"),
+        None,
+    )
+    .await;
+    r.call(
+        "POST",
+        "/subscribe/payments/unschedule",
+        Some(json!({"customer_uid": "customer-1", "merchant_uid": [first, second]})),
+    )
+    .await;
+    let retried = r
+        .call(
+            "POST",
+            &format!("/subscribe/payments/schedule/{first}/retry"),
+            None,
+        )
+        .await;
+    let imp_uid = retried["response"]["imp_uid"].as_str().unwrap().to_owned();
+    r.call("GET", &format!("/payments/{imp_uid}"), None).await;
+    r.call("GET", &format!("/payments/{imp_uid}/balance"), None)
+        .await;
+    r.call(
+        "POST",
+        &format!("/subscribe/payments/schedule/{second}/reschedule"),
+        Some(json!({"schedule_at": at + 1200})),
     )
     .await;
     r.call("DELETE", customer, None).await;

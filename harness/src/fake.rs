@@ -41,6 +41,10 @@ pub enum FakeCommand {
         /// Send webhooks form-encoded instead of as JSON.
         #[arg(long)]
         form_webhooks: bool,
+        /// Retry webhooks after a network error or a 5xx answer (5 times, a minute apart),
+        /// as PortOne does for merchants who ask; a merchant's own setting wins.
+        #[arg(long)]
+        webhook_retries: bool,
     },
     /// The fake PortOne V2 REST API.
     Portone {
@@ -148,8 +152,10 @@ async fn serve(command: FakeCommand) -> Result<(), String> {
             common,
             credentials,
             form_webhooks,
+            webhook_retries,
         } => {
             let mut config = IamportConfig {
+                webhook_retries,
                 webhook_url: common.webhook_url()?,
                 webhook_mode: common.mode(),
                 compat: common.compat,

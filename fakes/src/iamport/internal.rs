@@ -31,6 +31,42 @@ pub(super) async fn deposit(
     .await
 }
 
+/// `POST /internal/cancel/{imp_uid}`: the merchant cancels from PortOne's console, all or
+/// part (the fields of `POST /payments/cancel`; `imp_uid` from the path). Unlike an API
+/// cancel, it always sends the `cancelled` webhook (webhook guide, "웹훅 발생 이벤트":
+/// "관리자 콘솔에서 결제 취소되었을 때").
+pub(super) async fn console_cancel(
+    State(fake): State<FakeIamport>,
+    Extension(merchant): Merchant,
+    Path(imp_uid): Path<String>,
+    IamportJson(input): IamportJson<IamportPaymentCancelCreate>,
+) -> Reply<IamportPayment> {
+    let given = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+    let refund_account_given =
+        given(&input.refund_holder) && given(&input.refund_bank) && given(&input.refund_account);
+    change_payment(
+        &fake,
+        &merchant,
+        &imp_uid,
+        IamportPaymentStatus::Cancelled,
+        unknown_payment,
+        |payment, _, now| {
+            let cancellation_id = payment.cancel(
+                input.amount,
+                input.checksum,
+                &input.reason,
+                refund_account_given,
+                now,
+            )?;
+            Ok(Notice {
+                send: true,
+                cancellation_id: Some(cancellation_id),
+            })
+        },
+    )
+    .await
+}
+
 /// What the customer does in the payment window (`IMP.request_pay`).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[schema(as = IamportWindowPayment)]

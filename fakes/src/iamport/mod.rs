@@ -22,7 +22,7 @@ use axum::routing::{get, post, put};
 use payments_api::iamport::{IamportPaymentStatus, IamportWebhook};
 
 pub use error::IamportFault;
-pub use model::{Settings, WebhookFormat};
+pub use model::{Settings, WebhookEvents, WebhookFormat};
 
 use crate::compat::Compat;
 use crate::core::{Core, CoreConfig, Fake};
@@ -65,12 +65,18 @@ pub struct IamportConfig {
     pub webhook_format: WebhookFormat,
     /// Whether webhooks are delivered before the triggering response returns.
     pub webhook_mode: DeliveryMode,
-    /// Delays between webhook attempts. None by default: the real API sends a webhook once
-    /// unless the merchant asked PortOne for retries ([`RETRY_SCHEDULE`]); either way only a
-    /// network error or a 5xx answer is retried.
+    /// Whether webhooks are retried, unless a merchant chooses. Off by default: the real API
+    /// sends a webhook once unless the merchant asked PortOne for retries.
+    pub webhook_retries: bool,
+    /// Delays between webhook attempts when retries are on: [`RETRY_SCHEDULE`] by default.
+    /// Either way only a network error or a 5xx answer is retried.
     pub webhook_retry_schedule: Vec<Duration>,
-    /// How long one webhook attempt may take (the real API waits 30 s for the answer).
-    pub webhook_timeout: Duration,
+    /// How long a first webhook attempt may take to connect (the real API's 10 s).
+    pub webhook_connect_timeout: Duration,
+    /// How long a first webhook attempt waits for the answer (the real API's 30 s).
+    pub webhook_read_timeout: Duration,
+    /// How long a retried webhook attempt may take in all (the real API's 15 s).
+    pub webhook_retry_timeout: Duration,
     /// How long an access token lives.
     pub token_ttl: Duration,
     /// How long records live.
@@ -103,8 +109,11 @@ impl Default for IamportConfig {
             webhook_url: None,
             webhook_format: WebhookFormat::Json,
             webhook_mode: DeliveryMode::Async,
-            webhook_retry_schedule: Vec::new(),
-            webhook_timeout: Duration::from_secs(30),
+            webhook_retries: false,
+            webhook_retry_schedule: RETRY_SCHEDULE.to_vec(),
+            webhook_connect_timeout: Duration::from_secs(10),
+            webhook_read_timeout: Duration::from_secs(30),
+            webhook_retry_timeout: Duration::from_secs(15),
             token_ttl: Duration::from_secs(30 * 60),
             ttl: Duration::from_secs(24 * 3600),
             capacity: 100_000,
@@ -118,7 +127,8 @@ impl Default for IamportConfig {
     }
 }
 
-/// The retries PortOne makes when a merchant asks for them: 5, one minute apart.
+/// The retries PortOne makes when a merchant asks for them: 5, one minute apart (webhook
+/// guide, "웹훅 재 전송이 가능한가요?").
 pub const RETRY_SCHEDULE: [Duration; 5] = [Duration::from_secs(60); 5];
 
 /// A running fake I'mport: cheap to clone, all clones share the state.
@@ -148,7 +158,8 @@ impl FakeIamport {
             delivery: DeliveryConfig {
                 mode: config.webhook_mode,
                 retry_schedule: config.webhook_retry_schedule.clone(),
-                timeout: config.webhook_timeout,
+                // Replaced by the split timeouts below.
+                timeout: config.webhook_read_timeout,
                 capacity: config.max_webhooks,
                 retry_jitter: Duration::ZERO,
             },
@@ -156,6 +167,11 @@ impl FakeIamport {
             journal_bytes: config.journal_bytes,
         });
         core.webhooks.retry_server_errors_only();
+        core.webhooks.split_timeouts(
+            config.webhook_connect_timeout,
+            config.webhook_read_timeout,
+            config.webhook_retry_timeout,
+        );
         let token_life = i64::try_from(config.token_ttl.as_millis()).unwrap_or(i64::MAX / 2);
         Self {
             inner: Arc::new(Inner {
@@ -192,8 +208,9 @@ impl FakeIamport {
         })
     }
 
-    /// The webhook announcing `status` for a payment, if it has somewhere to go: the
-    /// payment's `notice_url`, else the merchant's URL, else the configured one.
+    /// The webhook announcing `status` for a payment, and whether it may be retried, if the
+    /// merchant has that event on and it has somewhere to go: the payment's `notice_url`,
+    /// else the merchant's URL, else the configured one.
     fn webhook(
         &self,
         settings: &Settings,
@@ -201,7 +218,13 @@ impl FakeIamport {
         payment: &Payment,
         status: IamportPaymentStatus,
         cancellation_id: Option<String>,
-    ) -> Option<Outgoing> {
+    ) -> Option<(Outgoing, bool)> {
+        if !settings.webhook_events.sends(status) {
+            return None;
+        }
+        let retries = settings
+            .webhook_retries
+            .unwrap_or(self.inner.config.webhook_retries);
         let url =
             payment
                 .notice_url()
@@ -233,13 +256,14 @@ impl FakeIamport {
                 Body::form(&pairs)
             }
         };
-        Some(Outgoing {
+        let outgoing = Outgoing {
             url,
             event: status_text,
             subject: imp_uid.to_owned(),
             body,
             signing: None,
-        })
+        };
+        Some((outgoing, retries))
     }
 
     /// The access token of the merchant `imp_key` and when it expires (ms): the same
@@ -265,8 +289,8 @@ impl FakeIamport {
         (token, expires)
     }
 
-    async fn send(&self, outgoing: Vec<Outgoing>) {
-        self.inner.core.webhooks.send(outgoing).await;
+    async fn send(&self, outgoing: Vec<(Outgoing, bool)>) {
+        self.inner.core.webhooks.send_each(outgoing).await;
     }
 }
 
@@ -347,6 +371,10 @@ impl Fake for FakeIamport {
         Router::new()
             .route("/payments", get(routes::payments::many))
             .route("/payments/{imp_uid}", get(routes::payments::one))
+            .route(
+                "/payments/{imp_uid}/balance",
+                get(routes::payments::balance),
+            )
             .route("/payments/find/{merchant_uid}", get(routes::payments::find))
             .route(
                 "/payments/findAll/{merchant_uid}",
@@ -392,7 +420,19 @@ impl Fake for FakeIamport {
             )
             .route(
                 "/subscribe/payments/schedule/{merchant_uid}",
-                get(routes::schedules::read),
+                get(routes::schedules::read).put(routes::schedules::change),
+            )
+            .route(
+                "/subscribe/payments/schedule/{merchant_uid}/reschedule",
+                post(routes::schedules::reschedule),
+            )
+            .route(
+                "/subscribe/payments/schedule/{merchant_uid}/retry",
+                post(routes::schedules::retry),
+            )
+            .route(
+                "/subscribe/customers/{customer_uid}/schedules",
+                get(routes::schedules::of_customer),
             )
             .route(
                 "/subscribe/customers/{customer_uid}",
@@ -431,6 +471,7 @@ impl Fake for FakeIamport {
                 put(internal::deposit).get(internal::deposit),
             )
             .route("/internal/payments", post(internal::payment_window))
+            .route("/internal/cancel/{imp_uid}", post(internal::console_cancel))
             .route(
                 "/internal/merchant",
                 get(internal::settings).put(internal::set_settings),

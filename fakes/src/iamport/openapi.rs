@@ -13,6 +13,7 @@ use super::internal::WindowPayment;
 use super::model::Settings;
 use super::routes::certifications::CertificationAccessor;
 use super::routes::payments::{ListQuery, Sorting};
+use super::routes::schedules::{CustomerScheduleRange, ScheduleRange};
 
 /// The document of I'mport's routes and the fake's own controls.
 pub(super) fn document() -> Document {
@@ -32,6 +33,7 @@ and send it as the `Authorization` header.";
         get_token,
         payments_many,
         payment,
+        balance,
         find,
         find_with_status,
         find_all,
@@ -44,8 +46,14 @@ and send it as the `Authorization` header.";
         onetime,
         again,
         schedule,
+        schedule_list,
+        schedule_of_customer,
+        customer_schedules,
         unschedule,
         schedule_read,
+        schedule_change,
+        schedule_reschedule,
+        schedule_retry,
         customer_read,
         customer_register,
         customer_delete,
@@ -62,6 +70,7 @@ and send it as the `Authorization` header.";
         receipt_cancel,
         deposit,
         payment_window,
+        console_cancel,
         merchant,
         set_merchant,
     ),
@@ -138,6 +147,15 @@ fn payments_many() {}
         (status = "4XX", description = "I'mport's error envelope", body = IamportError),
     ))]
 fn payment() {}
+
+/// A payment's amount by method and tax kind, and its changes since it was paid.
+#[utoipa::path(get, path = "/payments/{imp_uid}/balance", tag = "payments",
+    params(("imp_uid" = String, Path)),
+    responses(
+        (status = 200, description = "Success: `code` 0 and the payload in `response`", body = IamportResponse<IamportPaymentBalance>),
+        (status = "4XX", description = "I'mport's error envelope", body = IamportError),
+    ))]
+fn balance() {}
 
 /// The first payment of an order.
 #[utoipa::path(get, path = "/payments/find/{merchant_uid}", tag = "payments",
@@ -247,6 +265,33 @@ fn again() {}
     ))]
 fn schedule() {}
 
+/// The merchant's scheduled payments whose time is in a range, a page at a time.
+#[utoipa::path(get, path = "/subscribe/payments/schedule", tag = "subscribe",
+    params(ScheduleRange),
+    responses(
+        (status = 200, description = "Success: `code` 0 and the payload in `response`", body = IamportResponse<Vec<IamportSchedule>>),
+        (status = "4XX", description = "I'mport's error envelope", body = IamportError),
+    ))]
+fn schedule_list() {}
+
+/// A billing key's scheduled payments whose time is in a range, 20 a page, latest first.
+#[utoipa::path(get, path = "/subscribe/payments/schedule/customers/{customer_uid}", tag = "subscribe",
+    params(("customer_uid" = String, Path), CustomerScheduleRange),
+    responses(
+        (status = 200, description = "Success: `code` 0 and the payload in `response`", body = IamportResponse<Vec<IamportSchedule>>),
+        (status = "4XX", description = "I'mport's error envelope", body = IamportError),
+    ))]
+fn schedule_of_customer() {}
+
+/// The same as `GET /subscribe/payments/schedule/customers/{customer_uid}`.
+#[utoipa::path(get, path = "/subscribe/customers/{customer_uid}/schedules", tag = "subscribe",
+    params(("customer_uid" = String, Path), CustomerScheduleRange),
+    responses(
+        (status = 200, description = "Success: `code` 0 and the payload in `response`", body = IamportResponse<Vec<IamportSchedule>>),
+        (status = "4XX", description = "I'mport's error envelope", body = IamportError),
+    ))]
+fn customer_schedules() {}
+
 /// Revoke scheduled payments.
 #[utoipa::path(post, path = "/subscribe/payments/unschedule", tag = "subscribe",
     request_body = IamportUnschedule,
@@ -264,6 +309,36 @@ fn unschedule() {}
         (status = "4XX", description = "I'mport's error envelope", body = IamportError),
     ))]
 fn schedule_read() {}
+
+/// Move a scheduled payment still waiting to another time.
+#[utoipa::path(put, path = "/subscribe/payments/schedule/{merchant_uid}", tag = "subscribe",
+    params(("merchant_uid" = String, Path)),
+    request_body = IamportScheduleTime,
+    responses(
+        (status = 200, description = "Success: `code` 0 and the payload in `response`", body = IamportResponse<IamportSchedule>),
+        (status = "4XX", description = "I'mport's error envelope", body = IamportError),
+    ))]
+fn schedule_change() {}
+
+/// Schedule again, at another time, a scheduled payment that failed or was revoked.
+#[utoipa::path(post, path = "/subscribe/payments/schedule/{merchant_uid}/reschedule", tag = "subscribe",
+    params(("merchant_uid" = String, Path)),
+    request_body = IamportScheduleTime,
+    responses(
+        (status = 200, description = "Success: `code` 0 and the payload in `response`", body = IamportResponse<IamportSchedule>),
+        (status = "4XX", description = "I'mport's error envelope", body = IamportError),
+    ))]
+fn schedule_reschedule() {}
+
+/// Charge at once a scheduled payment that failed or was revoked: the payment, paid or
+/// failed.
+#[utoipa::path(post, path = "/subscribe/payments/schedule/{merchant_uid}/retry", tag = "subscribe",
+    params(("merchant_uid" = String, Path)),
+    responses(
+        (status = 200, description = "Success: `code` 0 and the payload in `response`", body = IamportResponse<IamportPayment>),
+        (status = "4XX", description = "I'mport's error envelope", body = IamportError),
+    ))]
+fn schedule_retry() {}
 
 /// A billing key.
 #[utoipa::path(get, path = "/subscribe/customers/{customer_uid}", tag = "subscribe",
@@ -413,6 +488,17 @@ fn deposit() {}
         (status = "4XX", description = "I'mport's error envelope", body = IamportError),
     ))]
 fn payment_window() {}
+
+/// The merchant cancels from PortOne's console, all or part: unlike an API cancel, it always
+/// sends the `cancelled` webhook.
+#[utoipa::path(post, path = "/internal/cancel/{imp_uid}", tag = "internal",
+    params(("imp_uid" = String, Path)),
+    request_body = IamportPaymentCancelCreate,
+    responses(
+        (status = 200, description = "Success: `code` 0 and the payload in `response`", body = IamportResponse<IamportPayment>),
+        (status = "4XX", description = "I'mport's error envelope", body = IamportError),
+    ))]
+fn console_cancel() {}
 
 /// The merchant's settings.
 #[utoipa::path(get, path = "/internal/merchant", tag = "internal",

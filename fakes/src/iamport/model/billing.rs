@@ -60,7 +60,8 @@ impl MerchantData {
             .ok_or_else(|| unknown_customer(customer_uid))
     }
 
-    /// Registers (or replaces) a billing key; a declined magic card is refused.
+    /// Registers (or replaces) a billing key; a declined magic card is refused, one short of
+    /// funds registers and fails its charges.
     pub fn register_card(
         &mut self,
         customer_uid: &str,
@@ -76,7 +77,7 @@ impl MerchantData {
         let compat = self.compat();
         let number = CardNumber::parse(&card.card_number, compat)?;
         check_card(&card.expiry, &card.birth, today, compat)?;
-        if let Some(reason) = number.decline_reason() {
+        if let Some(reason) = number.registration_refusal() {
             return Err(IamportFault::refused(
                 -1,
                 format!("카드정보 인증에 실패하였습니다. {reason}"),
@@ -173,7 +174,6 @@ impl MerchantData {
         requests: &[IamportScheduleRequest],
         now_ms: i64,
     ) -> Result<Vec<IamportSchedule>, IamportFault> {
-        let now = now_ms / 1000;
         if requests.is_empty() {
             return Err(IamportFault::invalid("schedules 가 비어 있습니다."));
         }
@@ -204,12 +204,7 @@ impl MerchantData {
                 ));
             }
             self.check_new_order(&request.merchant_uid, now_ms)?;
-            if request.schedule_at <= now {
-                return Err(IamportFault::refused(
-                    1,
-                    format!("예약 시각은 현재 이후여야 합니다: {}", request.schedule_at),
-                ));
-            }
+            check_future(request.schedule_at, now_ms)?;
         }
         Ok(requests
             .iter()
@@ -356,8 +351,7 @@ impl MerchantData {
     }
 
     /// Charges the schedule `merchant_uid` whose time `due_ms` came, if it still waits for
-    /// that time; a deleted billing key fails the schedule. Returns the imp_uid of the
-    /// payment made, paid or declined.
+    /// that time. Returns the imp_uid of the payment made, paid or declined.
     pub fn execute_schedule(
         &mut self,
         merchant_uid: &str,
@@ -368,9 +362,22 @@ impl MerchantData {
         if !record.is_pending() || record.schedule.schedule_at.saturating_mul(1000) != due_ms {
             return None;
         }
-        let (request, card) = (record.request.clone(), record.card);
         let customer_uid = record.schedule.customer_uid.clone();
-        let key_alive = self.subscriptions.get(&customer_uid, now_ms).is_some();
+        self.stop_waiting(merchant_uid, &customer_uid, Some(due_ms));
+        self.charge_schedule(merchant_uid, now_ms)
+    }
+
+    /// Charges the schedule `merchant_uid` now with its billing key's card, or, the key
+    /// deleted, makes a failed payment of the card the key had; the schedule is executed.
+    /// Returns the imp_uid of the payment made.
+    fn charge_schedule(&mut self, merchant_uid: &str, now_ms: i64) -> Option<String> {
+        let record = self.schedules.get(merchant_uid, now_ms)?;
+        let request = record.request.clone();
+        let customer_uid = record.schedule.customer_uid.clone();
+        let key_card = self
+            .subscriptions
+            .get(&customer_uid, now_ms)
+            .map(|key| key.card_number);
         let order = Order {
             merchant_uid,
             name: request.name.as_deref(),
@@ -382,27 +389,146 @@ impl MerchantData {
             buyer_addr: request.buyer_addr.clone(),
             buyer_postcode: request.buyer_postcode.clone(),
             custom_data: request.custom_data.clone(),
-            customer_uid: Some(customer_uid.clone()),
+            customer_uid: Some(customer_uid),
             customer_uid_usage: Some("payment.scheduled"),
             channel: Channel::Api,
             notice_url: request.notice_url.clone(),
             escrow: false,
         };
         let now = now_ms / 1000;
+        let card = key_card.unwrap_or(record.card);
         let mut payment = Payment::card(order, card, 0, self.settings.mask_card_numbers, now);
-        if !key_alive {
+        if key_card.is_none() {
             payment.fail(DELETED_KEY.to_owned(), now);
         }
         let (status, reason) = (payment.status(), payment.fail_reason().map(str::to_owned));
         let imp_uid = self.insert_payment(payment, now_ms);
-        self.stop_waiting(merchant_uid, &customer_uid, Some(due_ms));
         let stored = self.schedules.get_mut(merchant_uid, now_ms)?;
         let schedule = &mut stored.schedule;
         schedule.schedule_status = IamportScheduleStatus::Executed;
-        schedule.executed_at = now_ms / 1000;
+        schedule.executed_at = now;
         schedule.imp_uid = Some(imp_uid.clone());
         schedule.payment_status = Some(status);
         schedule.fail_reason = reason;
         Some(imp_uid)
     }
+
+    /// Moves a schedule still waiting to `schedule_at` (v1.openapi.json, "결제요청
+    /// 예약시각 수정"): 400 for one executed or revoked, or a time not after now.
+    pub fn move_schedule(
+        &mut self,
+        merchant_uid: &str,
+        schedule_at: i64,
+        now_ms: i64,
+    ) -> Result<IamportSchedule, IamportFault> {
+        let record = self
+            .schedules
+            .get_mut(merchant_uid, now_ms)
+            .ok_or_else(unknown_schedule)?;
+        if !record.is_pending() {
+            return Err(IamportFault::refused(
+                1,
+                "이미 실행되었거나 취소된 결제예약입니다.",
+            ));
+        }
+        check_future(schedule_at, now_ms)?;
+        let before = record.deadline_ms();
+        record.schedule.schedule_at = schedule_at;
+        record.request.schedule_at = schedule_at;
+        let after = record.deadline_ms();
+        let schedule = record.schedule.clone();
+        self.deadlines
+            .update(&Due::Schedule(merchant_uid.into()), before, after);
+        Ok(schedule)
+    }
+
+    /// Refuses a schedule that is not failed or revoked, which alone may be charged again
+    /// (v1.openapi.json, "결제 실패 재예약" and "결제 실패 재시도": 400 for one not yet
+    /// executed, or paid), or whose order was paid meanwhile.
+    fn check_failed_schedule(&self, merchant_uid: &str, now_ms: i64) -> Result<(), IamportFault> {
+        let record = self
+            .schedules
+            .get(merchant_uid, now_ms)
+            .ok_or_else(unknown_schedule)?;
+        let schedule = &record.schedule;
+        match schedule.schedule_status {
+            IamportScheduleStatus::Scheduled => Err(IamportFault::refused(
+                1,
+                "아직 실행되지 않은 결제예약입니다.",
+            )),
+            IamportScheduleStatus::Executed
+                if schedule.payment_status != Some(IamportPaymentStatus::Failed) =>
+            {
+                Err(IamportFault::refused(
+                    1,
+                    "이미 결제가 승인된 결제예약입니다.",
+                ))
+            }
+            _ => self.check_new_order(merchant_uid, now_ms),
+        }
+    }
+
+    /// Schedules again, at `schedule_at`, a schedule whose payment failed or which was
+    /// revoked: it waits as a new one does (`imp_uid` and `payment_status` back to `null`)
+    /// and charges the billing key's card of its time.
+    pub fn reschedule(
+        &mut self,
+        merchant_uid: &str,
+        schedule_at: i64,
+        now_ms: i64,
+    ) -> Result<IamportSchedule, IamportFault> {
+        self.check_failed_schedule(merchant_uid, now_ms)?;
+        check_future(schedule_at, now_ms)?;
+        let mut record = self
+            .schedules
+            .get(merchant_uid, now_ms)
+            .ok_or_else(unknown_schedule)?
+            .clone();
+        let schedule = &mut record.schedule;
+        schedule.schedule_at = schedule_at;
+        schedule.schedule_status = IamportScheduleStatus::Scheduled;
+        schedule.executed_at = 0;
+        schedule.revoked_at = 0;
+        schedule.imp_uid = None;
+        schedule.payment_status = None;
+        schedule.fail_reason = None;
+        record.request.schedule_at = schedule_at;
+        let schedule = record.schedule.clone();
+        self.store_schedule(record, now_ms);
+        Ok(schedule)
+    }
+
+    /// Charges at once a schedule whose payment failed or which was revoked; 404 when its
+    /// billing key is gone. Returns the imp_uid of the payment made, paid or declined.
+    pub fn retry_schedule(
+        &mut self,
+        merchant_uid: &str,
+        now_ms: i64,
+    ) -> Result<String, IamportFault> {
+        self.check_failed_schedule(merchant_uid, now_ms)?;
+        let customer_uid = self
+            .schedules
+            .get(merchant_uid, now_ms)
+            .map(|r| r.schedule.customer_uid.clone())
+            .ok_or_else(unknown_schedule)?;
+        self.subscription(&customer_uid, now_ms)?;
+        self.charge_schedule(merchant_uid, now_ms)
+            .ok_or_else(unknown_schedule)
+    }
+}
+
+/// The answer for a merchant_uid with no schedule.
+pub fn unknown_schedule() -> IamportFault {
+    IamportFault::not_found("예약결제 정보가 존재하지 않습니다.")
+}
+
+/// Refuses a schedule time not after now.
+fn check_future(schedule_at: i64, now_ms: i64) -> Result<(), IamportFault> {
+    if schedule_at <= now_ms / 1000 {
+        return Err(IamportFault::refused(
+            1,
+            format!("예약 시각은 현재 이후여야 합니다: {schedule_at}"),
+        ));
+    }
+    Ok(())
 }

@@ -59,6 +59,13 @@ impl CardNumber {
         }
     }
 
+    /// Why the issuer refuses to register it as a billing key: a declined card is refused,
+    /// one short of funds is not (registering charges nothing; its charges fail later).
+    pub fn registration_refusal(self) -> Option<&'static str> {
+        self.decline_reason()
+            .filter(|_| self.number() % 10_000 != 9995)
+    }
+
     /// The issuer's code and name, guessed from the first digit as test cards are.
     pub fn company(self) -> (&'static str, &'static str) {
         match self.number() / 10u64.pow(self.digits().saturating_sub(1)) {
@@ -185,5 +192,9 @@ mod tests {
                 .decline_reason(),
             Some("[4004] 잔액 부족")
         );
+        let short = CardNumber::parse("4000-0000-0000-9995", Compat::Real).unwrap();
+        assert_eq!(short.registration_refusal(), None);
+        let declined = CardNumber::parse("4000-0000-0000-0002", Compat::Real).unwrap();
+        assert!(declined.registration_refusal().is_some());
     }
 }

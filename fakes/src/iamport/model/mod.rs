@@ -16,7 +16,7 @@ use std::collections::{BTreeSet, HashMap};
 use payments_api::iamport::*;
 use serde::{Deserialize, Serialize};
 
-pub use billing::{ScheduleRecord, SubscriptionRecord};
+pub use billing::{ScheduleRecord, SubscriptionRecord, unknown_schedule};
 pub use cards::{CardNumber, check_card};
 pub use payment::{Channel, Order, Payment};
 
@@ -36,6 +36,47 @@ pub enum WebhookFormat {
     Form,
 }
 
+/// Which of the real webhook's events a merchant gets (webhook guide, "웹훅 발생
+/// 이벤트"): all by default, as the real API sends them all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default)]
+#[schema(as = IamportWebhookEvents)]
+pub struct WebhookEvents {
+    /// `paid`: a payment approved (any method), a virtual account's deposit, a scheduled
+    /// payment charged.
+    pub paid: bool,
+    /// `ready`: a virtual account issued.
+    pub ready: bool,
+    /// `failed`: a scheduled payment declined (no other failure sends a webhook).
+    pub failed: bool,
+    /// `cancelled`: a cancel from the console (`POST /internal/cancel/{imp_uid}`), or
+    /// through the API with `enable_webhook: true`.
+    pub cancelled: bool,
+}
+
+impl Default for WebhookEvents {
+    fn default() -> Self {
+        Self {
+            paid: true,
+            ready: true,
+            failed: true,
+            cancelled: true,
+        }
+    }
+}
+
+impl WebhookEvents {
+    /// Whether the webhook announcing `status` is sent.
+    pub fn sends(&self, status: IamportPaymentStatus) -> bool {
+        match status {
+            IamportPaymentStatus::Paid => self.paid,
+            IamportPaymentStatus::Ready => self.ready,
+            IamportPaymentStatus::Failed => self.failed,
+            IamportPaymentStatus::Cancelled => self.cancelled,
+        }
+    }
+}
+
 /// A merchant's settings, changed with `PUT /internal/merchant`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
@@ -47,6 +88,13 @@ pub struct Settings {
     /// JSON (default) or form-encoded webhooks.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub webhook_format: Option<WebhookFormat>,
+    /// Which events are sent; all when absent.
+    pub webhook_events: WebhookEvents,
+    /// Whether a webhook that met a network error or a 5xx answer is sent again (5 times,
+    /// a minute apart), as PortOne does for merchants who ask for it; absent: the fake's
+    /// setting, off unless configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_retries: Option<bool>,
     /// Answer business refusals with HTTP 200 and `code != 0`, as the real API does.
     pub business_errors_as_200: bool,
     /// Mask card numbers of new payments and billing keys, as the real API does (the SDK's
@@ -293,6 +341,20 @@ impl MerchantData {
     /// A schedule, to read it.
     pub fn schedule_record(&self, merchant_uid: &str, now_ms: i64) -> Option<&ScheduleRecord> {
         self.schedules.get(merchant_uid, now_ms)
+    }
+
+    /// A schedule as it reads now: its `payment_status` follows its payment, `cancelled`
+    /// once refunded (v1.openapi.json, `ScheduleResultAnnotation.payment_status`).
+    pub fn schedule_view(&self, schedule: &IamportSchedule, now_ms: i64) -> IamportSchedule {
+        let mut schedule = schedule.clone();
+        if let Some(payment) = schedule
+            .imp_uid
+            .as_deref()
+            .and_then(|uid| self.payments.get(uid, now_ms))
+        {
+            schedule.payment_status = Some(payment.status());
+        }
+        schedule
     }
 
     /// Every live schedule, to list them.

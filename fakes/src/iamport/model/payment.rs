@@ -287,6 +287,22 @@ impl Payment {
         self.amount - self.cancel_amount
     }
 
+    /// The amount asked when the payment was made.
+    pub fn amount(&self) -> f64 {
+        self.amount
+    }
+
+    /// How the amount paid changed, as (unix seconds, amount): the payment once paid, then
+    /// each cancel, negative. Nothing for a payment never paid.
+    pub fn amount_changes(&self) -> Vec<(i64, f64)> {
+        if self.paid_at == 0 {
+            return Vec::new();
+        }
+        std::iter::once((self.paid_at, self.amount))
+            .chain(self.cancels.iter().map(|c| (c.at, -c.amount)))
+            .collect()
+    }
+
     /// When a virtual account waiting for its deposit fails unless paid, in ms.
     pub fn deadline_ms(&self) -> Option<i64> {
         match &self.method {

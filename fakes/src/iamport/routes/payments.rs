@@ -22,6 +22,58 @@ pub(in super::super) async fn one(
     ok(payment)
 }
 
+/// `GET /payments/{imp_uid}/balance` (v1.openapi.json, "결제 상세내역 조회"): the payment's
+/// amount by method and tax kind now, and each change since it was paid. The fake's
+/// payments are paid by one method, wholly taxable (VAT a rounded eleventh), with no points
+/// or discounts; the cash receipt part is the issued receipt's, if one is.
+pub(in super::super) async fn balance(
+    State(fake): State<FakeIamport>,
+    Extension(merchant): Merchant,
+    Path(imp_uid): Path<String>,
+) -> Reply<IamportPaymentBalance> {
+    let now = fake.now_ms();
+    let data = merchant.lock();
+    let payment = data.payment(&imp_uid, now)?;
+    let histories: Vec<IamportBalanceHistory> = payment
+        .amount_changes()
+        .into_iter()
+        .map(|(at, amount)| IamportBalanceHistory {
+            cash_receipt: IamportBalanceAmounts::default(),
+            primary: taxable(amount),
+            secondary: IamportBalanceAmounts::default(),
+            discount: IamportBalanceAmounts::default(),
+            created: at,
+        })
+        .collect();
+    let paid: f64 = payment.amount_changes().iter().map(|(_, a)| a).sum();
+    let cash_receipt = match data.receipt(&imp_uid, now) {
+        Ok(receipt) if receipt.cancelled_at == 0 => IamportBalanceAmounts {
+            supply: receipt.amount - receipt.vat,
+            vat: receipt.vat,
+            ..IamportBalanceAmounts::default()
+        },
+        _ => IamportBalanceAmounts::default(),
+    };
+    ok(IamportPaymentBalance {
+        amount: payment.amount(),
+        cash_receipt,
+        primary: taxable(paid),
+        secondary: IamportBalanceAmounts::default(),
+        discount: IamportBalanceAmounts::default(),
+        histories,
+    })
+}
+
+/// A wholly taxable amount: VAT is its rounded eleventh, supply the rest.
+fn taxable(amount: f64) -> IamportBalanceAmounts {
+    let vat = (amount / 11.0).round();
+    IamportBalanceAmounts {
+        supply: amount - vat,
+        vat,
+        ..IamportBalanceAmounts::default()
+    }
+}
+
 /// `GET /payments?imp_uid[]=…&merchant_uid[]=…`: up to 100 payments at once; 207 Multi-Status
 /// when some were not found (v1.openapi.json: "요청된 imp_uid 중 일부 거래 조회 실패").
 pub(in super::super) async fn many(

@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use super::super::FakeIamport;
 use super::super::error::IamportFault;
+use super::super::model::unknown_schedule;
 use super::{IamportJson, Merchant, Reply, ok};
 
 /// `POST /subscribe/payments/schedule`.
@@ -46,8 +47,60 @@ pub(in super::super) async fn read(
     let data = merchant.lock();
     let record = data
         .schedule_record(&merchant_uid, now)
-        .ok_or_else(|| IamportFault::not_found("예약결제 정보가 존재하지 않습니다."))?;
-    ok(record.schedule.clone())
+        .ok_or_else(unknown_schedule)?;
+    ok(data.schedule_view(&record.schedule, now))
+}
+
+/// `PUT /subscribe/payments/schedule/{merchant_uid}`: a waiting schedule's new time.
+pub(in super::super) async fn change(
+    State(fake): State<FakeIamport>,
+    Extension(merchant): Merchant,
+    Path(merchant_uid): Path<String>,
+    IamportJson(input): IamportJson<IamportScheduleTime>,
+) -> Reply<IamportSchedule> {
+    let now = fake.now_ms();
+    let moved = merchant
+        .lock()
+        .move_schedule(&merchant_uid, input.schedule_at, now)?;
+    ok(moved)
+}
+
+/// `POST /subscribe/payments/schedule/{merchant_uid}/reschedule`: a failed or revoked
+/// schedule waits again, for a new time.
+pub(in super::super) async fn reschedule(
+    State(fake): State<FakeIamport>,
+    Extension(merchant): Merchant,
+    Path(merchant_uid): Path<String>,
+    IamportJson(input): IamportJson<IamportScheduleTime>,
+) -> Reply<IamportSchedule> {
+    let now = fake.now_ms();
+    let scheduled = merchant
+        .lock()
+        .reschedule(&merchant_uid, input.schedule_at, now)?;
+    ok(scheduled)
+}
+
+/// `POST /subscribe/payments/schedule/{merchant_uid}/retry`: a failed or revoked schedule
+/// charged at once. Answered as the API's other charges are (`code: 0` and the payment,
+/// paid or failed), with the `paid` webhook when it is paid.
+pub(in super::super) async fn retry(
+    State(fake): State<FakeIamport>,
+    Extension(merchant): Merchant,
+    Path(merchant_uid): Path<String>,
+) -> Reply<IamportPayment> {
+    let now = fake.now_ms();
+    let (payment, outgoing) = {
+        let mut data = merchant.lock();
+        let imp_uid = data.retry_schedule(&merchant_uid, now)?;
+        let payment = data.payment(&imp_uid, now)?;
+        let status = payment.status();
+        let outgoing = (status == IamportPaymentStatus::Paid)
+            .then(|| fake.webhook(&data.settings, &imp_uid, payment, status, None))
+            .flatten();
+        (payment.render(&imp_uid), outgoing)
+    };
+    fake.send(outgoing.into_iter().collect()).await;
+    ok(payment)
 }
 
 /// The query of `GET /subscribe/payments/schedule` (v1.openapi.json, "결제예약 복수조회"):
@@ -55,25 +108,35 @@ pub(in super::super) async fn read(
 /// seconds; `schedule_status` one of `scheduled`, `executed`, `revoked` (all when absent);
 /// `page` from 1; `limit` 1 to 1,000, default 20; `sorting=scheduled` oldest first, newest
 /// first otherwise.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(in super::super) struct ScheduleRange {
+    /// Unix seconds, required: the first `schedule_at` listed.
     schedule_from: Option<i64>,
+    /// Unix seconds, required: the `schedule_at` from which none is listed.
     schedule_to: Option<i64>,
     schedule_status: Option<IamportScheduleStatus>,
+    /// From 1.
     page: Option<u64>,
+    /// 1 to 1,000; 20 by default.
     limit: Option<u64>,
+    /// `scheduled`: oldest first; latest first otherwise.
     sorting: Option<String>,
 }
 
 /// The query of `GET /subscribe/payments/schedule/customers/{customer_uid}`
 /// (v1.openapi.json, "결제예약 복수조회(빌링키)"): `from` and `to` (required),
 /// `schedule-status`, `page`; no `limit` or `sorting`: 20 a page, newest first.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(in super::super) struct CustomerScheduleRange {
+    /// Unix seconds, required: the first `schedule_at` listed.
     from: Option<i64>,
+    /// Unix seconds, required: the `schedule_at` from which none is listed.
     to: Option<i64>,
     #[serde(rename = "schedule-status")]
     schedule_status: Option<IamportScheduleStatus>,
+    /// From 1.
     page: Option<u64>,
 }
 
@@ -120,7 +183,7 @@ fn find(
         .into_iter()
         .skip(start)
         .take(limit as usize)
-        .cloned()
+        .map(|s| data.schedule_view(s, now))
         .collect())
 }
 
