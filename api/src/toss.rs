@@ -829,7 +829,8 @@ pub struct TossError {
 pub enum TossWebhook {
     /// A payment changed state; `data` is the whole payment (boxed: it is large).
     PaymentStatusChanged(Box<TossPaymentStatusChanged>),
-    /// Money arrived in (or was withdrawn from) a virtual account.
+    /// A virtual account's payment changed: issued, paid in, its deposit taken back, or
+    /// cancelled.
     DepositCallback(TossDepositCallback),
 }
 
@@ -908,7 +909,9 @@ pub struct TossDepositCallback {
     pub created_at: NaiveDateTime,
     /// The virtual account's `secret`: proof that the event comes from Toss.
     pub secret: String,
-    /// `DONE` on a deposit, `WAITING_FOR_DEPOSIT` when a deposit is withdrawn, `CANCELED`…
+    /// The payment's status after the change: `WAITING_FOR_DEPOSIT` when issued or when a
+    /// deposit is taken back, `DONE` on a deposit, `CANCELED` or `PARTIAL_CANCELED` on a
+    /// cancel.
     pub status: TossPaymentStatus,
     pub transaction_key: String,
     pub order_id: String,
