@@ -169,6 +169,8 @@ pub const METHOD_TRANSFER: &str = "계좌이체";
 pub const METHOD_MOBILE_PHONE: &str = "휴대폰";
 /// The `method` of a gift-certificate payment.
 pub const METHOD_GIFT_CERTIFICATE: &str = "상품권";
+/// The `method` of an easy-pay payment (토스페이, 네이버페이, 카카오페이, …).
+pub const METHOD_EASY_PAY: &str = "간편결제";
 
 /// A card payment (`method: "카드"`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -280,6 +282,36 @@ pub enum TossRefundStatus {
     Completed,
 }
 
+/// An easy-pay payment (`method: "간편결제"`): paid through a provider's wallet, by a card
+/// registered there (`card`, whose `amount` is what the card paid) or by the wallet's
+/// balance (`easyPay.amount`), less the provider's points and coupons
+/// (`easyPay.discountAmount`). The SDK models no such method.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TossEasyPayPayment {
+    /// The card registered in the wallet, when the customer paid by card; `null` otherwise.
+    #[serde(default)]
+    pub card: Option<TossCard>,
+    #[serde(default)]
+    pub easy_pay: Option<TossEasyPay>,
+    #[serde(flatten)]
+    pub base: TossPaymentBase,
+}
+
+/// The easy-pay part of a payment (the real API's `easyPay` object).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TossEasyPay {
+    /// The provider's name as Toss writes it: `토스페이`, `네이버페이`, `카카오페이`, …
+    pub provider: String,
+    /// What the wallet's balance (a linked account, prepaid money) paid.
+    #[serde(with = "amount")]
+    pub amount: f64,
+    /// What the provider's points and coupons took off at once.
+    #[serde(with = "amount")]
+    pub discount_amount: f64,
+}
+
 /// A bank-transfer payment (`method: "계좌이체"`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct TossTransferPayment {
@@ -349,7 +381,9 @@ pub enum TossPayment {
     Transfer(TossTransferPayment),
     MobilePhone(TossMobilePhonePayment),
     GiftCertificate(TossGiftCertificatePayment),
-    /// A method the SDK does not model (`간편결제`, `문화상품권`, …): its common fields.
+    /// An easy-pay payment, which the SDK does not model.
+    EasyPay(TossEasyPayPayment),
+    /// A method modelled here by its common fields only (`문화상품권`, …).
     Other(TossPaymentBase),
 }
 
@@ -361,13 +395,14 @@ impl utoipa::__dev::ComposeSchema for TossPayment {
     ) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         crate::wire::any_of(
             "A payment, by `method`: card, virtual account, transfer, mobile phone, gift \
-             certificate, or another method with the common fields only.",
+             certificate, easy pay, or another method with the common fields only.",
             &[
                 TossCardPayment::name(),
                 TossVirtualAccountPayment::name(),
                 TossTransferPayment::name(),
                 TossMobilePhonePayment::name(),
                 TossGiftCertificatePayment::name(),
+                TossEasyPayPayment::name(),
                 TossPaymentBase::name(),
             ],
         )
@@ -386,6 +421,7 @@ impl ToSchema for TossPayment {
         crate::wire::collect::<TossTransferPayment>(schemas);
         crate::wire::collect::<TossMobilePhonePayment>(schemas);
         crate::wire::collect::<TossGiftCertificatePayment>(schemas);
+        crate::wire::collect::<TossEasyPayPayment>(schemas);
         crate::wire::collect::<TossPaymentBase>(schemas);
     }
 }
@@ -399,6 +435,7 @@ impl TossPayment {
             Self::Transfer(p) => &p.base,
             Self::MobilePhone(p) => &p.base,
             Self::GiftCertificate(p) => &p.base,
+            Self::EasyPay(p) => &p.base,
             Self::Other(base) => base,
         }
     }
@@ -411,6 +448,7 @@ impl TossPayment {
             Self::Transfer(p) => &mut p.base,
             Self::MobilePhone(p) => &mut p.base,
             Self::GiftCertificate(p) => &mut p.base,
+            Self::EasyPay(p) => &mut p.base,
             Self::Other(base) => base,
         }
     }
@@ -432,6 +470,7 @@ impl<'de> Deserialize<'de> for TossPayment {
             METHOD_TRANSFER => serde_json::from_value(value).map(Self::Transfer),
             METHOD_MOBILE_PHONE => serde_json::from_value(value).map(Self::MobilePhone),
             METHOD_GIFT_CERTIFICATE => serde_json::from_value(value).map(Self::GiftCertificate),
+            METHOD_EASY_PAY => serde_json::from_value(value).map(Self::EasyPay),
             _ => serde_json::from_value(value).map(Self::Other),
         };
         result.map_err(de::Error::custom)
@@ -790,7 +829,8 @@ pub struct TossError {
 pub enum TossWebhook {
     /// A payment changed state; `data` is the whole payment (boxed: it is large).
     PaymentStatusChanged(Box<TossPaymentStatusChanged>),
-    /// Money arrived in (or was withdrawn from) a virtual account.
+    /// A virtual account's payment changed: issued, paid in, its deposit taken back, or
+    /// cancelled.
     DepositCallback(TossDepositCallback),
 }
 
@@ -869,7 +909,9 @@ pub struct TossDepositCallback {
     pub created_at: NaiveDateTime,
     /// The virtual account's `secret`: proof that the event comes from Toss.
     pub secret: String,
-    /// `DONE` on a deposit, `WAITING_FOR_DEPOSIT` when a deposit is withdrawn, `CANCELED`…
+    /// The payment's status after the change: `WAITING_FOR_DEPOSIT` when issued or when a
+    /// deposit is taken back, `DONE` on a deposit, `CANCELED` or `PARTIAL_CANCELED` on a
+    /// cancel.
     pub status: TossPaymentStatus,
     pub transaction_key: String,
     pub order_id: String,

@@ -250,7 +250,9 @@ const FIXTURES: &[(&str, Check)] = &[
     }),
     ("toss/payment.easy-pay.json", |f| {
         let p: TossPayment = round_trip(f);
-        assert!(matches!(p, TossPayment::Other(ref b) if b.method == "간편결제"));
+        assert!(
+            matches!(p, TossPayment::EasyPay(ref e) if e.easy_pay.as_ref().is_some_and(|e| e.provider == "토스페이"))
+        );
         assert_eq!(p.base().status, TossPaymentStatus::Aborted);
     }),
     ("toss/cancel-create.json", |f| {

@@ -381,3 +381,71 @@ async fn a_portone_window_payment_and_billing_key_are_the_stores() {
         .unwrap();
     assert_eq!(read.status(), 200);
 }
+
+/// Toss's direct window (docs.tosspayments.com/guides/payment/integration-direct): a card
+/// window opened with `flowMode: "DIRECT"` and `easyPay: "NAVERPAY"` goes straight to the
+/// provider; the payment the merchant confirms is an easy pay (`method: "간편결제"`), paid by
+/// the card registered in the wallet or, with none entered, by the wallet's balance.
+#[tokio::test]
+async fn a_toss_easy_pay_window_makes_an_easy_pay_payment() {
+    let url = spawn(FakeToss::new(TossConfig::default()).router()).await;
+    let secret = "test_sk_easypaymerchant";
+    let client_key = toss::checkout::client_key(secret).unwrap();
+    let request = |order: &str, easy_pay: &str| {
+        json!({
+            "method": "카드", "amount": 12000, "orderId": order, "orderName": "티셔츠",
+            "flowMode": "DIRECT", "easyPay": easy_pay,
+        })
+    };
+    // The page opens on the easy-pay method.
+    let (status, _, html) = get(&page_url(
+        &url,
+        &client_key,
+        "payment",
+        &request("order-e1", "NAVERPAY"),
+    ))
+    .await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("value=\"easy-pay\" checked"), "{html}");
+    let (status, refused, _) = get(&page_url(
+        &url,
+        &client_key,
+        "payment",
+        &request("order-e0", "NOPAY"),
+    ))
+    .await;
+    assert_eq!(status, 400, "an unknown provider: {refused}");
+
+    let confirm = |order: &str, key: &Value| {
+        client()
+            .post(format!("{url}/v1/payments/confirm"))
+            .header("authorization", basic(secret))
+            .json(&json!({"paymentKey": key, "orderId": order, "amount": 12000}))
+            .send()
+    };
+    for (order, card) in [("order-e1", "4330 1234 1234 1234"), ("order-e2", "")] {
+        let (status, paid) = post(
+            &format!("{url}/checkout/api"),
+            &json!({"key": client_key, "kind": "payment", "request": request(order, "NAVERPAY"),
+                    "action": "pay", "method": "easy-pay", "card_number": card}),
+        )
+        .await;
+        assert_eq!(status, 200, "{paid}");
+        let confirmed: Value = confirm(order, &paid["result"]["paymentKey"])
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(confirmed["status"], "DONE", "{confirmed}");
+        assert_eq!(confirmed["method"], "간편결제");
+        assert_eq!(confirmed["easyPay"]["provider"], "네이버페이");
+        if card.is_empty() {
+            assert_eq!(confirmed["card"], Value::Null);
+            assert_eq!(confirmed["easyPay"]["amount"], 12000);
+        } else {
+            assert_eq!(confirmed["card"]["amount"], 12000);
+            assert_eq!(confirmed["easyPay"]["amount"], 0);
+        }
+    }
+}

@@ -175,6 +175,31 @@ async fn toss_answers_are_captured() {
                     {"bank": "신한", "accountNumber": "12345678901", "holderName": "홍길동"}})),
     )
     .await;
+    // The refund's later states: settled on the fake's clock, and one the bank refuses.
+    let refused = r
+        .call(
+            "POST",
+            "/v1/virtual-accounts",
+            Some(
+                json!({"method": "virtual-account", "orderId": order(), "orderName": "토스 티셔츠",
+                        "bank": "신한", "customerName": "홍길동", "amount": 20000}),
+            ),
+        )
+        .await;
+    let refused = refused["paymentKey"].as_str().unwrap().to_owned();
+    r.call("PUT", &format!("/internal/{refused}/deposit"), None)
+        .await;
+    r.call(
+        "POST",
+        &format!("/v1/payments/{refused}/cancel"),
+        Some(json!({"cancelReason": "환불", "refundReceiveAccount":
+                    {"bank": "신한", "accountNumber": "11000000002", "holderName": "홍길동"}})),
+    )
+    .await;
+    fake.advance(chrono::Duration::hours(1)).await;
+    for key in [&key, &refused] {
+        r.call("GET", &format!("/v1/payments/{key}"), None).await;
+    }
 
     let billing = r
         .call(

@@ -88,6 +88,22 @@ async fn paid_card(api: &Api, amount: u32) -> Value {
         .clone()
 }
 
+/// A card payment approved through `/v1/payments/confirm`: one `PAYMENT_STATUS_CHANGED`.
+async fn confirmed_card(api: &Api) -> String {
+    let order_id = order();
+    let waiting = api
+        .post("/v1/payments/key-in", key_in(&order_id, 5000, false))
+        .await;
+    let key = key_of(waiting.ok());
+    api.post(
+        "/v1/payments/confirm",
+        json!({"paymentKey": key, "orderId": order_id, "amount": 5000}),
+    )
+    .await
+    .ok();
+    key
+}
+
 fn key_of(payment: &Value) -> String {
     payment["paymentKey"].as_str().unwrap().to_owned()
 }
@@ -815,6 +831,8 @@ async fn virtual_accounts_are_issued_deposited_and_refunded_to_an_account() {
     typed(&body);
     let (_, event) = hooks.next(WAIT).await;
     assert_eq!(event["data"]["status"], "WAITING_FOR_DEPOSIT");
+    let (_, issued) = hooks.next(WAIT).await;
+    assert_eq!(issued["status"], "WAITING_FOR_DEPOSIT");
     let key = key_of(&body);
 
     // Approving an issued account returns it unchanged.
@@ -877,7 +895,8 @@ async fn virtual_accounts_are_issued_deposited_and_refunded_to_an_account() {
         )
         .await;
     assert_eq!(refunded.ok()["status"], "CANCELED");
-    assert_eq!(refunded.body["virtualAccount"]["refundStatus"], "COMPLETED");
+    // The money is on its way to the account (see the refund test below).
+    assert_eq!(refunded.body["virtualAccount"]["refundStatus"], "PENDING");
 }
 
 /// A deposit the bank takes back: Toss's virtual-account webhook guide
@@ -893,6 +912,7 @@ async fn a_deposit_taken_back_leaves_the_account_waiting_again_until_its_deadlin
     let issued = s.api.post("/v1/virtual-accounts", input).await.ok().clone();
     let key = key_of(&issued);
     let secret = issued["secret"].as_str().unwrap().to_owned();
+    hooks.next(WAIT).await;
     hooks.next(WAIT).await;
     s.api
         .put(&format!("/internal/{key}/deposit"), None)
@@ -933,45 +953,7 @@ async fn a_deposit_taken_back_leaves_the_account_waiting_again_until_its_deadlin
     hooks.next(WAIT).await;
     s.fake.advance(chrono::Duration::minutes(121)).await;
     let expired = s.api.get(&format!("/v1/payments/{key}")).await;
-    assert_eq!(expired.ok()["status"], "EXPIRED");
-}
-
-#[tokio::test]
-async fn an_unpaid_virtual_account_expires_at_its_due_date() {
-    let (s, hooks) = start_with_receiver().await;
-    let mut input = virtual_account(&order(), 9900);
-    input["validHours"] = json!(2);
-    let key = key_of(s.api.post("/v1/virtual-accounts", input).await.ok());
-    hooks.next(WAIT).await;
-
-    s.fake.advance(chrono::Duration::minutes(119)).await;
-    assert_eq!(
-        s.api.get(&format!("/v1/payments/{key}")).await.ok()["status"],
-        "WAITING_FOR_DEPOSIT"
-    );
-    let clock = s
-        .internal
-        .post("/internal/clock", json!({"minutes": 2}))
-        .await;
-    assert_eq!(clock.ok()["offset_seconds"], 121 * 60);
-    let expired = s.api.get(&format!("/v1/payments/{key}")).await;
-    assert_eq!(expired.ok()["status"], "EXPIRED");
-    assert_eq!(expired.body["virtualAccount"]["expired"], true);
-    let (_, event) = hooks.next(WAIT).await;
-    assert_eq!(event["data"]["status"], "EXPIRED");
-    let late = s.api.put(&format!("/internal/{key}/deposit"), None).await;
-    assert_eq!(late.error(400), "INVALID_REQUEST");
-
-    let backwards = s
-        .internal
-        .post("/internal/clock", json!({"hours": -1}))
-        .await;
-    assert_eq!(backwards.error(400), "INVALID_REQUEST");
-    let unknown = s
-        .internal
-        .post("/internal/clock", json!({"weeks": 1}))
-        .await;
-    assert_eq!(unknown.error(400), "INVALID_REQUEST");
+    assert_eq!(expired.ok()["virtualAccount"]["expired"], true);
 }
 
 #[tokio::test]
@@ -1356,8 +1338,9 @@ async fn async_webhooks_arrive_in_order_after_the_response() {
         26,
         "yyyy-MM-ddTHH:mm:ss.SSSSSS: {created_at}"
     );
+    assert_eq!(receiver.next(WAIT).await.1["status"], "WAITING_FOR_DEPOSIT");
     assert_eq!(receiver.next(WAIT).await.1["data"]["status"], "DONE");
-    assert!(receiver.next(WAIT).await.1.get("secret").is_some());
+    assert_eq!(receiver.next(WAIT).await.1["status"], "DONE");
     let parsed: TossWebhook = serde_json::from_value(first).unwrap();
     assert!(matches!(parsed, TossWebhook::PaymentStatusChanged(_)));
 }
@@ -1387,20 +1370,14 @@ async fn a_merchant_can_set_its_own_webhook_url() {
         )
         .await;
     assert_eq!(set.ok()["webhookUrl"], receiver.url.as_str());
-    s.api
-        .post("/v1/virtual-accounts", virtual_account(&order(), 5000))
-        .await
-        .ok();
+    confirmed_card(&s.api).await;
     assert!(
         receiver.try_next().await.is_some(),
         "sync delivery came before the answer"
     );
     // Another merchant still has none.
     let other = s.api.as_merchant("test_sk_no_webhooks_here");
-    other
-        .post("/v1/virtual-accounts", virtual_account(&order(), 5000))
-        .await
-        .ok();
+    confirmed_card(&other).await;
     assert!(receiver.try_next().await.is_none());
 }
 
@@ -1408,12 +1385,7 @@ async fn a_merchant_can_set_its_own_webhook_url() {
 async fn failed_deliveries_retry_on_tosss_schedule_as_the_clock_moves() {
     let (s, hooks) = start_with_receiver().await;
     hooks.answer(500);
-    let key = key_of(
-        s.api
-            .post("/v1/virtual-accounts", virtual_account(&order(), 5000))
-            .await
-            .ok(),
-    );
+    let key = confirmed_card(&s.api).await;
     hooks.next(WAIT).await;
     let attempts = |s: &Setup| {
         let internal = s.internal.clone();
@@ -1457,10 +1429,7 @@ async fn failed_deliveries_retry_on_tosss_schedule_as_the_clock_moves() {
 async fn a_retry_that_succeeds_stops_the_schedule() {
     let (s, hooks) = start_with_receiver().await;
     hooks.answer(503);
-    s.api
-        .post("/v1/virtual-accounts", virtual_account(&order(), 5000))
-        .await
-        .ok();
+    confirmed_card(&s.api).await;
     hooks.next(WAIT).await;
     hooks.answer(200);
     s.fake.advance(chrono::Duration::minutes(1)).await;
@@ -1881,4 +1850,368 @@ async fn the_original_compat_mode_relaxes_what_the_original_fakes_accepted() {
         .put("/internal/merchant", Some(json!({"compat": "loose"})))
         .await;
     assert_eq!(bad.error(400), "INVALID_REQUEST");
+}
+
+/// Toss's webhook-events reference (docs.tosspayments.com/reference/using-api/webhook-events,
+/// DEPOSIT_CALLBACK): every change of a virtual account's status is told as a
+/// `DEPOSIT_CALLBACK` — issued (`WAITING_FOR_DEPOSIT`), deposited (`DONE`), cancelled in
+/// whole or part, before the deposit or after — and, to a merchant registered for both, as a
+/// `PAYMENT_STATUS_CHANGED` too; `transactionKey` is the changed transaction's.
+#[tokio::test]
+async fn every_change_of_a_virtual_account_is_also_a_deposit_callback() {
+    let (s, hooks) = start_with_receiver().await;
+    // Both hooks of one change: the status change, then the callback.
+    let both = || async {
+        let (_, changed) = hooks.next(WAIT).await;
+        assert_eq!(changed["eventType"], "PAYMENT_STATUS_CHANGED", "{changed}");
+        let (_, callback) = hooks.next(WAIT).await;
+        assert!(
+            matches!(
+                serde_json::from_value::<TossWebhook>(callback.clone()),
+                Ok(TossWebhook::DepositCallback(_))
+            ),
+            "{callback}"
+        );
+        (changed, callback)
+    };
+
+    // Issued through the API.
+    let order_id = order();
+    let issued = s
+        .api
+        .post("/v1/virtual-accounts", virtual_account(&order_id, 30000))
+        .await
+        .ok()
+        .clone();
+    let key = key_of(&issued);
+    let (changed, callback) = both().await;
+    assert_eq!(changed["data"]["status"], "WAITING_FOR_DEPOSIT");
+    assert_eq!(callback["status"], "WAITING_FOR_DEPOSIT");
+    assert_eq!(callback["secret"], issued["secret"]);
+    assert_eq!(callback["orderId"], order_id.as_str());
+    assert_eq!(callback["transactionKey"], issued["transactionKey"]);
+
+    s.api
+        .put(&format!("/internal/{key}/deposit"), None)
+        .await
+        .ok();
+    assert_eq!(both().await.1["status"], "DONE");
+
+    // A partial cancel, then the rest: each cancel is its own transaction.
+    let account =
+        json!({"bank": "국민", "accountNumber": "12345678901234", "holderName": "홍길동"});
+    let path = format!("/v1/payments/{key}/cancel");
+    let part = s
+        .api
+        .post(
+            &path,
+            json!({"cancelReason": "part", "cancelAmount": 10000, "refundReceiveAccount": account}),
+        )
+        .await
+        .ok()
+        .clone();
+    let (_, callback) = both().await;
+    assert_eq!(callback["status"], "PARTIAL_CANCELED");
+    assert_eq!(
+        callback["transactionKey"],
+        part["cancels"][0]["transactionKey"]
+    );
+    assert_ne!(callback["transactionKey"], issued["transactionKey"]);
+    s.api
+        .post(
+            &path,
+            json!({"cancelReason": "rest", "refundReceiveAccount": account}),
+        )
+        .await
+        .ok();
+    assert_eq!(both().await.1["status"], "CANCELED");
+
+    // Cancelled before any deposit.
+    let unpaid = key_of(
+        s.api
+            .post("/v1/virtual-accounts", virtual_account(&order(), 5000))
+            .await
+            .ok(),
+    );
+    both().await;
+    s.api
+        .post(
+            &format!("/v1/payments/{unpaid}/cancel"),
+            json!({"cancelReason": "no longer wanted"}),
+        )
+        .await
+        .ok();
+    let (_, callback) = both().await;
+    assert_eq!(callback["status"], "CANCELED");
+
+    // Chosen in the payment window: issued when the merchant confirms it.
+    let order_id = order();
+    let window = s
+        .api
+        .post(
+            "/internal/payments",
+            json!({"orderId": order_id, "amount": 7000, "method": "virtual-account"}),
+        )
+        .await
+        .ok()
+        .clone();
+    assert!(hooks.try_next().await.is_none(), "nothing is issued yet");
+    s.api
+        .post(
+            "/v1/payments/confirm",
+            json!({"paymentKey": window["paymentKey"], "orderId": order_id, "amount": 7000}),
+        )
+        .await
+        .ok();
+    let (_, callback) = both().await;
+    assert_eq!(callback["status"], "WAITING_FOR_DEPOSIT");
+    assert_eq!(callback["orderId"], order_id.as_str());
+    // A card's approval is no virtual account's: a status change only.
+    paid_card(&s.api, 1000).await;
+    assert!(hooks.try_next().await.is_none(), "a key-in sends nothing");
+}
+
+/// The refund of a paid virtual account goes to the customer's bank account: Toss's
+/// Payment object (`virtualAccount.refundStatus`: `NONE`, `PENDING`, `FAILED`,
+/// `PARTIAL_FAILED`, `COMPLETED`) shows it `PENDING` until the bank settles it. Toss gives
+/// no delay and no webhook for it (`CANCEL_STATUS_CHANGED` is for overseas easy pay only);
+/// the fake settles it `refund_delay` (10 minutes) later on its clock, and a refund account
+/// number ending `0002` is refused by the bank.
+#[tokio::test]
+async fn a_virtual_account_refund_is_pending_until_the_fakes_clock_settles_it() {
+    let (s, hooks) = start_with_receiver().await;
+    let paid = |amount: u32| {
+        let s = &s;
+        let hooks = &hooks;
+        async move {
+            let key = key_of(
+                s.api
+                    .post("/v1/virtual-accounts", virtual_account(&order(), amount))
+                    .await
+                    .ok(),
+            );
+            s.api
+                .put(&format!("/internal/{key}/deposit"), None)
+                .await
+                .ok();
+            for _ in 0..4 {
+                hooks.next(WAIT).await;
+            }
+            key
+        }
+    };
+    let refund = |key: &str, amount: Option<u32>, account_number: &str| {
+        let mut body = json!({
+            "cancelReason": "환불",
+            "refundReceiveAccount": {"bank": "국민", "accountNumber": account_number, "holderName": "홍길동"},
+        });
+        if let Some(amount) = amount {
+            body["cancelAmount"] = json!(amount);
+        }
+        let path = format!("/v1/payments/{key}/cancel");
+        let api = s.api.clone();
+        async move { api.post(&path, body).await }
+    };
+    let refund_status = |key: String| {
+        let api = s.api.clone();
+        async move {
+            let payment = api.get(&format!("/v1/payments/{key}")).await;
+            typed(payment.ok());
+            payment.body["virtualAccount"]["refundStatus"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+
+    let whole = paid(20000).await;
+    let failing = paid(20000).await;
+    let parts = paid(20000).await;
+    let card = key_of(&paid_card(&s.api, 3000).await);
+    assert_eq!(refund_status(whole.clone()).await, "NONE");
+    let answer = refund(&whole, None, "12345678901234").await;
+    assert_eq!(answer.ok()["status"], "CANCELED");
+    assert_eq!(answer.body["virtualAccount"]["refundStatus"], "PENDING");
+    refund(&failing, None, "1100000002").await.ok();
+    refund(&parts, Some(5000), "12345678901234").await.ok();
+    refund(&parts, Some(5000), "98760002").await.ok();
+    for _ in 0..8 {
+        hooks.next(WAIT).await;
+    }
+    s.fake.advance(chrono::Duration::minutes(9)).await;
+    for key in [&whole, &failing, &parts] {
+        assert_eq!(refund_status(key.clone()).await, "PENDING");
+    }
+    // Moving the clock through `/internal/clock` settles them.
+    s.internal
+        .post("/internal/clock", json!({"minutes": 2}))
+        .await
+        .ok();
+    assert_eq!(refund_status(whole.clone()).await, "COMPLETED");
+    assert_eq!(refund_status(failing.clone()).await, "FAILED");
+    assert_eq!(refund_status(parts.clone()).await, "PARTIAL_FAILED");
+    let settled = s.api.get(&format!("/v1/payments/{whole}")).await;
+    assert_eq!(settled.ok()["status"], "CANCELED");
+    assert!(
+        hooks.try_next().await.is_none(),
+        "a refund settles silently"
+    );
+    // A card's cancel has no refund to a bank account.
+    s.api
+        .post(
+            &format!("/v1/payments/{card}/cancel"),
+            json!({"cancelReason": "x"}),
+        )
+        .await
+        .ok();
+    assert!(s.api.get(&format!("/v1/payments/{card}")).await.ok()["virtualAccount"].is_null());
+}
+
+/// Toss's webhook-events reference (DEPOSIT_CALLBACK, its status flow) and FAQ ("가상계좌가
+/// 만료된 경우에는 별도 콜백을 드리고 있지 않습니다"): an issued account whose deadline passes
+/// stays `WAITING_FOR_DEPOSIT`, now `expired`, and no webhook is sent.
+#[tokio::test]
+async fn an_unpaid_virtual_account_expires_at_its_due_date_silently() {
+    let (s, hooks) = start_with_receiver().await;
+    let mut input = virtual_account(&order(), 9900);
+    input["validHours"] = json!(2);
+    let key = key_of(s.api.post("/v1/virtual-accounts", input).await.ok());
+    hooks.next(WAIT).await;
+    hooks.next(WAIT).await;
+
+    s.fake.advance(chrono::Duration::minutes(119)).await;
+    let waiting = s.api.get(&format!("/v1/payments/{key}")).await;
+    assert_eq!(waiting.ok()["virtualAccount"]["expired"], false);
+    let clock = s
+        .internal
+        .post("/internal/clock", json!({"minutes": 2}))
+        .await;
+    assert_eq!(clock.ok()["offset_seconds"], 121 * 60);
+    let expired = s.api.get(&format!("/v1/payments/{key}")).await;
+    assert_eq!(expired.ok()["status"], "WAITING_FOR_DEPOSIT");
+    assert_eq!(expired.body["virtualAccount"]["expired"], true);
+    typed(&expired.body);
+    assert!(hooks.try_next().await.is_none(), "no webhook for an expiry");
+    let late = s.api.put(&format!("/internal/{key}/deposit"), None).await;
+    assert_eq!(late.error(400), "INVALID_REQUEST");
+    // It can still be cancelled, as an unpaid account can.
+    let cancelled = s
+        .api
+        .post(
+            &format!("/v1/payments/{key}/cancel"),
+            json!({"cancelReason": "expired"}),
+        )
+        .await;
+    assert_eq!(cancelled.ok()["status"], "CANCELED");
+
+    let backwards = s
+        .internal
+        .post("/internal/clock", json!({"hours": -1}))
+        .await;
+    assert_eq!(backwards.error(400), "INVALID_REQUEST");
+    let unknown = s
+        .internal
+        .post("/internal/clock", json!({"weeks": 1}))
+        .await;
+    assert_eq!(unknown.error(400), "INVALID_REQUEST");
+}
+
+/// Toss's easy-pay response guide (docs.tosspayments.com/common/easypay-response): an easy
+/// pay is `method: "간편결제"` with `easyPay: {provider, amount, discountAmount}`; paid by a
+/// card registered in the wallet, `card.amount` is what the card paid and `easyPay.amount`
+/// 0; paid by the wallet's balance, `card` is null and `easyPay.amount` what it paid;
+/// points are `discountAmount`, and `totalAmount` is the sum. It is confirmed through
+/// `/v1/payments/confirm` like a card payment.
+#[tokio::test]
+async fn easy_pay_payments_come_through_the_window_and_confirm_like_cards() {
+    let (s, hooks) = start_with_receiver().await;
+    let window = |order_id: &str, extra: Value| {
+        let mut body = json!({"orderId": order_id, "amount": 15000, "method": "easy-pay"});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let api = s.api.clone();
+        async move { api.post("/internal/payments", body).await }
+    };
+    let confirm = |order_id: &str, key: &str| {
+        let body = json!({"paymentKey": key, "orderId": order_id, "amount": 15000});
+        let api = s.api.clone();
+        async move { api.post("/v1/payments/confirm", body).await }
+    };
+
+    // A card registered in 네이버페이, and 5,000 of its points.
+    let by_card = order();
+    let key = key_of(
+        window(
+            &by_card,
+            json!({"easyPay": "NAVERPAY", "cardNumber": "4330123412341234", "easyPayDiscountAmount": 5000}),
+        )
+        .await
+        .ok(),
+    );
+    let waiting = s.api.get(&format!("/v1/payments/{key}")).await;
+    assert_eq!(waiting.ok()["status"], "IN_PROGRESS");
+    let done = confirm(&by_card, &key).await;
+    let payment = done.ok().clone();
+    assert_eq!(payment["status"], "DONE");
+    assert_eq!(payment["method"], "간편결제");
+    assert_eq!(payment["totalAmount"], 15000);
+    assert_eq!(
+        payment["easyPay"],
+        json!({"provider": "네이버페이", "amount": 0, "discountAmount": 5000})
+    );
+    assert_eq!(payment["card"]["amount"], 10000);
+    assert_eq!(payment["card"]["issuerCode"], "41");
+    assert!(matches!(typed(&payment), TossPayment::EasyPay(_)));
+    let (_, event) = hooks.next(WAIT).await;
+    assert_eq!(event["data"]["method"], "간편결제");
+    assert_eq!(event["data"]["status"], "DONE");
+    assert!(hooks.try_next().await.is_none(), "no deposit callback");
+
+    // The wallet's balance (토스페이 by default): no card.
+    let by_balance = order();
+    let key = key_of(window(&by_balance, json!({})).await.ok());
+    let payment = confirm(&by_balance, &key).await.ok().clone();
+    assert_eq!(payment["card"], Value::Null);
+    assert_eq!(
+        payment["easyPay"],
+        json!({"provider": "토스페이", "amount": 15000, "discountAmount": 0})
+    );
+    hooks.next(WAIT).await;
+    let cancelled = s
+        .api
+        .post(
+            &format!("/v1/payments/{key}/cancel"),
+            json!({"cancelReason": "x", "cancelAmount": 5000}),
+        )
+        .await;
+    assert_eq!(cancelled.ok()["status"], "PARTIAL_CANCELED");
+    assert_eq!(cancelled.body["balanceAmount"], 10000);
+    hooks.next(WAIT).await;
+
+    // The provider's name works as well as its code; a provider Toss lacks does not.
+    let named = window(&order(), json!({"easyPay": "카카오페이"})).await;
+    assert!(named.ok()["paymentKey"].is_string());
+    for bad in [
+        json!({"easyPay": "BITPAY"}),
+        json!({"easyPayDiscountAmount": 15000}),
+        json!({"easyPayDiscountAmount": -1}),
+        json!({"cardNumber": "1234"}),
+    ] {
+        let refused = window(&order(), bad.clone()).await;
+        assert_eq!(refused.status, 400, "{bad}: {}", refused.body);
+    }
+
+    // A magic card registered in the wallet declines at the confirmation, as a card does.
+    let declined = order();
+    let key = key_of(
+        window(&declined, json!({"cardNumber": "4330123412340002"}))
+            .await
+            .ok(),
+    );
+    let refused = confirm(&declined, &key).await;
+    assert_eq!(refused.error(403), "REJECT_CARD_COMPANY");
+    let aborted = s.api.get(&format!("/v1/payments/{key}")).await;
+    assert_eq!(aborted.ok()["status"], "ABORTED");
+    assert_eq!(aborted.body["failure"]["code"], "REJECT_CARD_COMPANY");
 }

@@ -101,6 +101,51 @@ on_both!(
     }
 );
 
+// An easy pay (Toss's `method: "간편결제"`, docs.tosspayments.com/common/easypay-response)
+// made in the fake's payment window: the server confirms it like a card payment, keeps
+// its `easyPay`, and cancels it.
+on_both!(a_toss_easy_pay_is_confirmed_stored_and_cancelled, |ctx| {
+    let order = uuid();
+    let (status, window) = ctx
+        .toss_call(
+            reqwest::Method::POST,
+            "/internal/payments",
+            Some(
+                json!({"orderId": order, "amount": 18000, "method": "easy-pay",
+                            "easyPay": "KAKAOPAY", "easyPayDiscountAmount": 3000}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 200, "{window}");
+    let key = window["paymentKey"].as_str().unwrap();
+    let history = ctx
+        .client
+        .create_history(&create(VendorCode::TossPayments, key, &order, 18000.0))
+        .await
+        .unwrap();
+    assert!(history.paid_at.is_some());
+    let PaymentData::Toss(TossPayment::EasyPay(easy_pay)) = &history.data else {
+        panic!("a Toss easy pay: {:?}", history.data)
+    };
+    let wallet = easy_pay.easy_pay.as_ref().unwrap();
+    assert_eq!(wallet.provider, "카카오페이");
+    assert_eq!((wallet.amount, wallet.discount_amount), (15000.0, 3000.0));
+    assert!(easy_pay.card.is_none());
+
+    let cancelled = ctx
+        .client
+        .cancel_history(&cancel(&order, 18000.0, None))
+        .await
+        .unwrap();
+    assert_eq!(cancelled.refund, Some(18000.0));
+    let read = ctx
+        .client
+        .history_by_source(&accessor(&order, PASSWORD))
+        .await
+        .unwrap();
+    assert_eq!(read, cancelled);
+});
+
 on_both!(
     an_iamport_card_payment_is_verified_stored_and_read_back,
     |ctx| {

@@ -299,6 +299,107 @@ on_both!(
     }
 );
 
+/// The refund status of a stored Toss virtual account, as the client sees it.
+fn refund_status(history: &PaymentHistory) -> payments_api::toss::TossRefundStatus {
+    match &history.data {
+        PaymentData::Toss(payments_api::toss::TossPayment::VirtualAccount(account)) => {
+            account.virtual_account.refund_status
+        }
+        other => panic!("not a Toss virtual account: {other:?}"),
+    }
+}
+
+// Toss tells every change of a virtual account twice, as `PAYMENT_STATUS_CHANGED` and as
+// `DEPOSIT_CALLBACK` (its webhook-events reference), the issue included; a refund's status
+// settles later without a webhook. The client hears of each change once: nothing of the
+// issue (the account is not stored yet), one event for the deposit, one for the cancel, and
+// the settled refund with the next notification that makes the server look.
+on_both!(
+    a_virtual_accounts_double_callbacks_make_one_client_event_per_change,
+    |ctx| {
+        let inbox = Inbox::start().await;
+        let order = uuid();
+        let key = stored_virtual_account(&ctx, VendorCode::TossPayments, &order, &inbox.url).await;
+        deposit(&ctx, VendorCode::TossPayments, &key).await;
+        let paid = inbox.next(WAIT).await;
+        assert!(paid.event.current.paid_at.is_some());
+
+        let cancelled = ctx
+            .client
+            .cancel_history(&PaymentCancelCreate {
+                source: accessor(&order).source,
+                password: PASSWORD.into(),
+                price: 25000.0,
+                reason: "환불".into(),
+                account: Some(account()),
+            })
+            .await
+            .unwrap();
+        use payments_api::toss::TossRefundStatus;
+        assert_eq!(refund_status(&cancelled), TossRefundStatus::Pending);
+        let refunded = inbox.next(WAIT).await;
+        assert_eq!(refunded.event.current.refund, Some(25000.0));
+        assert_eq!(
+            refund_status(&refunded.event.current),
+            TossRefundStatus::Pending
+        );
+        wait_until(|| async {
+            let events = ctx.client.webhook_events(&accessor(&order)).await.unwrap();
+            events.len() == 2
+                && events
+                    .iter()
+                    .all(|e| e.state == WebhookEventState::Delivered)
+        })
+        .await;
+
+        // The bank settles the refund on the fake's clock: Toss sends nothing.
+        ctx.toss.advance(chrono::Duration::minutes(11)).await;
+        let (_, settled) = ctx
+            .toss_call(reqwest::Method::GET, &format!("/v1/payments/{key}"), None)
+            .await;
+        assert_eq!(settled["virtualAccount"]["refundStatus"], "COMPLETED");
+        assert!(inbox.try_next().await.is_none());
+        // Toss retries its callback (as after a lost answer): the server re-reads the
+        // payment and tells the client of the settled refund, once however often it comes.
+        let callback = json!({
+            "createdAt": "2026-11-24T10:00:00.000000",
+            "secret": settled["secret"],
+            "status": "CANCELED",
+            "transactionKey": settled["lastTransactionKey"],
+            "orderId": order,
+        });
+        for _ in 0..3 {
+            let answer = ctx
+                .http
+                .post(format!("{}/payments/webhooks/toss", ctx.url))
+                .json(&callback)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(answer.status(), 200);
+        }
+        let completed = inbox.next(WAIT).await;
+        assert_eq!(
+            refund_status(&completed.event.previous),
+            TossRefundStatus::Pending
+        );
+        assert_eq!(
+            refund_status(&completed.event.current),
+            TossRefundStatus::Completed
+        );
+        let events = ctx.client.webhook_events(&accessor(&order)).await.unwrap();
+        assert_eq!(events.len(), 3, "{events:?}");
+        // Every notification the fake sent (issue, deposit, cancel, each twice) was
+        // answered 200, none retried.
+        let deliveries = ctx.toss.journal().snapshot(0, 1000).deliveries;
+        assert_eq!(deliveries.len(), 6, "{deliveries:?}");
+        assert!(
+            deliveries.iter().all(|d| d.status == Some(200)),
+            "{deliveries:?}"
+        );
+    }
+);
+
 on_both!(
     a_client_that_is_down_gets_its_events_in_order_once_back,
     |ctx| {

@@ -77,15 +77,35 @@ pub(super) async fn script_v2() -> Response {
     checkout::script(SCRIPT_V2)
 }
 
-/// The window's method: `card` or `virtual-account`, from the SDK's names.
+/// The window's method: `card`, `virtual-account` or `easy-pay`, from the SDK's names (v1
+/// also takes a provider as the method: `토스페이`).
 fn method_of(method: &str) -> Result<&'static str, String> {
     match method {
         "카드" | "CARD" | "card" => Ok("card"),
         "가상계좌" | "VIRTUAL_ACCOUNT" | "virtual-account" => Ok("virtual-account"),
+        "간편결제" | "EASY_PAY" | "easy-pay" => Ok("easy-pay"),
+        other if super::model::easy_pay_provider(other).is_some() => Ok("easy-pay"),
         other => Err(format!(
-            "method {other:?} is not one the sandbox window offers (카드/CARD, 가상계좌/VIRTUAL_ACCOUNT)"
+            "method {other:?} is not one the sandbox window offers (카드/CARD, \
+             가상계좌/VIRTUAL_ACCOUNT, 간편결제/EASY_PAY or a provider such as 토스페이)"
         )),
     }
+}
+
+/// The easy-pay provider a request names: `easyPay` (v1's `flowMode: "DIRECT"`), v2's
+/// `card.easyPay`, or v1's method when it is a provider (`토스페이`).
+fn easy_pay_of(request: &serde_json::Map<String, Value>) -> Option<String> {
+    text(request, "easyPay")
+        .or_else(|| {
+            request
+                .get("card")
+                .and_then(|card| card.get("easyPay"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .or_else(|| {
+            text(request, "method").filter(|m| super::model::easy_pay_provider(m).is_some())
+        })
 }
 
 /// Checks the request and describes the page.
@@ -102,7 +122,14 @@ fn view(kind: Kind, mode: Mode, request: &serde_json::Map<String, Value>) -> Res
             if amount <= 0.0 {
                 return Err("amount must be more than 0".to_owned());
             }
-            let method = method_of(&text(request, "method").unwrap_or_else(|| "카드".into()))?;
+            let mut method = method_of(&text(request, "method").unwrap_or_else(|| "카드".into()))?;
+            // A card window opened straight on a provider (`flowMode: "DIRECT"`) is an easy
+            // pay.
+            if let Some(provider) = easy_pay_of(request) {
+                super::model::easy_pay_provider(&provider)
+                    .ok_or_else(|| format!("easyPay {provider:?} is not a provider Toss offers"))?;
+                method = "easy-pay";
+            }
             (
                 required(request, "orderName")?,
                 checkout::shown_amount(amount, "KRW"),
@@ -122,6 +149,10 @@ fn view(kind: Kind, mode: Mode, request: &serde_json::Map<String, Value>) -> Res
         methods: vec![
             ("card", "카드 (card)"),
             ("virtual-account", "가상계좌 (virtual account)"),
+            (
+                "easy-pay",
+                "간편결제 (easy pay: the card registered, or none for the wallet's balance)",
+            ),
         ],
         method: method.to_owned(),
         banks: vec![
@@ -219,8 +250,14 @@ async fn act_on(fake: &FakeToss, action: &Action) -> Result<Response, String> {
         }
         Kind::Payment => {
             let method = method_of(action.method.as_deref().unwrap_or("card"))?;
-            if method == "card" {
-                let number = card.as_deref().ok_or("enter a card number")?;
+            // An easy pay takes the card registered in the wallet, or none: the wallet's
+            // balance pays.
+            let number = match method {
+                "card" => Some(card.as_deref().ok_or("enter a card number")?),
+                "easy-pay" => card.as_deref(),
+                _ => None,
+            };
+            if let Some(number) = number {
                 check_card(number)?;
                 if let Some(code) = super::model::card_decline(number) {
                     let fault = super::TossFault::of(code);
@@ -234,6 +271,7 @@ async fn act_on(fake: &FakeToss, action: &Action) -> Result<Response, String> {
                 "orderName": text(request, "orderName"),
                 "method": method,
                 "cardNumber": card,
+                "easyPay": easy_pay_of(request),
                 "bank": action.bank,
                 "customerName": text(request, "customerName"),
             }))

@@ -45,14 +45,7 @@ async fn change_deposit(
     change: impl FnOnce(&mut Payment, i64) -> Result<(), TossFault>,
 ) -> Result<Json<TossPayment>, TossFault> {
     let payment = change_payment(fake, merchant, payment_key, change)?;
-    fake.notify(
-        merchant,
-        vec![
-            Event::StatusChanged(payment.clone()),
-            Event::Deposit(payment.clone()),
-        ],
-    )
-    .await;
+    fake.notify(merchant, Event::of_change(&payment)).await;
     Ok(Json(payment))
 }
 
@@ -65,11 +58,20 @@ pub(super) struct WindowPayment {
     amount: f64,
     #[serde(default)]
     order_name: Option<String>,
-    /// `card` (default) or `virtual-account`.
+    /// `card` (default), `virtual-account` or `easy-pay`.
     #[serde(default)]
     method: Option<String>,
+    /// The card paid with; for an easy pay, the card registered in the wallet (none: the
+    /// wallet's balance pays).
     #[serde(default)]
     card_number: Option<String>,
+    /// An easy pay's provider, by the SDK's code (`TOSSPAY`, `NAVERPAY`, `KAKAOPAY`, …) or
+    /// its name (`토스페이`, …); `토스페이` when absent.
+    #[serde(default)]
+    easy_pay: Option<String>,
+    /// What an easy pay's provider points and coupons take off (`easyPay.discountAmount`).
+    #[serde(default)]
+    easy_pay_discount_amount: Option<f64>,
     #[serde(default)]
     bank: Option<String>,
     #[serde(default)]
@@ -129,9 +131,41 @@ pub(super) async fn payment_window(
                 TossPaymentStatus::InProgress,
                 now.timestamp(),
             ),
+            "easy-pay" | "간편결제" => {
+                let requested = input.easy_pay.as_deref().unwrap_or("TOSSPAY");
+                let provider = model::easy_pay_provider(requested).ok_or_else(|| {
+                    TossFault::invalid(format!(
+                        "easyPay {requested:?} is not a provider Toss offers (TOSSPAY, \
+                         NAVERPAY, KAKAOPAY, SAMSUNGPAY, APPLEPAY, LPAY, PAYCO, SSG, PINPAY)"
+                    ))
+                })?;
+                let discount = match input.easy_pay_discount_amount {
+                    None => 0.0,
+                    Some(d) if d.is_finite() && d >= 0.0 && d < amount => d,
+                    Some(d) => {
+                        return Err(TossFault::invalid(format!(
+                            "easyPayDiscountAmount must be at least 0 and below the amount, \
+                             got {d}"
+                        )));
+                    }
+                };
+                let card = match input.card_number.as_deref() {
+                    Some(number) => Some(window_card(number)?),
+                    None => None,
+                };
+                Payment::easy_pay(
+                    order,
+                    provider,
+                    card.as_deref(),
+                    discount,
+                    TossPaymentStatus::InProgress,
+                    now.timestamp(),
+                )
+            }
             other => {
                 return Err(TossFault::invalid(format!(
-                    "method must be \"card\" or \"virtual-account\", got {other:?}"
+                    "method must be \"card\", \"virtual-account\" or \"easy-pay\", got \
+                     {other:?}"
                 )));
             }
         };
@@ -145,6 +179,11 @@ pub(super) async fn payment_window(
         order_id: input.order_id,
         amount,
     }))
+}
+
+/// The digits of a card entered in the window: 15 or 16 of them.
+fn window_card(number: &str) -> Result<String, TossFault> {
+    crate::compat::card_digits(number, 15..=16).ok_or_else(|| TossFault::of("INVALID_CARD_NUMBER"))
 }
 
 /// What the customer does in the card-registration window.

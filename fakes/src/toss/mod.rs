@@ -102,6 +102,9 @@ pub struct TossConfig {
     /// answers `NOT_FOUND_PAYMENT_SESSION`. (The 30 minutes Toss documents are the
     /// customer's time to authenticate in the window, which the fake's window control skips.)
     pub payment_window: Duration,
+    /// How long the refund of a paid virtual account stays `PENDING` (`virtualAccount.
+    /// refundStatus`) before the bank settles it. Toss documents no figure.
+    pub refund_delay: Duration,
     /// How many webhooks are remembered; the oldest delivered ones are forgotten first.
     pub max_webhooks: usize,
     /// How many journal entries of each kind are kept.
@@ -130,6 +133,7 @@ impl Default for TossConfig {
             max_merchants: 1_000,
             max_records: 200_000,
             payment_window: Duration::from_secs(10 * 60),
+            refund_delay: Duration::from_secs(10 * 60),
             max_webhooks: 10_000,
             journal_entries: DEFAULT_JOURNAL_CAPACITY,
             journal_bytes: DEFAULT_JOURNAL_BYTES,
@@ -244,11 +248,17 @@ impl FakeToss {
                             TossPayment::VirtualAccount(va) => va.secret.clone(),
                             _ => String::new(),
                         };
+                        // The key "of the virtual-account transaction whose status changed":
+                        // the latest one, a cancel's after a cancel.
+                        let transaction_key = base
+                            .last_transaction_key
+                            .clone()
+                            .unwrap_or_else(|| base.transaction_key.clone());
                         let webhook = TossWebhook::DepositCallback(TossDepositCallback {
                             created_at,
                             secret,
                             status: base.status,
-                            transaction_key: base.transaction_key.clone(),
+                            transaction_key,
                             order_id: base.order_id.clone(),
                         });
                         (webhook, base.payment_key.clone())
@@ -301,9 +311,8 @@ impl Fake for FakeToss {
         let now = self.now_ms();
         let mut outgoing = Vec::new();
         for merchant in self.inner.merchants.all() {
-            let expired = merchant.lock().expire_due(now);
-            if !expired.is_empty() {
-                let events = expired.into_iter().map(Event::StatusChanged).collect();
+            let events = merchant.lock().run_due(now);
+            if !events.is_empty() {
                 outgoing.extend(self.outgoing(&merchant, events));
             }
         }

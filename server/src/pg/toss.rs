@@ -3,8 +3,9 @@
 //! A Toss payment is verified by confirming it with the order (the source id) and the
 //! amount; one approved already is accepted if it is that order's, for that amount. Refund
 //! accounts go to Toss as digits only. Toss notifies `PAYMENT_STATUS_CHANGED` with the
-//! payment, and a virtual account's deposit also as a `DEPOSIT_CALLBACK` naming only the
-//! order and the account's secret.
+//! payment, and every change of a virtual account (issue, deposit, cancel) also as a
+//! `DEPOSIT_CALLBACK` naming only the order and the account's secret; both make the server
+//! re-read the payment, so the second changes nothing more.
 
 use base64::Engine as _;
 use payments_api::payments::{PaymentData, ReservationData};

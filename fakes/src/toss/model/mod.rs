@@ -15,7 +15,9 @@ use chrono::{DateTime, Duration, FixedOffset, Timelike};
 use payments_api::toss::*;
 
 pub use billing::{AuthKeyRecord, BillingRecord, check_customer_key};
-pub use payment::{Order, Payment, card_decline, check_cancel_reason, positive};
+pub use payment::{
+    Due, Order, Payment, card_decline, check_cancel_reason, easy_pay_provider, positive,
+};
 pub use receipts::ReceiptRecord;
 
 use super::error::TossFault;
@@ -52,7 +54,8 @@ pub struct MerchantData {
     auth_keys: VolatileStore<AuthKeyRecord>,
     receipts: VolatileStore<ReceiptRecord>,
     pub idempotency: VolatileStore<Idempotent>,
-    /// When waiting payments expire: a payment window, an unpaid virtual account.
+    /// When payments have something due: a payment window or an unpaid virtual account
+    /// expiring, a refund settling.
     deadlines: Deadlines<Box<str>>,
 }
 
@@ -60,8 +63,22 @@ pub struct MerchantData {
 #[derive(Debug, Clone)]
 pub enum Event {
     StatusChanged(TossPayment),
-    /// A deposit into a virtual account, with the account's secret.
+    /// A change of a virtual account's payment (issue, deposit, deposit taken back,
+    /// cancel), told with the account's secret.
     Deposit(TossPayment),
+}
+
+impl Event {
+    /// What Toss tells of a payment whose status changed: `PAYMENT_STATUS_CHANGED`, and
+    /// for a virtual account `DEPOSIT_CALLBACK` too (its webhook-events reference: a
+    /// merchant registered for both hears of each change twice).
+    pub fn of_change(payment: &TossPayment) -> Vec<Event> {
+        let mut events = vec![Event::StatusChanged(payment.clone())];
+        if matches!(payment, TossPayment::VirtualAccount(_)) {
+            events.push(Event::Deposit(payment.clone()));
+        }
+        events
+    }
 }
 
 impl MerchantData {
@@ -101,7 +118,7 @@ impl MerchantData {
     pub fn insert_payment(&mut self, payment: Payment, now_ms: i64) -> String {
         let key = random_alnum(50);
         let order: Box<str> = payment.order_id().into();
-        let expiry = payment.expires_at_ms();
+        let expiry = payment.due_at_ms();
         for (evicted_key, evicted) in self.payments.insert(key.clone(), payment, now_ms) {
             let order_id = evicted.order_id();
             if self
@@ -112,7 +129,7 @@ impl MerchantData {
                 self.orders.remove(order_id);
             }
             self.deadlines
-                .update(&evicted_key.into_boxed_str(), evicted.expires_at_ms(), None);
+                .update(&evicted_key.into_boxed_str(), evicted.due_at_ms(), None);
         }
         self.orders.insert(order, key.as_str().into());
         self.deadlines.update(&key.as_str().into(), None, expiry);
@@ -134,26 +151,33 @@ impl MerchantData {
         change: impl FnOnce(&mut Payment) -> T,
     ) -> Result<T, TossFault> {
         self.deadlines
-            .change(
-                &mut self.payments,
-                key,
-                now_ms,
-                Payment::expires_at_ms,
-                change,
-            )
+            .change(&mut self.payments, key, now_ms, Payment::due_at_ms, change)
             .ok_or_else(TossFault::not_found_payment)
     }
 
-    /// Expires the payments whose time came, and answers them as they are now.
-    pub fn expire_due(&mut self, now_ms: i64) -> Vec<TossPayment> {
-        let mut expired = Vec::new();
-        for (due_ms, key) in self.deadlines.take_due(now_ms) {
-            let payment = self.change_payment(&key, now_ms, |payment| {
-                payment.expire(due_ms).then(|| payment.render(&key))
-            });
-            expired.extend(payment.ok().flatten());
+    /// Does what is due by `now_ms` (expiries, refunds settling), and answers the events
+    /// it makes: an expiry's status change. A refund settling changes `refundStatus` only,
+    /// of which Toss documents no webhook (its `CANCEL_STATUS_CHANGED` is for overseas
+    /// easy pay).
+    pub fn run_due(&mut self, now_ms: i64) -> Vec<Event> {
+        let mut events = Vec::new();
+        // Settling a refund arms the payment's next one, which may be due already.
+        loop {
+            let due = self.deadlines.take_due(now_ms);
+            if due.is_empty() {
+                return events;
+            }
+            for (due_ms, key) in due {
+                let done = self.change_payment(&key, now_ms, |payment| {
+                    payment
+                        .on_due(due_ms)
+                        .map(|due| (due, payment.render(&key)))
+                });
+                if let Ok(Some((Due::Expired, payment))) = done {
+                    events.push(Event::StatusChanged(payment));
+                }
+            }
         }
-        expired
     }
 
     /// The live payment of an order, with its paymentKey.

@@ -77,6 +77,16 @@ struct Cancel {
 enum Method {
     Card(Card),
     VirtualAccount(Box<VirtualAccount>),
+    EasyPay(Box<EasyPay>),
+}
+
+/// How an easy-pay payment was paid: by a card registered in the provider's wallet, or by
+/// the wallet's balance, less the provider's points and coupons.
+#[derive(Debug, Clone)]
+struct EasyPay {
+    provider: Box<str>,
+    card: Option<Card>,
+    discount: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -103,6 +113,32 @@ struct VirtualAccount {
     /// The deadline the account had when its deposit came, should the deposit be taken
     /// back.
     deadline_before_deposit_ms: Option<i64>,
+    /// Refunds to the customer's account that the bank has not settled yet, earliest first.
+    pending_refunds: Vec<PendingRefund>,
+    /// Whether a settled refund went through, and whether one was refused.
+    refund_completed: bool,
+    refund_failed: bool,
+}
+
+/// A refund of a virtual-account payment on its way to the customer's account.
+#[derive(Debug, Clone)]
+struct PendingRefund {
+    /// When the bank settles it, in ms on the fake's clock.
+    due_ms: i64,
+    /// Whether the bank refuses it (a magic refund account).
+    fails: bool,
+}
+
+/// What came of a payment's time being due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Due {
+    /// The payment expired unpaid (`EXPIRED`, a status change).
+    Expired,
+    /// An issued virtual account's deposit deadline passed: it is `expired`, its status
+    /// unchanged.
+    DepositDeadlinePassed,
+    /// Refunds to a virtual-account customer settled (`refundStatus` changed).
+    RefundSettled,
 }
 
 /// The receipt page of a payment (a URI, as the SDK requires).
@@ -135,6 +171,36 @@ pub fn card_decline(card_number: &str) -> Option<&'static str> {
         "9995" => Some("REJECT_CARD_PAYMENT"),
         _ => None,
     }
+}
+
+/// Whether the bank refuses a refund to this account: the fake's magic refund account
+/// numbers end with `0002`, as the declining card numbers do. Toss documents no such
+/// account; a refund to one ends `FAILED` instead of `COMPLETED`.
+pub fn refund_declined(account_number: &str) -> bool {
+    account_number.ends_with("0002")
+}
+
+/// The easy-pay providers Toss's window offers, by the code the SDKs take
+/// (`easyPay: "TOSSPAY"`) and the name a payment's `easyPay.provider` carries (Toss's
+/// 간편결제사 codes).
+pub const EASY_PAY_PROVIDERS: [(&str, &str); 9] = [
+    ("TOSSPAY", "토스페이"),
+    ("NAVERPAY", "네이버페이"),
+    ("KAKAOPAY", "카카오페이"),
+    ("SAMSUNGPAY", "삼성페이"),
+    ("APPLEPAY", "애플페이"),
+    ("LPAY", "엘페이"),
+    ("PAYCO", "페이코"),
+    ("SSG", "SSG페이"),
+    ("PINPAY", "핀페이"),
+];
+
+/// The provider's name of a code or a name (`"TOSSPAY"` or `"토스페이"`), if Toss has it.
+pub fn easy_pay_provider(code_or_name: &str) -> Option<&'static str> {
+    EASY_PAY_PROVIDERS
+        .iter()
+        .find(|(code, name)| code.eq_ignore_ascii_case(code_or_name) || *name == code_or_name)
+        .map(|(_, name)| *name)
 }
 
 /// The payment window's page of a payment.
@@ -226,6 +292,9 @@ impl Payment {
             settlement_status: TossSettlementStatus::Incompleted,
             deadline_before_deposit_ms: None,
             refund_status: TossRefundStatus::None,
+            pending_refunds: Vec::new(),
+            refund_completed: false,
+            refund_failed: false,
         };
         Self::new(
             order,
@@ -233,6 +302,30 @@ impl Payment {
             status,
             now,
         )
+    }
+
+    /// An easy-pay payment through `provider` (a name of [`EASY_PAY_PROVIDERS`]), paid by
+    /// the card registered in the wallet if there is one, else by the wallet's balance;
+    /// `discount` is what the provider's points took off.
+    pub fn easy_pay(
+        order: Order<'_>,
+        provider: &str,
+        card_number: Option<&str>,
+        discount: f64,
+        status: TossPaymentStatus,
+        now: i64,
+    ) -> Self {
+        let easy_pay = EasyPay {
+            provider: provider.into(),
+            card: card_number.map(|number| Card {
+                number: number.into(),
+                installment_months: 0,
+                approve_no: random_below(100_000_000) as u32,
+                acquire_status: TossAcquireStatus::Ready,
+            }),
+            discount,
+        };
+        Self::new(order, Method::EasyPay(Box::new(easy_pay)), status, now)
     }
 
     /// Makes it an escrow payment (`useEscrow: true`) or not.
@@ -256,20 +349,73 @@ impl Payment {
         self.total
     }
 
-    /// The code the issuer refuses this payment's card with, for a magic card number, while
-    /// the payment waits for its approval.
+    /// The code the issuer refuses this payment's card with (a card payment's, or the card
+    /// an easy pay is paid by), for a magic card number, while the payment waits for its
+    /// approval.
     pub fn card_decline(&self) -> Option<&'static str> {
+        if self.status != TossPaymentStatus::InProgress {
+            return None;
+        }
         match &self.method {
-            Method::Card(card) if self.status == TossPaymentStatus::InProgress => {
-                card_decline(&card.number)
-            }
-            _ => None,
+            Method::Card(card) => card_decline(&card.number),
+            Method::EasyPay(easy_pay) => easy_pay
+                .card
+                .as_ref()
+                .and_then(|card| card_decline(&card.number)),
+            Method::VirtualAccount(_) => None,
         }
     }
 
-    /// When it expires unless something happens, in ms on the fake's clock.
-    pub fn expires_at_ms(&self) -> Option<i64> {
-        self.expires_at_ms
+    /// When it next has something due on the fake's clock (an expiry, a refund settling),
+    /// in ms.
+    pub fn due_at_ms(&self) -> Option<i64> {
+        let refund = match &self.method {
+            Method::VirtualAccount(account) => account.pending_refunds.first().map(|r| r.due_ms),
+            _ => None,
+        };
+        match (self.expires_at_ms, refund) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Does what is due at `due_ms`, when its timer fires: expires a payment still waiting,
+    /// or settles the refunds due. A timer whose time no longer is the payment's does
+    /// nothing.
+    pub fn on_due(&mut self, due_ms: i64) -> Option<Due> {
+        if let Some(expired) = self.expire(due_ms) {
+            return Some(expired);
+        }
+        let Method::VirtualAccount(account) = &mut self.method else {
+            return None;
+        };
+        let settled = account
+            .pending_refunds
+            .iter()
+            .take_while(|r| r.due_ms <= due_ms)
+            .count();
+        if settled == 0 {
+            return None;
+        }
+        for refund in account.pending_refunds.drain(..settled) {
+            if refund.fails {
+                account.refund_failed = true;
+            } else {
+                account.refund_completed = true;
+            }
+        }
+        // Toss's refund statuses: every refund through, every one refused, or some of each.
+        account.refund_status = match (
+            account.pending_refunds.is_empty(),
+            account.refund_completed,
+            account.refund_failed,
+        ) {
+            (false, _, _) => TossRefundStatus::Pending,
+            (true, _, false) => TossRefundStatus::Completed,
+            (true, false, true) => TossRefundStatus::Failed,
+            (true, true, true) => TossRefundStatus::PartialFailed,
+        };
+        Some(Due::RefundSettled)
     }
 
     pub fn transaction_key(&self) -> String {
@@ -303,7 +449,7 @@ impl Payment {
                     .map(|d| d.timestamp_millis());
                 Ok(true)
             }
-            (TossPaymentStatus::InProgress, Method::Card(_)) => {
+            (TossPaymentStatus::InProgress, Method::Card(_) | Method::EasyPay(_)) => {
                 self.status = TossPaymentStatus::Done;
                 self.approved_at = Some(now);
                 self.expires_at_ms = None;
@@ -339,7 +485,15 @@ impl Payment {
     }
 
     /// Cancels all (`cancelAmount` absent) or part of a payment. A refusal changes nothing.
-    pub fn cancel(&mut self, input: &TossPaymentCancelCreate, now: i64) -> Result<(), TossFault> {
+    /// The money of a paid virtual account goes back to the customer's refund account: the
+    /// refund is `PENDING` until the bank settles it, `refund_delay_ms` later on the fake's
+    /// clock.
+    pub fn cancel(
+        &mut self,
+        input: &TossPaymentCancelCreate,
+        now: i64,
+        refund_delay_ms: i64,
+    ) -> Result<(), TossFault> {
         let status = self.status;
         match status {
             TossPaymentStatus::Canceled => return Err(TossFault::of("ALREADY_CANCELED_PAYMENT")),
@@ -391,10 +545,23 @@ impl Payment {
         self.expires_at_ms = None;
         match &mut self.method {
             Method::VirtualAccount(account) if paid_virtual_account => {
-                account.refund_status = TossRefundStatus::Completed;
+                let fails = input
+                    .refund_receive_account
+                    .as_ref()
+                    .is_some_and(|a| refund_declined(&a.account_number));
+                account.pending_refunds.push(PendingRefund {
+                    due_ms: now.saturating_mul(1000).saturating_add(refund_delay_ms),
+                    fails,
+                });
+                account.refund_status = TossRefundStatus::Pending;
             }
             Method::Card(card) if remaining == 0.0 => {
                 card.acquire_status = TossAcquireStatus::Canceled;
+            }
+            Method::EasyPay(easy_pay) if remaining == 0.0 => {
+                if let Some(card) = &mut easy_pay.card {
+                    card.acquire_status = TossAcquireStatus::Canceled;
+                }
             }
             _ => {}
         }
@@ -413,6 +580,11 @@ impl Payment {
                 "the payment is {}, not WAITING_FOR_DEPOSIT",
                 status_name(self.status)
             )));
+        }
+        if account.expired {
+            return Err(TossFault::invalid(
+                "the account's deposit deadline has passed",
+            ));
         }
         self.status = TossPaymentStatus::Done;
         self.approved_at = Some(now);
@@ -446,8 +618,8 @@ impl Payment {
     }
 
     /// Expires a payment still waiting when its timer, due at `due_ms`, fires (a timer
-    /// whose time no longer is the payment's is stale). Whether it did.
-    pub fn expire(&mut self, due_ms: i64) -> bool {
+    /// whose time no longer is the payment's is stale), and says how.
+    pub fn expire(&mut self, due_ms: i64) -> Option<Due> {
         if self.expires_at_ms != Some(due_ms)
             || !matches!(
                 self.status,
@@ -456,14 +628,28 @@ impl Payment {
                     | TossPaymentStatus::Ready
             )
         {
-            return false;
+            return None;
         }
         self.expires_at_ms = None;
-        self.status = TossPaymentStatus::Expired;
-        if let Method::VirtualAccount(account) = &mut self.method {
-            account.expired = true;
+        match &mut self.method {
+            // Toss's webhook-events reference (DEPOSIT_CALLBACK, its status flow): an issued
+            // account whose deposit deadline passes stays `WAITING_FOR_DEPOSIT`, and no
+            // webhook is sent (its FAQ: no callback for an expired account). The account is
+            // marked `expired` and takes no deposit.
+            Method::VirtualAccount(account)
+                if self.status == TossPaymentStatus::WaitingForDeposit =>
+            {
+                account.expired = true;
+                Some(Due::DepositDeadlinePassed)
+            }
+            method => {
+                if let Method::VirtualAccount(account) = method {
+                    account.expired = true;
+                }
+                self.status = TossPaymentStatus::Expired;
+                Some(Due::Expired)
+            }
         }
-        true
     }
 
     /// Refuses a cash receipt this payment cannot have: another order's, an incomplete
@@ -524,6 +710,7 @@ impl Payment {
             method: match self.method {
                 Method::Card(_) => METHOD_CARD,
                 Method::VirtualAccount(_) => METHOD_VIRTUAL_ACCOUNT,
+                Method::EasyPay(_) => METHOD_EASY_PAY,
             }
             .to_owned(),
             kind: self.kind,
@@ -567,26 +754,29 @@ impl Payment {
         };
         match &self.method {
             Method::Card(card) => TossPayment::Card(TossCardPayment {
-                card: TossCard {
-                    company: card_company(&card.number).to_owned(),
-                    number: card.number.to_string(),
-                    installment_plan_months: card.installment_months,
-                    is_interest_free: false,
-                    approve_no: format!("{:08}", card.approve_no),
-                    use_card_point: false,
-                    card_type: "신용".to_owned(),
-                    owner_type: "개인".to_owned(),
-                    acquire_status: card.acquire_status,
-                    receipt_url: receipt_url(payment_key),
-                    amount: self.total,
-                    issuer_code: card_company_code(&card.number).to_owned(),
-                    acquirer_code: Some(card_company_code(&card.number).to_owned()),
-                    interest_payer: None,
-                },
+                card: card.render(payment_key, self.total),
                 discount: None,
                 easy_pay: None,
                 base,
             }),
+            // Toss's easy-pay guide (간편결제 응답 확인): a card registered in the wallet pays
+            // `card.amount` and leaves `easyPay.amount` 0; the wallet's balance pays
+            // `easyPay.amount` with `card` null; points are `easyPay.discountAmount`.
+            Method::EasyPay(easy_pay) => {
+                let paid = self.total - easy_pay.discount;
+                TossPayment::EasyPay(TossEasyPayPayment {
+                    card: easy_pay
+                        .card
+                        .as_ref()
+                        .map(|card| card.render(payment_key, paid)),
+                    easy_pay: Some(TossEasyPay {
+                        provider: easy_pay.provider.to_string(),
+                        amount: if easy_pay.card.is_some() { 0.0 } else { paid },
+                        discount_amount: easy_pay.discount,
+                    }),
+                    base,
+                })
+            }
             Method::VirtualAccount(account) => {
                 TossPayment::VirtualAccount(TossVirtualAccountPayment {
                     secret: account.secret.to_string(),
@@ -603,6 +793,28 @@ impl Payment {
                     base,
                 })
             }
+        }
+    }
+}
+
+impl Card {
+    /// The card part of a payment, of which the card paid `amount`.
+    fn render(&self, payment_key: &str, amount: f64) -> TossCard {
+        TossCard {
+            company: card_company(&self.number).to_owned(),
+            number: self.number.to_string(),
+            installment_plan_months: self.installment_months,
+            is_interest_free: false,
+            approve_no: format!("{:08}", self.approve_no),
+            use_card_point: false,
+            card_type: "신용".to_owned(),
+            owner_type: "개인".to_owned(),
+            acquire_status: self.acquire_status,
+            receipt_url: receipt_url(payment_key),
+            amount,
+            issuer_code: card_company_code(&self.number).to_owned(),
+            acquirer_code: Some(card_company_code(&self.number).to_owned()),
+            interest_payer: None,
         }
     }
 }
@@ -686,7 +898,7 @@ mod tests {
             payment.approve("order-1", 15_000.0, 1_700_000_060),
             Ok(true)
         );
-        assert_eq!(payment.expires_at_ms(), None);
+        assert_eq!(payment.due_at_ms(), None);
         assert_eq!(
             payment.approve("order-1", 15_000.0, 0).unwrap_err().code,
             "ALREADY_PROCESSED_PAYMENT"
@@ -696,7 +908,7 @@ mod tests {
             cancel_amount: Some(5_000.0),
             ..TossPaymentCancelCreate::default()
         };
-        payment.cancel(&part, 1_700_000_120).unwrap();
+        payment.cancel(&part, 1_700_000_120, 0).unwrap();
         let TossPayment::Card(card) = payment.render("key") else {
             panic!("a card payment")
         };
@@ -721,7 +933,7 @@ mod tests {
             ..TossPaymentCancelCreate::default()
         };
         assert_eq!(
-            payment.cancel(&over, 0).unwrap_err().code,
+            payment.cancel(&over, 0, 0).unwrap_err().code,
             "NOT_CANCELABLE_AMOUNT"
         );
     }
@@ -738,17 +950,21 @@ mod tests {
             1_700_000_000,
         )
         .expiring_at(1_700_100_000_000);
-        assert!(!payment.expire(5), "a stale timer does nothing");
+        assert_eq!(payment.expire(5), None, "a stale timer does nothing");
         let mut paid = payment.clone();
         paid.deposit(1_700_000_500).unwrap();
         assert_eq!(paid.render("key").base().status, TossPaymentStatus::Done);
-        assert!(!paid.expire(1_700_100_000_000));
-        assert!(payment.expire(1_700_100_000_000));
+        assert_eq!(paid.expire(1_700_100_000_000), None);
+        assert_eq!(
+            payment.expire(1_700_100_000_000),
+            Some(Due::DepositDeadlinePassed)
+        );
         let TossPayment::VirtualAccount(account) = payment.render("key") else {
             panic!("a virtual account")
         };
         assert!(account.virtual_account.expired);
-        assert_eq!(account.base.status, TossPaymentStatus::Expired);
+        assert_eq!(account.base.status, TossPaymentStatus::WaitingForDeposit);
+        assert!(payment.deposit(1_700_100_000).is_err());
         assert_eq!(account.virtual_account.account_number.len(), 14);
         assert!(account.secret.starts_with("ps_"));
     }

@@ -60,6 +60,11 @@ pub(super) fn change_payment(
         })?
 }
 
+/// How long a virtual account's refund stays `PENDING`, in ms.
+pub(super) fn refund_delay_ms(fake: &FakeToss) -> i64 {
+    i64::try_from(fake.inner.config.refund_delay.as_millis()).unwrap_or(i64::MAX)
+}
+
 /// How long a payment may wait `IN_PROGRESS`, in ms.
 pub(super) fn window_ms(fake: &FakeToss) -> i64 {
     i64::try_from(fake.inner.config.payment_window.as_millis()).unwrap_or(i64::MAX)

@@ -10,7 +10,7 @@ use payments_api::toss::*;
 use super::super::error::TossFault;
 use super::super::model::{self, Event, Order, Payment};
 use super::super::{FakeToss, MerchantHandle, forced_code};
-use super::{Merchant, Reply, TossJson, change_payment, window_ms};
+use super::{Merchant, Reply, TossJson, change_payment, refund_delay_ms, window_ms};
 
 /// `GET /v1/payments/{paymentKey}`.
 pub(in super::super) async fn one(
@@ -174,8 +174,10 @@ async fn approve_payment(
                     .map_err(|e| (false, e)),
             };
             let rendered = payment.render(payment_key);
+            // A virtual account chosen in the window is issued by the approval: Toss tells
+            // of it as of every change of a virtual account, twice.
             let events = match outcome {
-                Ok(true) | Err((true, _)) => vec![Event::StatusChanged(rendered.clone())],
+                Ok(true) | Err((true, _)) => Event::of_change(&rendered),
                 _ => Vec::new(),
             };
             (outcome.map(|_| rendered).map_err(|(_, e)| e), events)
@@ -193,11 +195,11 @@ pub(in super::super) async fn cancel(
     TossJson(input): TossJson<TossPaymentCancelCreate>,
 ) -> Reply<TossPayment> {
     model::check_cancel_reason(&input.cancel_reason)?;
+    let refund_delay_ms = refund_delay_ms(&fake);
     let payment = change_payment(&fake, &merchant, &payment_key, |payment, now| {
-        payment.cancel(&input, now)
+        payment.cancel(&input, now, refund_delay_ms)
     })?;
-    fake.notify(&merchant, vec![Event::StatusChanged(payment.clone())])
-        .await;
+    fake.notify(&merchant, Event::of_change(&payment)).await;
     Ok(Json(payment))
 }
 

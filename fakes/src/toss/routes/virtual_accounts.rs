@@ -51,7 +51,8 @@ pub(in super::super) async fn issue(
         let key = data.insert_payment(payment, now_ms);
         data.payment(&key, now_ms)?.render(&key)
     };
-    fake.notify(&merchant, vec![Event::StatusChanged(payment.clone())])
-        .await;
+    // Toss's webhook-events reference (DEPOSIT_CALLBACK): an issued account is told as a
+    // status change and as a deposit callback, `WAITING_FOR_DEPOSIT`.
+    fake.notify(&merchant, Event::of_change(&payment)).await;
     Ok(Json(payment))
 }
