@@ -433,19 +433,16 @@ impl Fake for FakePortOne {
 
     async fn run_due(&self) {
         let now = self.now();
-        let mut outgoing = Vec::new();
-        for merchant in self.inner.merchants.all() {
-            let events = {
-                let mut data = merchant.lock();
-                let mut events = data.expire_due(now);
-                events.extend(data.run_schedules(now));
-                events
-            };
-            if !events.is_empty() {
-                outgoing.extend(self.outgoing(&merchant, events));
-            }
-        }
-        self.inner.core.webhooks.send(outgoing).await;
+        let due = |data: &mut MerchantData| {
+            let mut events = data.expire_due(now);
+            events.extend(data.run_schedules(now));
+            events
+        };
+        let core = &self.inner.core;
+        core.run_due(&self.inner.merchants, due, |merchant, events| {
+            self.outgoing(merchant, events)
+        })
+        .await;
     }
 
     fn openapi() -> utoipa::openapi::OpenApi {

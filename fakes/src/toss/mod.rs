@@ -299,15 +299,15 @@ impl Fake for FakeToss {
 
     async fn run_due(&self) {
         let now = self.now_ms();
-        let mut outgoing = Vec::new();
-        for merchant in self.inner.merchants.all() {
-            let expired = merchant.lock().expire_due(now);
-            if !expired.is_empty() {
-                let events = expired.into_iter().map(Event::StatusChanged).collect();
-                outgoing.extend(self.outgoing(&merchant, events));
-            }
-        }
-        self.inner.core.webhooks.send(outgoing).await;
+        let expire = |data: &mut MerchantData| {
+            let expired = data.expire_due(now);
+            expired.into_iter().map(Event::StatusChanged).collect()
+        };
+        let core = &self.inner.core;
+        core.run_due(&self.inner.merchants, expire, |merchant, events| {
+            self.outgoing(merchant, events)
+        })
+        .await;
     }
 
     fn openapi() -> utoipa::openapi::OpenApi {
