@@ -317,20 +317,23 @@ impl FakePortOne {
         };
         let key: Arc<[u8]> = key.into();
         let store_id = data.store.store_id.clone();
+        let shared_url = data.shared_url(&url);
         events
             .into_iter()
             .map(|event| {
-                let id = format!("msg_{}", uuid::Uuid::new_v4().simple());
+                let uuid = uuid::Uuid::new_v4();
                 if let (Some(payment_id), Some(status)) = (&event.payment_id, event.status) {
                     let sent = SentWebhook {
-                        id: id.clone(),
-                        url: url.clone(),
+                        uuid,
+                        url: shared_url.clone(),
+                        kind: event.kind,
                         status,
-                        event: event.clone(),
+                        cancellation_id: event.cancellation_id.as_deref().map(Box::from),
                         at: now,
                     };
                     let _ = data.change_payment(payment_id, now_ms, |p| p.remember(sent));
                 }
+                let id = model::message_id(uuid);
                 outgoing_of(&event, &store_id, &url, id, key.clone(), now)
             })
             .collect()
@@ -342,10 +345,15 @@ impl FakePortOne {
         self.inner.core.webhooks.send(outgoing).await;
     }
 
-    /// Sends a payment's webhook again, under a new id.
-    async fn resend(&self, merchant: &MerchantHandle, sent: &SentWebhook) -> PaymentWebhook {
+    /// Sends a payment's webhook again, under a new id: `event` is what it reported.
+    async fn resend(
+        &self,
+        merchant: &MerchantHandle,
+        sent: &SentWebhook,
+        event: &Event,
+    ) -> PaymentWebhook {
         let now = self.now();
-        let id = format!("msg_{}", uuid::Uuid::new_v4().simple());
+        let id = model::message_id(uuid::Uuid::new_v4());
         let (secret, store_id) = {
             let data = merchant.lock();
             (
@@ -356,20 +364,14 @@ impl FakePortOne {
             )
         };
         if let Ok(key) = payments_api::signature::secret_key(&secret) {
-            let outgoing = outgoing_of(
-                &sent.event,
-                &store_id,
-                &sent.url,
-                id.clone(),
-                key.into(),
-                sent.at,
-            );
+            let outgoing =
+                outgoing_of(event, &store_id, &sent.url, id.clone(), key.into(), sent.at);
             self.inner.core.webhooks.send(vec![outgoing]).await;
         }
         PaymentWebhook {
             payment_status: Some(sent.status),
             id,
-            url: sent.url.clone(),
+            url: sent.url.to_string(),
             is_async: Some(true),
             trigger: Some("MANUAL".to_owned()),
             triggered_at: Some(now),
