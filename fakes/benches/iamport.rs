@@ -11,26 +11,19 @@
 mod load;
 
 use load::{Args, Call, Target, machine, report};
-use payments_fakes::Fake as _;
 use payments_fakes::iamport::{FakeIamport, IamportConfig};
 use serde_json::{Value, json};
 
 fn main() {
-    let args = Args::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    runtime.block_on(run(args));
+    load::main(run);
 }
 
 const JSON: (&str, &str) = ("content-type", "application/json");
 
 /// A fake on a port, the target of anonymous requests, and of a merchant's.
 async fn start(config: IamportConfig, args: &Args) -> (FakeIamport, Target, Target) {
-    let fake = FakeIamport::new(config);
-    let address = load::serve(fake.router()).await;
-    let anonymous = Target::new(&address, &[JSON], args.connections);
+    let (fake, anonymous) = load::start(FakeIamport::new(config), &[JSON], args).await;
+    let address = anonymous.address.clone();
     let mut connection = anonymous.connect().await;
     let token = connection
         .json(

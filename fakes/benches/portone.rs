@@ -17,23 +17,16 @@ use payments_fakes::portone::{DEFAULT_API_SECRET, FakePortOne, PortOneConfig};
 use serde_json::{Value, json};
 
 fn main() {
-    let args = Args::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    runtime.block_on(run(args));
+    load::main(run);
 }
 
 async fn start(config: PortOneConfig, args: &Args) -> (FakePortOne, Target) {
-    let fake = FakePortOne::new(config);
-    let address = load::serve(fake.router()).await;
     let auth = format!("PortOne {DEFAULT_API_SECRET}");
     let headers = [
         ("authorization", auth.as_str()),
         ("content-type", "application/json"),
     ];
-    (fake, Target::new(&address, &headers, args.connections))
+    load::start(FakePortOne::new(config), &headers, args).await
 }
 
 fn instant(number: &str, total: i64) -> Value {

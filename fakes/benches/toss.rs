@@ -12,19 +12,13 @@ mod load;
 
 use base64::Engine as _;
 use load::{Args, Call, Target, machine, report};
-use payments_fakes::Fake as _;
 use payments_fakes::toss::{FakeToss, TossConfig};
 use serde_json::{Value, json};
 
 const KEY: &str = "test_sk_bench_merchant_0001";
 
 fn main() {
-    let args = Args::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    runtime.block_on(run(args));
+    load::main(run);
 }
 
 fn headers() -> Vec<(String, String)> {
@@ -39,14 +33,12 @@ fn headers() -> Vec<(String, String)> {
 }
 
 async fn start(config: TossConfig, args: &Args) -> (FakeToss, Target) {
-    let fake = FakeToss::new(config);
-    let address = load::serve(fake.router()).await;
     let headers = headers();
     let headers: Vec<(&str, &str)> = headers
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    (fake, Target::new(&address, &headers, args.connections))
+    load::start(FakeToss::new(config), &headers, args).await
 }
 
 async fn run(args: Args) {

@@ -13,10 +13,11 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::Response;
 
 use crate::clock::Clock;
-use crate::delivery::{DeliveryConfig, Dispatcher};
+use crate::delivery::{DeliveryConfig, Dispatcher, Outgoing};
 use crate::faults::{FaultLayer, Faults};
 use crate::http::{JournalLayer, MAX_BODY};
 use crate::journal::Journal;
+use crate::registry::{Merchant, Records, Registry};
 
 /// The limits of a fake's shared machinery.
 #[derive(Debug, Clone)]
@@ -63,6 +64,25 @@ impl Core {
         self.faults.clear();
         self.journal.clear();
         self.clock.reset();
+    }
+
+    /// Makes every merchant's due changes (`due`, under the merchant's lock, answers the
+    /// events they make) and sends the webhooks `outgoing` makes of those events, in one
+    /// batch. The lock is let go before `outgoing` runs, which takes it again as it needs.
+    pub async fn run_due<D: Records, E>(
+        &self,
+        merchants: &Registry<D>,
+        mut due: impl FnMut(&mut D) -> Vec<E>,
+        mut outgoing: impl FnMut(&Merchant<D>, Vec<E>) -> Vec<Outgoing>,
+    ) {
+        let mut batch = Vec::new();
+        for merchant in merchants.all() {
+            let events = due(&mut merchant.lock());
+            if !events.is_empty() {
+                batch.extend(outgoing(&merchant, events));
+            }
+        }
+        self.webhooks.send(batch).await;
     }
 }
 

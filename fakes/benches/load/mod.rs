@@ -5,6 +5,7 @@
 
 #![allow(dead_code)]
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -13,7 +14,27 @@ use axum::body::Body;
 use http_body_util::BodyExt as _;
 use hyper::Request;
 use hyper_util::rt::TokioIo;
+use payments_fakes::Fake;
 use tokio::net::{TcpListener, TcpStream};
+
+/// A bench's `main`: runs `run` with the arguments given after `--`, on a runtime with a
+/// worker per core, as the fakes run in the harness.
+pub fn main<F: Future<Output = ()>>(run: impl FnOnce(Args) -> F) {
+    let args = Args::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(run(args));
+}
+
+/// Serves `fake` on a loopback port; answers it with the target of requests that carry
+/// `headers` over the connections `args` asks for.
+pub async fn start<F: Fake>(fake: F, headers: &[(&str, &str)], args: &Args) -> (F, Target) {
+    let address = serve(fake.router()).await;
+    let target = Target::new(&address, headers, args.connections);
+    (fake, target)
+}
 
 /// The arguments every fake's bench takes: `[REQUESTS [CONNECTIONS]]` after `--`.
 pub struct Args {

@@ -93,7 +93,7 @@ pub(super) async fn payment_window(
         let mut data = merchant.lock();
         data.check_new_attempt(&payment_id, &order, now_ms)?;
         let mut payment = PaymentRecord::new(&payment_id, order, platform, now);
-        let tx_id = payment.transaction_id.clone();
+        let tx_id = payment.transaction_id.to_string();
         let mut result = WindowResult {
             payment_id: payment_id.clone(),
             transaction_type: "PAYMENT",

@@ -317,20 +317,23 @@ impl FakePortOne {
         };
         let key: Arc<[u8]> = key.into();
         let store_id = data.store.store_id.clone();
+        let shared_url = data.shared_url(&url);
         events
             .into_iter()
             .map(|event| {
-                let id = format!("msg_{}", uuid::Uuid::new_v4().simple());
+                let uuid = uuid::Uuid::new_v4();
                 if let (Some(payment_id), Some(status)) = (&event.payment_id, event.status) {
                     let sent = SentWebhook {
-                        id: id.clone(),
-                        url: url.clone(),
+                        uuid,
+                        url: shared_url.clone(),
+                        kind: event.kind,
                         status,
-                        event: event.clone(),
+                        cancellation_id: event.cancellation_id.as_deref().map(Box::from),
                         at: now,
                     };
                     let _ = data.change_payment(payment_id, now_ms, |p| p.remember(sent));
                 }
+                let id = model::message_id(uuid);
                 outgoing_of(&event, &store_id, &url, id, key.clone(), now)
             })
             .collect()
@@ -342,10 +345,15 @@ impl FakePortOne {
         self.inner.core.webhooks.send(outgoing).await;
     }
 
-    /// Sends a payment's webhook again, under a new id.
-    async fn resend(&self, merchant: &MerchantHandle, sent: &SentWebhook) -> PaymentWebhook {
+    /// Sends a payment's webhook again, under a new id: `event` is what it reported.
+    async fn resend(
+        &self,
+        merchant: &MerchantHandle,
+        sent: &SentWebhook,
+        event: &Event,
+    ) -> PaymentWebhook {
         let now = self.now();
-        let id = format!("msg_{}", uuid::Uuid::new_v4().simple());
+        let id = model::message_id(uuid::Uuid::new_v4());
         let (secret, store_id) = {
             let data = merchant.lock();
             (
@@ -356,20 +364,14 @@ impl FakePortOne {
             )
         };
         if let Ok(key) = payments_api::signature::secret_key(&secret) {
-            let outgoing = outgoing_of(
-                &sent.event,
-                &store_id,
-                &sent.url,
-                id.clone(),
-                key.into(),
-                sent.at,
-            );
+            let outgoing =
+                outgoing_of(event, &store_id, &sent.url, id.clone(), key.into(), sent.at);
             self.inner.core.webhooks.send(vec![outgoing]).await;
         }
         PaymentWebhook {
             payment_status: Some(sent.status),
             id,
-            url: sent.url.clone(),
+            url: sent.url.to_string(),
             is_async: Some(true),
             trigger: Some("MANUAL".to_owned()),
             triggered_at: Some(now),
@@ -433,19 +435,16 @@ impl Fake for FakePortOne {
 
     async fn run_due(&self) {
         let now = self.now();
-        let mut outgoing = Vec::new();
-        for merchant in self.inner.merchants.all() {
-            let events = {
-                let mut data = merchant.lock();
-                let mut events = data.expire_due(now);
-                events.extend(data.run_schedules(now));
-                events
-            };
-            if !events.is_empty() {
-                outgoing.extend(self.outgoing(&merchant, events));
-            }
-        }
-        self.inner.core.webhooks.send(outgoing).await;
+        let due = |data: &mut MerchantData| {
+            let mut events = data.expire_due(now);
+            events.extend(data.run_schedules(now));
+            events
+        };
+        let core = &self.inner.core;
+        core.run_due(&self.inner.merchants, due, |merchant, events| {
+            self.outgoing(merchant, events)
+        })
+        .await;
     }
 
     fn openapi() -> utoipa::openapi::OpenApi {

@@ -309,14 +309,13 @@ impl Fake for FakeToss {
 
     async fn run_due(&self) {
         let now = self.now_ms();
-        let mut outgoing = Vec::new();
-        for merchant in self.inner.merchants.all() {
-            let events = merchant.lock().run_due(now);
-            if !events.is_empty() {
-                outgoing.extend(self.outgoing(&merchant, events));
-            }
-        }
-        self.inner.core.webhooks.send(outgoing).await;
+        let core = &self.inner.core;
+        core.run_due(
+            &self.inner.merchants,
+            |data: &mut MerchantData| data.run_due(now),
+            |merchant, events| self.outgoing(merchant, events),
+        )
+        .await;
     }
 
     fn openapi() -> utoipa::openapi::OpenApi {

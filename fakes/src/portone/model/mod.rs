@@ -8,13 +8,14 @@ mod billing;
 mod payment;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, Duration, Utc};
 use payments_api::portone::*;
 
 pub use billing::{BillingKeyRecord, ScheduleRecord};
 pub use payment::{
-    MAX_RESENDS, Method, Order, PaymentRecord, SentWebhook, card_method, customer_of,
+    MAX_RESENDS, Method, Order, PaymentRecord, SentWebhook, card_method, customer_of, message_id,
 };
 
 use super::error::PortOneFault;
@@ -74,6 +75,8 @@ pub struct MerchantData {
     pub webhook_url: Option<Option<String>>,
     /// The store's own webhook secret, replacing the configured one.
     pub webhook_secret: Option<String>,
+    /// The URL its webhooks last went to, which every payment's remembered webhooks share.
+    sent_to: Option<Arc<str>>,
     payments: VolatileStore<PaymentRecord>,
     pre_registrations: VolatileStore<PreRegistration>,
     billing_keys: VolatileStore<BillingKeyRecord>,
@@ -100,6 +103,7 @@ impl MerchantData {
             store,
             webhook_url: None,
             webhook_secret: None,
+            sent_to: None,
             payments: VolatileStore::sharing(ttl_ms, capacity, budget.clone()),
             pre_registrations: VolatileStore::sharing(ttl_ms, capacity, budget.clone()),
             billing_keys: VolatileStore::sharing(billing_ttl_ms, capacity, budget.clone()),
@@ -107,6 +111,15 @@ impl MerchantData {
             scheduled: HashMap::new(),
             deposits_due: Deadlines::default(),
             schedules_due: Deadlines::default(),
+        }
+    }
+
+    /// `url` as the payments' remembered webhooks keep it: one copy while the URL stays
+    /// the same, rather than one per webhook.
+    pub fn shared_url(&mut self, url: &str) -> Arc<str> {
+        match &self.sent_to {
+            Some(last) if **last == *url => last.clone(),
+            _ => self.sent_to.insert(Arc::from(url)).clone(),
         }
     }
 
@@ -684,10 +697,13 @@ pub fn check_installment(months: Option<i32>) -> Result<i32, PortOneFault> {
 }
 
 /// The type of cash receipt asked for, if any.
-pub fn cash_receipt_kind(input: Option<&CashReceiptInput>) -> Result<Option<String>, PortOneFault> {
+pub fn cash_receipt_kind(
+    input: Option<&CashReceiptInput>,
+) -> Result<Option<&'static str>, PortOneFault> {
     match input.map(|c| c.kind.as_str()) {
         None | Some("NO_RECEIPT") => Ok(None),
-        Some(kind @ ("PERSONAL" | "CORPORATE")) => Ok(Some(kind.to_owned())),
+        Some("PERSONAL") => Ok(Some("PERSONAL")),
+        Some("CORPORATE") => Ok(Some("CORPORATE")),
         Some(other) => Err(PortOneFault::invalid(format!(
             "cashReceipt.type must be PERSONAL, CORPORATE or NO_RECEIPT, got {other:?}"
         ))),

@@ -1,5 +1,7 @@
 //! Payments: their attempts, PortOne's state machine, cancellations and cash receipts.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use payments_api::portone::*;
 
@@ -34,20 +36,38 @@ pub enum Method {
     },
 }
 
-/// A webhook the payment caused.
+/// A webhook the payment caused. The payment keeps up to [`MAX_REMEMBERED_WEBHOOKS`] of
+/// them, so it holds only what its own fields do not: the rest of the event is the
+/// payment's ([`PaymentRecord::sent_event`]), and the URL is shared with the store's other
+/// payments.
 #[derive(Debug, Clone)]
 pub struct SentWebhook {
-    pub id: String,
-    pub url: String,
+    /// The `msg_` id without its prefix ([`SentWebhook::id`] writes it whole).
+    pub uuid: uuid::Uuid,
+    pub url: Arc<str>,
+    pub kind: WebhookType,
     pub status: PaymentStatus,
-    pub event: Event,
+    pub cancellation_id: Option<Box<str>>,
     pub at: DateTime<Utc>,
+}
+
+impl SentWebhook {
+    /// Its id on the wire: `msg_` and 32 hex digits.
+    pub fn id(&self) -> String {
+        message_id(self.uuid)
+    }
+}
+
+/// A webhook's id on the wire.
+pub fn message_id(uuid: uuid::Uuid) -> String {
+    format!("msg_{}", uuid.simple())
 }
 
 /// A cash receipt issued with a payment.
 #[derive(Debug, Clone)]
 pub struct Receipt {
-    pub kind: String,
+    /// `PERSONAL` or `CORPORATE`.
+    pub kind: &'static str,
     pub issue_number: String,
     pub amount: i64,
     pub issued_at: DateTime<Utc>,
@@ -60,8 +80,10 @@ pub struct Order {
     pub order_name: String,
     pub total: i64,
     pub tax_free: i64,
-    pub currency: String,
-    pub customer: Customer,
+    /// One of those [`check_currency`] takes.
+    pub currency: &'static str,
+    /// None when the merchant said nothing of the customer, as most API payments.
+    pub customer: Option<Box<Customer>>,
     pub custom_data: Option<String>,
 }
 
@@ -92,7 +114,7 @@ impl Order {
                 "면세 금액 등 하위 항목들의 합이 전체 결제 금액을 초과했습니다.",
             ));
         }
-        check_currency(currency)?;
+        let currency = check_currency(currency)?;
         if custom_data.is_some_and(|d| d.len() > 10_000) {
             return Err(PortOneFault::invalid("customData is at most 10,000 bytes"));
         }
@@ -100,17 +122,22 @@ impl Order {
             order_name: order_name.to_owned(),
             total: amount.total,
             tax_free,
-            currency: currency.to_owned(),
-            customer: customer.map(customer_of).unwrap_or_default(),
+            currency,
+            customer: customer
+                .map(customer_of)
+                .filter(|c| *c != Customer::default())
+                .map(Box::new),
             custom_data: custom_data.map(str::to_owned),
         })
     }
 }
 
 /// The currencies the fake takes: the won, and the dollar and yen for overseas channels.
-pub fn check_currency(currency: &str) -> Result<(), PortOneFault> {
+pub fn check_currency(currency: &str) -> Result<&'static str, PortOneFault> {
     match currency {
-        "KRW" | "USD" | "JPY" => Ok(()),
+        "KRW" => Ok("KRW"),
+        "USD" => Ok("USD"),
+        "JPY" => Ok("JPY"),
         other => Err(PortOneFault::invalid(format!(
             "currency {other:?} is not one the channel takes (KRW, USD, JPY)"
         ))),
@@ -138,7 +165,8 @@ pub fn customer_of(input: &CustomerInput) -> Customer {
 #[derive(Debug, Clone)]
 pub struct PaymentRecord {
     pub id: String,
-    pub transaction_id: String,
+    /// The current attempt's id: a record is one attempt, replaced by the next.
+    pub transaction_id: uuid::Uuid,
     pub status: PaymentStatus,
     pub method: Option<Method>,
     pub order: Order,
@@ -152,11 +180,14 @@ pub struct PaymentRecord {
     pub updated_at: DateTime<Utc>,
     pub status_changed_at: DateTime<Utc>,
     pub paid_at: Option<DateTime<Utc>>,
-    pub failure: Option<(DateTime<Utc>, PaymentFailure)>,
+    /// When and why it failed; boxed, as few payments fail.
+    pub failure: Option<Box<(DateTime<Utc>, PaymentFailure)>>,
     pub pg_tx_id: Option<String>,
     pub cancellations: Vec<Cancellation>,
-    pub cash_receipt_kind: Option<String>,
-    pub cash_receipt: Option<Receipt>,
+    /// The type of cash receipt asked for (`PERSONAL`, `CORPORATE`).
+    pub cash_receipt_kind: Option<&'static str>,
+    /// Boxed, as few payments ask for one.
+    pub cash_receipt: Option<Box<Receipt>>,
     /// The token the payment window hands over when the merchant confirms payments itself.
     pub payment_token: Option<String>,
     pub webhooks: Vec<SentWebhook>,
@@ -168,7 +199,7 @@ impl PaymentRecord {
     pub fn new(id: &str, order: Order, platform: &'static str, now: DateTime<Utc>) -> Self {
         Self {
             id: id.to_owned(),
-            transaction_id: uuid::Uuid::new_v4().to_string(),
+            transaction_id: uuid::Uuid::new_v4(),
             status: PaymentStatus::Ready,
             method: None,
             order,
@@ -212,14 +243,14 @@ impl PaymentRecord {
         self.paid_at = Some(now);
         self.payment_token = None;
         self.pg_tx_id = Some(super::pg_tx_id());
-        if let Some(kind) = self.cash_receipt_kind.clone() {
-            self.cash_receipt = Some(Receipt {
+        if let Some(kind) = self.cash_receipt_kind {
+            self.cash_receipt = Some(Box::new(Receipt {
                 kind,
                 issue_number: crate::ids::random_digits(9),
                 amount: self.order.total,
                 issued_at: now,
                 cancelled_at: None,
-            });
+            }));
         }
         self.event(WebhookType::TransactionPaid)
     }
@@ -228,14 +259,14 @@ impl PaymentRecord {
     pub fn fail(&mut self, code: &str, message: &str, now: DateTime<Utc>) -> Event {
         self.set_status(PaymentStatus::Failed, now);
         self.payment_token = None;
-        self.failure = Some((
+        self.failure = Some(Box::new((
             now,
             PaymentFailure {
                 reason: Some(message.to_owned()),
                 pg_code: Some(code.to_owned()),
                 pg_message: Some(message.to_owned()),
             },
-        ));
+        )));
         self.event(WebhookType::TransactionFailed)
     }
 
@@ -414,7 +445,7 @@ impl PaymentRecord {
             kind,
             status: Some(self.status),
             payment_id: Some(self.id.clone()),
-            transaction_id: Some(self.transaction_id.clone()),
+            transaction_id: Some(self.transaction_id.to_string()),
             cancellation_id: None,
             billing_key: None,
         }
@@ -424,8 +455,20 @@ impl PaymentRecord {
     pub fn remember(&mut self, webhook: SentWebhook) {
         if self.webhooks.len() >= MAX_REMEMBERED_WEBHOOKS {
             self.webhooks.remove(0);
+        } else {
+            // Most payments cause one or two webhooks: room for four would double what
+            // the list costs.
+            self.webhooks.reserve_exact(1);
         }
         self.webhooks.push(webhook);
+    }
+
+    /// The event a webhook it caused reported.
+    pub fn sent_event(&self, sent: &SentWebhook) -> Event {
+        let mut event = self.event(sent.kind);
+        event.status = Some(sent.status);
+        event.cancellation_id = sent.cancellation_id.as_deref().map(str::to_owned);
+        event
     }
 
     /// The payment on the wire.
@@ -471,7 +514,7 @@ impl PaymentRecord {
         let vat = vat_of(taxable);
         let base = PaymentBase {
             id: self.id.clone(),
-            transaction_id: self.transaction_id.clone(),
+            transaction_id: self.transaction_id.to_string(),
             merchant_id: store.merchant_id.clone(),
             store_id: store.store_id.clone(),
             method,
@@ -493,8 +536,8 @@ impl PaymentRecord {
                 cancelled: self.cancelled,
                 cancelled_tax_free: self.cancelled_tax_free,
             },
-            currency: self.order.currency.clone(),
-            customer: self.order.customer.clone(),
+            currency: self.order.currency.to_owned(),
+            customer: self.order.customer.as_deref().cloned().unwrap_or_default(),
             origin: PaymentOrigin {
                 platform_type: self.platform.to_owned(),
                 ip_address: "127.0.0.1".to_owned(),
@@ -507,10 +550,10 @@ impl PaymentRecord {
             .map(|tx| format!("https://receipt.example.com/{tx}"));
         let cash_receipt = self.cash_receipt.as_ref().map(|r| {
             let info = PaymentCashReceiptInfo {
-                kind: Some(r.kind.clone()),
+                kind: Some(r.kind.to_owned()),
                 issue_number: r.issue_number.clone(),
                 total_amount: r.amount,
-                currency: self.order.currency.clone(),
+                currency: self.order.currency.to_owned(),
                 issued_at: r.issued_at,
             };
             match r.cancelled_at {
@@ -556,7 +599,7 @@ impl PaymentRecord {
                 base,
             }),
             PaymentStatus::Failed => {
-                let (failed_at, failure) = self.failure.clone().unwrap_or((
+                let (failed_at, failure) = self.failure.as_deref().cloned().unwrap_or((
                     self.status_changed_at,
                     PaymentFailure {
                         reason: None,
@@ -584,10 +627,10 @@ impl PaymentRecord {
             payment_id: self.id.clone(),
             channel: store.channel(),
             amount: r.amount,
-            currency: self.order.currency.clone(),
+            currency: self.order.currency.to_owned(),
             order_name: self.order.order_name.clone(),
             is_manual: false,
-            kind: Some(r.kind.clone()),
+            kind: Some(r.kind.to_owned()),
             issue_number: r.issue_number.clone(),
             issued_at: r.issued_at,
         };

@@ -173,7 +173,7 @@ pub(in super::super) async fn confirm(
                 || input
                     .tx_id
                     .as_ref()
-                    .is_some_and(|tx| *tx != payment.transaction_id)
+                    .is_some_and(|tx| *tx != payment.transaction_id.to_string())
             {
                 return Err(PortOneFault::new(
                     "INVALID_PAYMENT_TOKEN",
@@ -187,7 +187,7 @@ pub(in super::super) async fn confirm(
                 || input
                     .currency
                     .as_ref()
-                    .is_some_and(|c| *c != payment.order.currency);
+                    .is_some_and(|c| c != payment.order.currency);
             if mismatch {
                 return Err(PortOneFault::new(
                     "INFORMATION_MISMATCH",
@@ -351,12 +351,12 @@ pub(in super::super) async fn resend_webhook(
     Path(payment_id): Path<String>,
     PortOneJson(input): PortOneJson<ResendWebhookBody>,
 ) -> Reply<ResendWebhookResponse> {
-    let sent = {
+    let (sent, event) = {
         let mut data = merchant.lock();
         data.check_store(input.store_id.as_deref())?;
         data.change_payment(&payment_id, fake.now_ms(), |payment| {
             let sent = match &input.webhook_id {
-                Some(id) => payment.webhooks.iter().find(|w| w.id == *id),
+                Some(id) => payment.webhooks.iter().find(|w| w.id() == *id),
                 None => payment.webhooks.last(),
             }
             .cloned()
@@ -370,10 +370,11 @@ pub(in super::super) async fn resend_webhook(
                 ));
             }
             payment.resends += 1;
-            Ok(sent)
+            let event = payment.sent_event(&sent);
+            Ok((sent, event))
         })??
     };
-    let webhook = fake.resend(&merchant, &sent).await;
+    let webhook = fake.resend(&merchant, &sent, &event).await;
     Ok(Json(ResendWebhookResponse { webhook }))
 }
 
