@@ -227,12 +227,10 @@ pub enum IamportPayment {
     Other(IamportPaymentBase),
 }
 
-// `ComposeSchema` (which gives `PartialSchema`) rather than `PartialSchema` itself: the
-// fakes' documents use the type inside generic envelopes, which compose their arguments.
-impl utoipa::__dev::ComposeSchema for IamportPayment {
-    fn compose(
-        _: Vec<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>>,
-    ) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+// By hand: an `anyOf` of the variants' named schemas. Generic envelopes and containers
+// take their arguments' schemas through the public `PartialSchema`.
+impl utoipa::PartialSchema for IamportPayment {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         crate::wire::any_of(
             "A payment, by `pay_method`: `card` and `samsung`, `trans`, `vbank`, or another \
              method with the common fields only.",

@@ -387,12 +387,10 @@ pub enum TossPayment {
     Other(TossPaymentBase),
 }
 
-// `ComposeSchema` (which gives `PartialSchema`) rather than `PartialSchema` itself: the
-// fakes' documents use the type inside generic envelopes, which compose their arguments.
-impl utoipa::__dev::ComposeSchema for TossPayment {
-    fn compose(
-        _: Vec<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>>,
-    ) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+// By hand: an `anyOf` of the variants' named schemas. Generic envelopes and containers
+// take their arguments' schemas through the public `PartialSchema`.
+impl utoipa::PartialSchema for TossPayment {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         crate::wire::any_of(
             "A payment, by `method`: card, virtual account, transfer, mobile phone, gift \
              certificate, easy pay, or another method with the common fields only.",

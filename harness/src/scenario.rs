@@ -26,6 +26,7 @@ use std::time::Duration;
 use payments_api::BodyCodec;
 use serde::Deserialize;
 use serde_json::Value;
+use yaml_rust2::Yaml;
 
 use crate::{Harness, Inbox, PORTONE_API_SECRET, TOSS_SECRET_KEY};
 
@@ -333,6 +334,59 @@ pub struct ScenarioError {
 #[derive(Debug, Default, Clone, serde::Serialize)]
 pub struct Outcome {
     pub snapshots: Vec<(String, Value)>,
+}
+
+impl Outcome {
+    /// The body of the scenario's snapshot file: the recorded answers as YAML, each a
+    /// `[step, answer]` pair. `cargo test` and `harness run` both write it, so their files
+    /// agree.
+    pub fn snapshot_body(&self) -> String {
+        snapshot_body(&self.snapshots)
+    }
+}
+
+/// [`Outcome::snapshot_body`] of these recorded answers.
+pub fn snapshot_body(recorded: &[(String, Value)]) -> String {
+    let pairs = recorded
+        .iter()
+        .map(|(step, answer)| Yaml::Array(vec![Yaml::String(step.clone()), yaml_of(answer)]))
+        .collect();
+    to_yaml(&Yaml::Array(pairs))
+}
+
+/// `document` in block style, without the `---` that opens it, ending in a line break.
+/// This is the layout of insta's YAML snapshots (insta's emitter is the one of yaml-rust,
+/// which yaml-rust2 continues), so the snapshot files written before keep matching.
+pub fn to_yaml(document: &Yaml) -> String {
+    let mut text = String::new();
+    // Writing into a String cannot fail.
+    let _ = yaml_rust2::YamlEmitter::new(&mut text).dump(document);
+    let mut body = text.strip_prefix("---\n").unwrap_or(&text).to_owned();
+    body.push('\n');
+    body
+}
+
+/// A JSON value as YAML. Numbers are written as insta wrote them: integers in full,
+/// fractions as Rust prints an `f64` (`1.5`, `0.001`, never an exponent).
+fn yaml_of(value: &Value) -> Yaml {
+    match value {
+        Value::Null => Yaml::Null,
+        Value::Bool(b) => Yaml::Boolean(*b),
+        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => Yaml::Integer(i),
+            (None, Some(u), _) => Yaml::Real(u.to_string()),
+            (None, None, Some(f)) => Yaml::Real(f.to_string()),
+            // Only with serde_json's arbitrary_precision, which this crate does not use.
+            (None, None, None) => Yaml::Real(n.to_string()),
+        },
+        Value::String(s) => Yaml::String(s.clone()),
+        Value::Array(items) => Yaml::Array(items.iter().map(yaml_of).collect()),
+        Value::Object(map) => Yaml::Hash(
+            map.iter()
+                .map(|(k, v)| (Yaml::String(k.clone()), yaml_of(v)))
+                .collect(),
+        ),
+    }
 }
 
 impl Scenario {
@@ -911,6 +965,50 @@ pub fn redact(value: &Value) -> Value {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Snapshot bodies as insta's YAML snapshots wrote them (these texts are insta's own
+    /// output for the same answers), so files written before still match byte for byte.
+    #[test]
+    fn snapshot_bodies_are_laid_out_as_insta_wrote_them() {
+        let body = |answer: Value| snapshot_body(&[("step 1".to_owned(), answer)]);
+        assert_eq!(
+            body(
+                json!({"a": 1, "b": -5, "c": 18446744073709551615u64, "d": 1.5, "e": 1.0,
+                "f": 1e20, "g": 0.001})
+            ),
+            "- - step 1\n  - a: 1\n    b: -5\n    c: 18446744073709551615\n    d: 1.5\n    e: 1\n    f: 100000000000000000000\n    g: 0.001\n"
+        );
+        assert_eq!(
+            body(json!([
+                "",
+                " x",
+                "a: b",
+                "-x",
+                "true",
+                "no",
+                "~",
+                "null",
+                "1",
+                "0x1F",
+                ".5",
+                "2014-12-31",
+                "two\nlines",
+                "quote\"s",
+                "#x",
+                "x,y",
+                "ok text",
+                "한국어",
+                "\u{1}"
+            ])),
+            "- - step 1\n  - - \"\"\n    - \" x\"\n    - \"a: b\"\n    - \"-x\"\n    - \"true\"\n    - \"no\"\n    - \"~\"\n    - \"null\"\n    - \"1\"\n    - \"0x1F\"\n    - \".5\"\n    - 2014-12-31\n    - \"two\\nlines\"\n    - \"quote\\\"s\"\n    - \"#x\"\n    - \"x,y\"\n    - ok text\n    - 한국어\n    - \"\\u0001\"\n"
+        );
+        assert_eq!(
+            body(json!({"empty": [], "none": {}, "null": null, "t": true,
+                "nested": [[1, [2, 3]], {"k": [{"a": {}}]}]})),
+            "- - step 1\n  - empty: []\n    nested:\n      - - 1\n        - - 2\n          - 3\n      - k:\n          - a: {}\n    none: {}\n    \"null\": ~\n    t: true\n"
+        );
+        assert_eq!(snapshot_body(&[]), "[]\n");
+    }
 
     fn step(yaml: &str) -> Result<Step, String> {
         let value: serde_norway::Value = serde_norway::from_str(yaml).unwrap();

@@ -1,11 +1,12 @@
 //! Scenario snapshots for `harness run`: `snapshots/<file stem>.snap` beside the scenario
-//! file, in insta's format, so that `cargo test` (insta) and `harness run` read and write
-//! the same files.
+//! file, in insta's file format (a metadata header, then the body), so that `cargo test`
+//! (insta) and `harness run` read and write the same files.
 
 use std::path::{Path, PathBuf};
 
-use insta::_macro_support::{SerializationFormat, serialize_value};
+use payments_harness::scenario::{snapshot_body, to_yaml};
 use serde_json::Value;
+use yaml_rust2::{Yaml, YamlLoader};
 
 /// The `source` of a snapshot file `harness run` writes first (insta keeps the test's path
 /// there; it does not take part in the comparison).
@@ -52,11 +53,6 @@ pub fn path_of(scenario: &Path) -> PathBuf {
         .join(format!("{stem}.snap"))
 }
 
-/// The body insta writes for these recorded answers.
-fn body(recorded: &[(String, Value)]) -> String {
-    serialize_value(&recorded, SerializationFormat::Yaml)
-}
-
 /// Compares what a run recorded with the snapshot file `path`; with `update`, writes the
 /// file instead of failing when it is missing or differs.
 pub fn check(
@@ -65,7 +61,7 @@ pub fn check(
     recorded: &[(String, Value)],
     update: bool,
 ) -> Result<Checked, Mismatch> {
-    let new = body(recorded);
+    let new = snapshot_body(recorded);
     let old = match std::fs::read_to_string(path) {
         Ok(text) => Some(text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -86,7 +82,7 @@ pub fn check(
         }
     };
     // insta's comparison: trailing whitespace and line endings do not count.
-    if old.is_some() && normalize(&old_body) == normalize(&new) {
+    if old.is_some() && (normalize(&old_body) == normalize(&new) || same_yaml(&old_body, &new)) {
         return Ok(Checked::Matched);
     }
     let diff = diff(&old_body, &new);
@@ -136,19 +132,26 @@ fn split(text: &str) -> (Option<String>, String) {
 }
 
 fn new_header(description: &str) -> String {
-    #[derive(serde::Serialize)]
-    struct Meta<'a> {
-        source: &'a str,
-        description: &'a str,
-    }
-    let meta = serialize_value(
-        &Meta {
-            source: SOURCE,
-            description,
-        },
-        SerializationFormat::Yaml,
+    let meta = Yaml::Hash(
+        [("source", SOURCE), ("description", description)]
+            .into_iter()
+            .map(|(k, v)| (Yaml::String(k.into()), Yaml::String(v.into())))
+            .collect(),
     );
-    format!("---\n{}\n---\n", meta.trim_end())
+    format!("---\n{}---\n", to_yaml(&meta))
+}
+
+/// Whether two bodies hold the same YAML, however quoted. Snapshots written with older
+/// releases of insta leave the strings `y`, `n`, `Y` and `N` bare, which this emitter
+/// quotes; they still match.
+fn same_yaml(old: &str, new: &str) -> bool {
+    match (
+        YamlLoader::load_from_str(old),
+        YamlLoader::load_from_str(new),
+    ) {
+        (Ok(old), Ok(new)) => old == new,
+        _ => false,
+    }
 }
 
 fn normalize(text: &str) -> String {
@@ -182,8 +185,35 @@ mod tests {
             json!({"status": 422, "body": {"code": "amount_mismatch", "message": "the PG's amount is 5000, not 500; the payment refunded"}}),
         )];
         assert_eq!(
-            body(&recorded),
+            snapshot_body(&recorded),
             "- - step 7\n  - body:\n      code: amount_mismatch\n      message: \"the PG's amount is 5000, not 500; the payment refunded\"\n    status: 422\n"
+        );
+    }
+
+    #[test]
+    fn a_snapshot_that_quotes_differently_still_matches() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.snap");
+        // As insta wrote it: `y` bare.
+        std::fs::write(
+            &path,
+            "---\nsource: harness run\ndescription: a\n---\n- - step 1\n  - answer: y\n",
+        )
+        .unwrap();
+        let recorded = |answer: &str| vec![("step 1".to_owned(), json!({"answer": answer}))];
+        assert_eq!(
+            snapshot_body(&recorded("y")),
+            "- - step 1\n  - answer: \"y\"\n"
+        );
+        assert_eq!(
+            check(&path, "a", &recorded("y"), false).unwrap(),
+            Checked::Matched
+        );
+        let mismatch = check(&path, "a", &recorded("n"), false).unwrap_err();
+        assert!(
+            mismatch.diff.contains("+  - answer: \"n\""),
+            "{}",
+            mismatch.diff
         );
     }
 

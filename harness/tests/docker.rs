@@ -5,15 +5,9 @@
 
 #![cfg(feature = "docker")]
 
-use std::time::Duration;
-
 mod common;
 
-use common::{history, order};
-use payments_api::payments::*;
 use payments_harness::{Database, Harness};
-
-const WAIT: Duration = Duration::from_secs(10);
 
 async fn harness() -> Harness {
     let harness = Harness::builder()
@@ -29,138 +23,40 @@ async fn harness() -> Harness {
     harness
 }
 
+// The flows of `harness.rs`, the same code, on the container's database.
+
 #[tokio::test]
-async fn card_payments_are_stored_and_read_back() {
+async fn card_payments_at_both_pgs_are_stored_and_read_back() {
     let harness = harness().await;
-    let toss_order = order();
-    let key = harness
-        .toss()
-        .card_payment(&toss_order, 15000)
-        .await
-        .unwrap();
-    let stored = harness
-        .client()
-        .create_history(&history(
-            VendorCode::TossPayments,
-            &key,
-            &toss_order,
-            15000.0,
-            harness.inbox().url(),
-        ))
-        .await
-        .unwrap();
-    assert!(stored.paid_at.is_some());
-    assert_eq!(
-        harness
-            .client()
-            .history_at(stored.id, "secret")
-            .await
-            .unwrap(),
-        stored
-    );
-    let iamport_order = order();
-    let imp_uid = harness
-        .iamport()
-        .card_payment(&iamport_order, 20000)
-        .await
-        .unwrap();
-    let stored = harness
-        .client()
-        .create_history(&history(
-            VendorCode::Iamport,
-            &imp_uid,
-            &iamport_order,
-            20000.0,
-            harness.inbox().url(),
-        ))
-        .await
-        .unwrap();
-    assert_eq!(
-        harness
-            .client()
-            .history_at(stored.id, "secret")
-            .await
-            .unwrap(),
-        stored
-    );
+    common::card_payments_at_both_pgs_are_stored_and_read_back(&harness).await;
     harness.shutdown().await;
 }
 
 #[tokio::test]
-async fn a_virtual_account_deposit_reaches_the_inbox() {
+async fn deposits_reach_the_inbox() {
     let harness = harness().await;
-    let order = order();
-    let key = harness.toss().virtual_account(&order, 9900).await.unwrap();
-    let stored = harness
-        .client()
-        .create_history(&history(
-            VendorCode::TossPayments,
-            &key,
-            &order,
-            9900.0,
-            harness.inbox().url(),
-        ))
-        .await
-        .unwrap();
-    assert!(stored.paid_at.is_none(), "not paid before the deposit");
-    harness.toss().deposit(&key).await.unwrap();
-    let event = harness.inbox().next_for(&order, WAIT).await.unwrap();
-    assert!(event.event.previous.paid_at.is_none());
-    assert!(event.event.current.paid_at.is_some());
-    let read = harness
-        .client()
-        .history_at(stored.id, "secret")
-        .await
-        .unwrap();
-    assert_eq!(read.paid_at, event.event.current.paid_at);
+    common::deposits_reach_the_inbox(&harness).await;
+    harness.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_client_that_is_down_gets_the_event_when_the_clock_moves() {
+    let harness = harness().await;
+    common::a_client_that_is_down_gets_the_event_when_the_clock_moves(&harness).await;
     harness.shutdown().await;
 }
 
 #[tokio::test]
 async fn billing_keys_register_at_both_pgs() {
     let harness = harness().await;
-    let customer = order();
-    let billing_key = harness.toss().billing_key(&customer).await.unwrap();
-    let reservation = harness
-        .client()
-        .create_reservation(&PaymentReservationCreate {
-            vendor: PaymentVendor {
-                code: VendorCode::TossPayments,
-                store_id: "shop".into(),
-                uid: billing_key,
-            },
-            source: PaymentSource {
-                schema: "shop".into(),
-                table: "customers".into(),
-                id: customer.clone(),
-            },
-            title: "카드".into(),
-            password: "secret".into(),
-        })
-        .await
-        .unwrap();
-    assert_eq!(reservation.source.id, customer);
-    let customer_uid = order();
-    harness.iamport().billing_key(&customer_uid).await.unwrap();
-    let reservation = harness
-        .client()
-        .create_reservation(&PaymentReservationCreate {
-            vendor: PaymentVendor {
-                code: VendorCode::Iamport,
-                store_id: "shop".into(),
-                uid: customer_uid.clone(),
-            },
-            source: PaymentSource {
-                schema: "shop".into(),
-                table: "customers".into(),
-                id: customer_uid.clone(),
-            },
-            title: "카드".into(),
-            password: "secret".into(),
-        })
-        .await
-        .unwrap();
-    assert_eq!(reservation.source.id, customer_uid);
+    common::billing_keys_register_at_both_pgs(&harness).await;
+    harness.shutdown().await;
+}
+
+#[tokio::test]
+async fn portone_v2_payments_and_billing_keys_go_through_the_third_fake() {
+    let harness = harness().await;
+    common::portone_v2_payments_and_billing_keys_go_through_the_third_fake(&harness).await;
     harness.shutdown().await;
 }
 
@@ -202,7 +98,7 @@ fn this_test_with(test: &str, env: &[(&str, &str)]) -> std::process::Output {
 #[test]
 fn without_an_engine_the_tests_fail_saying_so() {
     let output = this_test_with(
-        "card_payments_are_stored_and_read_back",
+        "card_payments_at_both_pgs_are_stored_and_read_back",
         &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
     );
     let stdout = String::from_utf8_lossy(&output.stdout);

@@ -1,6 +1,5 @@
-//! The harness as a client backend's test suite uses it.
-
-use std::time::Duration;
+//! The harness as a client backend's test suite uses it: the shared flows (`common`) on a
+//! harness of the defaults, harnesses side by side, and each kind of database.
 
 mod common;
 
@@ -8,180 +7,31 @@ use common::{history, order};
 use payments_api::payments::*;
 use payments_harness::{Database, Harness};
 
-const WAIT: Duration = Duration::from_secs(10);
-
 #[tokio::test]
 async fn card_payments_at_both_pgs_are_stored_and_read_back() {
     let harness = Harness::start().await.unwrap();
-    let toss_order = order();
-    let key = harness
-        .toss()
-        .card_payment(&toss_order, 15000)
-        .await
-        .unwrap();
-    let stored = harness
-        .client()
-        .create_history(&history(
-            VendorCode::TossPayments,
-            &key,
-            &toss_order,
-            15000.0,
-            harness.inbox().url(),
-        ))
-        .await
-        .unwrap();
-    assert!(stored.paid_at.is_some());
-    assert_eq!(
-        harness
-            .client()
-            .history_at(stored.id, "secret")
-            .await
-            .unwrap(),
-        stored
-    );
-
-    let iamport_order = order();
-    let imp_uid = harness
-        .iamport()
-        .card_payment(&iamport_order, 20000)
-        .await
-        .unwrap();
-    let stored = harness
-        .client()
-        .create_history(&history(
-            VendorCode::Iamport,
-            &imp_uid,
-            &iamport_order,
-            20000.0,
-            harness.inbox().url(),
-        ))
-        .await
-        .unwrap();
-    assert_eq!(stored.price, 20000.0);
+    common::card_payments_at_both_pgs_are_stored_and_read_back(&harness).await;
     harness.shutdown().await;
 }
 
 #[tokio::test]
 async fn deposits_reach_the_inbox() {
     let harness = Harness::start().await.unwrap();
-    let toss_order = order();
-    let key = harness
-        .toss()
-        .virtual_account(&toss_order, 9900)
-        .await
-        .unwrap();
-    harness
-        .client()
-        .create_history(&history(
-            VendorCode::TossPayments,
-            &key,
-            &toss_order,
-            9900.0,
-            harness.inbox().url(),
-        ))
-        .await
-        .unwrap();
-    let iamport_order = order();
-    let imp_uid = harness
-        .iamport()
-        .virtual_account(&iamport_order, 19900)
-        .await
-        .unwrap();
-    harness
-        .client()
-        .create_history(&history(
-            VendorCode::Iamport,
-            &imp_uid,
-            &iamport_order,
-            19900.0,
-            harness.inbox().url(),
-        ))
-        .await
-        .unwrap();
-    harness.iamport().deposit(&imp_uid).await.unwrap();
-    harness.toss().deposit(&key).await.unwrap();
-    // Filtered: the Toss event first, although the I'mport one came first.
-    let toss_event = harness.inbox().next_for(&toss_order, WAIT).await.unwrap();
-    assert!(
-        toss_event.event.previous.paid_at.is_none() && toss_event.event.current.paid_at.is_some()
-    );
-    let iamport_event = harness.inbox().next(WAIT).await.unwrap();
-    assert_eq!(iamport_event.event.source.id, iamport_order);
-    assert!(harness.inbox().try_next().await.is_none());
+    common::deposits_reach_the_inbox(&harness).await;
     harness.shutdown().await;
 }
 
 #[tokio::test]
 async fn a_client_that_is_down_gets_the_event_when_the_clock_moves() {
     let harness = Harness::start().await.unwrap();
-    harness.inbox().answer(503);
-    let order = order();
-    let key = harness.toss().virtual_account(&order, 5000).await.unwrap();
-    harness
-        .client()
-        .create_history(&history(
-            VendorCode::TossPayments,
-            &key,
-            &order,
-            5000.0,
-            harness.inbox().url(),
-        ))
-        .await
-        .unwrap();
-    harness.toss().deposit(&key).await.unwrap();
-    let refused = harness.inbox().next(Duration::from_millis(300)).await;
-    assert!(refused.is_err(), "the client was down");
-    harness.inbox().answer(200);
-    harness.advance_server_clock(Duration::from_secs(15));
-    let event = harness.inbox().next(WAIT).await.unwrap();
-    assert_eq!(event.event.source.id, order);
+    common::a_client_that_is_down_gets_the_event_when_the_clock_moves(&harness).await;
     harness.shutdown().await;
 }
 
 #[tokio::test]
 async fn billing_keys_register_at_both_pgs() {
     let harness = Harness::start().await.unwrap();
-    let customer = order();
-    let billing_key = harness.toss().billing_key(&customer).await.unwrap();
-    let reservation = harness
-        .client()
-        .create_reservation(&PaymentReservationCreate {
-            vendor: PaymentVendor {
-                code: VendorCode::TossPayments,
-                store_id: "shop".into(),
-                uid: billing_key,
-            },
-            source: PaymentSource {
-                schema: "shop".into(),
-                table: "customers".into(),
-                id: customer.clone(),
-            },
-            title: "카드".into(),
-            password: "secret".into(),
-        })
-        .await
-        .unwrap();
-    assert_eq!(reservation.source.id, customer);
-    let customer_uid = order();
-    harness.iamport().billing_key(&customer_uid).await.unwrap();
-    harness
-        .client()
-        .create_reservation(&PaymentReservationCreate {
-            vendor: PaymentVendor {
-                code: VendorCode::Iamport,
-                store_id: "shop".into(),
-                uid: customer_uid.clone(),
-            },
-            source: PaymentSource {
-                schema: "shop".into(),
-                table: "customers".into(),
-                id: customer_uid,
-            },
-            title: "카드".into(),
-            password: "secret".into(),
-        })
-        .await
-        .unwrap();
+    common::billing_keys_register_at_both_pgs(&harness).await;
     harness.shutdown().await;
 }
 
@@ -304,80 +154,6 @@ async fn a_private_mariadbd_serves_one_harness() {
 #[tokio::test]
 async fn portone_v2_payments_and_billing_keys_go_through_the_third_fake() {
     let harness = Harness::start().await.unwrap();
-    let portone = &harness.discovery()["fakes"]["portone"];
-    assert_eq!(portone["url"], harness.portone_url());
-    assert_eq!(
-        portone["credentials"]["api_secret"],
-        payments_harness::PORTONE_API_SECRET
-    );
-
-    // A card payment, named by the store's own paymentId.
-    let card_order = order();
-    let card = format!("pay-{}", uuid::Uuid::new_v4().simple());
-    harness.portone().card_payment(&card, 12000).await.unwrap();
-    let stored = harness
-        .client()
-        .create_history(&history(
-            VendorCode::PortOne,
-            &card,
-            &card_order,
-            12000.0,
-            harness.inbox().url(),
-        ))
-        .await
-        .unwrap();
-    assert!(stored.paid_at.is_some());
-    assert_eq!(
-        harness
-            .client()
-            .history_at(stored.id, "secret")
-            .await
-            .unwrap(),
-        stored
-    );
-
-    // A virtual account, its deposit signed by the fake and relayed to the inbox.
-    let account_order = order();
-    let account = format!("pay-{}", uuid::Uuid::new_v4().simple());
-    harness
-        .portone()
-        .virtual_account(&account, 9900)
-        .await
-        .unwrap();
-    harness
-        .client()
-        .create_history(&history(
-            VendorCode::PortOne,
-            &account,
-            &account_order,
-            9900.0,
-            harness.inbox().url(),
-        ))
-        .await
-        .unwrap();
-    harness.portone().deposit(&account).await.unwrap();
-    let event = harness
-        .inbox()
-        .next_for(&account_order, WAIT)
-        .await
-        .unwrap();
-    assert!(event.event.previous.paid_at.is_none() && event.event.current.paid_at.is_some());
-
-    // A billing key registered, charged, and the charge stored.
-    let key = harness.portone().billing_key("customer-1").await.unwrap();
-    let charge = format!("pay-{}", uuid::Uuid::new_v4().simple());
-    harness.portone().charge(&charge, &key, 4900).await.unwrap();
-    let charged = harness
-        .client()
-        .create_history(&history(
-            VendorCode::PortOne,
-            &charge,
-            &order(),
-            4900.0,
-            harness.inbox().url(),
-        ))
-        .await
-        .unwrap();
-    assert_eq!(charged.price, 4900.0);
+    common::portone_v2_payments_and_billing_keys_go_through_the_third_fake(&harness).await;
     harness.shutdown().await;
 }

@@ -6,8 +6,10 @@
 
 use payments_api::iamport::*;
 use utoipa::openapi::OpenApi as Document;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ArrayBuilder, Schema};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
 use super::internal::WindowPayment;
 use super::model::Settings;
@@ -125,6 +127,27 @@ impl Modify for Finish {
     ))]
 fn get_token() {}
 
+/// The payload of `GET /payments`, a list of payments, for the document only: utoipa puts
+/// a type in a `Vec` through its hidden `ComposeSchema` trait, which `IamportPayment` (its
+/// schema written by hand with the public `PartialSchema`) lacks.
+struct IamportPaymentList;
+
+impl PartialSchema for IamportPaymentList {
+    fn schema() -> RefOr<Schema> {
+        ArrayBuilder::new().items(IamportPayment::schema()).into()
+    }
+}
+
+impl ToSchema for IamportPaymentList {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "IamportPaymentList".into()
+    }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        IamportPayment::schemas(schemas);
+    }
+}
+
 /// Up to 100 payments at once, by `imp_uid[]` and `merchant_uid[]`; 207 when some were
 /// not found.
 #[utoipa::path(get, path = "/payments", tag = "payments",
@@ -133,8 +156,8 @@ fn get_token() {}
         ("merchant_uid[]" = Option<Vec<String>>, Query),
     ),
     responses(
-        (status = 200, description = "Success: `code` 0 and the payload in `response`", body = IamportResponse<Vec<IamportPayment>>),
-        (status = 207, description = "Some were not found", body = IamportResponse<Vec<IamportPayment>>),
+        (status = 200, description = "Success: `code` 0 and the payload in `response`", body = IamportResponse<IamportPaymentList>),
+        (status = 207, description = "Some were not found", body = IamportResponse<IamportPaymentList>),
         (status = "4XX", description = "I'mport's error envelope", body = IamportError),
     ))]
 fn payments_many() {}
