@@ -30,7 +30,7 @@ use std::fmt;
 
 use aes::cipher::block_padding::{NoPadding, Pkcs7};
 use aes::cipher::{BlockModeDecrypt, BlockModeEncrypt, KeyIvInit};
-use aes_gcm::aead::{Aead, KeyInit};
+use aes_gcm::aead::{Aead, AeadInOut, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine as _;
 use base64::alphabet;
@@ -58,6 +58,9 @@ pub const SCHEME_HEADER: &str = "x-payments-encryption";
 const GCM_NONCE_LEN: usize = 12;
 /// Length in bytes of an AES-GCM tag.
 const GCM_TAG_LEN: usize = 16;
+/// What a response body's JSON buffer starts with: a payment with its PG data fits, so it
+/// is seldom grown while being written.
+const JSON_CAPACITY: usize = 4096;
 /// What the authenticated scheme's key is derived for, from the configured key.
 const GCM_KEY_LABEL: &[u8] = b"payments-api body encryption: AES-256-GCM v1";
 
@@ -229,7 +232,22 @@ impl BodyCodec {
         &self,
         value: &T,
     ) -> Result<String, serde_json::Error> {
-        Ok(self.encrypt(&serde_json::to_vec(value)?))
+        self.encrypt_json_with(Scheme::LegacyCbc, value)
+    }
+
+    /// Pads the first `len` bytes of `buffer` (which has room for a block more) and
+    /// encrypts them where they lie; answers the ciphertext.
+    fn encrypt_cbc_in_place<'b>(&self, buffer: &'b mut [u8], len: usize) -> &'b [u8] {
+        let iv = (&self.iv).into();
+        let sealed = match &self.key {
+            Key::Aes128(k) => cbc::Encryptor::<aes::Aes128>::new(k.into(), iv)
+                .encrypt_padded::<Pkcs7>(buffer, len),
+            Key::Aes192(k) => cbc::Encryptor::<aes::Aes192>::new(k.into(), iv)
+                .encrypt_padded::<Pkcs7>(buffer, len),
+            Key::Aes256(k) => cbc::Encryptor::<aes::Aes256>::new(k.into(), iv)
+                .encrypt_padded::<Pkcs7>(buffer, len),
+        };
+        sealed.expect("the buffer has room for a block of padding")
     }
 
     /// Decrypts Base64 text into the raw plaintext bytes.
@@ -279,13 +297,40 @@ impl BodyCodec {
         }
     }
 
-    /// Serialises `value` as compact JSON and encrypts it with `scheme`.
+    /// Serialises `value` as compact JSON and encrypts it with `scheme`, the same text as
+    /// [`BodyCodec::encrypt_with`] of the JSON. The JSON is written into the buffer it is
+    /// encrypted in (after the nonce, before room for the padding or tag): one buffer from
+    /// the value to the Base64 text, which a server answering many reads does not copy.
     pub fn encrypt_json_with<T: Serialize + ?Sized>(
         &self,
         scheme: Scheme,
         value: &T,
     ) -> Result<String, serde_json::Error> {
-        Ok(self.encrypt_with(scheme, &serde_json::to_vec(value)?))
+        let mut buffer = Vec::with_capacity(JSON_CAPACITY);
+        match scheme {
+            Scheme::LegacyCbc => {
+                serde_json::to_writer(&mut buffer, value)?;
+                let len = buffer.len();
+                buffer.resize(len + IV_LEN, 0);
+                Ok(ENCODER.encode(self.encrypt_cbc_in_place(&mut buffer, len)))
+            }
+            Scheme::Aes256Gcm => {
+                let mut nonce = [0u8; GCM_NONCE_LEN];
+                getrandom::fill(&mut nonce).expect("the operating system provides randomness");
+                buffer.extend_from_slice(&nonce);
+                serde_json::to_writer(&mut buffer, value)?;
+                let tag = self
+                    .gcm
+                    .encrypt_inout_detached(
+                        &Nonce::from(nonce),
+                        &[],
+                        (&mut buffer[GCM_NONCE_LEN..]).into(),
+                    )
+                    .expect("AES-GCM encryption of an in-memory buffer cannot fail");
+                buffer.extend_from_slice(&tag);
+                Ok(ENCODER.encode(buffer))
+            }
+        }
     }
 
     /// Decrypts Base64 text of `scheme` into the raw plaintext bytes, with typed errors

@@ -186,6 +186,16 @@ impl PaymentData {
             VendorCode::PortOne => serde_json::from_value(value).map(Self::PortOne),
         }
     }
+
+    /// Reads the PG's JSON text of a payment of `code`, straight into its type (no
+    /// `serde_json::Value` in between: what a stored payment's every read does).
+    pub fn from_slice(code: VendorCode, json: &[u8]) -> serde_json::Result<Self> {
+        match code {
+            VendorCode::Iamport => serde_json::from_slice(json).map(Self::Iamport),
+            VendorCode::TossPayments => serde_json::from_slice(json).map(Self::Toss),
+            VendorCode::PortOne => serde_json::from_slice(json).map(Self::PortOne),
+        }
+    }
 }
 
 /// One cancel of a payment, fully or partly.

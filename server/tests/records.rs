@@ -596,19 +596,24 @@ on_both!(errors_have_their_statuses_and_codes, |ctx| {
         404
     );
 
-    // 409: the same PG id, or the same source; the PG is not asked again.
+    // 409: the same PG id, or the same source, each named; the PG is not asked again.
     let confirms_before = confirm_count(&ctx);
     let same_key = create(VendorCode::TossPayments, &key, &uuid(), 1000.0);
-    assert_eq!(
-        status_of(ctx.client.create_history(&same_key).await),
-        (409, "duplicate".into())
-    );
+    let refused = ctx.client.create_history(&same_key).await;
+    let message = format!("{:?}", refused.as_ref().map(|_| ()));
+    assert_eq!(status_of(refused), (409, "duplicate".into()));
+    assert!(message.contains("PG id"), "{message}");
     let other_key = ctx.toss_card(&uuid(), 1000).await;
     let same_source = create(VendorCode::TossPayments, &other_key, &order, 1000.0);
-    assert_eq!(
-        status_of(ctx.client.create_history(&same_source).await).0,
-        409
-    );
+    let refused = ctx.client.create_history(&same_source).await;
+    let message = format!("{:?}", refused.as_ref().map(|_| ()));
+    assert_eq!(status_of(refused), (409, "duplicate".into()));
+    assert!(message.contains("for this source"), "{message}");
+    // Both keys taken: the PG id is named first.
+    let both = create(VendorCode::TossPayments, &key, &order, 1000.0);
+    let refused = ctx.client.create_history(&both).await;
+    let message = format!("{:?}", refused.as_ref().map(|_| ()));
+    assert!(message.contains("PG id"), "{message}");
     assert_eq!(
         confirm_count(&ctx),
         confirms_before,

@@ -19,7 +19,7 @@ use crate::crypto::{Passwords, Sealer};
 use crate::db::{Db, is_duplicate};
 use crate::outbox::Outbox;
 use crate::pg::{self, Claim, Gateways, Notice, Payment, PgError, Summary};
-use store::{CancelRow, HistoryRow, Identity, Key, ReservationRow, Store, Table};
+use store::{CancelRow, HistoryRow, Identity, Key, ReservationRow, Store, Table, Taken};
 
 pub use error::{RecordError, Refusal};
 
@@ -322,18 +322,11 @@ impl Records {
         same_uid: &'static str,
         same_source: &'static str,
     ) -> Result<(), RecordError> {
-        if self
-            .store
-            .find::<T>(Key::Vendor(vendor.code, &vendor.uid))
-            .await?
-            .is_some()
-        {
-            return Err(RecordError::Duplicate(same_uid));
+        match self.store.taken::<T>(vendor, source).await? {
+            Some(Taken::Vendor) => Err(RecordError::Duplicate(same_uid)),
+            Some(Taken::Source) => Err(RecordError::Duplicate(same_source)),
+            None => Ok(()),
         }
-        if self.store.find::<T>(Key::Source(source)).await?.is_some() {
-            return Err(RecordError::Duplicate(same_source));
-        }
-        Ok(())
     }
 
     /// The record `lookup` names, if `password` opens it.
@@ -423,8 +416,9 @@ impl Records {
     ) -> Result<PaymentReservation, RecordError> {
         let row = self.unlock::<ReservationRow>(lookup, password).await?;
         let (id, code) = (row.identity.id, row.identity.vendor_code);
-        let value = self.open_data::<ReservationRow>(id, &row.data)?;
-        let data = ReservationData::from_json(code, value)
+        let plain = self.open_data::<ReservationRow>(id, &row.data)?;
+        let data = serde_json::from_slice(&plain)
+            .and_then(|value| ReservationData::from_json(code, value))
             .map_err(|e| RecordError::internal(format!("billing key {id}: {e}")))?;
         Ok(reservation_of(&row, data))
     }
@@ -432,17 +426,19 @@ impl Records {
     /// The API's view of a stored payment (read with its cancels).
     fn open_history(&self, row: &HistoryRow) -> Result<PaymentHistory, RecordError> {
         let (id, code) = (row.identity.id, row.identity.vendor_code);
-        let value = self.open_data::<HistoryRow>(id, &row.data)?;
-        let data = PaymentData::from_json(code, value)
+        // Straight from the opened JSON text into the payment's type: every read does it.
+        let plain = self.open_data::<HistoryRow>(id, &row.data)?;
+        let data = PaymentData::from_slice(code, &plain)
             .map_err(|e| RecordError::internal(format!("payment {id}: {e}")))?;
-        let mut cancels = Vec::new();
+        let mut cancels = Vec::with_capacity(row.cancels.len());
         for (seq, cancel) in row.cancels.iter().enumerate() {
             let reason = self
                 .sealer
                 .open(&reason_context(id, seq), &cancel.reason)
                 .map_err(|e| RecordError::internal(format!("payment {id} cancel {seq}: {e}")))?;
             cancels.push(pg::Cancel {
-                reason: String::from_utf8_lossy(&reason).into_owned(),
+                reason: String::from_utf8(reason)
+                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
                 price: cancel.price,
                 at_ms: cancel.created_at,
             });
@@ -463,17 +459,11 @@ impl Records {
             .seal(&data_context::<T>(id), raw.to_string().as_bytes())
     }
 
-    fn open_data<T: Table>(
-        &self,
-        id: Uuid,
-        sealed: &[u8],
-    ) -> Result<serde_json::Value, RecordError> {
-        let plain = self
-            .sealer
+    /// A record's PG data, opened: its JSON text.
+    fn open_data<T: Table>(&self, id: Uuid, sealed: &[u8]) -> Result<Vec<u8>, RecordError> {
+        self.sealer
             .open(&data_context::<T>(id), sealed)
-            .map_err(|e| RecordError::internal(format!("{} {id}: {e}", T::NAME)))?;
-        serde_json::from_slice(&plain)
-            .map_err(|e| RecordError::internal(format!("{} {id} data: {e}", T::NAME)))
+            .map_err(|e| RecordError::internal(format!("{} {id}: {e}", T::NAME)))
     }
 
     fn seal_cancels(&self, id: Uuid, summary: &Summary) -> Vec<CancelRow> {

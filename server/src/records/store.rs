@@ -306,6 +306,15 @@ fn unopenable(error: OpenError) -> sqlx::Error {
     sqlx::Error::Decode(Box::new(error))
 }
 
+/// Which unique key of a new record a stored one holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Taken {
+    /// The PG id (vendor code and uid).
+    Vendor,
+    /// The source (schema, table and id).
+    Source,
+}
+
 /// How to find one record.
 #[derive(Debug, Clone, Copy)]
 pub enum Key<'a> {
@@ -359,30 +368,73 @@ impl Store {
         Ok(records::<T>(rows, &self.sealer)?.pop())
     }
 
-    /// Stores a new payment and its cancels in one transaction.
-    pub async fn insert_history(&self, row: &HistoryRow) -> Result<(), sqlx::Error> {
-        retry_conflicts(|| self.insert_history_once(row)).await
+    /// Which of a new record's unique keys of table `T` a stored record holds already, its
+    /// PG id first: one statement, each half of it one lookup in a unique index, nothing
+    /// read but the answer.
+    pub async fn taken<T: Table>(
+        &self,
+        vendor: &PaymentVendor,
+        source: &PaymentSource,
+    ) -> Result<Option<Taken>, sqlx::Error> {
+        let rows: Vec<(String,)> = sqlx::query_as(trusted(format!(
+            "SELECT 'vendor' FROM {table} WHERE vendor_code = ? AND vendor_uid = ? \
+             UNION ALL SELECT 'source' FROM {table} \
+             WHERE source_schema = ? AND source_table = ? AND source_id = ?",
+            table = T::NAME
+        )))
+        .bind(vendor.code.as_str())
+        .bind(vendor.uid.clone())
+        .bind(source.schema.clone())
+        .bind(source.table.clone())
+        .bind(source.id.clone())
+        .fetch_all(&self.db.pool)
+        .await?;
+        Ok(if rows.iter().any(|(which,)| which == "vendor") {
+            Some(Taken::Vendor)
+        } else if rows.is_empty() {
+            None
+        } else {
+            Some(Taken::Source)
+        })
     }
 
-    async fn insert_history_once(&self, row: &HistoryRow) -> Result<(), sqlx::Error> {
-        let mut tx = self.db.pool.begin().await?;
+    /// Stores a new payment and its cancels: one statement when it has none (atomic by
+    /// itself), one transaction when it has.
+    pub async fn insert_history(&self, row: &HistoryRow) -> Result<(), sqlx::Error> {
+        let sealed = row.webhook_url.as_ref().map(|url| {
+            let context = client_context(HistoryRow::NAME, "webhook_url", row.identity.id);
+            self.sealer.seal(&context, url.as_bytes())
+        });
+        retry_conflicts(|| self.insert_history_once(row, sealed.clone())).await
+    }
+
+    async fn insert_history_once(
+        &self,
+        row: &HistoryRow,
+        webhook_url_sealed: Option<Vec<u8>>,
+    ) -> Result<(), sqlx::Error> {
         let insert = sqlx::query(trusted(format!(
             "INSERT INTO payment_histories ({IDENTITY_COLUMNS}, {}) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             HistoryRow::COLUMNS
         )));
-        let sealed = row.webhook_url.as_ref().map(|url| {
-            let context = client_context(HistoryRow::NAME, "webhook_url", row.identity.id);
-            self.sealer.seal(&context, url.as_bytes())
-        });
-        let insert = row.identity.bind(insert).bind(None::<String>).bind(sealed);
-        row.bind_from_pg(insert)
+        let insert = row
+            .identity
+            .bind(insert)
+            .bind(None::<String>)
+            .bind(webhook_url_sealed);
+        let insert = row
+            .bind_from_pg(insert)
             .bind(row.password_hash.clone())
             .bind(row.created_at)
             .bind(row.updated_at)
-            .bind(row.version)
-            .execute(&mut *tx)
-            .await?;
+            .bind(row.version);
+        if row.cancels.is_empty() {
+            insert.execute(&self.db.pool).await?;
+            return Ok(());
+        }
+        let mut tx = self.db.pool.begin().await?;
+        insert.execute(&mut *tx).await?;
         insert_cancels(&mut tx, row.identity.id, &row.cancels).await?;
         tx.commit().await
     }
