@@ -11,8 +11,12 @@ fn git(args: &[&str]) -> Option<String> {
 }
 
 fn main() {
-    println!("cargo::rerun-if-changed=../.git/HEAD");
-    println!("cargo::rerun-if-changed=../.git/refs");
+    // Where git keeps HEAD and the refs: in a linked worktree `.git` is a file, and a path
+    // that does not exist would rerun this script, and rebuild the server, on every build.
+    for (name, fallback) in [("HEAD", "../.git/HEAD"), ("refs", "../.git/refs")] {
+        let path = git(&["rev-parse", "--git-path", name]).unwrap_or_else(|| fallback.to_owned());
+        println!("cargo::rerun-if-changed={path}");
+    }
     if let Some(hash) = git(&["rev-parse", "HEAD"]) {
         println!("cargo::rustc-env=PAYMENTS_BUILD_COMMIT={hash}");
         for (name, args) in [

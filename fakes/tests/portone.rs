@@ -78,17 +78,26 @@ fn kind(answer: &Answer, status: u16) -> String {
 }
 
 /// Keeps a response for `sdk-checks/portone`, which type-checks each against the PortOne
-/// SDK's type `type_name`: when `PORTONE_RESPONSES_DIR` names a folder, the body goes
-/// there as `{"type": …, "body": …}`.
+/// SDK's type `type_name`: the body goes to `$CARGO_TARGET_TMPDIR/portone-captures` (or
+/// the folder `PORTONE_RESPONSES_DIR` names) as `{"type": …, "body": …}`, so the check
+/// reads what the workspace's test run wrote instead of building this test again.
 fn capture(type_name: &str, name: &str, body: &Value) {
-    let Some(dir) = std::env::var_os("PORTONE_RESPONSES_DIR") else {
-        return;
-    };
-    let dir = std::path::PathBuf::from(dir);
+    let dir = std::env::var_os("PORTONE_RESPONSES_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("portone-captures")
+        });
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join(format!("{type_name}.{name}.json"));
     let content = json!({"type": type_name, "body": body});
-    std::fs::write(file, serde_json::to_vec_pretty(&content).unwrap()).unwrap();
+    // Written aside, then renamed over the file: tests running side by side keep answers
+    // of the same name (an error type), and two writes to one file could interleave.
+    let aside = dir.join(format!(
+        ".{type_name}.{name}.{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::write(&aside, serde_json::to_vec_pretty(&content).unwrap()).unwrap();
+    std::fs::rename(&aside, &file).unwrap();
 }
 
 /// `answer.ok()`, kept for the SDK check as a `type_name` named `name`.
@@ -1623,7 +1632,13 @@ async fn every_kind_of_answer_and_webhook_for_the_sdk_check() {
         "all",
     );
 
-    // Every webhook, raw, with its headers and the secret it should verify with.
+    // Every webhook, raw, with its headers, the secret it should verify with, and when it
+    // was kept in real (unix) seconds: the check may run long after this test, and verifies
+    // the signature's timestamp as of then.
+    let captured_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     let mut kinds = std::collections::BTreeSet::new();
     let mut n = 0;
     while let Ok((headers, body)) = hooks.try_recv() {
@@ -1638,7 +1653,8 @@ async fn every_kind_of_answer_and_webhook_for_the_sdk_check() {
         capture(
             "RawWebhook",
             &format!("{n}"),
-            &json!({"secret": DEFAULT_WEBHOOK_SECRET, "headers": headers, "payload": body}),
+            &json!({"secret": DEFAULT_WEBHOOK_SECRET, "headers": headers, "payload": body,
+                "captured_at": captured_at}),
         );
     }
     assert_eq!(
