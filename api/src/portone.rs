@@ -12,6 +12,37 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+/// A union discriminated on `status` and the enum of its statuses, from one list of
+/// variants: both enums name them alike, so the list is written once, and `status()`
+/// answers a value's status. The attributes given are the two enums' own.
+macro_rules! by_status {
+    (
+        $(#[$status_meta:meta])* status $status:ident;
+        $(#[$union_meta:meta])* union $union:ident {
+            $($variant:ident($inner:ty)),+ $(,)?
+        }
+    ) => {
+        $(#[$status_meta])*
+        pub enum $status {
+            $($variant),+
+        }
+
+        $(#[$union_meta])*
+        pub enum $union {
+            $($variant($inner)),+
+        }
+
+        impl $union {
+            /// Its status.
+            pub fn status(&self) -> $status {
+                match self {
+                    $(Self::$variant(_) => $status::$variant),+
+                }
+            }
+        }
+    };
+}
+
 /// An error answer: `type` names it, the HTTP status goes with the type.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -56,30 +87,24 @@ pub struct TokenResponse {
 // ---------------------------------------------------------------------------------------
 // Payments
 
-/// A payment's state, the discriminator of [`Payment`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum PaymentStatus {
-    Ready,
-    PayPending,
-    VirtualAccountIssued,
-    Paid,
-    Failed,
-    PartialCancelled,
-    Cancelled,
-}
+by_status! {
+    /// A payment's state, the discriminator of [`Payment`].
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+    #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+    status PaymentStatus;
 
-/// A payment (`Payment`): one schema per status.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(tag = "status", rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Payment {
-    Ready(PaymentBase),
-    PayPending(PendingPayment),
-    VirtualAccountIssued(PendingPayment),
-    Paid(PaidPayment),
-    Failed(FailedPayment),
-    PartialCancelled(CancelledPayment),
-    Cancelled(CancelledPayment),
+    /// A payment (`Payment`): one schema per status.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+    #[serde(tag = "status", rename_all = "SCREAMING_SNAKE_CASE")]
+    union Payment {
+        Ready(PaymentBase),
+        PayPending(PendingPayment),
+        VirtualAccountIssued(PendingPayment),
+        Paid(PaidPayment),
+        Failed(FailedPayment),
+        PartialCancelled(CancelledPayment),
+        Cancelled(CancelledPayment),
+    }
 }
 
 impl Payment {
@@ -91,19 +116,6 @@ impl Payment {
             Self::Paid(p) => &p.base,
             Self::Failed(p) => &p.base,
             Self::PartialCancelled(p) | Self::Cancelled(p) => &p.base,
-        }
-    }
-
-    /// Its status.
-    pub fn status(&self) -> PaymentStatus {
-        match self {
-            Self::Ready(_) => PaymentStatus::Ready,
-            Self::PayPending(_) => PaymentStatus::PayPending,
-            Self::VirtualAccountIssued(_) => PaymentStatus::VirtualAccountIssued,
-            Self::Paid(_) => PaymentStatus::Paid,
-            Self::Failed(_) => PaymentStatus::Failed,
-            Self::PartialCancelled(_) => PaymentStatus::PartialCancelled,
-            Self::Cancelled(_) => PaymentStatus::Cancelled,
         }
     }
 }
@@ -1001,28 +1013,23 @@ pub struct GetBillingKeyInfosResponse {
     pub page: PageInfo,
 }
 
-/// A schedule's state, the discriminator of [`PaymentSchedule`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum PaymentScheduleStatus {
-    Scheduled,
-    Started,
-    Succeeded,
-    Failed,
-    Revoked,
-    Pending,
-}
+by_status! {
+    /// A schedule's state, the discriminator of [`PaymentSchedule`].
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+    #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+    status PaymentScheduleStatus;
 
-/// `PaymentSchedule`, discriminated on `status`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(tag = "status", rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum PaymentSchedule {
-    Scheduled(PaymentScheduleBase),
-    Started(StartedSchedule),
-    Succeeded(CompletedSchedule),
-    Failed(CompletedSchedule),
-    Revoked(RevokedSchedule),
-    Pending(CompletedSchedule),
+    /// `PaymentSchedule`, discriminated on `status`.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    #[serde(tag = "status", rename_all = "SCREAMING_SNAKE_CASE")]
+    union PaymentSchedule {
+        Scheduled(PaymentScheduleBase),
+        Started(StartedSchedule),
+        Succeeded(CompletedSchedule),
+        Failed(CompletedSchedule),
+        Revoked(RevokedSchedule),
+        Pending(CompletedSchedule),
+    }
 }
 
 impl PaymentSchedule {

@@ -276,6 +276,9 @@ async fn an_instant_card_payment_is_paid_once_and_a_declined_one_fails() {
     assert_eq!(body["amount"]["vat"], 1_091);
     assert_eq!(body["method"]["type"], "PaymentMethodCard");
     assert_eq!(body["method"]["card"]["number"], "433012******1234");
+    // `PaymentMethodCard.approvalNumber`: a string; the fake's are eight digits.
+    let approval = body["method"]["approvalNumber"].as_str().unwrap();
+    assert!(approval.len() == 8 && approval.bytes().all(|b| b.is_ascii_digit()));
     assert_eq!(body["channel"]["key"], CHANNEL_KEY);
     assert_eq!(body["customer"]["name"], "홍길동");
     assert_eq!(body["version"], "V2");

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::FakePortOne;
 use super::error::PortOneFault;
-use super::model::{self, Method, Order, PaymentRecord, card_method, customer_of};
+use super::model::{self, Account, Order, PaymentRecord, card_method, customer_of};
 use super::routes::{Merchant, PortOneJson};
 
 /// What the customer does in the payment window.
@@ -112,7 +112,7 @@ pub(super) async fn payment_window(
                 payment.method = Some(card_method(number, 0));
                 if input.manual_confirm {
                     let token = format!("payment-token-{}", uuid::Uuid::new_v4());
-                    payment.payment_token = Some(token.clone());
+                    payment.payment_token = Some(token.as_str().into());
                     result.payment_token = Some(token);
                     Vec::new()
                 } else {
@@ -133,7 +133,7 @@ pub(super) async fn payment_window(
                 };
                 let expires_at = model::account_deadline(now, &expiry)?;
                 vec![payment.issue_account(
-                    Method::VirtualAccount {
+                    Account {
                         bank: bank.to_owned(),
                         account_number: crate::ids::random_digits(14),
                         remittee_name: None,

@@ -15,7 +15,8 @@ use payments_api::portone::*;
 
 pub use billing::{BillingKeyRecord, ScheduleRecord};
 pub use payment::{
-    MAX_RESENDS, Method, Order, PaymentRecord, SentWebhook, card_method, customer_of, message_id,
+    Account, MAX_RESENDS, Method, Order, PaymentRecord, SentWebhook, approval_number, card_method,
+    customer_of, message_id,
 };
 
 use super::error::PortOneFault;
@@ -287,14 +288,14 @@ impl MerchantData {
         }
         self.check_new_attempt(payment_id, &order, now_ms)?;
         let mut payment = PaymentRecord::new(payment_id, order, "API", now);
-        payment.billing_key = Some(input.billing_key.clone());
-        payment.schedule_id = schedule_id.map(str::to_owned);
+        payment.billing_key = Some(input.billing_key.as_str().into());
+        payment.schedule_id = schedule_id.map(Box::from);
         payment.cash_receipt_kind = cash_receipt;
         payment.method = Some(Method::Card {
-            number: card_number,
+            number: card_number.into(),
             brand: key.brand,
             installment_month: months,
-            approval_number: crate::ids::random_digits(8),
+            approval_number: approval_number(),
         });
         let outcome = settle(&mut payment, &last_four, now);
         self.insert_payment(payment, now_ms);
@@ -582,7 +583,7 @@ pub fn settle(
         None => {
             let event = payment.pay(now);
             let summary = PaymentSummary {
-                pg_tx_id: payment.pg_tx_id.clone().unwrap_or_default(),
+                pg_tx_id: payment.pg_tx_id.as_deref().unwrap_or_default().to_owned(),
                 paid_at: now,
             };
             (Ok(summary), vec![event])

@@ -22,18 +22,24 @@ pub const MAX_RESENDS: u32 = 10;
 pub enum Method {
     Card {
         /// Masked.
-        number: String,
+        number: Box<str>,
         brand: &'static str,
         installment_month: i32,
-        approval_number: String,
+        /// Eight digits, written with leading zeros.
+        approval_number: u32,
     },
-    VirtualAccount {
-        bank: String,
-        account_number: String,
-        remittee_name: Option<String>,
-        issued_at: DateTime<Utc>,
-        expires_at: DateTime<Utc>,
-    },
+    /// Boxed: the larger part, and the rarer.
+    VirtualAccount(Box<Account>),
+}
+
+/// A virtual account issued for a payment.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub bank: String,
+    pub account_number: String,
+    pub remittee_name: Option<String>,
+    pub issued_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
 }
 
 /// A webhook the payment caused. The payment keeps up to [`MAX_REMEMBERED_WEBHOOKS`] of
@@ -77,14 +83,14 @@ pub struct Receipt {
 /// What a new attempt pays for.
 #[derive(Debug, Clone)]
 pub struct Order {
-    pub order_name: String,
+    pub order_name: Box<str>,
     pub total: i64,
     pub tax_free: i64,
     /// One of those [`check_currency`] takes.
     pub currency: &'static str,
     /// None when the merchant said nothing of the customer, as most API payments.
     pub customer: Option<Box<Customer>>,
-    pub custom_data: Option<String>,
+    pub custom_data: Option<Box<str>>,
 }
 
 impl Order {
@@ -119,7 +125,7 @@ impl Order {
             return Err(PortOneFault::invalid("customData is at most 10,000 bytes"));
         }
         Ok(Self {
-            order_name: order_name.to_owned(),
+            order_name: order_name.into(),
             total: amount.total,
             tax_free,
             currency,
@@ -127,7 +133,7 @@ impl Order {
                 .map(customer_of)
                 .filter(|c| *c != Customer::default())
                 .map(Box::new),
-            custom_data: custom_data.map(str::to_owned),
+            custom_data: custom_data.map(Box::from),
         })
     }
 }
@@ -173,8 +179,8 @@ pub struct PaymentRecord {
     pub paid: i64,
     pub cancelled: i64,
     pub cancelled_tax_free: i64,
-    pub billing_key: Option<String>,
-    pub schedule_id: Option<String>,
+    pub billing_key: Option<Box<str>>,
+    pub schedule_id: Option<Box<str>>,
     pub platform: &'static str,
     pub requested_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -182,14 +188,14 @@ pub struct PaymentRecord {
     pub paid_at: Option<DateTime<Utc>>,
     /// When and why it failed; boxed, as few payments fail.
     pub failure: Option<Box<(DateTime<Utc>, PaymentFailure)>>,
-    pub pg_tx_id: Option<String>,
+    pub pg_tx_id: Option<Box<str>>,
     pub cancellations: Vec<Cancellation>,
     /// The type of cash receipt asked for (`PERSONAL`, `CORPORATE`).
     pub cash_receipt_kind: Option<&'static str>,
     /// Boxed, as few payments ask for one.
     pub cash_receipt: Option<Box<Receipt>>,
     /// The token the payment window hands over when the merchant confirms payments itself.
-    pub payment_token: Option<String>,
+    pub payment_token: Option<Box<str>>,
     pub webhooks: Vec<SentWebhook>,
     pub resends: u32,
 }
@@ -242,7 +248,7 @@ impl PaymentRecord {
         self.paid = self.order.total;
         self.paid_at = Some(now);
         self.payment_token = None;
-        self.pg_tx_id = Some(super::pg_tx_id());
+        self.pg_tx_id = Some(super::pg_tx_id().into());
         if let Some(kind) = self.cash_receipt_kind {
             self.cash_receipt = Some(Box::new(Receipt {
                 kind,
@@ -271,20 +277,19 @@ impl PaymentRecord {
     }
 
     /// A virtual account is issued for it.
-    pub fn issue_account(&mut self, method: Method, now: DateTime<Utc>) -> Event {
-        self.method = Some(method);
+    pub fn issue_account(&mut self, account: Account, now: DateTime<Utc>) -> Event {
+        self.method = Some(Method::VirtualAccount(Box::new(account)));
         self.set_status(PaymentStatus::VirtualAccountIssued, now);
-        self.pg_tx_id = Some(super::pg_tx_id());
+        self.pg_tx_id = Some(super::pg_tx_id().into());
         self.event(WebhookType::TransactionVirtualAccountIssued)
     }
 
     /// When its virtual account expires, if it waits for a deposit.
     pub fn deposit_deadline_ms(&self) -> Option<i64> {
         match (&self.method, self.status) {
-            (
-                Some(Method::VirtualAccount { expires_at, .. }),
-                PaymentStatus::VirtualAccountIssued,
-            ) => Some(expires_at.timestamp_millis()),
+            (Some(Method::VirtualAccount(account)), PaymentStatus::VirtualAccountIssued) => {
+                Some(account.expires_at.timestamp_millis())
+            }
             _ => None,
         }
     }
@@ -333,7 +338,7 @@ impl PaymentRecord {
         if input.reason.trim().is_empty() || input.reason.len() > 200 {
             return Err(PortOneFault::invalid("reason must be 1 to 200 characters"));
         }
-        if matches!(self.method, Some(Method::VirtualAccount { .. })) {
+        if matches!(self.method, Some(Method::VirtualAccount(_))) {
             let Some(account) = &input.refund_account else {
                 return Err(PortOneFault::invalid(
                     "refundAccount is required to refund a virtual-account payment",
@@ -487,28 +492,24 @@ impl PaymentRecord {
                     kind: Some("CREDIT".to_owned()),
                     bin: Some(number.chars().take(6).collect()),
                     name: None,
-                    number: Some(number.clone()),
+                    number: Some(number.to_string()),
                 }),
-                approval_number: Some(approval_number.clone()),
+                approval_number: Some(format!("{approval_number:08}")),
                 installment: Some(PaymentInstallment {
                     month: *installment_month,
                     is_interest_free: false,
                 }),
             }),
-            Method::VirtualAccount {
-                bank,
-                account_number,
-                remittee_name,
-                issued_at,
-                expires_at,
-            } => PaymentMethod::PaymentMethodVirtualAccount(PaymentMethodVirtualAccount {
-                bank: Some(bank.clone()),
-                account_number: account_number.clone(),
-                account_type: Some("NORMAL".to_owned()),
-                remittee_name: remittee_name.clone(),
-                expired_at: Some(*expires_at),
-                issued_at: Some(*issued_at),
-            }),
+            Method::VirtualAccount(account) => {
+                PaymentMethod::PaymentMethodVirtualAccount(PaymentMethodVirtualAccount {
+                    bank: Some(account.bank.clone()),
+                    account_number: account.account_number.clone(),
+                    account_type: Some("NORMAL".to_owned()),
+                    remittee_name: account.remittee_name.clone(),
+                    expired_at: Some(account.expires_at),
+                    issued_at: Some(account.issued_at),
+                })
+            }
         });
         let taxable = self.order.total - self.order.tax_free;
         let vat = vat_of(taxable);
@@ -520,12 +521,12 @@ impl PaymentRecord {
             method,
             channel: Some(store.channel()),
             version: "V2".to_owned(),
-            schedule_id: self.schedule_id.clone(),
-            billing_key: self.billing_key.clone(),
+            schedule_id: owned(&self.schedule_id),
+            billing_key: owned(&self.billing_key),
             requested_at: self.requested_at,
             updated_at: self.updated_at,
             status_changed_at: self.status_changed_at,
-            order_name: self.order.order_name.clone(),
+            order_name: self.order.order_name.to_string(),
             amount: PaymentAmount {
                 total: self.order.total,
                 tax_free: self.order.tax_free,
@@ -542,7 +543,7 @@ impl PaymentRecord {
                 platform_type: self.platform.to_owned(),
                 ip_address: "127.0.0.1".to_owned(),
             },
-            custom_data: self.order.custom_data.clone(),
+            custom_data: owned(&self.order.custom_data),
         };
         let receipt_url = self
             .pg_tx_id
@@ -569,7 +570,7 @@ impl PaymentRecord {
         let cancelled = || CancelledPayment {
             base: base.clone(),
             paid_at: self.paid_at,
-            pg_tx_id: self.pg_tx_id.clone(),
+            pg_tx_id: owned(&self.pg_tx_id),
             cash_receipt: cash_receipt.clone(),
             receipt_url: receipt_url.clone(),
             cancellations: self
@@ -583,16 +584,16 @@ impl PaymentRecord {
         match self.status {
             PaymentStatus::Ready => Payment::Ready(base),
             PaymentStatus::PayPending => Payment::PayPending(PendingPayment {
-                pg_tx_id: self.pg_tx_id.clone(),
+                pg_tx_id: owned(&self.pg_tx_id),
                 base,
             }),
             PaymentStatus::VirtualAccountIssued => Payment::VirtualAccountIssued(PendingPayment {
-                pg_tx_id: self.pg_tx_id.clone(),
+                pg_tx_id: owned(&self.pg_tx_id),
                 base,
             }),
             PaymentStatus::Paid => Payment::Paid(PaidPayment {
                 paid_at: self.paid_at.unwrap_or(self.status_changed_at),
-                pg_tx_id: self.pg_tx_id.clone(),
+                pg_tx_id: owned(&self.pg_tx_id),
                 cash_receipt,
                 receipt_url,
                 disputes: Vec::new(),
@@ -628,7 +629,7 @@ impl PaymentRecord {
             channel: store.channel(),
             amount: r.amount,
             currency: self.order.currency.to_owned(),
-            order_name: self.order.order_name.clone(),
+            order_name: self.order.order_name.to_string(),
             is_manual: false,
             kind: Some(r.kind.to_owned()),
             issue_number: r.issue_number.clone(),
@@ -642,6 +643,11 @@ impl PaymentRecord {
             }),
         })
     }
+}
+
+/// A string kept boxed, as the wire types take it.
+fn owned(kept: &Option<Box<str>>) -> Option<String> {
+    kept.as_deref().map(str::to_owned)
 }
 
 /// The VAT included in a taxable amount: a tenth of the supply value, rounded.
@@ -669,11 +675,17 @@ fn not_waiting() -> PortOneFault {
 /// A card's method after a successful charge.
 pub fn card_method(number: &str, installment_month: i32) -> Method {
     Method::Card {
-        number: mask_card(number),
+        number: mask_card(number).into(),
         brand: card_brand(number),
         installment_month,
-        approval_number: crate::ids::random_digits(8),
+        approval_number: approval_number(),
     }
+}
+
+/// A card approval number: eight random digits.
+pub fn approval_number() -> u32 {
+    // Below 10^8, so the cast keeps every value.
+    crate::ids::random_below(100_000_000) as u32
 }
 
 /// The number as the real API shows it: the middle digits masked.

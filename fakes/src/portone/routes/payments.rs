@@ -8,7 +8,7 @@ use payments_api::portone::*;
 use super::super::FakePortOne;
 use super::super::error::PortOneFault;
 use super::super::model::{
-    self, MAX_RESENDS, Method, Order, PaymentRecord, PreRegistration, card_method,
+    self, Account, MAX_RESENDS, Method, Order, PaymentRecord, PreRegistration, card_method,
 };
 use super::{Merchant, PortOneJson, QueryOrBody, Reply, StoreQuery, page};
 
@@ -195,7 +195,7 @@ pub(in super::super) async fn confirm(
                 ));
             }
             let number = match &payment.method {
-                Some(Method::Card { number, .. }) => number.clone(),
+                Some(Method::Card { number, .. }) => number.to_string(),
                 _ => String::new(),
             };
             Ok(model::settle(payment, &number, now))
@@ -246,7 +246,7 @@ pub(in super::super) async fn instant(
                     model::cash_receipt_kind(account.cash_receipt.as_ref())?;
                 let expires_at = model::account_deadline(now, &account.expiry)?;
                 let event = payment.issue_account(
-                    Method::VirtualAccount {
+                    Account {
                         bank: account.bank.clone(),
                         account_number: crate::ids::random_digits(14),
                         remittee_name: account.remittee_name.clone(),
@@ -256,7 +256,7 @@ pub(in super::super) async fn instant(
                     now,
                 );
                 let summary = PaymentSummary {
-                    pg_tx_id: payment.pg_tx_id.clone().unwrap_or_default(),
+                    pg_tx_id: payment.pg_tx_id.as_deref().unwrap_or_default().to_owned(),
                     paid_at: now,
                 };
                 (Ok(summary), vec![event])
