@@ -611,6 +611,36 @@ mod tests {
     }
 
     #[test]
+    fn json_encrypted_in_place_is_the_text_of_its_bytes_encrypted() {
+        // A value larger than the buffer's first capacity, so it grows while written.
+        let value = serde_json::json!({"a": "x".repeat(5000), "b": [1, 2, 3]});
+        let json = serde_json::to_vec(&value).unwrap();
+        for bits in [128, 192, 256] {
+            let c = match bits {
+                128 => BodyCodec::new("0123456789abcdef", SANDBOX_IV).unwrap(),
+                192 => BodyCodec::new("0123456789abcdef01234567", SANDBOX_IV).unwrap(),
+                _ => codec(ERA_B),
+            };
+            assert_eq!(
+                c.encrypt_json_with(Scheme::LegacyCbc, &value).unwrap(),
+                c.encrypt(&json),
+                "AES-{bits}-CBC"
+            );
+        }
+        let c = codec(ERA_B);
+        for scheme in [Scheme::LegacyCbc, Scheme::Aes256Gcm] {
+            let text = c.encrypt_json_with(scheme, &value).unwrap();
+            assert_eq!(c.decrypt_with(scheme, &text).unwrap(), json, "{scheme:?}");
+        }
+        // A block-aligned plaintext takes a whole block of padding.
+        let aligned = "y".repeat(14);
+        assert_eq!(
+            c.encrypt_json(&aligned).unwrap(),
+            c.encrypt(format!("\"{aligned}\"").as_bytes())
+        );
+    }
+
+    #[test]
     fn the_authenticated_scheme_round_trips_and_refuses_tampering() {
         let c = codec(ERA_B);
         let text = c.encrypt_with(Scheme::Aes256Gcm, br#"{"a":1}"#);
