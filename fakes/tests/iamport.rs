@@ -2169,3 +2169,195 @@ async fn payments_are_listed_by_order_and_by_status_a_page_at_a_time() {
     assert_eq!(response(&none)["total"], 0);
     refused(&s.api.get("/payments/status/unknown").await, 400);
 }
+
+/// Sends `body` form-encoded, as I'mport's PHP, Python and Java clients do.
+async fn form(api: &Api, method: reqwest::Method, path: &str, body: &str) -> Answer {
+    let response = api
+        .http
+        .request(method, format!("{}{path}", api.url))
+        .header("authorization", api.auth.clone().unwrap_or_default())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    Answer {
+        status,
+        body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    }
+}
+
+/// Every V1 POST and PUT route `consumes` `application/json` and
+/// `application/x-www-form-urlencoded` (v1.openapi.json). A form carries text only: the
+/// numbers and booleans of the body come as text (PHP's `http_build_query` writes `1`
+/// for true), text that looks like a number stays text, and the answer is the one JSON
+/// gets.
+#[tokio::test]
+async fn form_bodies_pay_register_and_cancel_like_json() {
+    let s = start_default().await;
+    let merchant_uid = format!("{}", 20_240_000_000_000u64 + u64::from(rand_digits()));
+    let body = format!(
+        "card_number=4092-0230-1234-5678&expiry=2049-12&birth=880311&pwd_2digit=01\
+         &merchant_uid={merchant_uid}&amount=1000&name=%EC%9B%94%EA%B0%84&use_card_point=1\
+         &interest_free_by_merchant=false&card_quota=3&customer_uid=0012"
+    );
+    let answer = form(
+        &s.api,
+        reqwest::Method::POST,
+        "/subscribe/payments/onetime",
+        &body,
+    )
+    .await;
+    let payment = response(&answer).clone();
+    typed(&payment);
+    assert_eq!(payment["status"], "paid");
+    assert_eq!(payment["merchant_uid"], merchant_uid.as_str());
+    assert_eq!(payment["amount"], 1000);
+    assert_eq!(payment["name"], "월간");
+    assert_eq!(payment["card_quota"], 3);
+    assert_eq!(payment["customer_uid"], "0012", "text stays text");
+    let key = response(&s.api.get("/subscribe/customers/0012").await).clone();
+    assert_eq!(key["card_number"], "4092-0230-1234-5678");
+
+    let cancelled = form(
+        &s.api,
+        reqwest::Method::POST,
+        "/payments/cancel",
+        &format!(
+            "imp_uid={}&amount=400&checksum=1000&reason=test",
+            uid(&payment)
+        ),
+    )
+    .await;
+    let cancelled = response(&cancelled).clone();
+    assert_eq!(cancelled["cancel_amount"], 400);
+
+    // `PUT /payments/prepare` (v1.openapi.json `consumes`) the same way.
+    let prepared_uid = order();
+    let prepared = form(
+        &s.api,
+        reqwest::Method::POST,
+        "/payments/prepare",
+        &format!("merchant_uid={prepared_uid}&amount=2500.5"),
+    )
+    .await;
+    assert_eq!(response(&prepared)["amount"], 2500.5);
+    let changed = form(
+        &s.api,
+        reqwest::Method::PUT,
+        "/payments/prepare",
+        &format!("merchant_uid={prepared_uid}&amount=3000"),
+    )
+    .await;
+    assert_eq!(response(&changed)["amount"], 3000);
+}
+
+fn rand_digits() -> u32 {
+    uuid::Uuid::new_v4().as_u128() as u32 % 1_000_000
+}
+
+/// Arrays and objects in a form: PHP's `http_build_query` writes
+/// `schedules%5B0%5D%5Bmerchant_uid%5D=…` (brackets percent-encoded), other clients
+/// `schedules[0][merchant_uid]=…` or `merchant_uid[]=…` (v1.openapi.json,
+/// `POST /subscribe/payments/schedule`'s `schedules` and `unschedule`'s `merchant_uid`
+/// arrays).
+#[tokio::test]
+async fn form_bodies_carry_arrays_of_schedules_and_of_orders() {
+    let s = start_default().await;
+    let customer_uid = format!("customer-{}", uuid::Uuid::new_v4().simple());
+    response(
+        &s.api
+            .post(
+                &format!("/subscribe/customers/{customer_uid}"),
+                card(&customer_uid),
+            )
+            .await,
+    );
+    let at = chrono::Utc::now().timestamp() + 3600;
+    let (first, second, third) = (order(), order(), order());
+    let body = format!(
+        "customer_uid={customer_uid}&checking_amount=0\
+         &schedules%5B0%5D%5Bmerchant_uid%5D={first}&schedules%5B0%5D%5Bamount%5D=1100\
+         &schedules%5B0%5D%5Bschedule_at%5D={at}&schedules%5B0%5D%5Bname%5D=A\
+         &schedules[1][merchant_uid]={second}&schedules[1][amount]=1200\
+         &schedules[1][schedule_at]={}\
+         &schedules[2][merchant_uid]={third}&schedules[2][amount]=1300\
+         &schedules[2][schedule_at]={}",
+        at + 60,
+        at + 120,
+    );
+    let answer = form(
+        &s.api,
+        reqwest::Method::POST,
+        "/subscribe/payments/schedule",
+        &body,
+    )
+    .await;
+    let schedules: Vec<IamportSchedule> =
+        serde_json::from_value(response(&answer).clone()).unwrap();
+    let merchant_uids: Vec<&str> = schedules.iter().map(|s| s.merchant_uid.as_str()).collect();
+    assert_eq!(merchant_uids, [&first, &second, &third]);
+    assert_eq!(schedules[0].amount, 1100.0);
+    assert_eq!(schedules[2].schedule_at, at + 120);
+
+    let revoked = form(
+        &s.api,
+        reqwest::Method::POST,
+        "/subscribe/payments/unschedule",
+        &format!("customer_uid={customer_uid}&merchant_uid[]={first}&merchant_uid[]={second}"),
+    )
+    .await;
+    let revoked: Vec<IamportSchedule> = serde_json::from_value(response(&revoked).clone()).unwrap();
+    assert_eq!(revoked.len(), 2);
+    // A lone `merchant_uid=…` is a list of one.
+    let alone = form(
+        &s.api,
+        reqwest::Method::POST,
+        "/subscribe/payments/unschedule",
+        &format!("customer_uid={customer_uid}&merchant_uid={third}"),
+    )
+    .await;
+    let alone: Vec<IamportSchedule> = serde_json::from_value(response(&alone).clone()).unwrap();
+    assert_eq!(alone[0].merchant_uid, third);
+    assert_eq!(alone[0].schedule_status, IamportScheduleStatus::Revoked);
+}
+
+/// A form whose number is not one, or that misses a required field, is refused in the
+/// envelope like a bad JSON body, and changes nothing.
+#[tokio::test]
+async fn bad_form_bodies_are_refused_and_change_nothing() {
+    let s = start_default().await;
+    let merchant_uid = order();
+    for body in [
+        format!(
+            "card_number=4092-0230-1234-5678&expiry=2049-12&birth=880311\
+             &merchant_uid={merchant_uid}&amount=lots&name=x"
+        ),
+        format!(
+            "card_number=4092-0230-1234-5678&expiry=2049-12&birth=880311\
+             &merchant_uid={merchant_uid}&amount=1000&name=x&use_card_point=maybe"
+        ),
+        format!("card_number=4092-0230-1234-5678&merchant_uid={merchant_uid}&amount=1000"),
+        format!("merchant_uid[a][b][c][d][e]={merchant_uid}&amount=1000&name=x"),
+        "%ZZ=%&&&==[".to_owned(),
+    ] {
+        let answer = form(
+            &s.api,
+            reqwest::Method::POST,
+            "/subscribe/payments/onetime",
+            &body,
+        )
+        .await;
+        let message = refused(&answer, 400);
+        assert!(
+            message.contains("요청 형식이 올바르지 않습니다"),
+            "{body}: {message}"
+        );
+    }
+    refused(
+        &s.api.get(&format!("/payments/find/{merchant_uid}")).await,
+        404,
+    );
+}

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::super::error::IamportFault;
 use super::super::model::Payment;
 use super::super::{FakeIamport, MerchantHandle};
-use super::{IamportJson, Merchant, Notice, Reply, change_payment, ok};
+use super::{IamportBody, Merchant, Notice, Reply, change_payment, ok};
 
 /// `GET /payments/{imp_uid}`.
 pub(in super::super) async fn one(
@@ -328,7 +328,7 @@ pub(in super::super) async fn by_status(
 pub(in super::super) async fn cancel(
     State(fake): State<FakeIamport>,
     Extension(merchant): Merchant,
-    IamportJson(input): IamportJson<IamportPaymentCancelCreate>,
+    IamportBody(input): IamportBody<IamportPaymentCancelCreate>,
 ) -> Reply<IamportPayment> {
     let now_ms = fake.now_ms();
     let imp_uid = match (&input.imp_uid, &input.merchant_uid) {
