@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use payments_api::iamport::{
     IamportBalanceAmounts, IamportCertification, IamportPayment, IamportPaymentBalance,
-    IamportPaymentStatus, IamportReceipt, IamportResponse, IamportSchedule, IamportScheduleStatus,
-    IamportSubscription, IamportUser, IamportWebhook,
+    IamportPaymentPage, IamportPaymentStatus, IamportReceipt, IamportResponse, IamportSchedule,
+    IamportScheduleStatus, IamportSubscription, IamportUser, IamportWebhook,
 };
 use payments_fakes::Fake as _;
 use payments_fakes::compat::Compat;
@@ -2360,4 +2360,92 @@ async fn bad_form_bodies_are_refused_and_change_nothing() {
         &s.api.get(&format!("/payments/find/{merchant_uid}")).await,
         404,
     );
+}
+
+/// `GET /subscribe/customers/{customer_uid}/payments` (v1.openapi.json, `customer_payments`:
+/// "구매자의 빌링키로 결제된 결제목록", `page` from 1, a `PaymentListResponse`; 404 for an
+/// invalid `customer_uid`): the payments made with one billing key, whichever way (the
+/// `onetime` that registered it, `again`, a schedule), newest first, a page at a time.
+#[tokio::test]
+async fn a_billing_keys_payments_are_listed_newest_first_a_page_at_a_time() {
+    let s = start_default().await;
+    let customer_uid = format!("customer-{}", uuid::Uuid::new_v4().simple());
+    let mut registering = onetime(&order(), 1000);
+    registering["customer_uid"] = json!(customer_uid);
+    response(&s.api.post("/subscribe/payments/onetime", registering).await);
+    let mut again = Vec::new();
+    for _ in 0..20 {
+        s.fake.advance(chrono::Duration::seconds(1)).await;
+        let answer = s
+            .api
+            .post(
+                "/subscribe/payments/again",
+                json!({"customer_uid": customer_uid, "merchant_uid": order(), "amount": 9900, "name": "정기 결제"}),
+            )
+            .await;
+        again.push(uid(response(&answer)));
+    }
+    // Another key's payment and a payment without a key are not listed.
+    let mut other = onetime(&order(), 500);
+    other["customer_uid"] = json!("someone-else");
+    response(&s.api.post("/subscribe/payments/onetime", other).await);
+    paid(&s.api, 700).await;
+    let at = chrono::Utc::now().timestamp() + 600;
+    response(
+        &s.api
+            .post(
+                "/subscribe/payments/schedule",
+                json!({"customer_uid": customer_uid, "schedules": [{"merchant_uid": order(), "schedule_at": at, "amount": 4900}]}),
+            )
+            .await,
+    );
+    s.fake.advance(chrono::Duration::minutes(11)).await;
+    let api = login(&s.anonymous, "test_imp_key", "test_imp_secret").await;
+
+    let path = format!("/subscribe/customers/{customer_uid}/payments");
+    let first = response(&api.get(&path).await).clone();
+    let page: IamportPaymentPage = serde_json::from_value(first.clone()).unwrap();
+    assert_eq!((page.total, page.previous, page.next), (22, 0, 2));
+    assert_eq!(page.list.len(), 20);
+    for payment in first["list"].as_array().unwrap() {
+        typed(payment);
+    }
+    let usages: Vec<_> = page
+        .list
+        .iter()
+        .map(|p| p.base().customer_uid_usage.clone().unwrap())
+        .collect();
+    assert_eq!(usages[0], "payment.scheduled", "newest first");
+    assert_eq!(usages[1], "payment");
+    assert_eq!(page.list[1].base().imp_uid, again[19]);
+    assert!(
+        page.list
+            .iter()
+            .all(|p| p.base().customer_uid.as_deref() == Some(&customer_uid))
+    );
+
+    let second: IamportPaymentPage =
+        serde_json::from_value(response(&api.get(&format!("{path}?page=2")).await).clone())
+            .unwrap();
+    assert_eq!((second.total, second.previous, second.next), (22, 1, 0));
+    let usages: Vec<_> = second
+        .list
+        .iter()
+        .map(|p| p.base().customer_uid_usage.clone().unwrap())
+        .collect();
+    assert_eq!(
+        usages,
+        ["payment", "issue"],
+        "the registering payment is the oldest"
+    );
+    let past_the_end: IamportPaymentPage =
+        serde_json::from_value(response(&api.get(&format!("{path}?page=3")).await).clone())
+            .unwrap();
+    assert!(past_the_end.list.is_empty());
+
+    refused(&api.get(&format!("{path}?page=0")).await, 400);
+    refused(&api.get(&format!("{path}?page=first")).await, 400);
+    let unknown = api.get("/subscribe/customers/nobody/payments").await;
+    assert!(refused(&unknown, 404).contains("nobody"));
+    refused(&s.anonymous.get(&path).await, 401);
 }

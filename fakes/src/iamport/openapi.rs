@@ -14,7 +14,7 @@ use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 use super::internal::WindowPayment;
 use super::model::Settings;
 use super::routes::certifications::CertificationAccessor;
-use super::routes::payments::{ListQuery, Sorting};
+use super::routes::payments::{ListQuery, PageQuery, Sorting};
 use super::routes::schedules::{CustomerScheduleRange, ScheduleRange};
 
 /// The document of I'mport's routes and the fake's own controls.
@@ -51,6 +51,7 @@ and send it as the `Authorization` header.";
         schedule_list,
         schedule_of_customer,
         customer_schedules,
+        customer_payments,
         unschedule,
         schedule_read,
         schedule_change,
@@ -314,6 +315,15 @@ fn schedule_of_customer() {}
         (status = "4XX", description = "I'mport's error envelope", body = IamportError),
     ))]
 fn customer_schedules() {}
+
+/// The payments made with a billing key, newest first, 20 a page.
+#[utoipa::path(get, path = "/subscribe/customers/{customer_uid}/payments", tag = "subscribe",
+    params(("customer_uid" = String, Path), PageQuery),
+    responses(
+        (status = 200, description = "Success: `code` 0 and the payload in `response`", body = IamportResponse<IamportPaymentPage>),
+        (status = "4XX", description = "I'mport's error envelope", body = IamportError),
+    ))]
+fn customer_payments() {}
 
 /// Revoke scheduled payments.
 #[utoipa::path(post, path = "/subscribe/payments/unschedule", tag = "subscribe",
