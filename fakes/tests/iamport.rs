@@ -2330,18 +2330,30 @@ async fn form_bodies_carry_arrays_of_schedules_and_of_orders() {
 async fn bad_form_bodies_are_refused_and_change_nothing() {
     let s = start_default().await;
     let merchant_uid = order();
-    for body in [
-        format!(
-            "card_number=4092-0230-1234-5678&expiry=2049-12&birth=880311\
-             &merchant_uid={merchant_uid}&amount=lots&name=x"
+    for (body, why) in [
+        (
+            format!(
+                "card_number=4092-0230-1234-5678&expiry=2049-12&birth=880311\
+                 &merchant_uid={merchant_uid}&amount=lots&name=x"
+            ),
+            "\"lots\", expected f64",
         ),
-        format!(
-            "card_number=4092-0230-1234-5678&expiry=2049-12&birth=880311\
-             &merchant_uid={merchant_uid}&amount=1000&name=x&use_card_point=maybe"
+        (
+            format!(
+                "card_number=4092-0230-1234-5678&expiry=2049-12&birth=880311\
+                 &merchant_uid={merchant_uid}&amount=1000&name=x&use_card_point=maybe"
+            ),
+            "\"maybe\", expected a boolean",
         ),
-        format!("card_number=4092-0230-1234-5678&merchant_uid={merchant_uid}&amount=1000"),
-        format!("merchant_uid[a][b][c][d][e]={merchant_uid}&amount=1000&name=x"),
-        "%ZZ=%&&&==[".to_owned(),
+        (
+            format!("card_number=4092-0230-1234-5678&merchant_uid={merchant_uid}&amount=1000"),
+            "missing field `expiry`",
+        ),
+        (
+            format!("merchant_uid[a][b][c][d][e]={merchant_uid}&amount=1000&name=x"),
+            "missing field `card_number`",
+        ),
+        ("%ZZ=%&&&==[".to_owned(), "missing field"),
     ] {
         let answer = form(
             &s.api,
@@ -2355,6 +2367,7 @@ async fn bad_form_bodies_are_refused_and_change_nothing() {
             message.contains("요청 형식이 올바르지 않습니다"),
             "{body}: {message}"
         );
+        assert!(message.contains(why), "{body}: {message}");
     }
     refused(
         &s.api.get(&format!("/payments/find/{merchant_uid}")).await,

@@ -207,3 +207,53 @@ fn scalar(text: String, types: &[&str]) -> Value {
     }
     Value::String(text)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use payments_api::iamport::{IamportScheduleCreate, IamportSubscriptionOnetime};
+    use proptest::prelude::*;
+
+    #[test]
+    fn indices_are_read_in_their_order_and_a_gap_is_refused() {
+        let body = "customer_uid=c&schedules[1][merchant_uid]=b&schedules[1][schedule_at]=2\
+                    &schedules[1][amount]=2&schedules[0][merchant_uid]=a\
+                    &schedules[0][schedule_at]=1&schedules[0][amount]=1.5";
+        let read: IamportScheduleCreate = read_form(body.as_bytes()).unwrap();
+        let uids: Vec<_> = read.schedules.iter().map(|s| &s.merchant_uid[..]).collect();
+        assert_eq!(uids, ["a", "b"]);
+        assert_eq!(read.schedules[0].amount, 1.5);
+
+        // serde_qs wants indices 0, 1, …: a gap is an error, not a list of that length.
+        let gap = "customer_uid=c&schedules[2][merchant_uid]=a&schedules[2][schedule_at]=1\
+                   &schedules[2][amount]=1";
+        let refused = read_form::<IamportScheduleCreate>(gap.as_bytes()).unwrap_err();
+        assert!(refused.contains("index"), "{refused}");
+        // An index past what serde_qs counts is a key of a map, read as a list of one.
+        let huge = "customer_uid=c&schedules[18446744073709551615][merchant_uid]=a\
+                    &schedules[18446744073709551615][schedule_at]=1\
+                    &schedules[18446744073709551615][amount]=1";
+        let read: IamportScheduleCreate = read_form(huge.as_bytes()).unwrap();
+        assert_eq!(read.schedules.len(), 1);
+    }
+
+    #[test]
+    fn a_flattened_body_types_each_of_its_parts() {
+        let body = "card_number=4092023012345678&expiry=2049-12&birth=880311\
+                    &merchant_uid=123&amount=1000&name=x&card_quota=2&use_card_point=0";
+        let read: IamportSubscriptionOnetime = read_form(body.as_bytes()).unwrap();
+        assert_eq!(read.card.card_number, "4092023012345678");
+        assert_eq!(read.order.merchant_uid, "123");
+        assert_eq!(read.order.amount, 1000.0);
+        assert_eq!(read.order.card_quota, Some(2));
+        assert_eq!(read.order.use_card_point, Some(false));
+    }
+
+    proptest! {
+        #[test]
+        fn any_form_is_read_or_refused_without_a_panic(body in "[a-z_\\[\\]%0-9=&.]{0,200}") {
+            let _ = read_form::<IamportScheduleCreate>(body.as_bytes());
+            let _ = read_form::<IamportSubscriptionOnetime>(body.as_bytes());
+        }
+    }
+}
