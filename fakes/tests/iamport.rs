@@ -2170,13 +2170,17 @@ async fn payments_are_listed_by_order_and_by_status_a_page_at_a_time() {
     refused(&s.api.get("/payments/status/unknown").await, 400);
 }
 
-/// Sends `body` form-encoded, as I'mport's PHP, Python and Java clients do.
+/// Sends `body` form-encoded, as I'mport's PHP, Python and Java clients do (the Java one
+/// names the charset).
 async fn form(api: &Api, method: reqwest::Method, path: &str, body: &str) -> Answer {
     let response = api
         .http
         .request(method, format!("{}{path}", api.url))
         .header("authorization", api.auth.clone().unwrap_or_default())
-        .header("content-type", "application/x-www-form-urlencoded")
+        .header(
+            "content-type",
+            "application/x-www-form-urlencoded; charset=UTF-8",
+        )
         .body(body.to_owned())
         .send()
         .await
