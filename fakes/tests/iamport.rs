@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use payments_api::iamport::{
     IamportBalanceAmounts, IamportCertification, IamportPayment, IamportPaymentBalance,
-    IamportPaymentStatus, IamportReceipt, IamportResponse, IamportSchedule, IamportScheduleStatus,
-    IamportSubscription, IamportUser, IamportWebhook,
+    IamportPaymentPage, IamportPaymentStatus, IamportReceipt, IamportResponse, IamportSchedule,
+    IamportScheduleStatus, IamportSubscription, IamportUser, IamportWebhook,
 };
 use payments_fakes::Fake as _;
 use payments_fakes::compat::Compat;
@@ -2168,4 +2168,301 @@ async fn payments_are_listed_by_order_and_by_status_a_page_at_a_time() {
         .await;
     assert_eq!(response(&none)["total"], 0);
     refused(&s.api.get("/payments/status/unknown").await, 400);
+}
+
+/// Sends `body` form-encoded, as I'mport's PHP, Python and Java clients do (the Java one
+/// names the charset).
+async fn form(api: &Api, method: reqwest::Method, path: &str, body: &str) -> Answer {
+    let response = api
+        .http
+        .request(method, format!("{}{path}", api.url))
+        .header("authorization", api.auth.clone().unwrap_or_default())
+        .header(
+            "content-type",
+            "application/x-www-form-urlencoded; charset=UTF-8",
+        )
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    Answer {
+        status,
+        body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    }
+}
+
+/// Every V1 POST and PUT route `consumes` `application/json` and
+/// `application/x-www-form-urlencoded` (v1.openapi.json). A form carries text only: the
+/// numbers and booleans of the body come as text (PHP's `http_build_query` writes `1`
+/// for true), text that looks like a number stays text, and the answer is the one JSON
+/// gets.
+#[tokio::test]
+async fn form_bodies_pay_register_and_cancel_like_json() {
+    let s = start_default().await;
+    let merchant_uid = format!("{}", 20_240_000_000_000u64 + u64::from(rand_digits()));
+    let body = format!(
+        "card_number=4092-0230-1234-5678&expiry=2049-12&birth=880311&pwd_2digit=01\
+         &merchant_uid={merchant_uid}&amount=1000&name=%EC%9B%94%EA%B0%84&use_card_point=1\
+         &interest_free_by_merchant=false&card_quota=3&customer_uid=0012"
+    );
+    let answer = form(
+        &s.api,
+        reqwest::Method::POST,
+        "/subscribe/payments/onetime",
+        &body,
+    )
+    .await;
+    let payment = response(&answer).clone();
+    typed(&payment);
+    assert_eq!(payment["status"], "paid");
+    assert_eq!(payment["merchant_uid"], merchant_uid.as_str());
+    assert_eq!(payment["amount"], 1000);
+    assert_eq!(payment["name"], "월간");
+    assert_eq!(payment["card_quota"], 3);
+    assert_eq!(payment["customer_uid"], "0012", "text stays text");
+    let key = response(&s.api.get("/subscribe/customers/0012").await).clone();
+    assert_eq!(key["card_number"], "4092-0230-1234-5678");
+
+    let cancelled = form(
+        &s.api,
+        reqwest::Method::POST,
+        "/payments/cancel",
+        &format!(
+            "imp_uid={}&amount=400&checksum=1000&reason=test",
+            uid(&payment)
+        ),
+    )
+    .await;
+    let cancelled = response(&cancelled).clone();
+    assert_eq!(cancelled["cancel_amount"], 400);
+
+    // `PUT /payments/prepare` (v1.openapi.json `consumes`) the same way.
+    let prepared_uid = order();
+    let prepared = form(
+        &s.api,
+        reqwest::Method::POST,
+        "/payments/prepare",
+        &format!("merchant_uid={prepared_uid}&amount=2500.5"),
+    )
+    .await;
+    assert_eq!(response(&prepared)["amount"], 2500.5);
+    let changed = form(
+        &s.api,
+        reqwest::Method::PUT,
+        "/payments/prepare",
+        &format!("merchant_uid={prepared_uid}&amount=3000"),
+    )
+    .await;
+    assert_eq!(response(&changed)["amount"], 3000);
+}
+
+fn rand_digits() -> u32 {
+    uuid::Uuid::new_v4().as_u128() as u32 % 1_000_000
+}
+
+/// Arrays and objects in a form: PHP's `http_build_query` writes
+/// `schedules%5B0%5D%5Bmerchant_uid%5D=…` (brackets percent-encoded), other clients
+/// `schedules[0][merchant_uid]=…` or `merchant_uid[]=…` (v1.openapi.json,
+/// `POST /subscribe/payments/schedule`'s `schedules` and `unschedule`'s `merchant_uid`
+/// arrays).
+#[tokio::test]
+async fn form_bodies_carry_arrays_of_schedules_and_of_orders() {
+    let s = start_default().await;
+    let customer_uid = format!("customer-{}", uuid::Uuid::new_v4().simple());
+    response(
+        &s.api
+            .post(
+                &format!("/subscribe/customers/{customer_uid}"),
+                card(&customer_uid),
+            )
+            .await,
+    );
+    let at = chrono::Utc::now().timestamp() + 3600;
+    let (first, second, third) = (order(), order(), order());
+    let body = format!(
+        "customer_uid={customer_uid}&checking_amount=0\
+         &schedules%5B0%5D%5Bmerchant_uid%5D={first}&schedules%5B0%5D%5Bamount%5D=1100\
+         &schedules%5B0%5D%5Bschedule_at%5D={at}&schedules%5B0%5D%5Bname%5D=A\
+         &schedules[1][merchant_uid]={second}&schedules[1][amount]=1200\
+         &schedules[1][schedule_at]={}\
+         &schedules[2][merchant_uid]={third}&schedules[2][amount]=1300\
+         &schedules[2][schedule_at]={}",
+        at + 60,
+        at + 120,
+    );
+    let answer = form(
+        &s.api,
+        reqwest::Method::POST,
+        "/subscribe/payments/schedule",
+        &body,
+    )
+    .await;
+    let schedules: Vec<IamportSchedule> =
+        serde_json::from_value(response(&answer).clone()).unwrap();
+    let merchant_uids: Vec<&str> = schedules.iter().map(|s| s.merchant_uid.as_str()).collect();
+    assert_eq!(merchant_uids, [&first, &second, &third]);
+    assert_eq!(schedules[0].amount, 1100.0);
+    assert_eq!(schedules[2].schedule_at, at + 120);
+
+    let revoked = form(
+        &s.api,
+        reqwest::Method::POST,
+        "/subscribe/payments/unschedule",
+        &format!("customer_uid={customer_uid}&merchant_uid[]={first}&merchant_uid[]={second}"),
+    )
+    .await;
+    let revoked: Vec<IamportSchedule> = serde_json::from_value(response(&revoked).clone()).unwrap();
+    assert_eq!(revoked.len(), 2);
+    // A lone `merchant_uid=…` is a list of one.
+    let alone = form(
+        &s.api,
+        reqwest::Method::POST,
+        "/subscribe/payments/unschedule",
+        &format!("customer_uid={customer_uid}&merchant_uid={third}"),
+    )
+    .await;
+    let alone: Vec<IamportSchedule> = serde_json::from_value(response(&alone).clone()).unwrap();
+    assert_eq!(alone[0].merchant_uid, third);
+    assert_eq!(alone[0].schedule_status, IamportScheduleStatus::Revoked);
+}
+
+/// A form whose number is not one, or that misses a required field, is refused in the
+/// envelope like a bad JSON body, and changes nothing.
+#[tokio::test]
+async fn bad_form_bodies_are_refused_and_change_nothing() {
+    let s = start_default().await;
+    let merchant_uid = order();
+    for (body, why) in [
+        (
+            format!(
+                "card_number=4092-0230-1234-5678&expiry=2049-12&birth=880311\
+                 &merchant_uid={merchant_uid}&amount=lots&name=x"
+            ),
+            "\"lots\", expected f64",
+        ),
+        (
+            format!(
+                "card_number=4092-0230-1234-5678&expiry=2049-12&birth=880311\
+                 &merchant_uid={merchant_uid}&amount=1000&name=x&use_card_point=maybe"
+            ),
+            "\"maybe\", expected a boolean",
+        ),
+        (
+            format!("card_number=4092-0230-1234-5678&merchant_uid={merchant_uid}&amount=1000"),
+            "missing field `expiry`",
+        ),
+        (
+            format!("merchant_uid[a][b][c][d][e]={merchant_uid}&amount=1000&name=x"),
+            "missing field `card_number`",
+        ),
+        ("%ZZ=%&&&==[".to_owned(), "missing field"),
+    ] {
+        let answer = form(
+            &s.api,
+            reqwest::Method::POST,
+            "/subscribe/payments/onetime",
+            &body,
+        )
+        .await;
+        let message = refused(&answer, 400);
+        assert!(
+            message.contains("요청 형식이 올바르지 않습니다"),
+            "{body}: {message}"
+        );
+        assert!(message.contains(why), "{body}: {message}");
+    }
+    refused(
+        &s.api.get(&format!("/payments/find/{merchant_uid}")).await,
+        404,
+    );
+}
+
+/// `GET /subscribe/customers/{customer_uid}/payments` (v1.openapi.json, `customer_payments`:
+/// "구매자의 빌링키로 결제된 결제목록", `page` from 1, a `PaymentListResponse`; 404 for an
+/// invalid `customer_uid`): the payments made with one billing key, whichever way (the
+/// `onetime` that registered it, `again`, a schedule), newest first, a page at a time.
+#[tokio::test]
+async fn a_billing_keys_payments_are_listed_newest_first_a_page_at_a_time() {
+    let s = start_default().await;
+    let customer_uid = format!("customer-{}", uuid::Uuid::new_v4().simple());
+    let mut registering = onetime(&order(), 1000);
+    registering["customer_uid"] = json!(customer_uid);
+    response(&s.api.post("/subscribe/payments/onetime", registering).await);
+    let mut again = Vec::new();
+    for _ in 0..20 {
+        s.fake.advance(chrono::Duration::seconds(1)).await;
+        let answer = s
+            .api
+            .post(
+                "/subscribe/payments/again",
+                json!({"customer_uid": customer_uid, "merchant_uid": order(), "amount": 9900, "name": "정기 결제"}),
+            )
+            .await;
+        again.push(uid(response(&answer)));
+    }
+    // Another key's payment and a payment without a key are not listed.
+    let mut other = onetime(&order(), 500);
+    other["customer_uid"] = json!("someone-else");
+    response(&s.api.post("/subscribe/payments/onetime", other).await);
+    paid(&s.api, 700).await;
+    let at = chrono::Utc::now().timestamp() + 600;
+    response(
+        &s.api
+            .post(
+                "/subscribe/payments/schedule",
+                json!({"customer_uid": customer_uid, "schedules": [{"merchant_uid": order(), "schedule_at": at, "amount": 4900}]}),
+            )
+            .await,
+    );
+    s.fake.advance(chrono::Duration::minutes(11)).await;
+    let api = login(&s.anonymous, "test_imp_key", "test_imp_secret").await;
+
+    let path = format!("/subscribe/customers/{customer_uid}/payments");
+    let first = response(&api.get(&path).await).clone();
+    let page: IamportPaymentPage = serde_json::from_value(first.clone()).unwrap();
+    assert_eq!((page.total, page.previous, page.next), (22, 0, 2));
+    assert_eq!(page.list.len(), 20);
+    for payment in first["list"].as_array().unwrap() {
+        typed(payment);
+    }
+    let usages: Vec<_> = page
+        .list
+        .iter()
+        .map(|p| p.base().customer_uid_usage.clone().unwrap())
+        .collect();
+    assert_eq!(usages[0], "payment.scheduled", "newest first");
+    assert_eq!(usages[1], "payment");
+    assert_eq!(page.list[1].base().imp_uid, again[19]);
+    assert!(
+        page.list
+            .iter()
+            .all(|p| p.base().customer_uid.as_deref() == Some(&customer_uid))
+    );
+
+    let second: IamportPaymentPage =
+        serde_json::from_value(response(&api.get(&format!("{path}?page=2")).await).clone())
+            .unwrap();
+    assert_eq!((second.total, second.previous, second.next), (22, 1, 0));
+    let usages: Vec<_> = second
+        .list
+        .iter()
+        .map(|p| p.base().customer_uid_usage.clone().unwrap())
+        .collect();
+    assert_eq!(
+        usages,
+        ["payment", "issue"],
+        "the registering payment is the oldest"
+    );
+    let past_the_end: IamportPaymentPage =
+        serde_json::from_value(response(&api.get(&format!("{path}?page=3")).await).clone())
+            .unwrap();
+    assert!(past_the_end.list.is_empty());
+
+    refused(&api.get(&format!("{path}?page=0")).await, 400);
+    refused(&api.get(&format!("{path}?page=first")).await, 400);
+    let unknown = api.get("/subscribe/customers/nobody/payments").await;
+    assert!(refused(&unknown, 404).contains("nobody"));
+    refused(&s.anonymous.get(&path).await, 401);
 }

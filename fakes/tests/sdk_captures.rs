@@ -384,6 +384,7 @@ async fn iamport_answers_are_captured() {
         Some(json!({"schedule_at": at + 1200})),
     )
     .await;
+    r.call("GET", &format!("{customer}/payments"), None).await;
     r.call("DELETE", customer, None).await;
 
     let due = fake.clock().now().timestamp() + 86_400;

@@ -13,7 +13,7 @@ use payments_api::iamport::IamportSubscriptionCreate;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
-use super::routes::IamportJson;
+use super::routes::IamportBody;
 use super::{FakeIamport, internal, routes};
 use crate::checkout::{
     self, Action, Kind, Mode, PageQuery, View, answer, error_page, http_url, json_of, refuse,
@@ -216,7 +216,7 @@ async fn act_on(fake: &FakeIamport, action: &Action) -> Result<Response, String>
                 State(fake.clone()),
                 Extension(merchant.clone()),
                 Path(customer_uid.clone().unwrap_or_default()),
-                IamportJson(input),
+                IamportBody(input),
             )
             .await,
         )
@@ -282,7 +282,7 @@ async fn act_on(fake: &FakeIamport, action: &Action) -> Result<Response, String>
         }))
         .map_err(|e| e.to_string())?;
         let (_, body) = json_of(
-            internal::payment_window(State(fake.clone()), Extension(merchant), IamportJson(input))
+            internal::payment_window(State(fake.clone()), Extension(merchant), IamportBody(input))
                 .await,
         )
         .await;

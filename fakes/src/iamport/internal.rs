@@ -9,7 +9,7 @@ use super::error::IamportFault;
 use super::model::{CardNumber, Channel, Order, Payment, Settings, unknown_payment};
 use super::routes::payments::{Declined, settle};
 use super::routes::vbanks::open;
-use super::routes::{IamportJson, Merchant, Notice, Reply, change_payment, ok, positive};
+use super::routes::{IamportBody, Merchant, Notice, Reply, change_payment, ok, positive};
 
 /// `PUT|GET /internal/deposit/{imp_uid}`: the customer pays into the virtual account.
 pub(super) async fn deposit(
@@ -39,7 +39,7 @@ pub(super) async fn console_cancel(
     State(fake): State<FakeIamport>,
     Extension(merchant): Merchant,
     Path(imp_uid): Path<String>,
-    IamportJson(input): IamportJson<IamportPaymentCancelCreate>,
+    IamportBody(input): IamportBody<IamportPaymentCancelCreate>,
 ) -> Reply<IamportPayment> {
     let given = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
     let refund_account_given =
@@ -108,7 +108,7 @@ pub(super) struct WindowPayment {
 pub(super) async fn payment_window(
     State(fake): State<FakeIamport>,
     Extension(merchant): Merchant,
-    IamportJson(input): IamportJson<WindowPayment>,
+    IamportBody(input): IamportBody<WindowPayment>,
 ) -> Reply<IamportPayment> {
     positive("amount", input.amount)?;
     let now_ms = fake.now_ms();
@@ -184,7 +184,7 @@ pub(super) async fn settings(Extension(merchant): Merchant) -> Reply<Settings> {
 /// `PUT /internal/merchant`: replaces the merchant's settings.
 pub(super) async fn set_settings(
     Extension(merchant): Merchant,
-    IamportJson(settings): IamportJson<Settings>,
+    IamportBody(settings): IamportBody<Settings>,
 ) -> Reply<Settings> {
     if let Some(Some(url)) = &settings.webhook_url {
         let valid = reqwest::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));

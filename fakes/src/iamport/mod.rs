@@ -431,6 +431,10 @@ impl Fake for FakeIamport {
                 post(routes::schedules::retry),
             )
             .route(
+                "/subscribe/customers/{customer_uid}/payments",
+                get(routes::payments::of_customer),
+            )
+            .route(
                 "/subscribe/customers/{customer_uid}/schedules",
                 get(routes::schedules::of_customer),
             )

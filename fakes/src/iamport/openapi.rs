@@ -14,7 +14,7 @@ use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 use super::internal::WindowPayment;
 use super::model::Settings;
 use super::routes::certifications::CertificationAccessor;
-use super::routes::payments::{ListQuery, Sorting};
+use super::routes::payments::{ListQuery, PageQuery, Sorting};
 use super::routes::schedules::{CustomerScheduleRange, ScheduleRange};
 
 /// The document of I'mport's routes and the fake's own controls.
@@ -51,6 +51,7 @@ and send it as the `Authorization` header.";
         schedule_list,
         schedule_of_customer,
         customer_schedules,
+        customer_payments,
         unschedule,
         schedule_read,
         schedule_change,
@@ -120,7 +121,7 @@ impl Modify for Finish {
 
 /// An access token for a key pair.
 #[utoipa::path(post, path = "/users/getToken", tag = "auth", security(()),
-    request_body = IamportUserAccessor,
+    request_body(content((IamportUserAccessor = "application/json"), (IamportUserAccessor = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Success: `code` 0 and the payload in `response`", body = IamportResponse<IamportUser>),
         (status = 401, description = "Unknown keys", body = IamportError),
@@ -227,7 +228,7 @@ fn by_status() {}
 
 /// Cancel a payment, fully or partly.
 #[utoipa::path(post, path = "/payments/cancel", tag = "payments",
-    request_body = IamportPaymentCancelCreate,
+    request_body(content((IamportPaymentCancelCreate = "application/json"), (IamportPaymentCancelCreate = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Success: `code` 0 and the payload in `response`", body = IamportResponse<IamportPayment>),
         (status = "4XX", description = "I'mport's error envelope", body = IamportError),
@@ -236,7 +237,7 @@ fn cancel() {}
 
 /// Pre-register an order's amount: a payment with another amount fails.
 #[utoipa::path(post, path = "/payments/prepare", tag = "payments",
-    request_body = IamportPaymentPrepare,
+    request_body(content((IamportPaymentPrepare = "application/json"), (IamportPaymentPrepare = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Success: `code` 0 and the payload in `response`", body = IamportResponse<IamportPaymentPrepare>),
         (status = "4XX", description = "I'mport's error envelope", body = IamportError),
@@ -245,7 +246,7 @@ fn prepare() {}
 
 /// Change a pre-registered amount.
 #[utoipa::path(put, path = "/payments/prepare", tag = "payments",
-    request_body = IamportPaymentPrepare,
+    request_body(content((IamportPaymentPrepare = "application/json"), (IamportPaymentPrepare = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Success: `code` 0 and the payload in `response`", body = IamportResponse<IamportPaymentPrepare>),
         (status = "4XX", description = "I'mport's error envelope", body = IamportError),
@@ -263,7 +264,7 @@ fn prepare_read() {}
 
 /// A payment with card details, optionally keeping them as a billing key.
 #[utoipa::path(post, path = "/subscribe/payments/onetime", tag = "subscribe",
-    request_body = IamportSubscriptionOnetime,
+    request_body(content((IamportSubscriptionOnetime = "application/json"), (IamportSubscriptionOnetime = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Success: `code` 0 and the payload in `response`", body = IamportResponse<IamportPayment>),
         (status = "4XX", description = "I'mport's error envelope", body = IamportError),
@@ -272,7 +273,7 @@ fn onetime() {}
 
 /// A payment with a billing key.
 #[utoipa::path(post, path = "/subscribe/payments/again", tag = "subscribe",
-    request_body = IamportSubscriptionAgain,
+    request_body(content((IamportSubscriptionAgain = "application/json"), (IamportSubscriptionAgain = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Success: `code` 0 and the payload in `response`", body = IamportResponse<IamportPayment>),
         (status = "4XX", description = "I'mport's error envelope", body = IamportError),
@@ -281,7 +282,7 @@ fn again() {}
 
 /// Schedule payments with a billing key; they run on the fake's clock.
 #[utoipa::path(post, path = "/subscribe/payments/schedule", tag = "subscribe",
-    request_body = IamportScheduleCreate,
+    request_body(content((IamportScheduleCreate = "application/json"), (IamportScheduleCreate = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Success: `code` 0 and the payload in `response`", body = IamportResponse<Vec<IamportSchedule>>),
         (status = "4XX", description = "I'mport's error envelope", body = IamportError),
@@ -315,9 +316,18 @@ fn schedule_of_customer() {}
     ))]
 fn customer_schedules() {}
 
+/// The payments made with a billing key, newest first, 20 a page.
+#[utoipa::path(get, path = "/subscribe/customers/{customer_uid}/payments", tag = "subscribe",
+    params(("customer_uid" = String, Path), PageQuery),
+    responses(
+        (status = 200, description = "Success: `code` 0 and the payload in `response`", body = IamportResponse<IamportPaymentPage>),
+        (status = "4XX", description = "I'mport's error envelope", body = IamportError),
+    ))]
+fn customer_payments() {}
+
 /// Revoke scheduled payments.
 #[utoipa::path(post, path = "/subscribe/payments/unschedule", tag = "subscribe",
-    request_body = IamportUnschedule,
+    request_body(content((IamportUnschedule = "application/json"), (IamportUnschedule = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Success: `code` 0 and the payload in `response`", body = IamportResponse<Vec<IamportSchedule>>),
         (status = "4XX", description = "I'mport's error envelope", body = IamportError),
@@ -336,7 +346,7 @@ fn schedule_read() {}
 /// Move a scheduled payment still waiting to another time.
 #[utoipa::path(put, path = "/subscribe/payments/schedule/{merchant_uid}", tag = "subscribe",
     params(("merchant_uid" = String, Path)),
-    request_body = IamportScheduleTime,
+    request_body(content((IamportScheduleTime = "application/json"), (IamportScheduleTime = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Success: `code` 0 and the payload in `response`", body = IamportResponse<IamportSchedule>),
         (status = "4XX", description = "I'mport's error envelope", body = IamportError),
@@ -346,7 +356,7 @@ fn schedule_change() {}
 /// Schedule again, at another time, a scheduled payment that failed or was revoked.
 #[utoipa::path(post, path = "/subscribe/payments/schedule/{merchant_uid}/reschedule", tag = "subscribe",
     params(("merchant_uid" = String, Path)),
-    request_body = IamportScheduleTime,
+    request_body(content((IamportScheduleTime = "application/json"), (IamportScheduleTime = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Success: `code` 0 and the payload in `response`", body = IamportResponse<IamportSchedule>),
         (status = "4XX", description = "I'mport's error envelope", body = IamportError),
@@ -375,7 +385,7 @@ fn customer_read() {}
 /// Register a card as a billing key.
 #[utoipa::path(post, path = "/subscribe/customers/{customer_uid}", tag = "subscribe",
     params(("customer_uid" = String, Path)),
-    request_body = IamportSubscriptionCreate,
+    request_body(content((IamportSubscriptionCreate = "application/json"), (IamportSubscriptionCreate = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Success: `code` 0 and the payload in `response`", body = IamportResponse<IamportSubscription>),
         (status = "4XX", description = "I'mport's error envelope", body = IamportError),
@@ -393,7 +403,7 @@ fn customer_delete() {}
 
 /// Issue a virtual account.
 #[utoipa::path(post, path = "/vbanks", tag = "vbanks",
-    request_body = IamportVBankCreate,
+    request_body(content((IamportVBankCreate = "application/json"), (IamportVBankCreate = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Success: `code` 0 and the payload in `response`", body = IamportResponse<IamportPayment>),
         (status = "4XX", description = "I'mport's error envelope", body = IamportError),
@@ -402,7 +412,7 @@ fn vbank_issue() {}
 
 /// Change a virtual account, named in the body.
 #[utoipa::path(put, path = "/vbanks", tag = "vbanks",
-    request_body = IamportVBankUpdate,
+    request_body(content((IamportVBankUpdate = "application/json"), (IamportVBankUpdate = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Success: `code` 0 and the payload in `response`", body = IamportResponse<IamportPayment>),
         (status = "4XX", description = "I'mport's error envelope", body = IamportError),
@@ -412,7 +422,7 @@ fn vbank_change_by_body() {}
 /// Change a virtual account's amount or deadline.
 #[utoipa::path(put, path = "/vbanks/{imp_uid}", tag = "vbanks",
     params(("imp_uid" = String, Path)),
-    request_body = IamportVBankUpdate,
+    request_body(content((IamportVBankUpdate = "application/json"), (IamportVBankUpdate = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Success: `code` 0 and the payload in `response`", body = IamportResponse<IamportPayment>),
         (status = "4XX", description = "I'mport's error envelope", body = IamportError),
@@ -430,7 +440,7 @@ fn vbank_revoke() {}
 
 /// Send an SMS code (the fake puts it in `__otp`).
 #[utoipa::path(post, path = "/certifications/otp/request", tag = "certifications",
-    request_body = IamportCertificationCreate,
+    request_body(content((IamportCertificationCreate = "application/json"), (IamportCertificationCreate = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Success: `code` 0 and the payload in `response`", body = IamportResponse<CertificationAccessor>),
         (status = "4XX", description = "I'mport's error envelope", body = IamportError),
@@ -440,7 +450,7 @@ fn otp_request() {}
 /// Confirm an SMS code.
 #[utoipa::path(post, path = "/certifications/otp/confirm/{imp_uid}", tag = "certifications",
     params(("imp_uid" = String, Path)),
-    request_body = IamportCertificationConfirm,
+    request_body(content((IamportCertificationConfirm = "application/json"), (IamportCertificationConfirm = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Success: `code` 0 and the payload in `response`", body = IamportResponse<IamportCertification>),
         (status = "4XX", description = "I'mport's error envelope", body = IamportError),
@@ -477,7 +487,7 @@ fn receipt_read() {}
 /// Issue a payment's cash receipt.
 #[utoipa::path(post, path = "/receipts/{imp_uid}", tag = "receipts",
     params(("imp_uid" = String, Path)),
-    request_body = IamportReceiptCreate,
+    request_body(content((IamportReceiptCreate = "application/json"), (IamportReceiptCreate = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Success: `code` 0 and the payload in `response`", body = IamportResponse<IamportReceipt>),
         (status = "4XX", description = "I'mport's error envelope", body = IamportError),
@@ -505,7 +515,7 @@ fn deposit() {}
 /// The customer completes the payment window (`IMP.request_pay`): a paid card payment (or
 /// a failed one), or a virtual account waiting for its deposit.
 #[utoipa::path(post, path = "/internal/payments", tag = "internal",
-    request_body = WindowPayment,
+    request_body(content((WindowPayment = "application/json"), (WindowPayment = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Success: `code` 0 and the payload in `response`", body = IamportResponse<IamportPayment>),
         (status = "4XX", description = "I'mport's error envelope", body = IamportError),
@@ -516,7 +526,7 @@ fn payment_window() {}
 /// sends the `cancelled` webhook.
 #[utoipa::path(post, path = "/internal/cancel/{imp_uid}", tag = "internal",
     params(("imp_uid" = String, Path)),
-    request_body = IamportPaymentCancelCreate,
+    request_body(content((IamportPaymentCancelCreate = "application/json"), (IamportPaymentCancelCreate = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Success: `code` 0 and the payload in `response`", body = IamportResponse<IamportPayment>),
         (status = "4XX", description = "I'mport's error envelope", body = IamportError),
@@ -530,7 +540,7 @@ fn merchant() {}
 
 /// Replace the merchant's settings.
 #[utoipa::path(put, path = "/internal/merchant", tag = "internal",
-    request_body = Settings,
+    request_body(content((Settings = "application/json"), (Settings = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Success: `code` 0 and the payload in `response`", body = IamportResponse<Settings>),
         (status = "4XX", description = "I'mport's error envelope", body = IamportError),

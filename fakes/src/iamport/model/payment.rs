@@ -270,6 +270,11 @@ impl Payment {
         &self.merchant_uid
     }
 
+    /// The billing key the payment was made with (or registered by), if any.
+    pub fn customer_uid(&self) -> Option<&str> {
+        self.customer.as_ref().map(|c| c.uid.as_str())
+    }
+
     pub fn status(&self) -> IamportPaymentStatus {
         self.status
     }

@@ -5,7 +5,7 @@ use payments_api::iamport::*;
 use serde::Serialize;
 
 use super::super::FakeIamport;
-use super::{IamportJson, Merchant, Reply, ok};
+use super::{IamportBody, Merchant, Reply, ok};
 
 /// What `POST /certifications/otp/request` answers.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -17,7 +17,7 @@ pub(in super::super) struct CertificationAccessor {
 pub(in super::super) async fn request(
     State(fake): State<FakeIamport>,
     Extension(merchant): Merchant,
-    IamportJson(input): IamportJson<IamportCertificationCreate>,
+    IamportBody(input): IamportBody<IamportCertificationCreate>,
 ) -> Reply<CertificationAccessor> {
     let now = fake.now_ms();
     let imp_uid = merchant.lock().request_certification(&input, now)?;
@@ -29,7 +29,7 @@ pub(in super::super) async fn confirm(
     State(fake): State<FakeIamport>,
     Extension(merchant): Merchant,
     Path(imp_uid): Path<String>,
-    IamportJson(input): IamportJson<IamportCertificationConfirm>,
+    IamportBody(input): IamportBody<IamportCertificationConfirm>,
 ) -> Reply<IamportCertification> {
     let now = fake.now_ms();
     let certification = merchant

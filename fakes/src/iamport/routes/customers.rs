@@ -4,7 +4,7 @@ use axum::extract::{Extension, Path, State};
 use payments_api::iamport::*;
 
 use super::super::FakeIamport;
-use super::{IamportJson, Merchant, Reply, ok, today};
+use super::{IamportBody, Merchant, Reply, ok, today};
 
 /// `GET`: a billing key.
 pub(in super::super) async fn read(
@@ -26,7 +26,7 @@ pub(in super::super) async fn register(
     State(fake): State<FakeIamport>,
     Extension(merchant): Merchant,
     Path(customer_uid): Path<String>,
-    IamportJson(input): IamportJson<IamportSubscriptionCreate>,
+    IamportBody(input): IamportBody<IamportSubscriptionCreate>,
 ) -> Reply<IamportSubscription> {
     let now = fake.now_ms();
     let today = today(&fake);

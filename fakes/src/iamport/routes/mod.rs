@@ -2,6 +2,7 @@
 //! model for the change under the merchant's lock, sends the webhooks the change makes,
 //! and answers in I'mport's envelope.
 
+mod body;
 pub(super) mod certifications;
 pub(super) mod customers;
 pub(super) mod payments;
@@ -15,36 +16,15 @@ pub(super) mod vbanks;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{Extension, FromRequest, Request};
+use axum::extract::Extension;
 use payments_api::iamport::{IamportPayment, IamportPaymentStatus, IamportResponse};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use super::error::IamportFault;
 use super::model::{Payment, Settings};
 use super::{FakeIamport, MerchantHandle};
 
-/// A JSON body; a malformed one is a 400 in I'mport's envelope. Empty reads as `{}`.
-pub(super) struct IamportJson<T>(pub T);
-
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for IamportJson<T> {
-    type Rejection = IamportFault;
-
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|e| IamportFault::invalid(e.body_text()))?;
-        let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
-            b"{}"
-        } else {
-            &bytes
-        };
-        serde_json::from_slice(bytes)
-            .map(IamportJson)
-            .map_err(|e| IamportFault::invalid(format!("요청 형식이 올바르지 않습니다: {e}")))
-    }
-}
+pub(super) use body::IamportBody;
 
 pub(super) type Reply<T> = Result<Json<IamportResponse<T>>, IamportFault>;
 pub(super) type Merchant = Extension<Arc<MerchantHandle>>;

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::super::error::IamportFault;
 use super::super::model::Payment;
 use super::super::{FakeIamport, MerchantHandle};
-use super::{IamportJson, Merchant, Notice, Reply, change_payment, ok};
+use super::{IamportBody, Merchant, Notice, Reply, change_payment, ok};
 
 /// `GET /payments/{imp_uid}`.
 pub(in super::super) async fn one(
@@ -300,6 +300,41 @@ fn find_all_of(
     ok(page(payments, query)?)
 }
 
+/// The page of `GET /subscribe/customers/{customer_uid}/payments` (v1.openapi.json:
+/// `page` from 1, the only parameter).
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(in super::super) struct PageQuery {
+    #[serde(default)]
+    page: Option<u64>,
+}
+
+/// `GET /subscribe/customers/{customer_uid}/payments`: the payments made with a billing
+/// key (and the one that registered it, by `onetime`), newest first, 20 a page; 404 for a
+/// key that is not registered.
+pub(in super::super) async fn of_customer(
+    State(fake): State<FakeIamport>,
+    Extension(merchant): Merchant,
+    Path(customer_uid): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Reply<IamportPaymentPage> {
+    let now = fake.now_ms();
+    let data = merchant.lock();
+    data.subscription(&customer_uid, now)?;
+    let payments: Vec<(&str, &Payment)> = data
+        .all_payments(now)
+        .filter(|(_, p)| p.customer_uid() == Some(customer_uid.as_str()))
+        .collect();
+    let query = ListQuery {
+        page: query.page,
+        limit: None,
+        sorting: None,
+        from: None,
+        to: None,
+    };
+    ok(page(payments, &query)?)
+}
+
 /// `GET /payments/status/{payment_status}`: the payments in a status (`all` for any), whose
 /// time of that status is within `from`..=`to` (90 days up to now by default).
 pub(in super::super) async fn by_status(
@@ -328,7 +363,7 @@ pub(in super::super) async fn by_status(
 pub(in super::super) async fn cancel(
     State(fake): State<FakeIamport>,
     Extension(merchant): Merchant,
-    IamportJson(input): IamportJson<IamportPaymentCancelCreate>,
+    IamportBody(input): IamportBody<IamportPaymentCancelCreate>,
 ) -> Reply<IamportPayment> {
     let now_ms = fake.now_ms();
     let imp_uid = match (&input.imp_uid, &input.merchant_uid) {

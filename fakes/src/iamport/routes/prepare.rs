@@ -4,13 +4,13 @@ use axum::extract::{Extension, Path, State};
 use payments_api::iamport::*;
 
 use super::super::FakeIamport;
-use super::{IamportJson, Merchant, Reply, ok, positive};
+use super::{IamportBody, Merchant, Reply, ok, positive};
 
 /// `POST /payments/prepare`.
 pub(in super::super) async fn prepare(
     State(fake): State<FakeIamport>,
     Extension(merchant): Merchant,
-    IamportJson(input): IamportJson<IamportPaymentPrepare>,
+    IamportBody(input): IamportBody<IamportPaymentPrepare>,
 ) -> Reply<IamportPaymentPrepare> {
     positive("amount", input.amount)?;
     let now = fake.now_ms();
@@ -24,7 +24,7 @@ pub(in super::super) async fn prepare(
 pub(in super::super) async fn change(
     State(fake): State<FakeIamport>,
     Extension(merchant): Merchant,
-    IamportJson(input): IamportJson<IamportPaymentPrepare>,
+    IamportBody(input): IamportBody<IamportPaymentPrepare>,
 ) -> Reply<IamportPaymentPrepare> {
     positive("amount", input.amount)?;
     let now = fake.now_ms();

@@ -4,14 +4,14 @@ use axum::extract::{Extension, Path, State};
 use payments_api::iamport::*;
 
 use super::super::FakeIamport;
-use super::{IamportJson, Merchant, Reply, ok};
+use super::{IamportBody, Merchant, Reply, ok};
 
 /// `POST`: issues it.
 pub(in super::super) async fn issue(
     State(fake): State<FakeIamport>,
     Extension(merchant): Merchant,
     Path(imp_uid): Path<String>,
-    IamportJson(input): IamportJson<IamportReceiptCreate>,
+    IamportBody(input): IamportBody<IamportReceiptCreate>,
 ) -> Reply<IamportReceipt> {
     let now = fake.now_ms();
     let receipt = merchant.lock().issue_receipt(&imp_uid, &input, now)?;

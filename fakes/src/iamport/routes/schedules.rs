@@ -8,13 +8,13 @@ use serde::Deserialize;
 use super::super::FakeIamport;
 use super::super::error::IamportFault;
 use super::super::model::unknown_schedule;
-use super::{IamportJson, Merchant, Reply, ok};
+use super::{IamportBody, Merchant, Reply, ok};
 
 /// `POST /subscribe/payments/schedule`.
 pub(in super::super) async fn schedule(
     State(fake): State<FakeIamport>,
     Extension(merchant): Merchant,
-    IamportJson(input): IamportJson<IamportScheduleCreate>,
+    IamportBody(input): IamportBody<IamportScheduleCreate>,
 ) -> Reply<Vec<IamportSchedule>> {
     let now_ms = fake.now_ms();
     let created = merchant
@@ -27,7 +27,7 @@ pub(in super::super) async fn schedule(
 pub(in super::super) async fn unschedule(
     State(fake): State<FakeIamport>,
     Extension(merchant): Merchant,
-    IamportJson(input): IamportJson<IamportUnschedule>,
+    IamportBody(input): IamportBody<IamportUnschedule>,
 ) -> Reply<Vec<IamportSchedule>> {
     let now_ms = fake.now_ms();
     let revoked =
@@ -56,7 +56,7 @@ pub(in super::super) async fn change(
     State(fake): State<FakeIamport>,
     Extension(merchant): Merchant,
     Path(merchant_uid): Path<String>,
-    IamportJson(input): IamportJson<IamportScheduleTime>,
+    IamportBody(input): IamportBody<IamportScheduleTime>,
 ) -> Reply<IamportSchedule> {
     let now = fake.now_ms();
     let moved = merchant
@@ -71,7 +71,7 @@ pub(in super::super) async fn reschedule(
     State(fake): State<FakeIamport>,
     Extension(merchant): Merchant,
     Path(merchant_uid): Path<String>,
-    IamportJson(input): IamportJson<IamportScheduleTime>,
+    IamportBody(input): IamportBody<IamportScheduleTime>,
 ) -> Reply<IamportSchedule> {
     let now = fake.now_ms();
     let scheduled = merchant

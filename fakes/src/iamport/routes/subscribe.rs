@@ -7,7 +7,7 @@ use payments_api::iamport::*;
 use super::super::FakeIamport;
 use super::super::model::{CardNumber, Channel, Order, Payment, check_card};
 use super::payments::{Declined, settle};
-use super::{IamportJson, Merchant, Reply, positive, today};
+use super::{IamportBody, Merchant, Reply, positive, today};
 
 /// The order fields of a payment made through the API.
 fn order_of(input: &IamportOrderInput) -> Order<'_> {
@@ -34,7 +34,7 @@ fn order_of(input: &IamportOrderInput) -> Order<'_> {
 pub(in super::super) async fn onetime(
     State(fake): State<FakeIamport>,
     Extension(merchant): Merchant,
-    IamportJson(input): IamportJson<IamportSubscriptionOnetime>,
+    IamportBody(input): IamportBody<IamportSubscriptionOnetime>,
 ) -> Reply<IamportPayment> {
     let now_ms = fake.now_ms();
     let compat = merchant.lock().compat();
@@ -66,7 +66,7 @@ pub(in super::super) async fn onetime(
 pub(in super::super) async fn again(
     State(fake): State<FakeIamport>,
     Extension(merchant): Merchant,
-    IamportJson(input): IamportJson<IamportSubscriptionAgain>,
+    IamportBody(input): IamportBody<IamportSubscriptionAgain>,
 ) -> Reply<IamportPayment> {
     let now_ms = fake.now_ms();
     positive("amount", input.order.amount)?;

@@ -7,13 +7,13 @@ use payments_api::iamport::*;
 use super::super::error::IamportFault;
 use super::super::model::{Channel, Order, Payment, unknown_payment};
 use super::super::{FakeIamport, MerchantHandle};
-use super::{IamportJson, Merchant, Notice, Reply, change_payment, ok, positive};
+use super::{IamportBody, Merchant, Notice, Reply, change_payment, ok, positive};
 
 /// `POST /vbanks`: a virtual account waiting for its deposit until `vbank_due`.
 pub(in super::super) async fn issue(
     State(fake): State<FakeIamport>,
     Extension(merchant): Merchant,
-    IamportJson(input): IamportJson<IamportVBankCreate>,
+    IamportBody(input): IamportBody<IamportVBankCreate>,
 ) -> Reply<IamportPayment> {
     let now = fake.now_ms() / 1000;
     positive("amount", input.amount)?;
@@ -87,7 +87,7 @@ pub(in super::super) async fn change(
     State(fake): State<FakeIamport>,
     Extension(merchant): Merchant,
     Path(imp_uid): Path<String>,
-    IamportJson(input): IamportJson<IamportVBankUpdate>,
+    IamportBody(input): IamportBody<IamportVBankUpdate>,
 ) -> Reply<IamportPayment> {
     change_vbank(&fake, &merchant, &imp_uid, input).await
 }
@@ -96,7 +96,7 @@ pub(in super::super) async fn change(
 pub(in super::super) async fn change_by_body(
     State(fake): State<FakeIamport>,
     Extension(merchant): Merchant,
-    IamportJson(input): IamportJson<IamportVBankUpdate>,
+    IamportBody(input): IamportBody<IamportVBankUpdate>,
 ) -> Reply<IamportPayment> {
     let imp_uid = input
         .imp_uid
