@@ -2067,6 +2067,161 @@ async fn a_virtual_account_refund_is_pending_until_the_fakes_clock_settles_it() 
     assert!(s.api.get(&format!("/v1/payments/{card}")).await.ok()["virtualAccount"].is_null());
 }
 
+/// A virtual account issued and paid into, its four webhooks (issue and deposit, each a
+/// status change and a deposit callback) taken off `hooks`; answers its paymentKey.
+async fn paid_virtual_account(s: &Setup, hooks: &Receiver, amount: u32) -> String {
+    let key = key_of(
+        s.api
+            .post("/v1/virtual-accounts", virtual_account(&order(), amount))
+            .await
+            .ok(),
+    );
+    s.api
+        .put(&format!("/internal/{key}/deposit"), None)
+        .await
+        .ok();
+    for _ in 0..4 {
+        hooks.next(WAIT).await;
+    }
+    key
+}
+
+/// The `/internal/{paymentKey}/refund` control settles a payment's pending refunds at once,
+/// through or refused whatever the account, so a test needs neither the clock nor a magic
+/// account. What it sets is Toss's Payment object's `virtualAccount.refundStatus`
+/// (`COMPLETED`, `FAILED`, `PARTIAL_FAILED`); like a settling on the clock it sends no
+/// webhook, Toss documenting none for it.
+#[tokio::test]
+async fn the_refund_control_completes_or_fails_pending_refunds_at_once() {
+    let (s, hooks) = start_with_receiver().await;
+    let account =
+        json!({"bank": "국민", "accountNumber": "12345678901234", "holderName": "홍길동"});
+    let cancel = |key: &str, amount: Option<u32>| {
+        let mut body = json!({"cancelReason": "환불", "refundReceiveAccount": account});
+        if let Some(amount) = amount {
+            body["cancelAmount"] = json!(amount);
+        }
+        let path = format!("/v1/payments/{key}/cancel");
+        let api = s.api.clone();
+        async move {
+            api.post(&path, body).await.ok();
+        }
+    };
+    let settle = |key: &str, result: &str| {
+        let path = format!("/internal/{key}/refund");
+        let body = json!({"result": result});
+        let api = s.api.clone();
+        async move { api.post(&path, body).await }
+    };
+
+    // A refund to a good account fails on demand; the answer is the payment.
+    let failing = paid_virtual_account(&s, &hooks, 20000).await;
+    cancel(&failing, None).await;
+    let answer = settle(&failing, "FAILED").await;
+    let payment = typed(answer.ok());
+    assert_eq!(answer.body["paymentKey"], failing.as_str());
+    assert_eq!(answer.body["status"], "CANCELED");
+    assert_eq!(answer.body["virtualAccount"]["refundStatus"], "FAILED");
+    assert!(matches!(payment, TossPayment::VirtualAccount(_)));
+
+    // Settled one cancel at a time: one through, one refused.
+    let parts = paid_virtual_account(&s, &hooks, 20000).await;
+    cancel(&parts, Some(5000)).await;
+    let answer = settle(&parts, "COMPLETED").await;
+    assert_eq!(answer.ok()["virtualAccount"]["refundStatus"], "COMPLETED");
+    cancel(&parts, Some(5000)).await;
+    let pending = s.api.get(&format!("/v1/payments/{parts}")).await;
+    assert_eq!(pending.ok()["virtualAccount"]["refundStatus"], "PENDING");
+    let answer = settle(&parts, "FAILED").await;
+    assert_eq!(
+        answer.ok()["virtualAccount"]["refundStatus"],
+        "PARTIAL_FAILED"
+    );
+    assert_eq!(answer.body["balanceAmount"], 10000);
+    for _ in 0..6 {
+        hooks.next(WAIT).await; // the three cancels' status changes and deposit callbacks
+    }
+
+    // The settled refunds' timers no longer count: the clock changes nothing.
+    s.fake.advance(chrono::Duration::minutes(30)).await;
+    for (key, status) in [(&failing, "FAILED"), (&parts, "PARTIAL_FAILED")] {
+        let payment = s.api.get(&format!("/v1/payments/{key}")).await;
+        assert_eq!(payment.ok()["virtualAccount"]["refundStatus"], status);
+    }
+    assert!(
+        hooks.try_next().await.is_none(),
+        "settling sends no webhook"
+    );
+
+    // Refused, changing nothing: nothing left pending, no refund to a bank account at all,
+    // a result that is not one, a body that is not one.
+    let answer = settle(&parts, "COMPLETED").await;
+    assert_eq!(answer.error(400), "INVALID_REQUEST");
+    assert!(
+        answer.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("no refund pending"),
+        "{}",
+        answer.body
+    );
+    let card = key_of(&paid_card(&s.api, 3000).await);
+    s.api
+        .post(
+            &format!("/v1/payments/{card}/cancel"),
+            json!({"cancelReason": "x"}),
+        )
+        .await
+        .ok();
+    assert_eq!(settle(&card, "FAILED").await.error(400), "INVALID_REQUEST");
+    let waiting = paid_virtual_account(&s, &hooks, 8000).await;
+    cancel(&waiting, None).await;
+    for bad in [
+        json!({"result": "DONE"}),
+        json!({"result": "failed"}),
+        json!({}),
+        json!({"result": "FAILED", "amount": 100}),
+        json!([]),
+    ] {
+        let answer = s
+            .api
+            .post(&format!("/internal/{waiting}/refund"), bad.clone())
+            .await;
+        assert_eq!(answer.error(400), "INVALID_REQUEST", "{bad}");
+    }
+    let still = s.api.get(&format!("/v1/payments/{waiting}")).await;
+    assert_eq!(still.ok()["virtualAccount"]["refundStatus"], "PENDING");
+
+    // Only the payment's own merchant may settle it.
+    assert_eq!(
+        settle("nothing", "FAILED").await.error(404),
+        "NOT_FOUND_PAYMENT"
+    );
+    let other = s.api.as_merchant("test_sk_someoneElse0000000000000000");
+    let answer = other
+        .post(
+            &format!("/internal/{waiting}/refund"),
+            json!({"result": "FAILED"}),
+        )
+        .await;
+    assert_eq!(answer.error(404), "NOT_FOUND_PAYMENT");
+    let answer = s
+        .internal
+        .post(
+            &format!("/internal/{waiting}/refund"),
+            json!({"result": "FAILED"}),
+        )
+        .await;
+    assert_eq!(answer.error(401), "UNAUTHORIZED_KEY");
+    let still = s.api.get(&format!("/v1/payments/{waiting}")).await;
+    assert_eq!(still.ok()["virtualAccount"]["refundStatus"], "PENDING");
+
+    // Left alone, it settles on the clock as any other.
+    s.fake.advance(chrono::Duration::minutes(11)).await;
+    let settled = s.api.get(&format!("/v1/payments/{waiting}")).await;
+    assert_eq!(settled.ok()["virtualAccount"]["refundStatus"], "COMPLETED");
+}
+
 /// Toss's webhook-events reference (DEPOSIT_CALLBACK, its status flow) and FAQ ("가상계좌가
 /// 만료된 경우에는 별도 콜백을 드리고 있지 않습니다"): an issued account whose deadline passes
 /// stays `WAITING_FOR_DEPOSIT`, now `expired`, and no webhook is sent.

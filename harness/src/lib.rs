@@ -349,6 +349,7 @@ impl HarnessBuilder {
                 controls: vec![
                     ("payment_window", "POST /internal/payments"),
                     ("deposit", "GET, PUT /internal/{paymentKey}/deposit"),
+                    ("refund", "POST /internal/{paymentKey}/refund"),
                     ("card_registration", "POST /internal/billing/authorizations"),
                     ("merchant", "GET, PUT /internal/merchant"),
                 ],

@@ -110,6 +110,13 @@ enum What {
         #[arg(long, default_value = "cancelled by harness trigger")]
         reason: String,
     },
+    /// The bank settles the pending refunds of a cancelled Toss virtual account (ID: its
+    /// paymentKey) now: they go through, or with `--result failed` the bank refuses them.
+    Refund {
+        id: String,
+        #[arg(long, value_enum, default_value = "completed")]
+        result: RefundResult,
+    },
     /// The next request(s) to a fake fail (its `/internal/faults` control): by default the
     /// one the payments server makes to check a payment.
     FailNext {
@@ -132,6 +139,17 @@ enum What {
         by: Duration,
     },
 }
+
+/// How the bank settles a refund (`trigger refund --result`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum RefundResult {
+    Completed,
+    Failed,
+}
+
+/// The customer's bank account a paid Toss virtual account is refunded to: the fake takes
+/// the money back only to an account, as Toss does.
+const TOSS_REFUND_ACCOUNT: &str = "12345678901234";
 
 fn duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text.trim())
@@ -463,6 +481,23 @@ impl Sandbox {
                         if let Some(amount) = amount {
                             body["cancelAmount"] = json!(amount);
                         }
+                        let payment = self
+                            .pg(
+                                pg,
+                                reqwest::Method::GET,
+                                &format!("/v1/payments/{id}"),
+                                None,
+                            )
+                            .await?;
+                        if payment["method"] == "가상계좌"
+                            && payment["status"] != "WAITING_FOR_DEPOSIT"
+                        {
+                            body["refundReceiveAccount"] = json!({
+                                "bank": "국민",
+                                "accountNumber": TOSS_REFUND_ACCOUNT,
+                                "holderName": payment["virtualAccount"]["customerName"],
+                            });
+                        }
                         self.pg(pg, post, &format!("/v1/payments/{id}/cancel"), Some(body))
                             .await?
                     }
@@ -489,6 +524,30 @@ impl Sandbox {
                         pg.name()
                     ),
                     json!({"pg": pg.name(), "id": id, "amount": total, "cancelled": cancelled, "status": status}),
+                ))
+            }
+            What::Refund { id, result } => {
+                let result = match result {
+                    RefundResult::Completed => "COMPLETED",
+                    RefundResult::Failed => "FAILED",
+                };
+                let payment = self
+                    .pg(
+                        Pg::Toss,
+                        post,
+                        &format!("/internal/{id}/refund"),
+                        Some(json!({"result": result})),
+                    )
+                    .await?;
+                let refund = payment["virtualAccount"]["refundStatus"]
+                    .as_str()
+                    .unwrap_or_default();
+                let status = payment["status"].as_str().unwrap_or_default();
+                Ok((
+                    format!(
+                        "toss refund of {id} settled {result}: refundStatus {refund}, {status}"
+                    ),
+                    json!({"pg": "toss", "id": id, "result": result, "refund_status": refund, "status": status}),
                 ))
             }
             What::FailNext {

@@ -268,6 +268,43 @@ fn each_trigger_acts_on_a_live_sandbox_and_logs_follow_it() {
         "{seen}"
     );
 
+    // Refunded to the customer's account, then refused by the bank on demand.
+    let id = account["id"].as_str().unwrap();
+    let cancelled = line(&trigger(&admin, &["cancel", "--pg", "toss", id]));
+    assert_eq!(
+        cancelled,
+        format!("toss payment {id} cancelled: 25000 of 25000 won, CANCELED")
+    );
+    let refused = line(&trigger(&admin, &["refund", id, "--result", "failed"]));
+    assert_eq!(
+        refused,
+        format!("toss refund of {id} settled FAILED: refundStatus FAILED, CANCELED")
+    );
+    // Nothing is left to settle: the fake's refusal is the trigger's.
+    let again = trigger(&admin, &["refund", id]);
+    assert_eq!(again.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(stderr.contains("no refund pending"), "{stderr}");
+    let partly = json_of(&trigger(
+        &admin,
+        &[
+            "virtual-account",
+            "--pg",
+            "toss",
+            "--amount",
+            "6000",
+            "--json",
+        ],
+    ));
+    let id = partly["id"].as_str().unwrap();
+    line(&trigger(&admin, &["deposit", id]));
+    line(&trigger(&admin, &["cancel", id, "--amount", "1000"]));
+    let settled = json_of(&trigger(&admin, &["refund", id, "--json"]));
+    assert_eq!(
+        settled,
+        json!({"pg": "toss", "id": id, "result": "COMPLETED", "refund_status": "COMPLETED", "status": "PARTIAL_CANCELED"})
+    );
+
     // The same at the other PGs.
     for (pg, paid, partly) in [
         ("iamport", "paid", "paid"),

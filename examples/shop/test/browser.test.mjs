@@ -1,6 +1,7 @@
 // The shop's front end and back end together in headless Chromium, against `harness serve`:
 // for each PG a card payment, a declined card, a cancelled window, a virtual account issued
-// then deposited, and a billing key, through the iframe, popup and redirect windows.
+// then deposited, and a billing key, through the iframe, popup and redirect windows; and
+// Toss's easy pay.
 //
 // HARNESS_BIN names the harness binary (default: the workspace's target/debug/harness),
 // CHROMIUM the browser (default /usr/bin/chromium), SCREENSHOT_DIR where each window step's
@@ -238,6 +239,45 @@ test("a popup the customer closes counts as a cancelled window", async () => {
   }
 });
 
+/** A payment as the fake Toss has it, read with the merchant's secret key. */
+async function tossPayment(paymentKey) {
+  const toss = doc.fakes.toss;
+  const auth = Buffer.from(`${toss.credentials.secret_key}:`).toString("base64");
+  const response = await fetch(`${toss.url}/v1/payments/${paymentKey}`, { headers: { authorization: `Basic ${auth}` } });
+  assert.equal(response.status, 200);
+  return response.json();
+}
+
+// Toss's Payment object (docs.tosspayments.com/reference, its `method` and `easyPay`
+// fields): a payment through a provider's wallet is `method: "간편결제"` with
+// `easyPay: {provider, amount, discountAmount}`; paid by the wallet's balance rather than a
+// card registered there, `easyPay.amount` is what it paid and `card` is null. The v1 SDK
+// opens the window on one provider with `flowMode: "DIRECT"` and `easyPay`.
+test("toss: an easy pay in the window (토스페이, the wallet's balance) is confirmed by the backend", async () => {
+  const page = await shopPage("toss", "iframe");
+  const name = "toss-easy-pay-iframe";
+  const { window, view } = await openWindow(page, "#pay-easy", "iframe");
+  await snap(view, `${name}-1-window`);
+  // The SDK asked for a provider: the window opens on easy pay, already chosen.
+  assert.equal(await window.getByLabel(/간편결제/).isChecked(), true);
+  // No card registered in the wallet: its balance pays.
+  await window.getByLabel("Card number").fill("");
+  await snap(view, `${name}-2-filled`);
+  await window.getByRole("button", { name: /Pay/ }).click();
+  const result = await outcome(page);
+  await snap(page, `${name}-3-toss-shop`);
+  assert.equal(result.ok, true, JSON.stringify(result));
+  assert.equal(result.record.price, PRICES.toss);
+  assert.ok(result.record.paid_at, "the payment is not paid");
+  assert.match(page.url(), /\/toss\/success\?/);
+  const payment = await tossPayment(result.record.vendor.uid);
+  assert.equal(payment.status, "DONE");
+  assert.equal(payment.method, "간편결제");
+  assert.deepEqual(payment.easyPay, { provider: "토스페이", amount: PRICES.toss, discountAmount: 0 });
+  assert.equal(payment.card, null);
+  await page.context().close();
+});
+
 test("toss, SDK v2: a card payment and a billing key, each confirmed by the backend", async () => {
   const page = await shopPage("toss-v2", "popup");
   const paid = await payIn(page, { pg: "toss", button: "#pay-card", mode: "popup", card: GOOD_CARD, name: "toss-v2-card-popup" });
@@ -250,9 +290,10 @@ test("toss, SDK v2: a card payment and a billing key, each confirmed by the back
 });
 
 test("the checkout pages, as the README shows them", async () => {
-  for (const pg of ["iamport", "toss", "portone"]) {
+  // Toss's shows its easy pay, the method only its window has.
+  for (const [pg, button] of [["iamport", "#pay-card"], ["toss", "#pay-easy"], ["portone", "#pay-card"]]) {
     const page = await shopPage(pg, "iframe");
-    await openWindow(page, "#pay-card", "iframe");
+    await openWindow(page, button, "iframe");
     // The README's images are these files, copied to docs/images.
     await page.locator('iframe[title="Payment window"]').screenshot({ path: join(screenshots, `checkout-${pg}.png`) });
     await page.frameLocator('iframe[title="Payment window"]').getByRole("button", { name: /Cancel/ }).click();

@@ -49,6 +49,41 @@ async fn change_deposit(
     Ok(Json(payment))
 }
 
+/// How the bank settles a virtual account's pending refunds.
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[schema(as = TossRefundResult)]
+pub(super) enum RefundResult {
+    /// The money reaches the customer's account.
+    Completed,
+    /// The customer's bank refuses it.
+    Failed,
+}
+
+/// A settlement of the pending refunds, now.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = TossRefundSettlement)]
+pub(super) struct RefundSettlement {
+    result: RefundResult,
+}
+
+/// `POST /internal/{paymentKey}/refund`: the bank settles the payment's pending refunds at
+/// once, through or refused, whatever account they go to. As a settling on the clock, it
+/// changes `virtualAccount.refundStatus` only and sends no webhook.
+pub(super) async fn settle_refund(
+    State(fake): State<FakeToss>,
+    Extension(merchant): Merchant,
+    Path(payment_key): Path<String>,
+    TossJson(input): TossJson<RefundSettlement>,
+) -> Result<Json<TossPayment>, TossFault> {
+    let completed = matches!(input.result, RefundResult::Completed);
+    change_payment(&fake, &merchant, &payment_key, |payment, _| {
+        payment.settle_refunds(completed)
+    })
+    .map(Json)
+}
+
 /// What the customer does in Toss's payment window.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]

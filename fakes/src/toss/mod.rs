@@ -384,6 +384,10 @@ impl Fake for FakeToss {
                     .get(internal::deposit)
                     .delete(internal::cancel_deposit),
             )
+            .route(
+                "/internal/{payment_key}/refund",
+                post(internal::settle_refund),
+            )
             .route("/internal/payments", post(internal::payment_window))
             .route(
                 "/internal/billing/authorizations",

@@ -10,7 +10,8 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::internal::{
-    CardRegistered, CardRegistration, MerchantChange, MerchantSettings, WindowPayment, WindowResult,
+    CardRegistered, CardRegistration, MerchantChange, MerchantSettings, RefundSettlement,
+    WindowPayment, WindowResult,
 };
 
 /// The document of Toss's routes and the fake's own controls.
@@ -44,6 +45,7 @@ as in Toss's test mode.";
         confirm,
         approve,
         deposit,
+        settle_refund,
         payment_window,
         card_registration_window,
         merchant,
@@ -217,6 +219,17 @@ fn approve() {}
         (status = "4XX", description = "`NOT_FOUND_PAYMENT`, …", body = TossError),
     ))]
 fn deposit() {}
+
+/// The bank settles the payment's pending refunds now: `COMPLETED`, or `FAILED` whatever
+/// account they go to; `virtualAccount.refundStatus` changes, no webhook is sent.
+#[utoipa::path(post, path = "/internal/{paymentKey}/refund", tag = "internal",
+    params(("paymentKey" = String, Path)),
+    request_body = RefundSettlement,
+    responses(
+        (status = 200, description = "OK", body = TossPayment),
+        (status = "4XX", description = "`NOT_FOUND_PAYMENT`, `INVALID_REQUEST` (no refund pending), …", body = TossError),
+    ))]
+fn settle_refund() {}
 
 /// The customer completes Toss's payment window: answers what the success redirect
 /// carries; the payment waits `IN_PROGRESS` for approval.

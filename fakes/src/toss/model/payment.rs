@@ -120,6 +120,28 @@ struct VirtualAccount {
     refund_failed: bool,
 }
 
+impl VirtualAccount {
+    /// Notes refunds settled, through or refused, and what that makes `refundStatus`.
+    fn record_settled(&mut self, completed: bool) {
+        if completed {
+            self.refund_completed = true;
+        } else {
+            self.refund_failed = true;
+        }
+        // Toss's refund statuses: every refund through, every one refused, or some of each.
+        self.refund_status = match (
+            self.pending_refunds.is_empty(),
+            self.refund_completed,
+            self.refund_failed,
+        ) {
+            (false, _, _) => TossRefundStatus::Pending,
+            (true, _, false) => TossRefundStatus::Completed,
+            (true, false, true) => TossRefundStatus::Failed,
+            (true, true, true) => TossRefundStatus::PartialFailed,
+        };
+    }
+}
+
 /// A refund of a virtual-account payment on its way to the customer's account.
 #[derive(Debug, Clone)]
 struct PendingRefund {
@@ -397,25 +419,31 @@ impl Payment {
         if settled == 0 {
             return None;
         }
-        for refund in account.pending_refunds.drain(..settled) {
-            if refund.fails {
-                account.refund_failed = true;
-            } else {
-                account.refund_completed = true;
-            }
+        let settled: Vec<PendingRefund> = account.pending_refunds.drain(..settled).collect();
+        for refund in settled {
+            account.record_settled(!refund.fails);
         }
-        // Toss's refund statuses: every refund through, every one refused, or some of each.
-        account.refund_status = match (
-            account.pending_refunds.is_empty(),
-            account.refund_completed,
-            account.refund_failed,
-        ) {
-            (false, _, _) => TossRefundStatus::Pending,
-            (true, _, false) => TossRefundStatus::Completed,
-            (true, false, true) => TossRefundStatus::Failed,
-            (true, true, true) => TossRefundStatus::PartialFailed,
-        };
         Some(Due::RefundSettled)
+    }
+
+    /// The bank settles every refund of the payment still pending, at once: through
+    /// (`completed`) or refused, whatever account it goes to (the `/internal` control a test
+    /// makes any refund fail with). Refused for a payment with no refund pending, and so
+    /// for anything but a refunded virtual account.
+    pub fn settle_refunds(&mut self, completed: bool) -> Result<(), TossFault> {
+        let Method::VirtualAccount(account) = &mut self.method else {
+            return Err(TossFault::invalid(
+                "only a virtual-account payment is refunded to a bank account",
+            ));
+        };
+        if account.pending_refunds.is_empty() {
+            return Err(TossFault::invalid(
+                "the payment has no refund pending (none was made, or all are settled)",
+            ));
+        }
+        account.pending_refunds.clear();
+        account.record_settled(completed);
+        Ok(())
     }
 
     pub fn transaction_key(&self) -> String {
