@@ -38,6 +38,31 @@ pub fn order() -> String {
     format!("order-{}", uuid::Uuid::new_v4().simple())
 }
 
+/// Stores a payment made at the PG through the server and checks that it reads back as
+/// stored; answers the stored payment.
+pub async fn store_and_read_back(
+    harness: &Harness,
+    code: VendorCode,
+    uid: &str,
+    order: &str,
+    price: f64,
+) -> PaymentHistory {
+    let stored = harness
+        .client()
+        .create_history(&history(code, uid, order, price, harness.inbox().url()))
+        .await
+        .unwrap();
+    assert_eq!(
+        harness
+            .client()
+            .history_at(stored.id, "secret")
+            .await
+            .unwrap(),
+        stored
+    );
+    stored
+}
+
 /// Card payments at Toss and I'mport, stored at the server and read back as stored.
 pub async fn card_payments_at_both_pgs_are_stored_and_read_back(harness: &Harness) {
     let toss_order = order();
@@ -46,26 +71,15 @@ pub async fn card_payments_at_both_pgs_are_stored_and_read_back(harness: &Harnes
         .card_payment(&toss_order, 15000)
         .await
         .unwrap();
-    let stored = harness
-        .client()
-        .create_history(&history(
-            VendorCode::TossPayments,
-            &key,
-            &toss_order,
-            15000.0,
-            harness.inbox().url(),
-        ))
-        .await
-        .unwrap();
+    let stored = store_and_read_back(
+        harness,
+        VendorCode::TossPayments,
+        &key,
+        &toss_order,
+        15000.0,
+    )
+    .await;
     assert!(stored.paid_at.is_some());
-    assert_eq!(
-        harness
-            .client()
-            .history_at(stored.id, "secret")
-            .await
-            .unwrap(),
-        stored
-    );
 
     let iamport_order = order();
     let imp_uid = harness
@@ -73,26 +87,15 @@ pub async fn card_payments_at_both_pgs_are_stored_and_read_back(harness: &Harnes
         .card_payment(&iamport_order, 20000)
         .await
         .unwrap();
-    let stored = harness
-        .client()
-        .create_history(&history(
-            VendorCode::Iamport,
-            &imp_uid,
-            &iamport_order,
-            20000.0,
-            harness.inbox().url(),
-        ))
-        .await
-        .unwrap();
+    let stored = store_and_read_back(
+        harness,
+        VendorCode::Iamport,
+        &imp_uid,
+        &iamport_order,
+        20000.0,
+    )
+    .await;
     assert_eq!(stored.price, 20000.0);
-    assert_eq!(
-        harness
-            .client()
-            .history_at(stored.id, "secret")
-            .await
-            .unwrap(),
-        stored
-    );
 }
 
 /// Virtual-account deposits at both PGs: the server relays each to the inbox, the stored
@@ -235,26 +238,9 @@ pub async fn portone_v2_payments_and_billing_keys_go_through_the_third_fake(harn
     let card_order = order();
     let card = format!("pay-{}", uuid::Uuid::new_v4().simple());
     harness.portone().card_payment(&card, 12000).await.unwrap();
-    let stored = harness
-        .client()
-        .create_history(&history(
-            VendorCode::PortOne,
-            &card,
-            &card_order,
-            12000.0,
-            harness.inbox().url(),
-        ))
-        .await
-        .unwrap();
+    let stored =
+        store_and_read_back(harness, VendorCode::PortOne, &card, &card_order, 12000.0).await;
     assert!(stored.paid_at.is_some());
-    assert_eq!(
-        harness
-            .client()
-            .history_at(stored.id, "secret")
-            .await
-            .unwrap(),
-        stored
-    );
 
     // A virtual account, its deposit signed by the fake and relayed to the inbox.
     let account_order = order();
