@@ -21,6 +21,32 @@ struct Recorder {
 }
 
 impl Recorder {
+    /// A Toss virtual account issued, paid into and refunded in full to `account_number`;
+    /// answers its payment key.
+    async fn refunded_account(&mut self, account_number: &str) -> String {
+        let account = self
+            .call(
+                "POST",
+                "/v1/virtual-accounts",
+                Some(
+                    json!({"method": "virtual-account", "orderId": order(), "orderName": "토스 티셔츠",
+                            "bank": "신한", "customerName": "홍길동", "amount": 20000}),
+                ),
+            )
+            .await;
+        let key = account["paymentKey"].as_str().unwrap().to_owned();
+        self.call("PUT", &format!("/internal/{key}/deposit"), None)
+            .await;
+        self.call(
+            "POST",
+            &format!("/v1/payments/{key}/cancel"),
+            Some(json!({"cancelReason": "환불", "refundReceiveAccount":
+                        {"bank": "신한", "accountNumber": account_number, "holderName": "홍길동"}})),
+        )
+        .await;
+        key
+    }
+
     async fn call(&mut self, method: &str, path: &str, body: Option<Value>) -> Value {
         self.call_with(method, path, body, &[]).await
     }
@@ -155,47 +181,9 @@ async fn toss_answers_are_captured() {
         }
     }
 
-    let account = r
-        .call(
-            "POST",
-            "/v1/virtual-accounts",
-            Some(
-                json!({"method": "virtual-account", "orderId": order(), "orderName": "토스 티셔츠",
-                        "bank": "신한", "customerName": "홍길동", "amount": 20000}),
-            ),
-        )
-        .await;
-    let key = account["paymentKey"].as_str().unwrap().to_owned();
-    r.call("PUT", &format!("/internal/{key}/deposit"), None)
-        .await;
-    r.call(
-        "POST",
-        &format!("/v1/payments/{key}/cancel"),
-        Some(json!({"cancelReason": "환불", "refundReceiveAccount":
-                    {"bank": "신한", "accountNumber": "12345678901", "holderName": "홍길동"}})),
-    )
-    .await;
+    let key = r.refunded_account("12345678901").await;
     // The refund's later states: settled on the fake's clock, and one the bank refuses.
-    let refused = r
-        .call(
-            "POST",
-            "/v1/virtual-accounts",
-            Some(
-                json!({"method": "virtual-account", "orderId": order(), "orderName": "토스 티셔츠",
-                        "bank": "신한", "customerName": "홍길동", "amount": 20000}),
-            ),
-        )
-        .await;
-    let refused = refused["paymentKey"].as_str().unwrap().to_owned();
-    r.call("PUT", &format!("/internal/{refused}/deposit"), None)
-        .await;
-    r.call(
-        "POST",
-        &format!("/v1/payments/{refused}/cancel"),
-        Some(json!({"cancelReason": "환불", "refundReceiveAccount":
-                    {"bank": "신한", "accountNumber": "11000000002", "holderName": "홍길동"}})),
-    )
-    .await;
+    let refused = r.refunded_account("11000000002").await;
     fake.advance(chrono::Duration::hours(1)).await;
     for key in [&key, &refused] {
         r.call("GET", &format!("/v1/payments/{key}"), None).await;
