@@ -211,6 +211,63 @@ async fn get_token_takes_form_bodies_and_refuses_bad_keys() {
     }
 }
 
+/// A body that does not read, JSON or form, is a 400 in the envelope naming the fault
+/// (getToken `consumes` both, v1.openapi.json `/users/getToken`); a missing half of the
+/// key pair is named as such, in JSON and in a form alike.
+#[tokio::test]
+async fn get_token_refuses_a_malformed_body_in_the_envelope() {
+    let s = start_default().await;
+    for (body, why) in [
+        (r#"{"imp_key": "test_imp_key", "#, "EOF while parsing"),
+        (
+            r#"{"imp_key": 1, "imp_secret": "x"}"#,
+            "invalid type: integer",
+        ),
+        (r#""text""#, "invalid type: string"),
+    ] {
+        let raw = s
+            .anonymous
+            .http
+            .post(format!("{}/users/getToken", s.anonymous.url))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let answer = Answer {
+            status: raw.status().as_u16(),
+            body: raw.json().await.unwrap(),
+        };
+        let message = refused(&answer, 400);
+        assert_eq!(answer.body["code"], -1);
+        assert!(
+            message.contains("요청 형식이 올바르지 않습니다"),
+            "{body}: {message}"
+        );
+        assert!(message.contains(why), "{body}: {message}");
+    }
+    let nested = form(
+        &s.anonymous,
+        reqwest::Method::POST,
+        "/users/getToken",
+        "imp_key[0]=test_imp_key&imp_secret=test_imp_secret",
+    )
+    .await;
+    let message = refused(&nested, 400);
+    assert!(
+        message.contains("요청 형식이 올바르지 않습니다: invalid type: sequence"),
+        "{message}"
+    );
+    let half = form(
+        &s.anonymous,
+        reqwest::Method::POST,
+        "/users/getToken",
+        "imp_key=test_imp_key",
+    )
+    .await;
+    assert!(refused(&half, 400).contains("누락"));
+}
+
 #[tokio::test]
 async fn merchants_see_only_their_own_data() {
     let s = start_default().await;
