@@ -1131,6 +1131,18 @@ async fn schedules_are_listed_by_time_range_status_and_customer() {
     );
 }
 
+/// Asserts that the schedule `merchant_uid` can be neither rescheduled (to `schedule_at`)
+/// nor retried: a schedule still waiting, or one executed and paid, is a 400 to both.
+async fn neither_rescheduled_nor_retried(api: &Api, merchant_uid: &str, schedule_at: i64) {
+    let path = format!("/subscribe/payments/schedule/{merchant_uid}");
+    let reschedule = json!({"schedule_at": schedule_at});
+    refused(
+        &api.post(&format!("{path}/reschedule"), reschedule).await,
+        400,
+    );
+    refused(&api.post(&format!("{path}/retry"), json!({})).await, 400);
+}
+
 /// Changing schedules as v1.openapi.json has it: "결제요청 예약시각 수정" (`PUT
 /// /subscribe/payments/schedule/{merchant_uid}`: a waiting schedule only; 400 for one
 /// executed or revoked or a time in the past, 404 for none), "결제 실패 재예약" (`POST
@@ -1180,19 +1192,7 @@ async fn schedules_are_moved_rescheduled_and_retried_after_a_failure() {
             .await,
         404,
     );
-    let waiting = json!({"schedule_at": at + 60});
-    refused(
-        &s.api
-            .post("/subscribe/payments/schedule/move-1/reschedule", waiting)
-            .await,
-        400,
-    );
-    refused(
-        &s.api
-            .post("/subscribe/payments/schedule/move-1/retry", json!({}))
-            .await,
-        400,
-    );
+    neither_rescheduled_nor_retried(&s.api, "move-1", at + 60).await;
     response(
         &s.api
             .post(
@@ -1239,21 +1239,7 @@ async fn schedules_are_moved_rescheduled_and_retried_after_a_failure() {
     assert_eq!(executed["schedule_status"], "executed");
     assert_eq!(executed["payment_status"], "paid");
     assert_eq!(executed["imp_uid"], json!(payment.base().imp_uid));
-    refused(
-        &s.api
-            .post("/subscribe/payments/schedule/fail-1/retry", json!({}))
-            .await,
-        400,
-    );
-    refused(
-        &s.api
-            .post(
-                "/subscribe/payments/schedule/fail-1/reschedule",
-                json!({"schedule_at": at + 7200}),
-            )
-            .await,
-        400,
-    );
+    neither_rescheduled_nor_retried(&s.api, "fail-1", at + 7200).await;
 
     // The revoked schedule waits again, as a new one does.
     let again = s

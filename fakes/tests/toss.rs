@@ -10,7 +10,7 @@ use payments_fakes::compat::Compat;
 use payments_fakes::delivery::DeliveryMode;
 use payments_fakes::toss::{DEFAULT_SECRET_KEY, FakeToss, TossConfig};
 use serde_json::{Value, json};
-use support::{Api, Receiver, spawn};
+use support::{Answer, Api, Receiver, spawn};
 
 const KEY: &str = "test_sk_zXLkKEypNArWmo50nX3lmeaxYG5R";
 const WAIT: Duration = Duration::from_secs(5);
@@ -1980,38 +1980,6 @@ async fn every_change_of_a_virtual_account_is_also_a_deposit_callback() {
 #[tokio::test]
 async fn a_virtual_account_refund_is_pending_until_the_fakes_clock_settles_it() {
     let (s, hooks) = start_with_receiver().await;
-    let paid = |amount: u32| {
-        let s = &s;
-        let hooks = &hooks;
-        async move {
-            let key = key_of(
-                s.api
-                    .post("/v1/virtual-accounts", virtual_account(&order(), amount))
-                    .await
-                    .ok(),
-            );
-            s.api
-                .put(&format!("/internal/{key}/deposit"), None)
-                .await
-                .ok();
-            for _ in 0..4 {
-                hooks.next(WAIT).await;
-            }
-            key
-        }
-    };
-    let refund = |key: &str, amount: Option<u32>, account_number: &str| {
-        let mut body = json!({
-            "cancelReason": "환불",
-            "refundReceiveAccount": {"bank": "국민", "accountNumber": account_number, "holderName": "홍길동"},
-        });
-        if let Some(amount) = amount {
-            body["cancelAmount"] = json!(amount);
-        }
-        let path = format!("/v1/payments/{key}/cancel");
-        let api = s.api.clone();
-        async move { api.post(&path, body).await }
-    };
     let refund_status = |key: String| {
         let api = s.api.clone();
         async move {
@@ -2024,17 +1992,23 @@ async fn a_virtual_account_refund_is_pending_until_the_fakes_clock_settles_it() 
         }
     };
 
-    let whole = paid(20000).await;
-    let failing = paid(20000).await;
-    let parts = paid(20000).await;
+    let whole = paid_virtual_account(&s, &hooks, 20000).await;
+    let failing = paid_virtual_account(&s, &hooks, 20000).await;
+    let parts = paid_virtual_account(&s, &hooks, 20000).await;
     let card = key_of(&paid_card(&s.api, 3000).await);
     assert_eq!(refund_status(whole.clone()).await, "NONE");
-    let answer = refund(&whole, None, "12345678901234").await;
+    let answer = refund_to_account(&s.api, &whole, None, "12345678901234").await;
     assert_eq!(answer.ok()["status"], "CANCELED");
     assert_eq!(answer.body["virtualAccount"]["refundStatus"], "PENDING");
-    refund(&failing, None, "1100000002").await.ok();
-    refund(&parts, Some(5000), "12345678901234").await.ok();
-    refund(&parts, Some(5000), "98760002").await.ok();
+    refund_to_account(&s.api, &failing, None, "1100000002")
+        .await
+        .ok();
+    refund_to_account(&s.api, &parts, Some(5000), "12345678901234")
+        .await
+        .ok();
+    refund_to_account(&s.api, &parts, Some(5000), "98760002")
+        .await
+        .ok();
     for _ in 0..8 {
         hooks.next(WAIT).await;
     }
@@ -2086,6 +2060,24 @@ async fn paid_virtual_account(s: &Setup, hooks: &Receiver, amount: u32) -> Strin
     key
 }
 
+/// Cancels `amount` (all that is left if `None`) of the virtual account `key`, refunded to
+/// the account `account_number` at 국민.
+async fn refund_to_account(
+    api: &Api,
+    key: &str,
+    amount: Option<u32>,
+    account_number: &str,
+) -> Answer {
+    let mut body = json!({
+        "cancelReason": "환불",
+        "refundReceiveAccount": {"bank": "국민", "accountNumber": account_number, "holderName": "홍길동"},
+    });
+    if let Some(amount) = amount {
+        body["cancelAmount"] = json!(amount);
+    }
+    api.post(&format!("/v1/payments/{key}/cancel"), body).await
+}
+
 /// The `/internal/{paymentKey}/refund` control settles a payment's pending refunds at once,
 /// through or refused whatever the account, so a test needs neither the clock nor a magic
 /// account. What it sets is Toss's Payment object's `virtualAccount.refundStatus`
@@ -2094,17 +2086,12 @@ async fn paid_virtual_account(s: &Setup, hooks: &Receiver, amount: u32) -> Strin
 #[tokio::test]
 async fn the_refund_control_completes_or_fails_pending_refunds_at_once() {
     let (s, hooks) = start_with_receiver().await;
-    let account =
-        json!({"bank": "국민", "accountNumber": "12345678901234", "holderName": "홍길동"});
     let cancel = |key: &str, amount: Option<u32>| {
-        let mut body = json!({"cancelReason": "환불", "refundReceiveAccount": account});
-        if let Some(amount) = amount {
-            body["cancelAmount"] = json!(amount);
-        }
-        let path = format!("/v1/payments/{key}/cancel");
-        let api = s.api.clone();
+        let (api, key) = (s.api.clone(), key.to_owned());
         async move {
-            api.post(&path, body).await.ok();
+            refund_to_account(&api, &key, amount, "12345678901234")
+                .await
+                .ok();
         }
     };
     let settle = |key: &str, result: &str| {
