@@ -2423,9 +2423,14 @@ async fn bad_form_bodies_are_refused_and_change_nothing() {
 }
 
 /// `GET /subscribe/customers/{customer_uid}/payments` (v1.openapi.json, `customer_payments`:
-/// "구매자의 빌링키로 결제된 결제목록", `page` from 1, a `PaymentListResponse`; 404 for an
-/// invalid `customer_uid`): the payments made with one billing key, whichever way (the
-/// `onetime` that registered it, `again`, a schedule), newest first, a page at a time.
+/// "구매자의 빌링키로 결제된 결제목록", `page` from 1 its only parameter, a
+/// `PaymentListResponse` whose `PagedPaymentAnnotation` has `total`, `previous` and `next` (0
+/// where there is none) and a `list` of "최대 20개"; 404 for an invalid `customer_uid`): the
+/// payments made with one billing key, whichever way (the `onetime` that registered it,
+/// `again`, a schedule), newest first, a page at a time. A deleted key is no longer a valid
+/// `customer_uid` ("삭제된 빌링키는 복구할 수 없습니다", `DELETE
+/// /subscribe/customers/{customer_uid}`): its list is a 404, as the key itself is, while
+/// its payments stay, each found by its imp_uid.
 #[tokio::test]
 async fn a_billing_keys_payments_are_listed_newest_first_a_page_at_a_time() {
     let s = start_default().await;
@@ -2503,9 +2508,25 @@ async fn a_billing_keys_payments_are_listed_newest_first_a_page_at_a_time() {
             .unwrap();
     assert!(past_the_end.list.is_empty());
 
-    refused(&api.get(&format!("{path}?page=0")).await, 400);
+    // No `limit`: a page is 20 whatever the query says.
+    let unlimited: IamportPaymentPage =
+        serde_json::from_value(response(&api.get(&format!("{path}?limit=100")).await).clone())
+            .unwrap();
+    assert_eq!((unlimited.list.len(), unlimited.next), (20, 2));
+
+    let zero = refused(&api.get(&format!("{path}?page=0")).await, 400);
+    assert!(zero.contains("page") && !zero.contains("limit"), "{zero}");
     refused(&api.get(&format!("{path}?page=first")).await, 400);
     let unknown = api.get("/subscribe/customers/nobody/payments").await;
     assert!(refused(&unknown, 404).contains("nobody"));
     refused(&s.anonymous.get(&path).await, 401);
+
+    response(
+        &api.delete(&format!("/subscribe/customers/{customer_uid}"))
+            .await,
+    );
+    let deleted = api.get(&path).await;
+    assert!(refused(&deleted, 404).contains(&customer_uid));
+    let kept = response(&api.get(&format!("/payments/{}", again[0])).await).clone();
+    assert_eq!(kept["customer_uid"], customer_uid.as_str());
 }

@@ -233,9 +233,12 @@ fn page(
 ) -> Result<IamportPaymentPage, IamportFault> {
     let page = query.page.unwrap_or(1);
     let limit = query.limit.unwrap_or(20);
-    if page == 0 || !(1..=1000).contains(&limit) {
+    if page == 0 {
+        return Err(IamportFault::invalid("page 는 1 이상이어야 합니다."));
+    }
+    if !(1..=1000).contains(&limit) {
         return Err(IamportFault::invalid(
-            "page 는 1 이상, limit 은 1에서 1000 사이여야 합니다.",
+            "limit 은 1에서 1000 사이여야 합니다.",
         ));
     }
     sort(&mut payments, query.sorting.as_deref())?;
@@ -301,7 +304,7 @@ fn find_all_of(
 }
 
 /// The page of `GET /subscribe/customers/{customer_uid}/payments` (v1.openapi.json:
-/// `page` from 1, the only parameter).
+/// `page` from 1, the only parameter; a page is at most 20, `list`'s "최대 20개").
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(in super::super) struct PageQuery {
@@ -311,7 +314,8 @@ pub(in super::super) struct PageQuery {
 
 /// `GET /subscribe/customers/{customer_uid}/payments`: the payments made with a billing
 /// key (and the one that registered it, by `onetime`), newest first, 20 a page; 404 for a
-/// key that is not registered.
+/// key that is not registered, or no longer is (a deleted key's payments stay, each found
+/// by its imp_uid, but the key no longer names them).
 pub(in super::super) async fn of_customer(
     State(fake): State<FakeIamport>,
     Extension(merchant): Merchant,
