@@ -151,8 +151,9 @@ pub struct View {
     /// The amount with its currency, as shown.
     pub amount: String,
     /// `(value, label)` of each method the customer may pick; the first is chosen unless
-    /// `method` names another.
-    pub methods: Vec<(&'static str, &'static str)>,
+    /// `method` names another. A label may name what the request chose within the method
+    /// (Toss's easy-pay provider).
+    pub methods: Vec<(&'static str, String)>,
     pub method: String,
     /// `(code, name)` of the banks a virtual account can be at.
     pub banks: Vec<(&'static str, &'static str)>,

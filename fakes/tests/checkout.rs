@@ -397,7 +397,8 @@ async fn a_toss_easy_pay_window_makes_an_easy_pay_payment() {
             "flowMode": "DIRECT", "easyPay": easy_pay,
         })
     };
-    // The page opens on the easy-pay method.
+    // The page opens on the easy-pay method, naming the provider asked for as the
+    // provider's own window does.
     let (status, _, html) = get(&page_url(
         &url,
         &client_key,
@@ -406,7 +407,31 @@ async fn a_toss_easy_pay_window_makes_an_easy_pay_payment() {
     ))
     .await;
     assert_eq!(status, 200, "{html}");
-    assert!(html.contains("value=\"easy-pay\" checked"), "{html}");
+    assert!(
+        html.contains("value=\"easy-pay\" checked> 간편결제 · 네이버페이 ("),
+        "{html}"
+    );
+    // v1's method may be the provider itself; the name is what the page shows either way.
+    let mut by_method = request("order-e3", "KAKAOPAY");
+    by_method["method"] = json!("토스페이");
+    by_method.as_object_mut().unwrap().remove("easyPay");
+    let (status, _, html) = get(&page_url(&url, &client_key, "payment", &by_method)).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains("value=\"easy-pay\" checked> 간편결제 · 토스페이 ("),
+        "{html}"
+    );
+    // A card window names no provider.
+    let mut card = request("order-e4", "");
+    card.as_object_mut().unwrap().remove("easyPay");
+    card.as_object_mut().unwrap().remove("flowMode");
+    let (status, _, html) = get(&page_url(&url, &client_key, "payment", &card)).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("value=\"card\" checked"), "{html}");
+    assert!(
+        !html.contains("토스페이") && !html.contains("네이버페이"),
+        "{html}"
+    );
     let (status, refused, _) = get(&page_url(
         &url,
         &client_key,

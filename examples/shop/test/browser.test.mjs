@@ -258,8 +258,9 @@ test("toss: an easy pay in the window (토스페이, the wallet's balance) is co
   const name = "toss-easy-pay-iframe";
   const { window, view } = await openWindow(page, "#pay-easy", "iframe");
   await snap(view, `${name}-1-window`);
-  // The SDK asked for a provider: the window opens on easy pay, already chosen.
-  assert.equal(await window.getByLabel(/간편결제/).isChecked(), true);
+  // The SDK asked for a provider: the window opens on easy pay, already chosen, and names
+  // the provider as the provider's own window does.
+  assert.equal(await window.getByLabel(/간편결제 · 토스페이/).isChecked(), true);
   // No card registered in the wallet: its balance pays.
   await window.getByLabel("Card number").fill("");
   await snap(view, `${name}-2-filled`);

@@ -82,8 +82,8 @@ fn view(kind: Kind, mode: Mode, request: &serde_json::Map<String, Value>) -> Res
         order_name: text(request, "name").unwrap_or_else(|| "주문".to_owned()),
         amount: checkout::shown_amount(amount, &currency),
         methods: vec![
-            ("card", "신용카드 (card)"),
-            ("vbank", "가상계좌 (virtual account)"),
+            ("card", "신용카드 (card)".into()),
+            ("vbank", "가상계좌 (virtual account)".into()),
         ],
         method,
         banks: vec![

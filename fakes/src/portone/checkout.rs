@@ -100,8 +100,8 @@ fn view(kind: Kind, mode: Mode, request: &serde_json::Map<String, Value>) -> Res
         order_name,
         amount,
         methods: vec![
-            ("CARD", "카드 (card)"),
-            ("VIRTUAL_ACCOUNT", "가상계좌 (virtual account)"),
+            ("CARD", "카드 (card)".into()),
+            ("VIRTUAL_ACCOUNT", "가상계좌 (virtual account)".into()),
         ],
         method,
         banks: vec![

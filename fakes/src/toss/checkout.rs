@@ -115,6 +115,9 @@ fn view(kind: Kind, mode: Mode, request: &serde_json::Map<String, Value>) -> Res
         http_url(request, "successUrl")?;
         http_url(request, "failUrl")?;
     }
+    // The provider the SDK asked for, named on the easy-pay method as the provider's own
+    // window names itself.
+    let mut provider = None;
     let (order_name, amount, method) = match kind {
         Kind::Payment => {
             required(request, "orderId")?;
@@ -125,9 +128,11 @@ fn view(kind: Kind, mode: Mode, request: &serde_json::Map<String, Value>) -> Res
             let mut method = method_of(&text(request, "method").unwrap_or_else(|| "카드".into()))?;
             // A card window opened straight on a provider (`flowMode: "DIRECT"`) is an easy
             // pay.
-            if let Some(provider) = easy_pay_of(request) {
-                super::model::easy_pay_provider(&provider)
-                    .ok_or_else(|| format!("easyPay {provider:?} is not a provider Toss offers"))?;
+            if let Some(asked) = easy_pay_of(request) {
+                provider =
+                    Some(super::model::easy_pay_provider(&asked).ok_or_else(|| {
+                        format!("easyPay {asked:?} is not a provider Toss offers")
+                    })?);
                 method = "easy-pay";
             }
             (
@@ -147,12 +152,9 @@ fn view(kind: Kind, mode: Mode, request: &serde_json::Map<String, Value>) -> Res
         order_name,
         amount,
         methods: vec![
-            ("card", "카드 (card)"),
-            ("virtual-account", "가상계좌 (virtual account)"),
-            (
-                "easy-pay",
-                "간편결제 (easy pay: the card registered, or none for the wallet's balance)",
-            ),
+            ("card", "카드 (card)".into()),
+            ("virtual-account", "가상계좌 (virtual account)".into()),
+            ("easy-pay", easy_pay_label(provider)),
         ],
         method: method.to_owned(),
         banks: vec![
@@ -162,6 +164,14 @@ fn view(kind: Kind, mode: Mode, request: &serde_json::Map<String, Value>) -> Res
             ("하나", "하나"),
         ],
     })
+}
+
+/// The easy-pay method's label, naming the provider when the request chose one.
+fn easy_pay_label(provider: Option<&str>) -> String {
+    let chosen = provider
+        .map(|name| format!(" · {name}"))
+        .unwrap_or_default();
+    format!("간편결제{chosen} (easy pay: the card registered, or none for the wallet's balance)")
 }
 
 /// `GET /checkout`: the payment or card-registration window.
