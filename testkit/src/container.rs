@@ -1,6 +1,7 @@
 //! MariaDB in a container, through testcontainers (feature `docker`). One container per
 //! image per test process, shared by every database made on it and removed when the last
-//! of them is released.
+//! of them is released. A start that fails removes the container it made, whether the
+//! engine could not start it or it never accepted connections.
 //!
 //! Every call to the engine runs on one runtime of this module's own: a `#[tokio::test]`
 //! has a runtime per test, and a container (with its engine client) started on one test's
@@ -10,7 +11,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex, Weak};
 use std::time::{Duration, Instant};
 
+use testcontainers::bollard::Docker as Engine;
+use testcontainers::bollard::errors::Error as BollardError;
 use testcontainers::bollard::models::{HostConfig, PortBinding};
+use testcontainers::bollard::query_parameters::{ListContainersOptions, RemoveContainerOptions};
 use testcontainers::core::IntoContainerPort as _;
 use testcontainers::core::error::ClientError;
 use testcontainers::runners::AsyncRunner as _;
@@ -29,6 +33,14 @@ pub const IMAGE_VARIABLE: &str = "PAYMENTS_TEST_MARIADB_IMAGE";
 /// How long a container may take from created to accepting connections (the official
 /// image initialises its data directory on the first start: seconds, not minutes).
 const READY_WITHIN: Duration = Duration::from_secs(90);
+
+/// The label every test database container carries, and its value.
+const ROLE_LABEL: (&str, &str) = ("org.payments-sandbox.role", "test-database");
+
+/// The label naming one start's container. When the engine has created the container but
+/// starting it fails, testcontainers hands back nothing to remove; this label is how the
+/// start finds that container and removes it rather than leaving it behind, `Created`.
+const START_LABEL: &str = "org.payments-sandbox.start";
 
 /// A MariaDB container for `Database::Docker`, made with [`crate::Database::docker`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -120,7 +132,7 @@ pub(crate) async fn shared(docker: &Docker) -> Result<Arc<SharedServer>, Databas
 /// Whether a Docker engine answers (`DOCKER_HOST`, else the default socket), within 2 s.
 pub(crate) async fn engine_answers() -> bool {
     on_runtime(async {
-        let Ok(client) = testcontainers::bollard::Docker::connect_with_defaults() else {
+        let Ok(client) = Engine::connect_with_defaults() else {
             return false;
         };
         matches!(
@@ -145,17 +157,32 @@ async fn start((name, tag): ImageReference) -> Result<SharedServer, DatabaseErro
         )));
     }
     let image = format!("{name}:{tag}");
-    let container = on_runtime(run(name, tag)).await?.map_err(|e| match e {
-        TestcontainersError::Client(ClientError::PullImage { err, .. }) => DatabaseError(format!(
-            "the image {image} is not here and cannot be pulled ({err}): pull or build it \
-             (scripts/container-ready builds localhost/mariadb:10.11), or name another with \
-             {IMAGE_VARIABLE}"
-        )),
-        e => DatabaseError(format!(
-            "the MariaDB container ({image}) did not start: {e}"
-        )),
-    })?;
-    let container = Running(Some(Arc::new(container)));
+    let start = uuid::Uuid::new_v4().simple().to_string();
+    let container = match on_runtime(run(name, tag, start.clone())).await? {
+        Ok(container) => Running(Some(Arc::new(container))),
+        Err(error) => {
+            let mut error = match error {
+                TestcontainersError::Client(ClientError::PullImage { err, .. }) => {
+                    DatabaseError(format!(
+                        "the image {image} is not here and cannot be pulled ({err}): pull or \
+                         build it (scripts/container-ready builds localhost/mariadb:10.11), or \
+                         name another with {IMAGE_VARIABLE}"
+                    ))
+                }
+                e => DatabaseError(format!(
+                    "the MariaDB container ({image}) did not start: {e}"
+                )),
+            };
+            let label = format!("{START_LABEL}={start}");
+            if let Err(why) = on_runtime(remove_labelled(label.clone())).await? {
+                error.0.push_str(&format!(
+                    "; the container it left could not be removed ({why}): remove it with \
+                     `docker rm -f $(docker ps -aq --filter label={label})`"
+                ));
+            }
+            return Err(error);
+        }
+    };
     let port = {
         let container = container.clone_handle();
         on_runtime(async move { container.get_host_port_ipv4(3306).await })
@@ -198,14 +225,50 @@ async fn start((name, tag): ImageReference) -> Result<SharedServer, DatabaseErro
     Ok(SharedServer::container(url, container))
 }
 
+/// Removes every container, in any state, that carries `label` (`name=value`); a container
+/// already gone counts as removed.
+async fn remove_labelled(label: String) -> Result<(), String> {
+    let client = Engine::connect_with_defaults().map_err(|e| e.to_string())?;
+    let found = client
+        .list_containers(Some(ListContainersOptions {
+            all: true,
+            filters: Some(HashMap::from([("label".to_owned(), vec![label])])),
+            ..Default::default()
+        }))
+        .await
+        .map_err(|e| e.to_string())?;
+    for id in found.into_iter().filter_map(|c| c.id) {
+        let removed = client
+            .remove_container(
+                &id,
+                Some(RemoveContainerOptions {
+                    force: true,
+                    v: true,
+                    ..Default::default()
+                }),
+            )
+            .await;
+        match removed {
+            Ok(())
+            | Err(BollardError::DockerResponseServerError {
+                status_code: 404, ..
+            }) => {}
+            Err(e) => return Err(format!("container {id}: {e}")),
+        }
+    }
+    Ok(())
+}
+
 async fn run(
     name: String,
     tag: String,
+    start: String,
 ) -> Result<ContainerAsync<GenericImage>, TestcontainersError> {
     GenericImage::new(name, tag)
         .with_exposed_port(3306.tcp())
         .with_env_var("MARIADB_ALLOW_EMPTY_ROOT_PASSWORD", "1")
-        .with_label("org.payments-sandbox.role", "test-database")
+        .with_label(ROLE_LABEL.0, ROLE_LABEL.1)
+        .with_label(START_LABEL, start)
         // Published explicitly on 127.0.0.1 with an engine-chosen port: podman 4.3 reports
         // published-all ports without a host address, which testcontainers cannot read, and
         // nothing outside this machine needs the test database.
