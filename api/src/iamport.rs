@@ -148,6 +148,12 @@ pub struct IamportPaymentBase {
     pub emb_pg_provider: Option<String>,
     pub pg_id: String,
     pub pg_tid: String,
+    /// Whether the payment was made on a test channel: a required field of the V1 schema's
+    /// `PaymentAnnotation` that the SDK does not declare, so it is read when present. The
+    /// fakes always send `true`: every payment they make is a test.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = bool)]
+    pub sandbox: Option<bool>,
     pub escrow: bool,
     pub buyer_name: Option<String>,
     pub buyer_email: Option<String>,

@@ -2466,3 +2466,37 @@ async fn a_billing_keys_payments_are_listed_newest_first_a_page_at_a_time() {
     assert!(refused(&unknown, 404).contains("nobody"));
     refused(&s.anonymous.get(&path).await, 401);
 }
+
+/// v1.openapi.json `#/definitions/PaymentAnnotation/required` lists `sandbox` ("결제가
+/// 발생한 포트원 채널의 테스트 채널 여부", a boolean): every payment answer carries it, card
+/// and virtual account alike, on every route that answers payments. The fake's payments are
+/// all tests.
+#[tokio::test]
+async fn every_payment_says_it_was_made_on_a_test_channel() {
+    let s = start_default().await;
+    let card = paid(&s.api, 1000).await;
+    let account = vbank(&s.api, &s.fake, 2000, 3600).await;
+    assert_eq!(card["sandbox"], true, "{card}");
+    assert_eq!(account["sandbox"], true, "{account}");
+    let imp_uid = uid(&card);
+    let one = s.api.get(&format!("/payments/{imp_uid}")).await;
+    assert_eq!(response(&one)["sandbox"], true);
+    let many = s.api.get(&format!("/payments?imp_uid[]={imp_uid}")).await;
+    assert_eq!(response(&many)[0]["sandbox"], true);
+    let merchant_uid = card["merchant_uid"].as_str().unwrap();
+    let page = s
+        .api
+        .get(&format!("/payments/findAll/{merchant_uid}"))
+        .await;
+    assert_eq!(response(&page)["list"][0]["sandbox"], true);
+    let cancelled = s
+        .api
+        .post(
+            "/payments/cancel",
+            json!({"imp_uid": imp_uid, "reason": "x"}),
+        )
+        .await;
+    assert_eq!(response(&cancelled)["sandbox"], true);
+    // The typed payment reads it back.
+    assert_eq!(typed(response(&one)).base().sandbox, Some(true));
+}
