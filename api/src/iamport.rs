@@ -12,7 +12,7 @@ use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::wire::{amount, null_as_default, unix_seconds};
+use crate::wire::{amount, empty_as_none, null_as_default, unix_seconds};
 
 /// The envelope of every I'mport answer: `{code, message, response}`.
 ///
@@ -767,12 +767,16 @@ pub enum IamportScheduleStatus {
     Revoked,
 }
 
-/// A scheduled payment.
+/// A scheduled payment (`ScheduleResultAnnotation` of the V1 schema, which the SDK does not
+/// model). The schema types its text fields as plain strings, so what is not known yet is
+/// `""` on the wire, never `null`; `None` here.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct IamportSchedule {
     pub customer_uid: String,
     pub merchant_uid: String,
-    /// The payment made at execution; `null` before.
+    /// The payment made at execution; `""` before.
+    #[serde(with = "empty_as_none", default)]
+    #[schema(value_type = String, required = true)]
     pub imp_uid: Option<String>,
     #[serde(with = "unix_seconds")]
     pub schedule_at: i64,
@@ -782,16 +786,34 @@ pub struct IamportSchedule {
     pub revoked_at: i64,
     #[serde(with = "amount")]
     pub amount: f64,
+    #[serde(with = "empty_as_none", default)]
+    #[schema(value_type = String, required = true)]
     pub name: Option<String>,
+    #[serde(with = "empty_as_none", default)]
+    #[schema(value_type = String, required = true)]
     pub buyer_name: Option<String>,
+    #[serde(with = "empty_as_none", default)]
+    #[schema(value_type = String, required = true)]
     pub buyer_email: Option<String>,
+    #[serde(with = "empty_as_none", default)]
+    #[schema(value_type = String, required = true)]
     pub buyer_tel: Option<String>,
+    #[serde(with = "empty_as_none", default)]
+    #[schema(value_type = String, required = true)]
     pub buyer_addr: Option<String>,
+    #[serde(with = "empty_as_none", default)]
+    #[schema(value_type = String, required = true)]
     pub buyer_postcode: Option<String>,
+    #[serde(with = "empty_as_none", default)]
+    #[schema(value_type = String, required = true)]
     pub custom_data: Option<String>,
     pub schedule_status: IamportScheduleStatus,
-    /// The executed payment's status; `null` before execution.
+    /// The executed payment's status (`paid`, `failed`, …); `""` before execution.
+    #[serde(with = "empty_as_none", default)]
+    #[schema(value_type = String, required = true)]
     pub payment_status: Option<IamportPaymentStatus>,
+    #[serde(with = "empty_as_none", default)]
+    #[schema(value_type = String, required = true)]
     pub fail_reason: Option<String>,
 }
 

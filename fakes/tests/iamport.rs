@@ -1210,7 +1210,10 @@ async fn schedules_are_moved_rescheduled_and_retried_after_a_failure() {
     assert_eq!(again["schedule_status"], "scheduled");
     assert_eq!(again["schedule_at"], at + 7200);
     assert_eq!(again["revoked_at"], 0);
-    assert_eq!(again["imp_uid"], Value::Null);
+    // Empty, not null: v1.openapi.json `#/definitions/ScheduleResultAnnotation` types it
+    // as a string.
+    assert_eq!(again["imp_uid"], "");
+    assert_eq!(again["payment_status"], "");
     refused(
         &s.api
             .post("/subscribe/payments/schedule/nothing/retry", json!({}))
@@ -2499,4 +2502,91 @@ async fn every_payment_says_it_was_made_on_a_test_channel() {
     assert_eq!(response(&cancelled)["sandbox"], true);
     // The typed payment reads it back.
     assert_eq!(typed(response(&one)).base().sandbox, Some(true));
+}
+
+/// v1.openapi.json `#/definitions/ScheduleResultAnnotation/properties` types every text
+/// field of a schedule as a plain string (`imp_uid`, `name`, `buyer_*`, `custom_data`,
+/// `payment_status`, `fail_reason`), and the SDK does not model schedules: what is not known
+/// (yet) is `""`, never `null`, on every route that answers schedules. The Rust type reads
+/// `""` back as `None`.
+#[tokio::test]
+async fn a_schedules_unknown_text_is_empty_never_null() {
+    let s = start_default().await;
+    let registered = s
+        .api
+        .post(
+            "/subscribe/customers/text-1",
+            json!({"card_number": "5365-1012-3456-7540", "expiry": "2049-03", "birth": "880311"}),
+        )
+        .await;
+    response(&registered);
+    let at = s.fake.clock().now().timestamp() + 3600;
+    let created = s
+        .api
+        .post(
+            "/subscribe/payments/schedule",
+            json!({"customer_uid": "text-1", "schedules": [
+                {"merchant_uid": "text-order-1", "schedule_at": at, "amount": 1000}]}),
+        )
+        .await;
+    let range = format!("from={at}&to={}", at + 1);
+    let answers = [
+        response(&created)[0].clone(),
+        response(&s.api.get("/subscribe/payments/schedule/text-order-1").await).clone(),
+        response(
+            &s.api
+                .get(&format!(
+                    "/subscribe/payments/schedule?schedule_from={at}&schedule_to={}",
+                    at + 1
+                ))
+                .await,
+        )[0]
+        .clone(),
+        response(
+            &s.api
+                .get(&format!(
+                    "/subscribe/payments/schedule/customers/text-1?{range}"
+                ))
+                .await,
+        )[0]
+        .clone(),
+    ];
+    for schedule in &answers {
+        for field in [
+            "imp_uid",
+            "name",
+            "buyer_name",
+            "buyer_email",
+            "buyer_tel",
+            "buyer_addr",
+            "buyer_postcode",
+            "custom_data",
+            "payment_status",
+            "fail_reason",
+        ] {
+            assert_eq!(schedule[field], "", "{field} in {schedule}");
+        }
+        let typed: IamportSchedule = serde_json::from_value(schedule.clone()).unwrap();
+        assert_eq!((typed.imp_uid, typed.payment_status), (None, None));
+    }
+    let revoked = s
+        .api
+        .post(
+            "/subscribe/payments/unschedule",
+            json!({"customer_uid": "text-1", "merchant_uid": ["text-order-1"]}),
+        )
+        .await;
+    assert_eq!(response(&revoked)[0]["imp_uid"], "");
+    assert_eq!(response(&revoked)[0]["schedule_status"], "revoked");
+
+    // Once charged, the payment's id and status are there.
+    let retried = s
+        .api
+        .post("/subscribe/payments/schedule/text-order-1/retry", json!({}))
+        .await;
+    let imp_uid = uid(response(&retried));
+    let executed = s.api.get("/subscribe/payments/schedule/text-order-1").await;
+    assert_eq!(response(&executed)["imp_uid"], imp_uid.as_str());
+    assert_eq!(response(&executed)["payment_status"], "paid");
+    assert_eq!(response(&executed)["fail_reason"], "");
 }
