@@ -2590,3 +2590,51 @@ async fn a_schedules_unknown_text_is_empty_never_null() {
     assert_eq!(response(&executed)["payment_status"], "paid");
     assert_eq!(response(&executed)["fail_reason"], "");
 }
+
+/// With `business_errors_as_200`, refusals come with the statuses v1.openapi.json documents
+/// for each operation: `GET /payments/prepare/{merchant_uid}` (`getPaymentPrepareByMerchantUid`)
+/// and `POST /payments/cancel` (`cancelPayment`) list only 200 and 401, so an unknown
+/// order and a cancel naming no payment are HTTP 200 with a non-zero `code`;
+/// `PUT /payments/prepare` (`editPreparePayment`) lists 404, which it keeps.
+#[tokio::test]
+async fn refusals_as_200_keep_to_the_statuses_the_schema_documents() {
+    let s = start_default().await;
+    let unknown = format!("/payments/prepare/{}", order());
+    // By default, typed clients get the HTTP status that says why.
+    refused(&s.api.get(&unknown).await, 404);
+    let no_payment = json!({"reason": "x"});
+    refused(
+        &s.api.post("/payments/cancel", no_payment.clone()).await,
+        400,
+    );
+
+    let settings = s
+        .api
+        .put(
+            "/internal/merchant",
+            Some(json!({"business_errors_as_200": true})),
+        )
+        .await;
+    assert_eq!(response(&settings)["business_errors_as_200"], true);
+    let prepared = s.api.get(&unknown).await;
+    assert_eq!(prepared.status, 200, "{}", prepared.body);
+    assert_eq!(prepared.body["code"], 1);
+    assert_eq!(prepared.body["response"], Value::Null);
+    let cancel = s.api.post("/payments/cancel", no_payment).await;
+    assert_eq!(cancel.status, 200, "{}", cancel.body);
+    assert_eq!(cancel.body["code"], -1);
+    assert!(
+        cancel.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("merchant_uid")
+    );
+    let edit = s
+        .api
+        .put(
+            "/payments/prepare",
+            Some(json!({"merchant_uid": order(), "amount": 1000})),
+        )
+        .await;
+    refused(&edit, 404);
+}
