@@ -2638,3 +2638,71 @@ async fn refusals_as_200_keep_to_the_statuses_the_schema_documents() {
         .await;
     refused(&edit, 404);
 }
+
+/// v1.openapi.json `GET /subscribe/customers` (`customer_view_multiple`): several billing
+/// keys by `customer_uid[]`, answered as `MultipleCustomersResponse` (an array of
+/// `CustomerAnnotation`); 200 when all were found, 207 when some were not ("요청된
+/// customer_uid 중 일부 빌키정보 조회 실패"), 404 when none was.
+#[tokio::test]
+async fn several_billing_keys_are_read_at_once() {
+    let s = start_default().await;
+    for uid in ["many-1", "many-2"] {
+        let registered = s
+            .api
+            .post(
+                &format!("/subscribe/customers/{uid}"),
+                json!({"card_number": "5365-1012-3456-7540", "expiry": "2049-03", "birth": "880311"}),
+            )
+            .await;
+        response(&registered);
+    }
+    let both = s
+        .api
+        .get("/subscribe/customers?customer_uid[]=many-1&customer_uid[]=many-2")
+        .await;
+    let keys: Vec<IamportSubscription> = serde_json::from_value(response(&both).clone()).unwrap();
+    assert_eq!(both.status, 200);
+    assert_eq!(
+        keys.iter()
+            .map(|k| k.customer_uid.as_str())
+            .collect::<Vec<_>>(),
+        ["many-1", "many-2"]
+    );
+    let some = s
+        .api
+        .get("/subscribe/customers?customer_uid[]=many-2&customer_uid[]=nobody")
+        .await;
+    assert_eq!(some.status, 207, "{}", some.body);
+    assert_eq!(some.body["code"], 0);
+    assert_eq!(some.body["response"][0]["customer_uid"], "many-2");
+    assert_eq!(some.body["response"].as_array().unwrap().len(), 1);
+    refused(
+        &s.api
+            .get("/subscribe/customers?customer_uid[]=nobody")
+            .await,
+        404,
+    );
+    refused(&s.api.get("/subscribe/customers").await, 400);
+    let too_many: String = (0..101)
+        .map(|i| format!("customer_uid[]=k{i}"))
+        .collect::<Vec<_>>()
+        .join("&");
+    refused(
+        &s.api.get(&format!("/subscribe/customers?{too_many}")).await,
+        400,
+    );
+    refused(
+        &s.anonymous
+            .get("/subscribe/customers?customer_uid[]=many-1")
+            .await,
+        401,
+    );
+    // Another merchant's key is not found.
+    let other = login(&s.anonymous, "imp_other_key", "imp_other_secret").await;
+    refused(
+        &other
+            .get("/subscribe/customers?customer_uid[]=many-1")
+            .await,
+        404,
+    );
+}
