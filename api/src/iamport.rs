@@ -391,6 +391,12 @@ pub struct IamportSubscription {
     pub customer_uid: String,
     pub pg_provider: String,
     pub pg_id: String,
+    /// Whether the key was issued on a test channel: required by the V1 schema's
+    /// `CustomerAnnotation`, not declared by the SDK, so read when present. The fakes
+    /// always send `true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = bool)]
+    pub sandbox: Option<bool>,
     pub card_name: String,
     pub card_code: String,
     pub card_number: String,

@@ -2654,7 +2654,7 @@ async fn several_billing_keys_are_read_at_once() {
                 json!({"card_number": "5365-1012-3456-7540", "expiry": "2049-03", "birth": "880311"}),
             )
             .await;
-        response(&registered);
+        assert_eq!(response(&registered)["sandbox"], true);
     }
     let both = s
         .api
@@ -2662,6 +2662,9 @@ async fn several_billing_keys_are_read_at_once() {
         .await;
     let keys: Vec<IamportSubscription> = serde_json::from_value(response(&both).clone()).unwrap();
     assert_eq!(both.status, 200);
+    // `#/definitions/CustomerAnnotation/required` lists `sandbox`, as for payments.
+    assert!(keys.iter().all(|k| k.sandbox == Some(true)));
+    assert_eq!(response(&both)[0]["sandbox"], true);
     assert_eq!(
         keys.iter()
             .map(|k| k.customer_uid.as_str())

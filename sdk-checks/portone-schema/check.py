@@ -33,7 +33,11 @@ V1_NULLABLE = {
         "fail_reason", "cancel_reason",
     ],
     "CertificationAnnotation": ["merchant_uid"],
+    "CustomerAnnotation": ["customer_name", "customer_tel", "customer_email", "customer_addr",
+                           "customer_postcode"],
 }
+# The SDK types a billing key's `card_type` as text ("0"); the document as an integer.
+V1_SDK_TYPES = {("CustomerAnnotation", "card_type"): "string"}
 # A defect of the document: `PaymentPrepareAnnotation` requires `total`, `previous` and
 # `next`, which it does not define (the fields of a page); its own fields are
 # `merchant_uid`, `amount` and `currency`.
@@ -64,9 +68,22 @@ def v1_definitions(document):
         for field in fields:
             schema = definitions[name]["properties"][field]
             schema["type"] = [schema["type"], "null"]
+    for (name, field), kind in V1_SDK_TYPES.items():
+        definitions[name]["properties"][field]["type"] = kind
     for name in V1_IGNORED_REQUIRED:
         definitions[name].pop("required", None)
     return definitions
+
+
+def v1_answer_schema(schema):
+    """A defect of the document: the answers of `/subscribe/customers/{customer_uid}` are
+    documented as an object whose properties are `CustomerResponse` and
+    `SuperBillingKeyResponse`, meant as one or the other; a store's billing key (all the
+    fake issues) is a `CustomerResponse`. Taken as written, any body would match."""
+    refs = schema.get("properties", {})
+    if set(schema) == {"properties"} and "CustomerResponse" in refs:
+        return dict(refs["CustomerResponse"])
+    return dict(schema)
 
 
 def v1_operation(document, method, path):
@@ -107,7 +124,7 @@ def check_v1(document, captures, failures, undocumented):
             continue
         if "schema" not in response:
             continue
-        schema = dict(response["schema"], definitions=definitions)
+        schema = dict(v1_answer_schema(response["schema"]), definitions=definitions)
         for error in Draft4Validator(schema).iter_errors(capture["body"]):
             at = "/".join(str(p) for p in error.absolute_path)
             failures.append(f"{what} [{template}] at /{at}: {short(error.message)}")
