@@ -12,7 +12,7 @@ use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::wire::{amount, null_as_default, unix_seconds};
+use crate::wire::{amount, empty_as_none, null_as_default, unix_seconds};
 
 /// The envelope of every I'mport answer: `{code, message, response}`.
 ///
@@ -148,6 +148,12 @@ pub struct IamportPaymentBase {
     pub emb_pg_provider: Option<String>,
     pub pg_id: String,
     pub pg_tid: String,
+    /// Whether the payment was made on a test channel: a required field of the V1 schema's
+    /// `PaymentAnnotation` that the SDK does not declare, so it is read when present. The
+    /// fakes always send `true`: every payment they make is a test.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = bool)]
+    pub sandbox: Option<bool>,
     pub escrow: bool,
     pub buyer_name: Option<String>,
     pub buyer_email: Option<String>,
@@ -385,6 +391,12 @@ pub struct IamportSubscription {
     pub customer_uid: String,
     pub pg_provider: String,
     pub pg_id: String,
+    /// Whether the key was issued on a test channel: required by the V1 schema's
+    /// `CustomerAnnotation`, not declared by the SDK, so read when present. The fakes
+    /// always send `true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = bool)]
+    pub sandbox: Option<bool>,
     pub card_name: String,
     pub card_code: String,
     pub card_number: String,
@@ -761,12 +773,16 @@ pub enum IamportScheduleStatus {
     Revoked,
 }
 
-/// A scheduled payment.
+/// A scheduled payment (`ScheduleResultAnnotation` of the V1 schema, which the SDK does not
+/// model). The schema types its text fields as plain strings, so what is not known yet is
+/// `""` on the wire, never `null`; `None` here.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct IamportSchedule {
     pub customer_uid: String,
     pub merchant_uid: String,
-    /// The payment made at execution; `null` before.
+    /// The payment made at execution; `""` before.
+    #[serde(with = "empty_as_none", default)]
+    #[schema(value_type = String, required = true)]
     pub imp_uid: Option<String>,
     #[serde(with = "unix_seconds")]
     pub schedule_at: i64,
@@ -776,16 +792,34 @@ pub struct IamportSchedule {
     pub revoked_at: i64,
     #[serde(with = "amount")]
     pub amount: f64,
+    #[serde(with = "empty_as_none", default)]
+    #[schema(value_type = String, required = true)]
     pub name: Option<String>,
+    #[serde(with = "empty_as_none", default)]
+    #[schema(value_type = String, required = true)]
     pub buyer_name: Option<String>,
+    #[serde(with = "empty_as_none", default)]
+    #[schema(value_type = String, required = true)]
     pub buyer_email: Option<String>,
+    #[serde(with = "empty_as_none", default)]
+    #[schema(value_type = String, required = true)]
     pub buyer_tel: Option<String>,
+    #[serde(with = "empty_as_none", default)]
+    #[schema(value_type = String, required = true)]
     pub buyer_addr: Option<String>,
+    #[serde(with = "empty_as_none", default)]
+    #[schema(value_type = String, required = true)]
     pub buyer_postcode: Option<String>,
+    #[serde(with = "empty_as_none", default)]
+    #[schema(value_type = String, required = true)]
     pub custom_data: Option<String>,
     pub schedule_status: IamportScheduleStatus,
-    /// The executed payment's status; `null` before execution.
+    /// The executed payment's status (`paid`, `failed`, …); `""` before execution.
+    #[serde(with = "empty_as_none", default)]
+    #[schema(value_type = String, required = true)]
     pub payment_status: Option<IamportPaymentStatus>,
+    #[serde(with = "empty_as_none", default)]
+    #[schema(value_type = String, required = true)]
     pub fail_reason: Option<String>,
 }
 

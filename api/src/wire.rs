@@ -291,6 +291,36 @@ where
     Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
+/// Absent text written as `""`, never `null`: for I'mport fields that the V1 schema types as
+/// plain strings and the SDK does not declare (a schedule's `imp_uid` before it runs).
+/// `""` and `null` both read as `None`; `T` is text on the wire (a string or a unit enum).
+pub mod empty_as_none {
+    use serde::de::{Deserializer, IntoDeserializer};
+    use serde::{Deserialize, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer, T: Serialize>(
+        value: &Option<T>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(value) => value.serialize(serializer),
+            None => serializer.serialize_str(""),
+        }
+    }
+
+    pub fn deserialize<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: Deserialize<'de>,
+    {
+        match Option::<String>::deserialize(deserializer)? {
+            None => Ok(None),
+            Some(text) if text.is_empty() => Ok(None),
+            Some(text) => T::deserialize(text.into_deserializer()).map(Some),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -299,6 +329,27 @@ mod tests {
 
     #[derive(Serialize, Deserialize, Debug, PartialEq)]
     struct Amount(#[serde(with = "amount")] f64);
+
+    #[derive(Serialize, Deserialize, Debug, PartialEq)]
+    struct Text(#[serde(with = "empty_as_none")] Option<crate::iamport::IamportPaymentStatus>);
+
+    #[test]
+    fn absent_text_is_written_empty_and_read_from_empty_or_null() {
+        assert_eq!(serde_json::to_value(Text(None)).unwrap(), json!(""));
+        let paid = Text(Some(crate::iamport::IamportPaymentStatus::Paid));
+        assert_eq!(serde_json::to_value(&paid).unwrap(), json!("paid"));
+        assert_eq!(serde_json::from_value::<Text>(json!("paid")).unwrap(), paid);
+        assert_eq!(
+            serde_json::from_value::<Text>(json!("")).unwrap(),
+            Text(None)
+        );
+        assert_eq!(
+            serde_json::from_value::<Text>(json!(null)).unwrap(),
+            Text(None)
+        );
+        assert!(serde_json::from_value::<Text>(json!("nope")).is_err());
+        assert!(serde_json::from_value::<Text>(json!(1)).is_err());
+    }
 
     #[test]
     fn whole_amounts_are_written_as_integers() {

@@ -1245,7 +1245,10 @@ async fn schedules_are_moved_rescheduled_and_retried_after_a_failure() {
     assert_eq!(again["schedule_status"], "scheduled");
     assert_eq!(again["schedule_at"], at + 7200);
     assert_eq!(again["revoked_at"], 0);
-    assert_eq!(again["imp_uid"], Value::Null);
+    // Empty, not null: v1.openapi.json `#/definitions/ScheduleResultAnnotation` types it
+    // as a string.
+    assert_eq!(again["imp_uid"], "");
+    assert_eq!(again["payment_status"], "");
     refused(
         &s.api
             .post("/subscribe/payments/schedule/nothing/retry", json!({}))
@@ -2530,4 +2533,244 @@ async fn a_billing_keys_payments_are_listed_newest_first_a_page_at_a_time() {
     assert!(refused(&deleted, 404).contains(&customer_uid));
     let kept = response(&api.get(&format!("/payments/{}", again[0])).await).clone();
     assert_eq!(kept["customer_uid"], customer_uid.as_str());
+}
+
+/// v1.openapi.json `#/definitions/PaymentAnnotation/required` lists `sandbox` ("결제가
+/// 발생한 포트원 채널의 테스트 채널 여부", a boolean): every payment answer carries it, card
+/// and virtual account alike, on every route that answers payments. The fake's payments are
+/// all tests.
+#[tokio::test]
+async fn every_payment_says_it_was_made_on_a_test_channel() {
+    let s = start_default().await;
+    let card = paid(&s.api, 1000).await;
+    let account = vbank(&s.api, &s.fake, 2000, 3600).await;
+    assert_eq!(card["sandbox"], true, "{card}");
+    assert_eq!(account["sandbox"], true, "{account}");
+    let imp_uid = uid(&card);
+    let one = s.api.get(&format!("/payments/{imp_uid}")).await;
+    assert_eq!(response(&one)["sandbox"], true);
+    let many = s.api.get(&format!("/payments?imp_uid[]={imp_uid}")).await;
+    assert_eq!(response(&many)[0]["sandbox"], true);
+    let merchant_uid = card["merchant_uid"].as_str().unwrap();
+    let page = s
+        .api
+        .get(&format!("/payments/findAll/{merchant_uid}"))
+        .await;
+    assert_eq!(response(&page)["list"][0]["sandbox"], true);
+    let cancelled = s
+        .api
+        .post(
+            "/payments/cancel",
+            json!({"imp_uid": imp_uid, "reason": "x"}),
+        )
+        .await;
+    assert_eq!(response(&cancelled)["sandbox"], true);
+    // The typed payment reads it back.
+    assert_eq!(typed(response(&one)).base().sandbox, Some(true));
+}
+
+/// v1.openapi.json `#/definitions/ScheduleResultAnnotation/properties` types every text
+/// field of a schedule as a plain string (`imp_uid`, `name`, `buyer_*`, `custom_data`,
+/// `payment_status`, `fail_reason`), and the SDK does not model schedules: what is not known
+/// (yet) is `""`, never `null`, on every route that answers schedules. The Rust type reads
+/// `""` back as `None`.
+#[tokio::test]
+async fn a_schedules_unknown_text_is_empty_never_null() {
+    let s = start_default().await;
+    let registered = s
+        .api
+        .post(
+            "/subscribe/customers/text-1",
+            json!({"card_number": "5365-1012-3456-7540", "expiry": "2049-03", "birth": "880311"}),
+        )
+        .await;
+    response(&registered);
+    let at = s.fake.clock().now().timestamp() + 3600;
+    let created = s
+        .api
+        .post(
+            "/subscribe/payments/schedule",
+            json!({"customer_uid": "text-1", "schedules": [
+                {"merchant_uid": "text-order-1", "schedule_at": at, "amount": 1000}]}),
+        )
+        .await;
+    let range = format!("from={at}&to={}", at + 1);
+    let answers = [
+        response(&created)[0].clone(),
+        response(&s.api.get("/subscribe/payments/schedule/text-order-1").await).clone(),
+        response(
+            &s.api
+                .get(&format!(
+                    "/subscribe/payments/schedule?schedule_from={at}&schedule_to={}",
+                    at + 1
+                ))
+                .await,
+        )[0]
+        .clone(),
+        response(
+            &s.api
+                .get(&format!(
+                    "/subscribe/payments/schedule/customers/text-1?{range}"
+                ))
+                .await,
+        )[0]
+        .clone(),
+    ];
+    for schedule in &answers {
+        for field in [
+            "imp_uid",
+            "name",
+            "buyer_name",
+            "buyer_email",
+            "buyer_tel",
+            "buyer_addr",
+            "buyer_postcode",
+            "custom_data",
+            "payment_status",
+            "fail_reason",
+        ] {
+            assert_eq!(schedule[field], "", "{field} in {schedule}");
+        }
+        let typed: IamportSchedule = serde_json::from_value(schedule.clone()).unwrap();
+        assert_eq!((typed.imp_uid, typed.payment_status), (None, None));
+    }
+    let revoked = s
+        .api
+        .post(
+            "/subscribe/payments/unschedule",
+            json!({"customer_uid": "text-1", "merchant_uid": ["text-order-1"]}),
+        )
+        .await;
+    assert_eq!(response(&revoked)[0]["imp_uid"], "");
+    assert_eq!(response(&revoked)[0]["schedule_status"], "revoked");
+
+    // Once charged, the payment's id and status are there.
+    let retried = s
+        .api
+        .post("/subscribe/payments/schedule/text-order-1/retry", json!({}))
+        .await;
+    let imp_uid = uid(response(&retried));
+    let executed = s.api.get("/subscribe/payments/schedule/text-order-1").await;
+    assert_eq!(response(&executed)["imp_uid"], imp_uid.as_str());
+    assert_eq!(response(&executed)["payment_status"], "paid");
+    assert_eq!(response(&executed)["fail_reason"], "");
+}
+
+/// With `business_errors_as_200`, refusals come with the statuses v1.openapi.json documents
+/// for each operation: `GET /payments/prepare/{merchant_uid}` (`getPaymentPrepareByMerchantUid`)
+/// and `POST /payments/cancel` (`cancelPayment`) list only 200 and 401, so an unknown
+/// order and a cancel naming no payment are HTTP 200 with a non-zero `code`;
+/// `PUT /payments/prepare` (`editPreparePayment`) lists 404, which it keeps.
+#[tokio::test]
+async fn refusals_as_200_keep_to_the_statuses_the_schema_documents() {
+    let s = start_default().await;
+    let unknown = format!("/payments/prepare/{}", order());
+    // By default, typed clients get the HTTP status that says why.
+    refused(&s.api.get(&unknown).await, 404);
+    let no_payment = json!({"reason": "x"});
+    refused(
+        &s.api.post("/payments/cancel", no_payment.clone()).await,
+        400,
+    );
+
+    let settings = s
+        .api
+        .put(
+            "/internal/merchant",
+            Some(json!({"business_errors_as_200": true})),
+        )
+        .await;
+    assert_eq!(response(&settings)["business_errors_as_200"], true);
+    let prepared = s.api.get(&unknown).await;
+    assert_eq!(prepared.status, 200, "{}", prepared.body);
+    assert_eq!(prepared.body["code"], 1);
+    assert_eq!(prepared.body["response"], Value::Null);
+    let cancel = s.api.post("/payments/cancel", no_payment).await;
+    assert_eq!(cancel.status, 200, "{}", cancel.body);
+    assert_eq!(cancel.body["code"], -1);
+    assert!(
+        cancel.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("merchant_uid")
+    );
+    let edit = s
+        .api
+        .put(
+            "/payments/prepare",
+            Some(json!({"merchant_uid": order(), "amount": 1000})),
+        )
+        .await;
+    refused(&edit, 404);
+}
+
+/// v1.openapi.json `GET /subscribe/customers` (`customer_view_multiple`): several billing
+/// keys by `customer_uid[]`, answered as `MultipleCustomersResponse` (an array of
+/// `CustomerAnnotation`); 200 when all were found, 207 when some were not ("요청된
+/// customer_uid 중 일부 빌키정보 조회 실패"), 404 when none was.
+#[tokio::test]
+async fn several_billing_keys_are_read_at_once() {
+    let s = start_default().await;
+    for uid in ["many-1", "many-2"] {
+        let registered = s
+            .api
+            .post(
+                &format!("/subscribe/customers/{uid}"),
+                json!({"card_number": "5365-1012-3456-7540", "expiry": "2049-03", "birth": "880311"}),
+            )
+            .await;
+        assert_eq!(response(&registered)["sandbox"], true);
+    }
+    let both = s
+        .api
+        .get("/subscribe/customers?customer_uid[]=many-1&customer_uid[]=many-2")
+        .await;
+    let keys: Vec<IamportSubscription> = serde_json::from_value(response(&both).clone()).unwrap();
+    assert_eq!(both.status, 200);
+    // `#/definitions/CustomerAnnotation/required` lists `sandbox`, as for payments.
+    assert!(keys.iter().all(|k| k.sandbox == Some(true)));
+    assert_eq!(response(&both)[0]["sandbox"], true);
+    assert_eq!(
+        keys.iter()
+            .map(|k| k.customer_uid.as_str())
+            .collect::<Vec<_>>(),
+        ["many-1", "many-2"]
+    );
+    let some = s
+        .api
+        .get("/subscribe/customers?customer_uid[]=many-2&customer_uid[]=nobody")
+        .await;
+    assert_eq!(some.status, 207, "{}", some.body);
+    assert_eq!(some.body["code"], 0);
+    assert_eq!(some.body["response"][0]["customer_uid"], "many-2");
+    assert_eq!(some.body["response"].as_array().unwrap().len(), 1);
+    refused(
+        &s.api
+            .get("/subscribe/customers?customer_uid[]=nobody")
+            .await,
+        404,
+    );
+    refused(&s.api.get("/subscribe/customers").await, 400);
+    let too_many: String = (0..101)
+        .map(|i| format!("customer_uid[]=k{i}"))
+        .collect::<Vec<_>>()
+        .join("&");
+    refused(
+        &s.api.get(&format!("/subscribe/customers?{too_many}")).await,
+        400,
+    );
+    refused(
+        &s.anonymous
+            .get("/subscribe/customers?customer_uid[]=many-1")
+            .await,
+        401,
+    );
+    // Another merchant's key is not found.
+    let other = login(&s.anonymous, "imp_other_key", "imp_other_secret").await;
+    refused(
+        &other
+            .get("/subscribe/customers?customer_uid[]=many-1")
+            .await,
+        404,
+    );
 }

@@ -63,25 +63,39 @@ async fn start_with_receiver() -> (Setup, Receiver) {
 /// The error type of an answer, checking its status (and keeping the body for the SDK
 /// check).
 fn kind(answer: &Answer, status: u16) -> String {
-    assert_eq!(answer.status, status, "{}", answer.body);
-    assert!(answer.body["message"].is_string(), "{}", answer.body);
-    let kind = answer.body["type"]
-        .as_str()
-        .expect("an error type")
-        .to_owned();
+    let kind = error_type(answer, status);
     let type_name: String = kind
         .split('_')
         .map(|word| word[..1].to_owned() + &word[1..].to_lowercase())
         .collect();
-    capture(&format!("{type_name}Error"), &kind, &answer.body);
+    capture(
+        &format!("{type_name}Error"),
+        &kind,
+        &answer.body,
+        Some(answer.status),
+    );
     kind
+}
+
+/// The error type of an answer in PortOne's shape, checking its status; not kept for the
+/// SDK check, for answers outside the API's operations (an unknown route, a wrong method),
+/// whose statuses the V2 schema does not give.
+fn error_type(answer: &Answer, status: u16) -> String {
+    assert_eq!(answer.status, status, "{}", answer.body);
+    assert!(answer.body["message"].is_string(), "{}", answer.body);
+    answer.body["type"]
+        .as_str()
+        .expect("an error type")
+        .to_owned()
 }
 
 /// Keeps a response for `sdk-checks/portone`, which type-checks each against the PortOne
 /// SDK's type `type_name`: the body goes to `$CARGO_TARGET_TMPDIR/portone-captures` (or
-/// the folder `PORTONE_RESPONSES_DIR` names) as `{"type": …, "body": …}`, so the check
-/// reads what the workspace's test run wrote instead of building this test again.
-fn capture(type_name: &str, name: &str, body: &Value) {
+/// the folder `PORTONE_RESPONSES_DIR` names) as `{"type": …, "body": …, "status": …}`, so
+/// the check reads what the workspace's test run wrote instead of building this test again.
+/// `status`, the answer's HTTP status, lets `sdk-checks/portone-schema` compare an error's
+/// with the one the V2 schema gives its type.
+fn capture(type_name: &str, name: &str, body: &Value, status: Option<u16>) {
     let dir = std::env::var_os("PORTONE_RESPONSES_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| {
@@ -89,7 +103,7 @@ fn capture(type_name: &str, name: &str, body: &Value) {
         });
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join(format!("{type_name}.{name}.json"));
-    let content = json!({"type": type_name, "body": body});
+    let content = json!({"type": type_name, "body": body, "status": status});
     // Written aside, then renamed over the file: tests running side by side keep answers
     // of the same name (an error type), and two writes to one file could interleave.
     let aside = dir.join(format!(
@@ -103,7 +117,7 @@ fn capture(type_name: &str, name: &str, body: &Value) {
 /// `answer.ok()`, kept for the SDK check as a `type_name` named `name`.
 fn ok_as<'a>(answer: &'a Answer, type_name: &str, name: &str) -> &'a Value {
     let body = answer.ok();
-    capture(type_name, name, body);
+    capture(type_name, name, body, Some(answer.status));
     body
 }
 
@@ -1296,12 +1310,12 @@ async fn the_customers_windows_pay_by_card_issue_accounts_and_register_cards() {
 async fn unknown_routes_wrong_methods_and_injected_faults_answer_in_portones_shape() {
     let s = start_default().await;
     let unknown = s.api.get("/nothing-here").await;
-    assert_eq!(kind(&unknown, 404), "INVALID_REQUEST");
+    assert_eq!(error_type(&unknown, 404), "INVALID_REQUEST");
     let method = s
         .api
         .send(reqwest::Method::PUT, "/payments/x/cancel", None, &[])
         .await;
-    assert_eq!(kind(&method, 405), "INVALID_REQUEST");
+    assert_eq!(error_type(&method, 405), "INVALID_REQUEST");
 
     let id = paid(&s.api, 1000).await;
     s.internal
@@ -1658,6 +1672,7 @@ async fn every_kind_of_answer_and_webhook_for_the_sdk_check() {
             &format!("{n}"),
             &json!({"secret": DEFAULT_WEBHOOK_SECRET, "headers": headers, "payload": body,
                 "captured_at": captured_at}),
+            None,
         );
     }
     assert_eq!(

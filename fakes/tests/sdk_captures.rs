@@ -307,6 +307,12 @@ async fn iamport_answers_are_captured() {
     .await;
     r.call("GET", customer, None).await;
     r.call(
+        "GET",
+        "/subscribe/customers?customer_uid[]=customer-1",
+        None,
+    )
+    .await;
+    r.call(
         "POST",
         "/subscribe/payments/again",
         Some(

@@ -438,6 +438,7 @@ impl Fake for FakeIamport {
                 "/subscribe/customers/{customer_uid}/schedules",
                 get(routes::schedules::of_customer),
             )
+            .route("/subscribe/customers", get(routes::customers::many))
             .route(
                 "/subscribe/customers/{customer_uid}",
                 get(routes::customers::read)

@@ -57,6 +57,7 @@ and send it as the `Authorization` header.";
         schedule_change,
         schedule_reschedule,
         schedule_retry,
+        customers_many,
         customer_read,
         customer_register,
         customer_delete,
@@ -372,6 +373,16 @@ fn schedule_reschedule() {}
         (status = "4XX", description = "I'mport's error envelope", body = IamportError),
     ))]
 fn schedule_retry() {}
+
+/// Up to 100 billing keys at once, by `customer_uid[]`; 207 when some were not found.
+#[utoipa::path(get, path = "/subscribe/customers", tag = "subscribe",
+    params(("customer_uid[]" = Vec<String>, Query)),
+    responses(
+        (status = 200, description = "Success: `code` 0 and the payload in `response`", body = IamportResponse<Vec<IamportSubscription>>),
+        (status = 207, description = "Some were not found", body = IamportResponse<Vec<IamportSubscription>>),
+        (status = "4XX", description = "I'mport's error envelope", body = IamportError),
+    ))]
+fn customers_many() {}
 
 /// A billing key.
 #[utoipa::path(get, path = "/subscribe/customers/{customer_uid}", tag = "subscribe",

@@ -93,6 +93,7 @@ impl MerchantData {
             customer_uid: customer_uid.to_owned(),
             pg_provider: "nice".to_owned(),
             pg_id: "iamport00m".to_owned(),
+            sandbox: Some(true),
             card_name: card_name.to_owned(),
             card_code: card_code.to_owned(),
             card_number: if self.settings.mask_card_numbers {

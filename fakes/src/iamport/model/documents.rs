@@ -8,9 +8,7 @@ use super::MerchantData;
 use super::payment::receipt_url;
 use crate::ids::{random_alnum, random_digits};
 
-fn no_prepared() -> IamportFault {
-    IamportFault::not_found("사전등록된 결제정보가 존재하지 않습니다.")
-}
+const NO_PREPARED: &str = "사전등록된 결제정보가 존재하지 않습니다.";
 
 fn unknown_certification() -> IamportFault {
     IamportFault::not_found("인증결과가 존재하지 않습니다.")
@@ -49,7 +47,8 @@ impl MerchantData {
         let registered = self
             .prepared
             .get_mut(merchant_uid, now_ms)
-            .ok_or_else(no_prepared)?;
+            // The V1 schema gives `PUT /payments/prepare` a 404 for this.
+            .ok_or_else(|| IamportFault::not_found(NO_PREPARED))?;
         *registered = amount;
         Ok(())
     }
@@ -59,7 +58,9 @@ impl MerchantData {
         self.prepared
             .get(merchant_uid, now_ms)
             .copied()
-            .ok_or_else(no_prepared)
+            // The V1 schema gives `GET /payments/prepare/{merchant_uid}` no 404: the real
+            // API refuses in the envelope (HTTP 200 for merchants that want it).
+            .ok_or_else(|| IamportFault::missing(NO_PREPARED))
     }
 
     /// Starts a certification: checks who asks and keeps the SMS code to confirm.

@@ -512,6 +512,7 @@ impl Payment {
             emb_pg_provider: None,
             pg_id: PG_ID.to_owned(),
             pg_tid,
+            sandbox: Some(true),
             escrow: self.escrow,
             buyer_name: extra(|e| &e.buyer_name),
             buyer_email: extra(|e| &e.buyer_email),

@@ -1,10 +1,59 @@
-//! `/subscribe/customers/{customer_uid}`: billing keys.
+//! `/subscribe/customers/{customer_uid}` and `/subscribe/customers`: billing keys.
 
-use axum::extract::{Extension, Path, State};
+use axum::Json;
+use axum::extract::{Extension, Path, RawQuery, State};
+use axum::http::StatusCode;
 use payments_api::iamport::*;
 
 use super::super::FakeIamport;
+use super::super::error::IamportFault;
 use super::{IamportBody, Merchant, Reply, ok, today};
+
+/// The most billing keys one `GET /subscribe/customers` reads, as for payments.
+const MANY_AT_ONCE: usize = 100;
+
+/// `GET /subscribe/customers?customer_uid[]=…`: several billing keys at once
+/// (v1.openapi.json `customer_view_multiple`): 200 when every one was found, 207
+/// Multi-Status when only some were, 404 when none was.
+pub(in super::super) async fn many(
+    State(fake): State<FakeIamport>,
+    Extension(merchant): Merchant,
+    RawQuery(query): RawQuery,
+) -> Result<(StatusCode, Json<IamportResponse<Vec<IamportSubscription>>>), IamportFault> {
+    let url = reqwest::Url::parse(&format!("http://q/?{}", query.unwrap_or_default()))
+        .map_err(|e| IamportFault::invalid(e.to_string()))?;
+    let asked: Vec<String> = url
+        .query_pairs()
+        .filter(|(key, _)| key == "customer_uid[]" || key == "customer_uid")
+        .map(|(_, value)| value.into_owned())
+        .collect();
+    if asked.is_empty() {
+        return Err(IamportFault::invalid("customer_uid[] 가 필요합니다."));
+    }
+    if asked.len() > MANY_AT_ONCE {
+        return Err(IamportFault::invalid(
+            "한 번에 100건까지 조회할 수 있습니다.",
+        ));
+    }
+    let now = fake.now_ms();
+    let data = merchant.lock();
+    let found: Vec<IamportSubscription> = asked
+        .iter()
+        .filter_map(|uid| data.subscription(uid, now).ok())
+        .map(|record| record.subscription.clone())
+        .collect();
+    if found.is_empty() {
+        return Err(IamportFault::not_found(
+            "요청하신 customer_uid 로 등록된 정보를 찾을 수 없습니다.",
+        ));
+    }
+    let status = if found.len() < asked.len() {
+        StatusCode::MULTI_STATUS
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(IamportResponse::success(found))))
+}
 
 /// `GET`: a billing key.
 pub(in super::super) async fn read(

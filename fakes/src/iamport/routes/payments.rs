@@ -377,8 +377,10 @@ pub(in super::super) async fn cancel(
             .imp_uid_of(merchant_uid, now_ms)
             .unwrap_or_default()
             .to_owned(),
+        // The V1 schema gives `POST /payments/cancel` no 400: a refusal in the envelope.
         _ => {
-            return Err(IamportFault::invalid(
+            return Err(IamportFault::refused(
+                -1,
                 "imp_uid 또는 merchant_uid 가 필요합니다.",
             ));
         }
