@@ -294,6 +294,12 @@ impl Dispatcher {
         }
     }
 
+    /// How many webhooks wait for their first attempt by the async worker (the one it is
+    /// making, if any, not counted).
+    pub fn waiting(&self) -> usize {
+        self.lock().first_attempts.len()
+    }
+
     /// Every remembered webhook, oldest first.
     pub fn list(&self) -> Vec<DeliveryView> {
         let state = self.lock();
