@@ -642,6 +642,49 @@ mod tests {
         }
     }
 
+    /// One connection carries every webhook to an endpoint that answers, a body or not:
+    /// a connection per webhook would cost a connect and an accept each.
+    #[tokio::test]
+    async fn webhooks_to_one_endpoint_share_one_connection() {
+        use std::sync::atomic::AtomicUsize;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counted = accepted.clone();
+        let app = axum::Router::new().fallback(|| async { "ok" });
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                counted.fetch_add(1, Ordering::Relaxed);
+                let service = hyper_util::service::TowerToHyperService::new(app.clone());
+                tokio::spawn(
+                    hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service),
+                );
+            }
+        });
+        let dispatcher = Arc::new(Dispatcher::new(
+            DeliveryConfig {
+                mode: DeliveryMode::Sync,
+                retry_schedule: Vec::new(),
+                timeout: Duration::from_secs(5),
+                capacity: 100,
+                retry_jitter: Duration::ZERO,
+            },
+            Arc::new(Clock::default()),
+            Arc::new(Journal::default()),
+        ));
+        for _ in 0..20 {
+            let webhook = Outgoing {
+                url: url.clone(),
+                ..outgoing()
+            };
+            dispatcher.send(vec![webhook]).await;
+        }
+        let states: Vec<_> = dispatcher.list().iter().map(|d| d.state).collect();
+        assert_eq!(states, vec![DeliveryState::Delivered; 20]);
+        assert_eq!(accepted.load(Ordering::Relaxed), 1);
+    }
+
     #[test]
     fn form_encoding_escapes_what_it_must() {
         let pairs = [("imp_uid", "imp_1"), ("status", "a b&c=ü")];
