@@ -36,11 +36,12 @@ async fn start(config: IamportConfig, args: &Args) -> (FakeIamport, Target, Targ
         .as_str()
         .expect("an access token")
         .to_owned();
-    let merchant = Target::new(
+    let mut merchant = Target::new(
         &address,
         &[("authorization", token.as_str()), JSON],
         args.connections,
     );
+    merchant.webhooks = anonymous.webhooks.clone();
     (fake, anonymous, merchant)
 }
 

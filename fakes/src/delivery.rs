@@ -12,17 +12,19 @@
 //! Every step costs the same whatever the number pending (ordered sets, no scans), so a
 //! merchant whose endpoint is down does not slow the fake down for anyone.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use axum::body::Bytes;
+use axum::http::{HeaderName, HeaderValue, header};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
 use crate::clock::Clock;
-use crate::journal::{DeliveryRecord, Journal, form_to_json, format_ms};
+use crate::journal::{Attempt, Journal, form_to_json, format_ms};
 
 /// When the first attempt of a webhook happens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -78,11 +80,23 @@ impl Body {
         Self::Form(form_encode(pairs).into())
     }
 
-    fn content_type(&self) -> &'static str {
-        match self {
+    fn content_type(&self) -> HeaderValue {
+        HeaderValue::from_static(match self {
             Self::Json(_) => "application/json",
             Self::Form(_) => "application/x-www-form-urlencoded",
+        })
+    }
+
+    /// Its size in bytes.
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Json(bytes) | Self::Form(bytes) => bytes.len(),
         }
+    }
+
+    /// Whether it is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     fn bytes(&self) -> Bytes {
@@ -182,7 +196,8 @@ struct State {
 
 #[derive(Debug)]
 struct Delivery {
-    outgoing: Outgoing,
+    /// Shared with the attempts the journal keeps.
+    outgoing: Arc<Outgoing>,
     /// Whether a failed attempt may be retried.
     retries: bool,
     attempts: u32,
@@ -294,6 +309,12 @@ impl Dispatcher {
         }
     }
 
+    /// How many webhooks wait for their first attempt by the async worker (the one it is
+    /// making, if any, not counted).
+    pub fn waiting(&self) -> usize {
+        self.lock().first_attempts.len()
+    }
+
     /// Every remembered webhook, oldest first.
     pub fn list(&self) -> Vec<DeliveryView> {
         let state = self.lock();
@@ -340,7 +361,7 @@ impl Dispatcher {
             Some(split) => split.client.post(&outgoing.url).timeout(split.retry),
             None => self.client.post(&outgoing.url),
         }
-        .header("content-type", outgoing.body.content_type());
+        .header(header::CONTENT_TYPE, outgoing.body.content_type());
         if let Some(signing) = &outgoing.signing {
             let timestamp = self.clock.now().timestamp();
             let body = outgoing.body.bytes();
@@ -351,9 +372,9 @@ impl Dispatcher {
                 &String::from_utf8_lossy(&body),
             );
             request = request
-                .header("webhook-id", &signing.id)
-                .header("webhook-timestamp", timestamp.to_string())
-                .header("webhook-signature", signature);
+                .header(WEBHOOK_ID, &signing.id)
+                .header(WEBHOOK_TIMESTAMP, timestamp.to_string())
+                .header(WEBHOOK_SIGNATURE, signature);
         }
         let request = request.body(outgoing.body.bytes());
         let (status, error) = match request.send().await {
@@ -375,18 +396,15 @@ impl Dispatcher {
         else {
             return;
         };
-        self.journal.delivery(DeliveryRecord {
-            seq: 0,
-            at: format_ms(now),
+        self.journal.delivery(Attempt {
+            at_ms: now,
             delivery: id,
-            event: outgoing.event,
-            subject: outgoing.subject,
-            url: outgoing.url,
+            outgoing,
             attempt,
             status,
             error,
             delivered,
-            next_attempt_at: next_attempt_ms.map(format_ms),
+            next_attempt_ms,
         });
     }
 
@@ -422,7 +440,7 @@ impl State {
         self.deliveries.insert(
             id,
             Delivery {
-                outgoing,
+                outgoing: Arc::new(outgoing),
                 retries,
                 attempts: 0,
                 state: DeliveryState::Pending,
@@ -510,7 +528,11 @@ async fn work(dispatcher: Weak<Dispatcher>, wake: Arc<Notify>) {
     }
 }
 
-fn describe(error: &reqwest::Error) -> String {
+const WEBHOOK_ID: HeaderName = HeaderName::from_static("webhook-id");
+const WEBHOOK_TIMESTAMP: HeaderName = HeaderName::from_static("webhook-timestamp");
+const WEBHOOK_SIGNATURE: HeaderName = HeaderName::from_static("webhook-signature");
+
+fn describe(error: &reqwest::Error) -> Cow<'static, str> {
     if error.is_timeout() {
         "timed out".into()
     } else if error.is_connect() {
@@ -521,7 +543,7 @@ fn describe(error: &reqwest::Error) -> String {
         while let Some(next) = source.source() {
             source = next;
         }
-        source.to_string()
+        source.to_string().into()
     }
 }
 
@@ -618,6 +640,49 @@ mod tests {
             let next = next.unwrap();
             assert!((60_000..90_000).contains(&next), "{next}");
         }
+    }
+
+    /// One connection carries every webhook to an endpoint that answers, a body or not:
+    /// a connection per webhook would cost a connect and an accept each.
+    #[tokio::test]
+    async fn webhooks_to_one_endpoint_share_one_connection() {
+        use std::sync::atomic::AtomicUsize;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counted = accepted.clone();
+        let app = axum::Router::new().fallback(|| async { "ok" });
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                counted.fetch_add(1, Ordering::Relaxed);
+                let service = hyper_util::service::TowerToHyperService::new(app.clone());
+                tokio::spawn(
+                    hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service),
+                );
+            }
+        });
+        let dispatcher = Arc::new(Dispatcher::new(
+            DeliveryConfig {
+                mode: DeliveryMode::Sync,
+                retry_schedule: Vec::new(),
+                timeout: Duration::from_secs(5),
+                capacity: 100,
+                retry_jitter: Duration::ZERO,
+            },
+            Arc::new(Clock::default()),
+            Arc::new(Journal::default()),
+        ));
+        for _ in 0..20 {
+            let webhook = Outgoing {
+                url: url.clone(),
+                ..outgoing()
+            };
+            dispatcher.send(vec![webhook]).await;
+        }
+        let states: Vec<_> = dispatcher.list().iter().map(|d| d.state).collect();
+        assert_eq!(states, vec![DeliveryState::Delivered; 20]);
+        assert_eq!(accepted.load(Ordering::Relaxed), 1);
     }
 
     #[test]

@@ -6,13 +6,16 @@
 //! [`MAX_KEPT_BODY`] bytes) and parsed only when the journal is read: a small JSON body
 //! parsed up front would take many times its size.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
 use chrono::SecondsFormat;
 use serde::Serialize;
 use serde_json::Value;
+
+use crate::delivery::Outgoing;
 
 /// How many entries of each kind the journal keeps by default.
 pub const DEFAULT_JOURNAL_CAPACITY: usize = 10_000;
@@ -107,6 +110,43 @@ pub struct Request {
     pub body: Option<Body>,
 }
 
+/// A delivery attempt as the journal keeps it: the webhook shared with the dispatcher and
+/// times in ms, so that recording one copies and formats nothing; [`DeliveryRecord`] is
+/// made of it when the journal is read.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    /// When it was made, in ms on the fake's clock.
+    pub at_ms: i64,
+    /// The delivery's id.
+    pub delivery: u64,
+    pub outgoing: Arc<Outgoing>,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    pub status: Option<u16>,
+    pub error: Option<Cow<'static, str>>,
+    pub delivered: bool,
+    /// When the next attempt is due, in ms on the fake's clock, if there is one.
+    pub next_attempt_ms: Option<i64>,
+}
+
+impl Attempt {
+    fn record(&self, seq: u64) -> DeliveryRecord {
+        DeliveryRecord {
+            seq,
+            at: format_ms(self.at_ms),
+            delivery: self.delivery,
+            event: self.outgoing.event.clone(),
+            subject: self.outgoing.subject.clone(),
+            url: self.outgoing.url.clone(),
+            attempt: self.attempt,
+            status: self.status,
+            error: self.error.as_deref().map(str::to_owned),
+            delivered: self.delivered,
+            next_attempt_at: self.next_attempt_ms.map(format_ms),
+        }
+    }
+}
+
 /// A body kept in the journal: its first [`MAX_KEPT_BODY`] bytes, and its whole size.
 #[derive(Debug, Clone)]
 pub struct Body {
@@ -162,7 +202,7 @@ struct Inner {
     bytes: usize,
     seq: u64,
     requests: VecDeque<(u64, Request, usize)>,
-    deliveries: VecDeque<(DeliveryRecord, usize)>,
+    deliveries: VecDeque<(u64, Attempt, usize)>,
     received: VecDeque<(u64, Received)>,
 }
 
@@ -209,23 +249,25 @@ impl Journal {
         inner.shrink();
     }
 
-    /// Records a delivery attempt; `seq` is filled in.
-    pub fn delivery(&self, mut record: DeliveryRecord) {
-        let size = std::mem::size_of::<DeliveryRecord>()
-            + record.at.len()
-            + record.event.len()
-            + record.subject.len()
-            + record.url.len()
-            + record.error.as_ref().map_or(0, String::len)
-            + record.next_attempt_at.as_ref().map_or(0, String::len);
+    /// Records a delivery attempt. Its webhook is counted whole, since the journal may
+    /// keep it after the dispatcher forgot it.
+    pub fn delivery(&self, attempt: Attempt) {
+        let outgoing = &attempt.outgoing;
+        let size = std::mem::size_of::<Attempt>()
+            + std::mem::size_of::<Outgoing>()
+            + outgoing.event.len()
+            + outgoing.subject.len()
+            + outgoing.url.len()
+            + outgoing.body.len()
+            + attempt.error.as_ref().map_or(0, |e| e.len());
         let mut inner = self.lock();
-        record.seq = inner.next_seq();
+        let seq = inner.next_seq();
         if inner.deliveries.len() >= inner.capacity
-            && let Some((_, size)) = inner.deliveries.pop_front()
+            && let Some((_, _, size)) = inner.deliveries.pop_front()
         {
             inner.bytes -= size;
         }
-        inner.deliveries.push_back((record, size));
+        inner.deliveries.push_back((seq, attempt, size));
         inner.bytes += size;
         inner.shrink();
     }
@@ -274,8 +316,8 @@ impl Journal {
                 body_truncated_from: r.body.as_ref().filter(|b| b.truncated()).map(|b| b.size),
             })
             .collect();
-        let deliveries = newest(&inner.deliveries, after, limit, |(r, _)| r.seq)
-            .map(|(r, _)| r.clone())
+        let deliveries = newest(&inner.deliveries, after, limit, |(seq, _, _)| *seq)
+            .map(|(seq, attempt, _)| attempt.record(*seq))
             .collect();
         let received = newest(&inner.received, after, limit, |(seq, _)| *seq)
             .map(|(seq, r)| ReceivedRecord {
@@ -340,7 +382,7 @@ impl Inner {
         while self.bytes > self.max_bytes {
             let oldest = [
                 self.requests.front().map(|(seq, _, _)| *seq),
-                self.deliveries.front().map(|(r, _)| r.seq),
+                self.deliveries.front().map(|(seq, _, _)| *seq),
                 self.received.front().map(|(seq, _)| *seq),
             ];
             let freed = match oldest
@@ -350,7 +392,7 @@ impl Inner {
                 .min()
             {
                 Some((_, 0)) => self.requests.pop_front().map(|(_, _, size)| size),
-                Some((_, 1)) => self.deliveries.pop_front().map(|(_, size)| size),
+                Some((_, 1)) => self.deliveries.pop_front().map(|(_, _, size)| size),
                 Some(_) => self.received.pop_front().map(|(_, r)| r.size),
                 None => None,
             };

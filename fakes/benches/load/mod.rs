@@ -2,12 +2,19 @@
 //! (each sends its next request as soon as the previous answer is read), the figures it
 //! prints, the process's resident memory, and the machine's `sysbench cpu` score printed
 //! beside them, since absolute figures mean little without the speed of the machine.
+//!
+//! The webhook endpoint that answers stands for the merchant's server, which runs
+//! elsewhere in real use: it is a child process (this bench's binary again, started by
+//! [`receiver`]), so the CPU time printed per request is the fake's and the load
+//! generator's, and the receiver's is printed beside it.
 
 #![allow(dead_code)]
 
 use std::future::Future;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -15,11 +22,27 @@ use http_body_util::BodyExt as _;
 use hyper::Request;
 use hyper_util::rt::TokioIo;
 use payments_fakes::Fake;
+use payments_fakes::delivery::Dispatcher;
 use tokio::net::{TcpListener, TcpStream};
 
+/// Set in the environment of the child process that [`receiver`] starts.
+const RECEIVER_CHILD: &str = "PAYMENTS_BENCH_WEBHOOK_RECEIVER";
+
+/// Whether [`main`] runs this process, so that [`receiver`] may start this binary again as
+/// its child (a bench with a `main` of its own gets an in-process receiver).
+static CHILD_RECEIVER: AtomicBool = AtomicBool::new(false);
+
+/// The receiver's child process, once started.
+static RECEIVER: OnceLock<Mutex<Child>> = OnceLock::new();
+
 /// A bench's `main`: runs `run` with the arguments given after `--`, on a runtime with a
-/// worker per core, as the fakes run in the harness.
+/// worker per core, as the fakes run in the harness. Started as the webhook receiver's
+/// child, it is the receiver instead.
 pub fn main<F: Future<Output = ()>>(run: impl FnOnce(Args) -> F) {
+    if std::env::var_os(RECEIVER_CHILD).is_some() {
+        return receiver_child();
+    }
+    CHILD_RECEIVER.store(true, Ordering::Relaxed);
     let args = Args::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -32,7 +55,8 @@ pub fn main<F: Future<Output = ()>>(run: impl FnOnce(Args) -> F) {
 /// `headers` over the connections `args` asks for.
 pub async fn start<F: Fake>(fake: F, headers: &[(&str, &str)], args: &Args) -> (F, Target) {
     let address = serve(fake.router()).await;
-    let target = Target::new(&address, headers, args.connections);
+    let mut target = Target::new(&address, headers, args.connections);
+    target.webhooks = Some(fake.core().webhooks.clone());
     (fake, target)
 }
 
@@ -87,8 +111,13 @@ impl Call {
 pub struct Outcome {
     pub requests: usize,
     pub elapsed: Duration,
-    /// CPU time the whole process (fake and load generator) spent meanwhile.
+    /// CPU time the whole process (fake and load generator) spent meanwhile, until the
+    /// webhooks the scenario queued had their first attempt.
     pub cpu: Duration,
+    /// CPU time the webhook receiver's process spent meanwhile.
+    pub receiver_cpu: Duration,
+    /// How long after the last answer the fake's webhook queue took to empty.
+    pub drain: Duration,
     /// Sorted.
     pub latencies: Vec<Duration>,
     pub errors: usize,
@@ -125,6 +154,9 @@ pub struct Target {
     pub address: String,
     pub headers: Vec<(String, String)>,
     pub connections: usize,
+    /// The fake's webhook queue: a scenario ends once it is empty, so that no scenario
+    /// pays for the webhooks of the one before.
+    pub webhooks: Option<Arc<Dispatcher>>,
 }
 
 impl Target {
@@ -136,6 +168,7 @@ impl Target {
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
             connections,
+            webhooks: None,
         }
     }
 
@@ -161,6 +194,7 @@ impl Target {
         let next = Arc::new(AtomicUsize::new(0));
         let started = Instant::now();
         let cpu = cpu_time();
+        let receiver_cpu = receiver_cpu_time();
         let mut tasks = Vec::new();
         for _ in 0..self.connections.min(count.max(1)) {
             let (make, next) = (make.clone(), next.clone());
@@ -199,6 +233,8 @@ impl Target {
             requests: 0,
             elapsed: Duration::ZERO,
             cpu: Duration::ZERO,
+            receiver_cpu: Duration::ZERO,
+            drain: Duration::ZERO,
             latencies: Vec::with_capacity(count),
             errors: 0,
             first_error: None,
@@ -217,7 +253,14 @@ impl Target {
             }
         }
         outcome.elapsed = started.elapsed();
+        if let Some(webhooks) = &self.webhooks {
+            while webhooks.waiting() > 0 {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            outcome.drain = started.elapsed().saturating_sub(outcome.elapsed);
+        }
         outcome.cpu = cpu_time().saturating_sub(cpu);
+        outcome.receiver_cpu = receiver_cpu_time().saturating_sub(receiver_cpu);
         outcome.requests = outcome.latencies.len();
         outcome.latencies.sort();
         outcome
@@ -265,6 +308,8 @@ pub async fn drive(
         requests: latencies.len(),
         elapsed: started.elapsed(),
         cpu: cpu_time().saturating_sub(cpu),
+        receiver_cpu: Duration::ZERO,
+        drain: Duration::ZERO,
         latencies,
         errors: 0,
         first_error: None,
@@ -278,12 +323,27 @@ pub fn report(name: &str, outcome: Outcome) -> Outcome {
         (None, _) => String::new(),
         (Some(first), n) => format!("   {n} errors, first: {first:.200}"),
     };
+    let per_request = |d: Duration| d.as_secs_f64() * 1e6 / outcome.requests.max(1) as f64;
+    let receiver = if outcome.receiver_cpu.is_zero() {
+        String::new()
+    } else {
+        format!(" + {:.0} receiver", per_request(outcome.receiver_cpu))
+    };
+    // The queue is polled every millisecond: less than a few of them is no backlog.
+    let drain = if outcome.drain > Duration::from_millis(5) {
+        format!(
+            ", webhooks {:.0} ms after",
+            outcome.drain.as_secs_f64() * 1000.0
+        )
+    } else {
+        String::new()
+    };
     println!(
-        "{name:<52} {:>7.0} req/s  p50 {:>5.2} ms  p99 {:>6.2} ms  {:>4.0} µs CPU/req  ({} requests){errors}",
+        "{name:<52} {:>7.0} req/s  p50 {:>5.2} ms  p99 {:>6.2} ms  {:>4.0}{receiver} µs CPU/req  ({} requests{drain}){errors}",
         outcome.rate(),
         outcome.quantile_ms(0.50),
         outcome.quantile_ms(0.99),
-        outcome.cpu.as_secs_f64() * 1e6 / outcome.requests.max(1) as f64,
+        per_request(outcome.cpu),
         outcome.requests,
     );
     outcome
@@ -385,7 +445,22 @@ impl Connection {
 
 /// The CPU time this process has used, user and system, from `/proc/self/stat`.
 pub fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    process_cpu_time("/proc/self/stat")
+}
+
+/// The CPU time the webhook receiver's child process has used; zero without one.
+pub fn receiver_cpu_time() -> Duration {
+    RECEIVER
+        .get()
+        .map(|child| child.lock().unwrap_or_else(|e| e.into_inner()).id())
+        .map_or(Duration::ZERO, |pid| {
+            process_cpu_time(&format!("/proc/{pid}/stat"))
+        })
+}
+
+/// The CPU time, user and system, of the process whose `stat` file is at `path`.
+fn process_cpu_time(path: &str) -> Duration {
+    let stat = std::fs::read_to_string(path).unwrap_or_default();
     // The fields after the command name, which is in parentheses and may hold spaces.
     let fields: Vec<&str> = stat
         .rsplit_once(')')
@@ -438,13 +513,76 @@ pub fn machine(label: &str) {
     );
 }
 
-/// A webhook endpoint answering 200 to everything, as a merchant's server that is up.
+/// A webhook endpoint answering 200 to everything, as a merchant's server that is up: a
+/// child process when [`main`] runs the bench (once, shared by every caller), else a task
+/// of this process.
 pub async fn receiver() -> String {
+    if CHILD_RECEIVER.load(Ordering::Relaxed) {
+        return child_receiver();
+    }
     let app = axum::Router::new().fallback(|| async { "ok" });
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
     let url = format!("http://{}/hook", listener.local_addr().expect("an address"));
     tokio::spawn(async move { axum::serve(listener, app).await });
     url
+}
+
+/// The URL of the receiver's child process, started on the first call.
+fn child_receiver() -> String {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        let mut child = Command::new(std::env::current_exe().expect("this bench's binary"))
+            .env(RECEIVER_CHILD, "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the receiver starts");
+        let mut url = String::new();
+        BufReader::new(child.stdout.take().expect("its output"))
+            .read_line(&mut url)
+            .expect("the receiver prints its URL");
+        // Its stdin stays open while this process lives: the child ends when it closes.
+        let _ = RECEIVER.set(Mutex::new(child));
+        url.trim().to_owned()
+    })
+    .clone()
+}
+
+/// The receiver's child process: on one thread, answers every request 200 with an empty
+/// body over HTTP/1 keep-alive (the least a merchant's server can do), until its stdin
+/// closes, which it does when the bench ends.
+fn receiver_child() {
+    use hyper::service::service_fn;
+    std::thread::spawn(|| {
+        let _ = std::io::stdin().read_to_end(&mut Vec::new());
+        std::process::exit(0);
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
+        let url = format!("http://{}/hook", listener.local_addr().expect("an address"));
+        let mut out = std::io::stdout();
+        writeln!(out, "{url}").expect("the URL is printed");
+        out.flush().expect("the URL is printed");
+        while let Ok((stream, _)) = listener.accept().await {
+            let _ = stream.set_nodelay(true);
+            tokio::spawn(hyper::server::conn::http1::Builder::new().serve_connection(
+                TokioIo::new(stream),
+                service_fn(
+                    |request: hyper::Request<hyper::body::Incoming>| async move {
+                        // Read to the end, so that the connection is kept for the next one.
+                        let _ = request.into_body().collect().await;
+                        Ok::<_, std::convert::Infallible>(hyper::Response::new(
+                            http_body_util::Empty::<axum::body::Bytes>::new(),
+                        ))
+                    },
+                ),
+            ));
+        }
+    });
 }
 
 /// A webhook URL nothing listens on: every attempt fails at once (connection refused).
