@@ -261,6 +261,10 @@ pub struct TossVirtualAccount {
     pub expired: bool,
     pub settlement_status: TossSettlementStatus,
     pub refund_status: TossRefundStatus,
+    /// The bank's two-digit code (`88` for 신한): the 2022-11-16 object names the bank so,
+    /// where the SDK has `bank` only.
+    #[serde(default)]
+    pub bank_code: Option<String>,
 }
 
 /// Whether the money has been settled.

@@ -663,6 +663,35 @@ async fn magic_card_numbers_decline_with_tosss_codes_and_abort_the_payment() {
     assert_eq!(nothing.error(404), "NOT_FOUND_PAYMENT");
 }
 
+/// The virtual account of a 2022-11-16 Payment object names its bank by `bankCode`, the
+/// two-digit code of Toss's reference (코드 > 은행 코드), however the issue request named it
+/// (code, English code or Korean name; docs.tosspayments.com/reference, 가상계좌 발급
+/// `bank`). The SDK's `bank` stays as asked. A bank outside the guide's list of issuing
+/// banks (docs.tosspayments.com/guides/payment/virtual-account-api) has no code.
+#[tokio::test]
+async fn a_virtual_account_names_its_bank_by_code() {
+    let s = start_default().await;
+    for (bank, code) in [
+        ("신한", json!("88")),
+        ("KB국민은행", json!("06")),
+        ("KOOKMIN", json!("06")),
+        ("20", json!("20")),
+        ("우리은행", json!("20")),
+        ("새마을금고", json!("45")),
+        ("🏦", Value::Null),
+    ] {
+        let mut body = virtual_account(&order(), 10000);
+        body["bank"] = json!(bank);
+        let answer = s.api.post("/v1/virtual-accounts", body).await;
+        let account = &answer.ok()["virtualAccount"];
+        assert_eq!(account["bankCode"], code, "{bank}");
+        assert_eq!(account["bank"], bank);
+        let key = key_of(answer.ok());
+        let read = s.api.get(&format!("/v1/payments/{key}")).await;
+        assert_eq!(read.ok()["virtualAccount"]["bankCode"], code, "{bank}");
+    }
+}
+
 /// Escrow (docs.tosspayments.com/reference, 가상계좌 발급 `useEscrow`, and the Payment
 /// object's `useEscrow`): asked for in the window or on a virtual account, it is stored and
 /// echoed; other payments are not escrow.
