@@ -501,9 +501,20 @@ pub struct TossPaymentCancel {
     /// The real API's state of the cancel: `DONE` once it went through.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancel_status: Option<String>,
-    /// The real API's key of the cancel's receipt.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The real API's key of the cancel's receipt; `null` when no cash receipt was
+    /// cancelled with it.
+    #[serde(default)]
     pub receipt_key: Option<String>,
+    /// The part of the cancel exempt from VAT and the culture charge (2022-11-16 object).
+    #[serde(default, with = "amount")]
+    pub tax_exemption_amount: f64,
+    /// What the cancel gave back of an easy pay's points and coupons (2022-11-16 object).
+    #[serde(default, with = "amount")]
+    pub easy_pay_discount_amount: f64,
+    /// The merchant's id of a cancel request, `null` unless one was given (2022-11-16
+    /// object).
+    #[serde(default)]
+    pub cancel_request_id: Option<String>,
 }
 
 /// The body of `POST /v1/payments/{paymentKey}/cancel`.

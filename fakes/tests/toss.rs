@@ -228,7 +228,10 @@ async fn key_in_makes_a_done_card_payment_in_the_sdks_shape() {
 /// and the version's changelog): `lastTransactionKey`, `receipt.url`, `checkout.url`,
 /// `failure`, `isPartialCancelable`, `country`, `metadata`, `cashReceipts`,
 /// `taxExemptionAmount`; the card's `amount`, `issuerCode`, `acquirerCode`,
-/// `interestPayer`; cancels with `transactionKey` and `cancelStatus`. Where the SDK types
+/// `interestPayer`; cancels with `transactionKey`, `cancelStatus`, `receiptKey`,
+/// `taxExemptionAmount`, `easyPayDiscountAmount` and `cancelRequestId` (the reference's
+/// Payment 객체 `cancels`; a cancel without a cash receipt or a request id has them `null`,
+/// as Toss's answers show). Where the SDK types
 /// a field differently (`card.number` unmasked, `easyPay` a name), its type is kept.
 #[tokio::test]
 async fn payments_have_the_2022_11_16_objects_fields() {
@@ -265,6 +268,13 @@ async fn payments_have_the_2022_11_16_objects_fields() {
     let cancelled = cancelled.ok();
     let cancel = &cancelled["cancels"][0];
     assert_eq!(cancel["cancelStatus"], "DONE");
+    assert_eq!(cancel["receiptKey"], Value::Null);
+    assert_eq!(cancel["taxExemptionAmount"], 0);
+    assert_eq!(cancel["easyPayDiscountAmount"], 0);
+    assert_eq!(cancel["cancelRequestId"], Value::Null);
+    for field in ["receiptKey", "cancelRequestId"] {
+        assert!(cancel.as_object().unwrap().contains_key(field), "{field}");
+    }
     assert_eq!(cancel["transactionKey"].as_str().unwrap().len(), 32);
     assert_eq!(cancelled["lastTransactionKey"], cancel["transactionKey"]);
     assert_ne!(cancelled["lastTransactionKey"], paid["transactionKey"]);

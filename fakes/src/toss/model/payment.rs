@@ -772,6 +772,11 @@ impl Payment {
                     // A cancel the fake records went through.
                     cancel_status: Some("DONE".to_owned()),
                     receipt_key: None,
+                    // The fake keeps no tax-exempt part, does not split a cancel between
+                    // an easy pay's points and money, and takes no cancel request id.
+                    tax_exemption_amount: 0.0,
+                    easy_pay_discount_amount: 0.0,
+                    cancel_request_id: None,
                 })
                 .collect()
         });
