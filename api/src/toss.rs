@@ -377,8 +377,11 @@ pub enum TossGiftSettlementStatus {
 }
 
 /// A payment, one variant per method (the SDK's `ITossPayment` union).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
+///
+/// Written with every method's object present, `null` for the methods the payment was not
+/// made by, as Toss's answers have them (the reference's Payment 객체 samples: a card
+/// payment has `"virtualAccount": null`, `"transfer": null`, …).
+#[derive(Debug, Clone, PartialEq)]
 pub enum TossPayment {
     Card(TossCardPayment),
     VirtualAccount(TossVirtualAccountPayment),
@@ -389,6 +392,39 @@ pub enum TossPayment {
     EasyPay(TossEasyPayPayment),
     /// A method modelled here by its common fields only (`문화상품권`, …).
     Other(TossPaymentBase),
+}
+
+/// The Payment object's fields that only some methods fill; the others have them `null`.
+const METHOD_FIELDS: [&str; 8] = [
+    "card",
+    "virtualAccount",
+    "transfer",
+    "mobilePhone",
+    "giftCertificate",
+    "easyPay",
+    "discount",
+    "secret",
+];
+
+impl Serialize for TossPayment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let value = match self {
+            Self::Card(p) => serde_json::to_value(p),
+            Self::VirtualAccount(p) => serde_json::to_value(p),
+            Self::Transfer(p) => serde_json::to_value(p),
+            Self::MobilePhone(p) => serde_json::to_value(p),
+            Self::GiftCertificate(p) => serde_json::to_value(p),
+            Self::EasyPay(p) => serde_json::to_value(p),
+            Self::Other(base) => serde_json::to_value(base),
+        };
+        let mut value = value.map_err(serde::ser::Error::custom)?;
+        if let Some(object) = value.as_object_mut() {
+            for field in METHOD_FIELDS {
+                object.entry(field).or_insert(serde_json::Value::Null);
+            }
+        }
+        value.serialize(serializer)
+    }
 }
 
 // By hand: an `anyOf` of the variants' named schemas. Generic envelopes and containers

@@ -673,6 +673,56 @@ async fn magic_card_numbers_decline_with_tosss_codes_and_abort_the_payment() {
     assert_eq!(nothing.error(404), "NOT_FOUND_PAYMENT");
 }
 
+/// Every Payment object carries every method's field, `null` for the methods it was not
+/// paid by: the reference's Payment 객체 and the samples of its guides (결제 취소 API: a card
+/// payment answers `"virtualAccount": null`, `"transfer": null`, `"mobilePhone": null`,
+/// `"giftCertificate": null`, `"discount": null`; 에러 코드's ABORTED card payment
+/// `"secret": null`, `"easyPay": null`; a virtual account `"card": null`).
+/// Clients that declare these fields as present but nullable read them.
+#[tokio::test]
+async fn payments_carry_every_methods_field() {
+    let s = start_default().await;
+    let fields = [
+        "card",
+        "virtualAccount",
+        "transfer",
+        "mobilePhone",
+        "giftCertificate",
+        "easyPay",
+        "discount",
+        "secret",
+    ];
+    let card = paid_card(&s.api, 1000).await;
+    let account = s
+        .api
+        .post("/v1/virtual-accounts", virtual_account(&order(), 10000))
+        .await
+        .ok()
+        .clone();
+    for (payment, own) in [(&card, "card"), (&account, "virtualAccount")] {
+        let object = payment.as_object().unwrap();
+        for field in fields {
+            assert!(object.contains_key(field), "{own} payment lacks {field}");
+            let expect_set = field == own || (own == "virtualAccount" && field == "secret");
+            assert_eq!(
+                !object[field].is_null(),
+                expect_set,
+                "{own} payment's {field}"
+            );
+        }
+        typed(payment);
+    }
+    let key = key_of(&card);
+    let read = s.api.get(&format!("/v1/payments/{key}")).await;
+    assert_eq!(read.ok()["virtualAccount"], Value::Null);
+    assert!(
+        read.ok()
+            .as_object()
+            .unwrap()
+            .contains_key("virtualAccount")
+    );
+}
+
 /// The virtual account of a 2022-11-16 Payment object names its bank by `bankCode`, the
 /// two-digit code of Toss's reference (코드 > 은행 코드), however the issue request named it
 /// (code, English code or Korean name; docs.tosspayments.com/reference, 가상계좌 발급
