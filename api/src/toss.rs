@@ -721,6 +721,25 @@ pub struct TossBilling {
     pub card_number: String,
     #[serde(with = "offset_date_time")]
     pub authenticated_at: DateTime<FixedOffset>,
+    /// The card, as the 2022-11-16 Billing object describes it (the SDK has
+    /// `cardCompany` and `cardNumber` only).
+    #[serde(default)]
+    pub card: Option<TossBillingCard>,
+}
+
+/// The card of a billing key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TossBillingCard {
+    /// The two-character code of the issuing card company.
+    pub issuer_code: String,
+    /// The code of the acquiring card company.
+    pub acquirer_code: String,
+    pub number: String,
+    /// `신용`, `체크`, `기프트` or `미확인`.
+    pub card_type: String,
+    /// `개인`, `법인` or `미확인`.
+    pub owner_type: String,
 }
 
 /// The body of `POST /v1/billing/authorizations/card`: register card data as a billing key.

@@ -1119,6 +1119,44 @@ async fn a_billing_key_from_card_data_takes_the_real_requests_form() {
     }
 }
 
+/// The Billing object (docs.tosspayments.com/reference, Billing 객체, version
+/// 2022-11-16) describes the card in `card`: `issuerCode`, `acquirerCode`, `number`,
+/// `cardType`, `ownerType`, besides the older `cardCompany` and `cardNumber` the SDK
+/// declares. The card is the same one a charge of the key reports.
+#[tokio::test]
+async fn a_billing_key_describes_its_card() {
+    let s = start_default().await;
+    let issued = s
+        .api
+        .post(
+            "/v1/billing/authorizations/card",
+            json!({"customerKey": "customer-card", "cardNumber": "4330123412341234",
+                   "cardExpirationYear": "49", "cardExpirationMonth": "07",
+                   "customerIdentityNumber": "881212"}),
+        )
+        .await;
+    let billing = issued.ok().clone();
+    let card = &billing["card"];
+    assert_eq!(card["number"], billing["cardNumber"]);
+    assert_eq!(card["cardType"], "신용");
+    assert_eq!(card["ownerType"], "개인");
+    serde_json::from_value::<TossBilling>(billing.clone()).expect("the SDK's billing type");
+
+    let billing_key = billing["billingKey"].as_str().unwrap();
+    let charged = s
+        .api
+        .post(
+            &format!("/v1/billing/{billing_key}"),
+            json!({"customerKey": "customer-card", "amount": 1000, "orderId": order(),
+                   "orderName": "정기 구독"}),
+        )
+        .await;
+    let paid = charged.ok();
+    assert_eq!(card["issuerCode"], paid["card"]["issuerCode"]);
+    assert_eq!(card["acquirerCode"], paid["card"]["acquirerCode"]);
+    assert_eq!(card["issuerCode"].as_str().unwrap().len(), 2);
+}
+
 /// Toss's billing reference (docs.tosspayments.com/reference, "빌링키 삭제"):
 /// `DELETE /v1/billing/{billingKey}` removes the key; it charges no more.
 #[tokio::test]
