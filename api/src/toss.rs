@@ -261,6 +261,10 @@ pub struct TossVirtualAccount {
     pub expired: bool,
     pub settlement_status: TossSettlementStatus,
     pub refund_status: TossRefundStatus,
+    /// The bank's two-digit code (`88` for 신한): the 2022-11-16 object names the bank so,
+    /// where the SDK has `bank` only.
+    #[serde(default)]
+    pub bank_code: Option<String>,
 }
 
 /// Whether the money has been settled.
@@ -373,8 +377,11 @@ pub enum TossGiftSettlementStatus {
 }
 
 /// A payment, one variant per method (the SDK's `ITossPayment` union).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
+///
+/// Written with every method's object present, `null` for the methods the payment was not
+/// made by, as Toss's answers have them (the reference's Payment 객체 samples: a card
+/// payment has `"virtualAccount": null`, `"transfer": null`, …).
+#[derive(Debug, Clone, PartialEq)]
 pub enum TossPayment {
     Card(TossCardPayment),
     VirtualAccount(TossVirtualAccountPayment),
@@ -385,6 +392,39 @@ pub enum TossPayment {
     EasyPay(TossEasyPayPayment),
     /// A method modelled here by its common fields only (`문화상품권`, …).
     Other(TossPaymentBase),
+}
+
+/// The Payment object's fields that only some methods fill; the others have them `null`.
+const METHOD_FIELDS: [&str; 8] = [
+    "card",
+    "virtualAccount",
+    "transfer",
+    "mobilePhone",
+    "giftCertificate",
+    "easyPay",
+    "discount",
+    "secret",
+];
+
+impl Serialize for TossPayment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let value = match self {
+            Self::Card(p) => serde_json::to_value(p),
+            Self::VirtualAccount(p) => serde_json::to_value(p),
+            Self::Transfer(p) => serde_json::to_value(p),
+            Self::MobilePhone(p) => serde_json::to_value(p),
+            Self::GiftCertificate(p) => serde_json::to_value(p),
+            Self::EasyPay(p) => serde_json::to_value(p),
+            Self::Other(base) => serde_json::to_value(base),
+        };
+        let mut value = value.map_err(serde::ser::Error::custom)?;
+        if let Some(object) = value.as_object_mut() {
+            for field in METHOD_FIELDS {
+                object.entry(field).or_insert(serde_json::Value::Null);
+            }
+        }
+        value.serialize(serializer)
+    }
 }
 
 // By hand: an `anyOf` of the variants' named schemas. Generic envelopes and containers
@@ -497,9 +537,20 @@ pub struct TossPaymentCancel {
     /// The real API's state of the cancel: `DONE` once it went through.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancel_status: Option<String>,
-    /// The real API's key of the cancel's receipt.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The real API's key of the cancel's receipt; `null` when no cash receipt was
+    /// cancelled with it.
+    #[serde(default)]
     pub receipt_key: Option<String>,
+    /// The part of the cancel exempt from VAT and the culture charge (2022-11-16 object).
+    #[serde(default, with = "amount")]
+    pub tax_exemption_amount: f64,
+    /// What the cancel gave back of an easy pay's points and coupons (2022-11-16 object).
+    #[serde(default, with = "amount")]
+    pub easy_pay_discount_amount: f64,
+    /// The merchant's id of a cancel request, `null` unless one was given (2022-11-16
+    /// object).
+    #[serde(default)]
+    pub cancel_request_id: Option<String>,
 }
 
 /// The body of `POST /v1/payments/{paymentKey}/cancel`.
@@ -670,6 +721,25 @@ pub struct TossBilling {
     pub card_number: String,
     #[serde(with = "offset_date_time")]
     pub authenticated_at: DateTime<FixedOffset>,
+    /// The card, as the 2022-11-16 Billing object describes it (the SDK has
+    /// `cardCompany` and `cardNumber` only).
+    #[serde(default)]
+    pub card: Option<TossBillingCard>,
+}
+
+/// The card of a billing key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TossBillingCard {
+    /// The two-character code of the issuing card company.
+    pub issuer_code: String,
+    /// The code of the acquiring card company.
+    pub acquirer_code: String,
+    pub number: String,
+    /// `신용`, `체크`, `기프트` or `미확인`.
+    pub card_type: String,
+    /// `개인`, `법인` or `미확인`.
+    pub owner_type: String,
 }
 
 /// The body of `POST /v1/billing/authorizations/card`: register card data as a billing key.

@@ -228,7 +228,10 @@ async fn key_in_makes_a_done_card_payment_in_the_sdks_shape() {
 /// and the version's changelog): `lastTransactionKey`, `receipt.url`, `checkout.url`,
 /// `failure`, `isPartialCancelable`, `country`, `metadata`, `cashReceipts`,
 /// `taxExemptionAmount`; the card's `amount`, `issuerCode`, `acquirerCode`,
-/// `interestPayer`; cancels with `transactionKey` and `cancelStatus`. Where the SDK types
+/// `interestPayer`; cancels with `transactionKey`, `cancelStatus`, `receiptKey`,
+/// `taxExemptionAmount`, `easyPayDiscountAmount` and `cancelRequestId` (the reference's
+/// Payment 객체 `cancels`; a cancel without a cash receipt or a request id has them `null`,
+/// as Toss's answers show). Where the SDK types
 /// a field differently (`card.number` unmasked, `easyPay` a name), its type is kept.
 #[tokio::test]
 async fn payments_have_the_2022_11_16_objects_fields() {
@@ -265,6 +268,13 @@ async fn payments_have_the_2022_11_16_objects_fields() {
     let cancelled = cancelled.ok();
     let cancel = &cancelled["cancels"][0];
     assert_eq!(cancel["cancelStatus"], "DONE");
+    assert_eq!(cancel["receiptKey"], Value::Null);
+    assert_eq!(cancel["taxExemptionAmount"], 0);
+    assert_eq!(cancel["easyPayDiscountAmount"], 0);
+    assert_eq!(cancel["cancelRequestId"], Value::Null);
+    for field in ["receiptKey", "cancelRequestId"] {
+        assert!(cancel.as_object().unwrap().contains_key(field), "{field}");
+    }
     assert_eq!(cancel["transactionKey"].as_str().unwrap().len(), 32);
     assert_eq!(cancelled["lastTransactionKey"], cancel["transactionKey"]);
     assert_ne!(cancelled["lastTransactionKey"], paid["transactionKey"]);
@@ -663,6 +673,85 @@ async fn magic_card_numbers_decline_with_tosss_codes_and_abort_the_payment() {
     assert_eq!(nothing.error(404), "NOT_FOUND_PAYMENT");
 }
 
+/// Every Payment object carries every method's field, `null` for the methods it was not
+/// paid by: the reference's Payment 객체 and the samples of its guides (결제 취소 API: a card
+/// payment answers `"virtualAccount": null`, `"transfer": null`, `"mobilePhone": null`,
+/// `"giftCertificate": null`, `"discount": null`; 에러 코드's ABORTED card payment
+/// `"secret": null`, `"easyPay": null`; a virtual account `"card": null`).
+/// Clients that declare these fields as present but nullable read them.
+#[tokio::test]
+async fn payments_carry_every_methods_field() {
+    let s = start_default().await;
+    let fields = [
+        "card",
+        "virtualAccount",
+        "transfer",
+        "mobilePhone",
+        "giftCertificate",
+        "easyPay",
+        "discount",
+        "secret",
+    ];
+    let card = paid_card(&s.api, 1000).await;
+    let account = s
+        .api
+        .post("/v1/virtual-accounts", virtual_account(&order(), 10000))
+        .await
+        .ok()
+        .clone();
+    for (payment, own) in [(&card, "card"), (&account, "virtualAccount")] {
+        let object = payment.as_object().unwrap();
+        for field in fields {
+            assert!(object.contains_key(field), "{own} payment lacks {field}");
+            let expect_set = field == own || (own == "virtualAccount" && field == "secret");
+            assert_eq!(
+                !object[field].is_null(),
+                expect_set,
+                "{own} payment's {field}"
+            );
+        }
+        typed(payment);
+    }
+    let key = key_of(&card);
+    let read = s.api.get(&format!("/v1/payments/{key}")).await;
+    assert_eq!(read.ok()["virtualAccount"], Value::Null);
+    assert!(
+        read.ok()
+            .as_object()
+            .unwrap()
+            .contains_key("virtualAccount")
+    );
+}
+
+/// The virtual account of a 2022-11-16 Payment object names its bank by `bankCode`, the
+/// two-digit code of Toss's reference (코드 > 은행 코드), however the issue request named it
+/// (code, English code or Korean name; docs.tosspayments.com/reference, 가상계좌 발급
+/// `bank`). The SDK's `bank` stays as asked. A bank outside the guide's list of issuing
+/// banks (docs.tosspayments.com/guides/payment/virtual-account-api) has no code.
+#[tokio::test]
+async fn a_virtual_account_names_its_bank_by_code() {
+    let s = start_default().await;
+    for (bank, code) in [
+        ("신한", json!("88")),
+        ("KB국민은행", json!("06")),
+        ("KOOKMIN", json!("06")),
+        ("20", json!("20")),
+        ("우리은행", json!("20")),
+        ("새마을금고", json!("45")),
+        ("🏦", Value::Null),
+    ] {
+        let mut body = virtual_account(&order(), 10000);
+        body["bank"] = json!(bank);
+        let answer = s.api.post("/v1/virtual-accounts", body).await;
+        let account = &answer.ok()["virtualAccount"];
+        assert_eq!(account["bankCode"], code, "{bank}");
+        assert_eq!(account["bank"], bank);
+        let key = key_of(answer.ok());
+        let read = s.api.get(&format!("/v1/payments/{key}")).await;
+        assert_eq!(read.ok()["virtualAccount"]["bankCode"], code, "{bank}");
+    }
+}
+
 /// Escrow (docs.tosspayments.com/reference, 가상계좌 발급 `useEscrow`, and the Payment
 /// object's `useEscrow`): asked for in the window or on a virtual account, it is stored and
 /// echoed; other payments are not escrow.
@@ -1028,6 +1117,44 @@ async fn a_billing_key_from_card_data_takes_the_real_requests_form() {
                 .contains("customerIdentityNumber")
         );
     }
+}
+
+/// The Billing object (docs.tosspayments.com/reference, Billing 객체, version
+/// 2022-11-16) describes the card in `card`: `issuerCode`, `acquirerCode`, `number`,
+/// `cardType`, `ownerType`, besides the older `cardCompany` and `cardNumber` the SDK
+/// declares. The card is the same one a charge of the key reports.
+#[tokio::test]
+async fn a_billing_key_describes_its_card() {
+    let s = start_default().await;
+    let issued = s
+        .api
+        .post(
+            "/v1/billing/authorizations/card",
+            json!({"customerKey": "customer-card", "cardNumber": "4330123412341234",
+                   "cardExpirationYear": "49", "cardExpirationMonth": "07",
+                   "customerIdentityNumber": "881212"}),
+        )
+        .await;
+    let billing = issued.ok().clone();
+    let card = &billing["card"];
+    assert_eq!(card["number"], billing["cardNumber"]);
+    assert_eq!(card["cardType"], "신용");
+    assert_eq!(card["ownerType"], "개인");
+    serde_json::from_value::<TossBilling>(billing.clone()).expect("the SDK's billing type");
+
+    let billing_key = billing["billingKey"].as_str().unwrap();
+    let charged = s
+        .api
+        .post(
+            &format!("/v1/billing/{billing_key}"),
+            json!({"customerKey": "customer-card", "amount": 1000, "orderId": order(),
+                   "orderName": "정기 구독"}),
+        )
+        .await;
+    let paid = charged.ok();
+    assert_eq!(card["issuerCode"], paid["card"]["issuerCode"]);
+    assert_eq!(card["acquirerCode"], paid["card"]["acquirerCode"]);
+    assert_eq!(card["issuerCode"].as_str().unwrap().len(), 2);
 }
 
 /// Toss's billing reference (docs.tosspayments.com/reference, "빌링키 삭제"):

@@ -6,7 +6,7 @@ use payments_api::toss::*;
 
 use super::super::error::TossFault;
 use super::MerchantData;
-use super::payment::{Order, Payment, card_company, card_decline, positive};
+use super::payment::{Order, Payment, card_company, card_company_code, card_decline, positive};
 use crate::compat::Compat;
 use crate::ids::random_alnum;
 
@@ -55,6 +55,14 @@ impl MerchantData {
             card_company: card_company(card_number).to_owned(),
             card_number: card_number.to_owned(),
             authenticated_at: now,
+            // The same card as a payment's `card` (see `Card::render`).
+            card: Some(TossBillingCard {
+                issuer_code: card_company_code(card_number).to_owned(),
+                acquirer_code: card_company_code(card_number).to_owned(),
+                number: card_number.to_owned(),
+                card_type: "신용".to_owned(),
+                owner_type: "개인".to_owned(),
+            }),
         };
         self.billings.insert(
             billing.billing_key.clone(),

@@ -142,6 +142,47 @@ impl VirtualAccount {
     }
 }
 
+/// The two-digit code of a bank Toss issues virtual accounts at, named as a request may
+/// name it: by its code, its English code or its Korean name, with or without `은행` and the
+/// group's prefix. Toss's virtual-account guide lists the banks; its reference (코드 > 은행
+/// 코드) gives each one's codes. `None` for a bank outside that list.
+fn bank_code(bank: &str) -> Option<&'static str> {
+    const BANKS: [(&str, &str, &str); 15] = [
+        ("39", "KYONGNAMBANK", "경남"),
+        ("34", "GWANGJUBANK", "광주"),
+        ("06", "KOOKMIN", "국민"),
+        ("03", "IBK", "기업"),
+        ("11", "NONGHYEOP", "농협"),
+        ("31", "DAEGUBANK", "대구"),
+        ("32", "BUSANBANK", "부산"),
+        ("45", "SAEMAUL", "새마을"),
+        ("07", "SUHYEOP", "수협"),
+        ("88", "SHINHAN", "신한"),
+        ("20", "WOORI", "우리"),
+        ("71", "POST", "우체국"),
+        ("37", "JEONBUKBANK", "전북"),
+        ("89", "KBANK", "케이뱅크"),
+        ("81", "HANA", "하나"),
+    ];
+    let bank = bank.trim();
+    let name = bank.strip_suffix("은행").unwrap_or(bank);
+    let name = ["KB", "IBK", "NH", "DGB", "Sh"]
+        .iter()
+        .find_map(|prefix| name.strip_prefix(prefix))
+        .unwrap_or(name);
+    let name = match name {
+        "새마을금고" => "새마을",
+        "우체국예금보험" => "우체국",
+        other => other,
+    };
+    BANKS
+        .iter()
+        .find(|(code, english, korean)| {
+            bank == *code || bank.eq_ignore_ascii_case(english) || name == *korean
+        })
+        .map(|(code, _, _)| *code)
+}
+
 /// A refund of a virtual-account payment on its way to the customer's account.
 #[derive(Debug, Clone)]
 struct PendingRefund {
@@ -731,6 +772,11 @@ impl Payment {
                     // A cancel the fake records went through.
                     cancel_status: Some("DONE".to_owned()),
                     receipt_key: None,
+                    // The fake keeps no tax-exempt part, does not split a cancel between
+                    // an easy pay's points and money, and takes no cancel request id.
+                    tax_exemption_amount: 0.0,
+                    easy_pay_discount_amount: 0.0,
+                    cancel_request_id: None,
                 })
                 .collect()
         });
@@ -817,6 +863,7 @@ impl Payment {
                         expired: account.expired,
                         settlement_status: account.settlement_status,
                         refund_status: account.refund_status,
+                        bank_code: bank_code(&account.bank).map(str::to_owned),
                     },
                     base,
                 })
