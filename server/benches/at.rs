@@ -6,7 +6,11 @@
 //! The server is the real binary in a process of its own (see `setup`); the load generator
 //! and the fake Toss run here. Each scenario prints its CPU time per request in both
 //! processes, read from `/proc`: on a shared machine the rates move with the neighbours,
-//! the CPU per request much less.
+//! the CPU per request much less. With `PAYMENTS_BENCH_PERF=FILE`, the first reads by id
+//! are profiled: `perf record -g` on the server process alone, written to FILE. With
+//! `PAYMENTS_BENCH_CALLGRIND=DIRECTORY`, the server runs under callgrind (tens of times
+//! slower) and the bench prints the instructions it executed per read, a count that does
+//! not move with the machine's load: the figure to compare one change of the server by.
 //!
 //! `cargo bench -p payments-server --bench at [-- SECONDS [CONNECTIONS [DATABASE [COUNT]]]]`
 //!
@@ -34,7 +38,7 @@ use payments_api::codec::{SANDBOX_IV, SANDBOX_KEY};
 use payments_api::payments::*;
 use payments_fakes::toss::{FakeToss, TossConfig};
 use payments_testkit::{Database, provision};
-use setup::Bench;
+use setup::{Bench, Counting};
 
 /// The database's own rate is measured with as many client threads as in the issue's
 /// reference runs; sysbench's C client costs far less per query than any HTTP server.
@@ -163,9 +167,25 @@ async fn run(duration: Duration, connections: usize, database: &str, count: usiz
     // Reading, between two measures of the database's own rate.
     let before = anchor(database, duration).await;
     let ids = ids_of(&bench, count).await;
+    let profile = profile(&bench);
+    let counting = Counting::start(&bench).await;
     let (reads, reads_cpu, load) = read(&bench, &codec, &ids, connections, duration).await;
+    let instructions = match counting {
+        Some(counting) => counting.stop().await,
+        None => None,
+    };
+    if let Some(profile) = profile {
+        profile.stop().await;
+    }
     let reads = report("PATCH /payments/histories/{id} (at)", reads);
     split(reads_cpu, &reads, &load);
+    if let Some(instructions) = instructions {
+        println!(
+            "{:<52} {:>7.0} instructions per read in the server process (callgrind)",
+            "",
+            instructions as f64 / reads.requests.max(1) as f64
+        );
+    }
     let after = anchor(database, duration).await;
 
     // Cancelling each payment in full at the PG, recorded with its client event.
@@ -332,6 +352,38 @@ async fn read(
     )
     .await;
     (outcome, bench.server_cpu() - cpu, load)
+}
+
+/// A `perf record` of the server process, started when `PAYMENTS_BENCH_PERF` names the
+/// file to write.
+struct Profile(tokio::process::Child);
+
+fn profile(bench: &Bench) -> Option<Profile> {
+    let file = std::env::var_os("PAYMENTS_BENCH_PERF")?;
+    let pid = bench.server_pid()?;
+    let started = tokio::process::Command::new("perf")
+        .args(["record", "-F", "999", "-g", "-p", &pid.to_string(), "-o"])
+        .arg(&file)
+        .stdout(std::process::Stdio::null())
+        .spawn();
+    match started {
+        Ok(child) => Some(Profile(child)),
+        Err(e) => {
+            println!("no profile: perf cannot run ({e})");
+            None
+        }
+    }
+}
+
+impl Profile {
+    /// Ends the recording (perf writes its file on SIGINT) and waits for it.
+    async fn stop(mut self) {
+        if let Some(pid) = self.0.id() {
+            let pid = nix::unistd::Pid::from_raw(pid as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);
+        }
+        let _ = self.0.wait().await;
+    }
 }
 
 /// What sysbench measured.

@@ -76,6 +76,11 @@ impl Bench {
         }
     }
 
+    /// The server process's id.
+    pub fn server_pid(&self) -> Option<u32> {
+        self.server.id()
+    }
+
     /// The CPU time the server process has used so far, user and system.
     pub fn server_cpu(&self) -> Duration {
         self.server.id().map_or(Duration::ZERO, cpu_time_of)
@@ -147,7 +152,19 @@ allow_private = ["127.0.0.0/8", "::1/128"]
 /// from the line it prints once it listens. Its log lines (warnings and worse unless
 /// `RUST_LOG` says otherwise) go to this process's standard error.
 async fn spawn(config: &Path) -> (Child, String) {
-    let mut command = Command::new(SERVER);
+    let mut command = match std::env::var_os(CALLGRIND) {
+        // Counting starts off; `Counting::start` switches it on for the reads.
+        Some(directory) => {
+            let mut valgrind = Command::new("valgrind");
+            let out = Path::new(&directory).join("callgrind.out");
+            valgrind
+                .args(["--tool=callgrind", "--instr-atstart=no"])
+                .arg(format!("--callgrind-out-file={}", out.display()))
+                .arg(SERVER);
+            valgrind
+        }
+        None => Command::new(SERVER),
+    };
     command
         .arg("serve")
         .arg("--config")
@@ -177,13 +194,75 @@ async fn spawn(config: &Path) -> (Child, String) {
         }
         None
     };
-    let url = tokio::time::timeout(START_TIMEOUT, listening)
+    // Under callgrind the server starts tens of times slower.
+    let url = tokio::time::timeout(START_TIMEOUT * 10, listening)
         .await
         .expect("the server listens within a minute")
         .expect("the server listens (it exited; its error is above)");
     // Whatever else it prints is read and dropped, so a full pipe never stops it.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     (child, url)
+}
+
+/// With this variable naming a directory, the server runs under `valgrind
+/// --tool=callgrind` and the bench counts the instructions it executes for the reads: a
+/// figure that, unlike CPU time, does not move with the machine's other load.
+pub const CALLGRIND: &str = "PAYMENTS_BENCH_CALLGRIND";
+
+/// The instructions the server executes from [`Counting::start`] to [`Counting::stop`],
+/// when it runs under callgrind.
+pub struct Counting {
+    pid: u32,
+    directory: std::path::PathBuf,
+}
+
+impl Counting {
+    /// Switches callgrind's counting on, if the server runs under it.
+    pub async fn start(bench: &Bench) -> Option<Counting> {
+        let directory = std::env::var_os(CALLGRIND)?;
+        let pid = bench.server_pid()?;
+        callgrind_control(&["--instr=on", &pid.to_string()]).await;
+        Some(Counting {
+            pid,
+            directory: directory.into(),
+        })
+    }
+
+    /// Switches counting off and answers the instructions counted: the `totals:` line of
+    /// the dump callgrind writes on request (`callgrind.out.N`; the one it writes at exit,
+    /// `callgrind.out`, counts nothing since).
+    pub async fn stop(self) -> Option<u64> {
+        let pid = self.pid.to_string();
+        callgrind_control(&["--instr=off", &pid]).await;
+        callgrind_control(&["--dump", &pid]).await;
+        std::fs::read_dir(&self.directory)
+            .ok()?
+            .filter_map(Result::ok)
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with("callgrind.out.")
+            })
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .filter_map(|text| {
+                text.lines()
+                    .find_map(|l| l.strip_prefix("totals:"))
+                    .and_then(|n| n.split_whitespace().next())
+                    .and_then(|n| n.parse().ok())
+            })
+            .max()
+    }
+}
+
+async fn callgrind_control(args: &[&str]) {
+    let done = Command::new("callgrind_control")
+        .args(args)
+        .stdout(Stdio::null())
+        .status()
+        .await;
+    if !matches!(done, Ok(status) if status.success()) {
+        println!("callgrind_control {} failed: {done:?}", args.join(" "));
+    }
 }
 
 /// The CPU time process `pid` has used, user and system, from `/proc/PID/stat`.
