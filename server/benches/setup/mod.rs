@@ -5,6 +5,9 @@
 //! configuration written here: the load generator and the fake then do not compete with it
 //! inside one runtime, and the server's own CPU time can be read apart from theirs.
 
+// Each bench uses part of this: only `at` measures CPU and instructions.
+#![allow(dead_code)]
+
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
