@@ -3,6 +3,15 @@
 //! `at` route, `PATCH /payments/histories/{id}`: password check, unsealing, body
 //! encryption) and cancelling them.
 //!
+//! The server is the real binary in a process of its own (see `setup`); the load generator
+//! and the fake Toss run here. Each scenario prints its CPU time per request in both
+//! processes, read from `/proc`: on a shared machine the rates move with the neighbours,
+//! the CPU per request much less. With `PAYMENTS_BENCH_PERF=FILE`, the first reads by id
+//! are profiled: `perf record -g` on the server process alone, written to FILE. With
+//! `PAYMENTS_BENCH_CALLGRIND=DIRECTORY`, the server runs under callgrind (tens of times
+//! slower) and the bench prints the instructions it executed per read, a count that does
+//! not move with the machine's load: the figure to compare one change of the server by.
+//!
 //! `cargo bench -p payments-server --bench at [-- SECONDS [CONNECTIONS [DATABASE [COUNT]]]]`
 //!
 //! DATABASE is `mariadb` (default; a fresh database on the server at
@@ -29,7 +38,7 @@ use payments_api::codec::{SANDBOX_IV, SANDBOX_KEY};
 use payments_api::payments::*;
 use payments_fakes::toss::{FakeToss, TossConfig};
 use payments_testkit::{Database, provision};
-use setup::Bench;
+use setup::{Bench, Counting};
 
 /// The database's own rate is measured with as many client threads as in the issue's
 /// reference runs; sysbench's C client costs far less per query than any HTTP server.
@@ -123,6 +132,7 @@ async fn run(duration: Duration, connections: usize, database: &str, count: usiz
     let creates = Arc::new(creates);
     let bodies = creates.clone();
     let load = load_average();
+    let cpu = bench.server_cpu();
     let created = server
         .run(
             count,
@@ -135,7 +145,7 @@ async fn run(duration: Duration, connections: usize, database: &str, count: usiz
         )
         .await;
     let created = report("POST /payments/histories (create)", created);
-    println!("{:<52} load average {load}", "");
+    split(bench.server_cpu() - cpu, &created, &load);
     let confirms: Arc<Vec<String>> = Arc::new(keys[count..].to_vec());
     let load = load_average();
     let confirmed = toss
@@ -157,9 +167,25 @@ async fn run(duration: Duration, connections: usize, database: &str, count: usiz
     // Reading, between two measures of the database's own rate.
     let before = anchor(database, duration).await;
     let ids = ids_of(&bench, count).await;
-    let (reads, load) = read(&bench, &codec, &ids, connections, duration).await;
+    let profile = profile(&bench);
+    let counting = Counting::start(&bench).await;
+    let (reads, reads_cpu, load) = read(&bench, &codec, &ids, connections, duration).await;
+    let instructions = match counting {
+        Some(counting) => counting.stop().await,
+        None => None,
+    };
+    if let Some(profile) = profile {
+        profile.stop().await;
+    }
     let reads = report("PATCH /payments/histories/{id} (at)", reads);
-    println!("{:<52} load average {load}", "");
+    split(reads_cpu, &reads, &load);
+    if let Some(instructions) = instructions {
+        println!(
+            "{:<52} {:>7.0} instructions per read in the server process (callgrind)",
+            "",
+            instructions as f64 / reads.requests.max(1) as f64
+        );
+    }
     let after = anchor(database, duration).await;
 
     // Cancelling each payment in full at the PG, recorded with its client event.
@@ -179,6 +205,7 @@ async fn run(duration: Duration, connections: usize, database: &str, count: usiz
             .collect(),
     );
     let load = load_average();
+    let cpu = bench.server_cpu();
     let cancelled = server
         .run(
             count,
@@ -190,14 +217,14 @@ async fn run(duration: Duration, connections: usize, database: &str, count: usiz
             None,
         )
         .await;
-    report("PUT /payments/histories/cancel", cancelled);
-    println!("{:<52} load average {load}", "");
-    let (outcome, load) = read(&bench, &codec, &ids, connections, duration).await;
-    report(
+    let cancelled = report("PUT /payments/histories/cancel", cancelled);
+    split(bench.server_cpu() - cpu, &cancelled, &load);
+    let (outcome, server_cpu, load) = read(&bench, &codec, &ids, connections, duration).await;
+    let outcome = report(
         "PATCH /payments/histories/{id}, each with a cancel",
         outcome,
     );
-    println!("{:<52} load average {load}", "");
+    split(server_cpu, &outcome, &load);
 
     println!();
     println!(
@@ -213,10 +240,11 @@ async fn run(duration: Duration, connections: usize, database: &str, count: usiz
             let anchor = (before.rate + after.rate) / 2.0;
             let ratio = reads.rate() / anchor;
             println!(
-                "at: {:.0} req/s, p99 {p99:.2} ms; MariaDB point selects {:.0} / {:.0} per s \
-                 (before / after); ratio {ratio:.2} (target ≥ {TARGET_RATIO:.2}: {}), \
-                 p99 target ≤ {TARGET_P99_MS} ms: {}",
+                "at: {:.0} req/s, p99 {p99:.2} ms, server CPU {:.0} µs per read; MariaDB point \
+                 selects {:.0} / {:.0} per s (before / after); ratio {ratio:.2} (target ≥ \
+                 {TARGET_RATIO:.2}: {}), p99 target ≤ {TARGET_P99_MS} ms: {}",
                 reads.rate(),
+                per_request(reads_cpu, &reads),
                 before.rate,
                 after.rate,
                 met(ratio >= TARGET_RATIO),
@@ -224,13 +252,32 @@ async fn run(duration: Duration, connections: usize, database: &str, count: usiz
             );
         }
         _ => println!(
-            "at: {:.0} req/s, p99 {p99:.2} ms (target ≤ {TARGET_P99_MS} ms: {}); no database \
-             anchor on {database}",
+            "at: {:.0} req/s, p99 {p99:.2} ms (target ≤ {TARGET_P99_MS} ms: {}), server CPU \
+             {:.0} µs per read; no database anchor on {database}",
             reads.rate(),
             met(p99 <= TARGET_P99_MS),
+            per_request(reads_cpu, &reads),
         ),
     }
     bench.finish().await;
+}
+
+/// Microseconds of `cpu` per request of `outcome`.
+fn per_request(cpu: Duration, outcome: &Outcome) -> f64 {
+    cpu.as_secs_f64() * 1e6 / outcome.requests.max(1) as f64
+}
+
+/// The line under a scenario's figures: its CPU per request split between the server
+/// process and this one (the load generator, and the fake Toss where a request reaches
+/// it), and the load average at its start.
+fn split(server_cpu: Duration, outcome: &Outcome, load: &str) {
+    println!(
+        "{:<52} {:>4.0} µs CPU/req in the server process, {:>4.0} µs in the bench's; \
+         load average {load}",
+        "",
+        per_request(server_cpu, outcome),
+        per_request(outcome.cpu, outcome),
+    );
 }
 
 fn met(yes: bool) -> &'static str {
@@ -271,15 +318,15 @@ async fn ids_of(bench: &Bench, count: usize) -> Vec<uuid::Uuid> {
     ids
 }
 
-/// Reads the payments by id for `duration`; answers the outcome and the load average at
-/// the start.
+/// Reads the payments by id for `duration`; answers the outcome, the server process's CPU
+/// time meanwhile and the load average at the start.
 async fn read(
     bench: &Bench,
     codec: &BodyCodec,
     ids: &[uuid::Uuid],
     connections: usize,
     duration: Duration,
-) -> (Outcome, String) {
+) -> (Outcome, Duration, String) {
     let body = codec
         .encrypt_json(&serde_json::json!({"password": PASSWORD}))
         .expect("a body");
@@ -289,6 +336,7 @@ async fn read(
             .collect(),
     );
     let load = load_average();
+    let cpu = bench.server_cpu();
     let outcome = drive(
         bench.server_url.trim_start_matches("http://"),
         &[("content-type", "text/plain")],
@@ -303,7 +351,39 @@ async fn read(
         },
     )
     .await;
-    (outcome, load)
+    (outcome, bench.server_cpu() - cpu, load)
+}
+
+/// A `perf record` of the server process, started when `PAYMENTS_BENCH_PERF` names the
+/// file to write.
+struct Profile(tokio::process::Child);
+
+fn profile(bench: &Bench) -> Option<Profile> {
+    let file = std::env::var_os("PAYMENTS_BENCH_PERF")?;
+    let pid = bench.server_pid()?;
+    let started = tokio::process::Command::new("perf")
+        .args(["record", "-F", "999", "-g", "-p", &pid.to_string(), "-o"])
+        .arg(&file)
+        .stdout(std::process::Stdio::null())
+        .spawn();
+    match started {
+        Ok(child) => Some(Profile(child)),
+        Err(e) => {
+            println!("no profile: perf cannot run ({e})");
+            None
+        }
+    }
+}
+
+impl Profile {
+    /// Ends the recording (perf writes its file on SIGINT) and waits for it.
+    async fn stop(mut self) {
+        if let Some(pid) = self.0.id() {
+            let pid = nix::unistd::Pid::from_raw(pid as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);
+        }
+        let _ = self.0.wait().await;
+    }
 }
 
 /// What sysbench measured.
