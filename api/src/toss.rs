@@ -395,7 +395,58 @@ pub enum TossPayment {
 }
 
 /// The Payment object's fields that only some methods fill; the others have them `null`.
-const METHOD_FIELDS: [&str; 8] = [
+/// Each variant writes its own, so it names the ones left for [`Nulls`] to write.
+const NOT_CARD: &[&str] = &[
+    "virtualAccount",
+    "transfer",
+    "mobilePhone",
+    "giftCertificate",
+    "secret",
+];
+const NOT_VIRTUAL_ACCOUNT: &[&str] = &[
+    "card",
+    "transfer",
+    "mobilePhone",
+    "giftCertificate",
+    "easyPay",
+    "discount",
+];
+const NOT_EASY_PAY: &[&str] = &[
+    "virtualAccount",
+    "transfer",
+    "mobilePhone",
+    "giftCertificate",
+    "discount",
+    "secret",
+];
+const NOT_TRANSFER: &[&str] = &[
+    "card",
+    "virtualAccount",
+    "mobilePhone",
+    "giftCertificate",
+    "easyPay",
+    "discount",
+    "secret",
+];
+const NOT_MOBILE_PHONE: &[&str] = &[
+    "card",
+    "virtualAccount",
+    "transfer",
+    "giftCertificate",
+    "easyPay",
+    "discount",
+    "secret",
+];
+const NOT_GIFT_CERTIFICATE: &[&str] = &[
+    "card",
+    "virtualAccount",
+    "transfer",
+    "mobilePhone",
+    "easyPay",
+    "discount",
+    "secret",
+];
+const NO_METHOD: &[&str] = &[
     "card",
     "virtualAccount",
     "transfer",
@@ -406,24 +457,52 @@ const METHOD_FIELDS: [&str; 8] = [
     "secret",
 ];
 
+/// `null` for each field named, written into the object it is flattened into.
+struct Nulls(&'static [&'static str]);
+
+impl Serialize for Nulls {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for field in self.0 {
+            map.serialize_entry(field, &())?;
+        }
+        map.end()
+    }
+}
+
+/// A variant's own fields, then the other methods' as `null`: written in one pass, in the
+/// variant's field order, without an intermediate JSON tree.
+#[derive(Serialize)]
+struct WithNulls<'a, T> {
+    #[serde(flatten)]
+    payment: &'a T,
+    #[serde(flatten)]
+    nulls: Nulls,
+}
+
 impl Serialize for TossPayment {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let value = match self {
-            Self::Card(p) => serde_json::to_value(p),
-            Self::VirtualAccount(p) => serde_json::to_value(p),
-            Self::Transfer(p) => serde_json::to_value(p),
-            Self::MobilePhone(p) => serde_json::to_value(p),
-            Self::GiftCertificate(p) => serde_json::to_value(p),
-            Self::EasyPay(p) => serde_json::to_value(p),
-            Self::Other(base) => serde_json::to_value(base),
-        };
-        let mut value = value.map_err(serde::ser::Error::custom)?;
-        if let Some(object) = value.as_object_mut() {
-            for field in METHOD_FIELDS {
-                object.entry(field).or_insert(serde_json::Value::Null);
+        fn with<T: Serialize, S: serde::Serializer>(
+            payment: &T,
+            nulls: &'static [&'static str],
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            WithNulls {
+                payment,
+                nulls: Nulls(nulls),
             }
+            .serialize(serializer)
         }
-        value.serialize(serializer)
+        match self {
+            Self::Card(p) => with(p, NOT_CARD, serializer),
+            Self::VirtualAccount(p) => with(p, NOT_VIRTUAL_ACCOUNT, serializer),
+            Self::Transfer(p) => with(p, NOT_TRANSFER, serializer),
+            Self::MobilePhone(p) => with(p, NOT_MOBILE_PHONE, serializer),
+            Self::GiftCertificate(p) => with(p, NOT_GIFT_CERTIFICATE, serializer),
+            Self::EasyPay(p) => with(p, NOT_EASY_PAY, serializer),
+            Self::Other(base) => with(base, NO_METHOD, serializer),
+        }
     }
 }
 

@@ -560,3 +560,65 @@ fn passwords_never_show_in_debug_output() {
         assert!(shown.contains("<hidden>"), "{shown}");
     }
 }
+
+/// Toss writes all of a Payment object's method fields on every payment, `null` for the
+/// methods it was not made by (the Payment 객체 reference's samples: a card payment has
+/// `"virtualAccount": null`, `"secret": null`, …), each exactly once. A JSON tree would
+/// hide a field written twice, so the keys are read off the text as written.
+#[test]
+fn a_toss_payment_writes_every_method_field_once() {
+    const METHOD_FIELDS: [&str; 8] = [
+        "card",
+        "virtualAccount",
+        "transfer",
+        "mobilePhone",
+        "giftCertificate",
+        "easyPay",
+        "discount",
+        "secret",
+    ];
+    let mut seen = 0;
+    for entry in std::fs::read_dir(fixtures_dir().join("toss")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.starts_with("payment.") {
+            continue;
+        }
+        let payment: TossPayment =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let written = serde_json::to_string(&payment).unwrap();
+        let Keys(keys) = serde_json::from_str(&written).unwrap();
+        for field in METHOD_FIELDS {
+            let times = keys.iter().filter(|k| *k == field).count();
+            assert_eq!(
+                times, 1,
+                "{name}: `{field}` written {times} times in {written}"
+            );
+        }
+        seen += 1;
+    }
+    assert!(seen >= 7, "every method's fixture is read ({seen})");
+}
+
+/// An object's keys in the order written, repeats kept.
+struct Keys(Vec<String>);
+
+impl<'de> serde::Deserialize<'de> for Keys {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Keys;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Keys, A::Error> {
+                let mut keys = Vec::new();
+                while let Some((key, serde::de::IgnoredAny)) = map.next_entry::<String, _>()? {
+                    keys.push(key);
+                }
+                Ok(Keys(keys))
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
+}
