@@ -164,7 +164,8 @@ pub struct Dispatcher {
     clock: Arc<Clock>,
     journal: Arc<Journal>,
     state: Mutex<State>,
-    /// Wakes the async worker when a first attempt is queued, or when the dispatcher goes.
+    /// Wakes the async worker when a first attempt is queued or ends, or when the dispatcher
+    /// goes.
     wake: Arc<Notify>,
     worker: OnceLock<()>,
     /// Whether a failed attempt is retried only after a network error or a 5xx answer
