@@ -1,7 +1,10 @@
 //! Webhook delivery with retries on the fake's clock.
 //!
 //! A fake hands each webhook to its [`Dispatcher`]. In [`DeliveryMode::Async`] a background
-//! worker posts them one at a time, in order; in [`DeliveryMode::Sync`] the request that
+//! worker makes first attempts in lanes, one lane per URL: an endpoint gets its webhooks one
+//! at a time, in the order they were made, while other endpoints get theirs at the same
+//! time (up to [`MAX_IN_FLIGHT`] attempts at once), so an endpoint that never answers holds
+//! up only its own webhooks. In [`DeliveryMode::Sync`] the request that
 //! caused them waits until the first attempt of each is done, so a test sees the webhook
 //! before it sees the response. A failed attempt (no answer, or a status other than 2xx) is
 //! retried after each delay of the schedule in turn, measured on the fake's clock: moving
@@ -13,7 +16,7 @@
 //! merchant whose endpoint is down does not slow the fake down for anyone.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
@@ -161,7 +164,8 @@ pub struct Dispatcher {
     clock: Arc<Clock>,
     journal: Arc<Journal>,
     state: Mutex<State>,
-    /// Wakes the async worker when a first attempt is queued, or when the dispatcher goes.
+    /// Wakes the async worker when a first attempt is queued or ends, or when the dispatcher
+    /// goes.
     wake: Arc<Notify>,
     worker: OnceLock<()>,
     /// Whether a failed attempt is retried only after a network error or a 5xx answer
@@ -190,9 +194,30 @@ struct State {
     pending: BTreeSet<u64>,
     /// Pending ones waiting for their first attempt by the async worker, in order.
     first_attempts: BTreeSet<u64>,
+    /// The async worker's lanes, by URL: only URLs with a first attempt waiting or being
+    /// made have one.
+    lanes: HashMap<String, Lane>,
+    /// The oldest waiting id of each lane that has no attempt being made: the first
+    /// attempts that may start now, oldest first.
+    ready: BTreeSet<u64>,
+    /// First attempts being made by the async worker.
+    in_flight: usize,
     /// Due retries: (due at, in ms on the fake's clock; id).
     retries: BTreeSet<(i64, u64)>,
 }
+
+/// The first attempts waiting for one URL, and whether one is being made.
+#[derive(Debug, Default)]
+struct Lane {
+    waiting: BTreeSet<u64>,
+    busy: bool,
+}
+
+/// How many first attempts the async worker makes at once. Each may wait the whole read
+/// timeout (30 s for I'mport) on an endpoint that never answers; this many such endpoints
+/// are needed to hold up the rest, while a burst of webhooks to many endpoints still
+/// does not open a connection each at once.
+pub const MAX_IN_FLIGHT: usize = 32;
 
 #[derive(Debug)]
 struct Delivery {
@@ -309,8 +334,8 @@ impl Dispatcher {
         }
     }
 
-    /// How many webhooks wait for their first attempt by the async worker (the one it is
-    /// making, if any, not counted).
+    /// How many webhooks wait for their first attempt by the async worker (the ones it is
+    /// making not counted).
     pub fn waiting(&self) -> usize {
         self.lock().first_attempts.len()
     }
@@ -339,8 +364,18 @@ impl Dispatcher {
     pub fn clear(&self) {
         let mut state = self.lock();
         let next_id = state.next_id;
+        let in_flight = state.in_flight;
+        // The lanes with an attempt being made stay (empty) until it ends, so that a lane
+        // still has one attempt at a time and the bound on attempts at once still holds.
+        let mut lanes = std::mem::take(&mut state.lanes);
+        lanes.retain(|_, lane| {
+            lane.waiting.clear();
+            lane.busy
+        });
         *state = State {
             next_id,
+            lanes,
+            in_flight,
             ..State::default()
         };
     }
@@ -450,19 +485,84 @@ impl State {
         self.pending.insert(id);
         if queue {
             self.first_attempts.insert(id);
+            let url = &self.deliveries[&id].outgoing.url;
+            let lane = match self.lanes.get_mut(url) {
+                Some(lane) => lane,
+                None => self.lanes.entry(url.clone()).or_default(),
+            };
+            lane.waiting.insert(id);
+            // The newest id is the lane's oldest only when nothing else waits in it.
+            if !lane.busy && lane.waiting.len() == 1 {
+                self.ready.insert(id);
+            }
         }
         id
     }
 
     fn forget(&mut self, id: u64) {
-        if let Some(delivery) = self.deliveries.remove(&id)
-            && let Some(at) = delivery.next_attempt_ms
-        {
+        let Some(delivery) = self.deliveries.remove(&id) else {
+            return;
+        };
+        if let Some(at) = delivery.next_attempt_ms {
             self.retries.remove(&(at, id));
         }
         self.finished.remove(&id);
         self.pending.remove(&id);
+        if self.first_attempts.remove(&id) {
+            let url = &delivery.outgoing.url;
+            if let Some(lane) = self.lanes.get_mut(url) {
+                let oldest = lane.waiting.first() == Some(&id);
+                lane.waiting.remove(&id);
+                if oldest && !lane.busy {
+                    self.ready.remove(&id);
+                    if let Some(&next) = lane.waiting.first() {
+                        self.ready.insert(next);
+                    }
+                }
+                if lane.waiting.is_empty() && !lane.busy {
+                    self.lanes.remove(url);
+                }
+            }
+        }
+    }
+
+    /// Starts the oldest first attempt that may start now: its lane becomes busy. Nothing
+    /// if none may, or if `MAX_IN_FLIGHT` are being made.
+    fn start_first_attempt(&mut self) -> Option<(u64, String)> {
+        if self.in_flight >= MAX_IN_FLIGHT {
+            return None;
+        }
+        let id = self.ready.pop_first()?;
         self.first_attempts.remove(&id);
+        // A ready id is always remembered and waiting in its lane (`forget` takes it out).
+        let url = self.deliveries.get(&id)?.outgoing.url.clone();
+        let lane = self.lanes.get_mut(&url)?;
+        lane.waiting.remove(&id);
+        lane.busy = true;
+        self.in_flight += 1;
+        Some((id, url))
+    }
+
+    /// Ends a first attempt to `url`: the next one of its lane may start, or the lane goes.
+    fn end_first_attempt(&mut self, url: &str) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        let Some(lane) = self.lanes.get_mut(url) else {
+            return;
+        };
+        lane.busy = false;
+        match lane.waiting.first() {
+            Some(&next) => {
+                self.ready.insert(next);
+            }
+            None => {
+                self.lanes.remove(url);
+            }
+        }
+    }
+
+    #[cfg(test)]
+    fn waiting(&self) -> usize {
+        self.first_attempts.len()
     }
 
     /// Counts an attempt; schedules the next one or finishes the webhook. Returns the
@@ -506,25 +606,29 @@ impl State {
     }
 }
 
-/// The async worker: first attempts one at a time, in order, while the dispatcher lives.
+/// The async worker, while the dispatcher lives: starts every first attempt that may start,
+/// each in a task of its own that wakes the worker when it ends, then waits to be woken.
 async fn work(dispatcher: Weak<Dispatcher>, wake: Arc<Notify>) {
     loop {
-        let next = {
+        {
             let Some(dispatcher) = dispatcher.upgrade() else {
                 break;
             };
-            let next = dispatcher.lock().first_attempts.pop_first();
-            match next {
-                Some(id) => {
+            loop {
+                let next = dispatcher.lock().start_first_attempt();
+                let Some((id, url)) = next else {
+                    break;
+                };
+                let dispatcher = dispatcher.clone();
+                let wake = wake.clone();
+                tokio::spawn(async move {
                     dispatcher.attempt(id).await;
-                    true
-                }
-                None => false,
+                    dispatcher.lock().end_first_attempt(&url);
+                    wake.notify_one();
+                });
             }
-        };
-        if !next {
-            wake.notified().await;
         }
+        wake.notified().await;
     }
 }
 
@@ -626,6 +730,55 @@ mod tests {
         );
         assert_eq!(state.deliveries[&c].state, DeliveryState::Failed);
         assert_eq!(state.pending.iter().copied().collect::<Vec<_>>(), [d, e]);
+    }
+
+    fn to(url: &str) -> Outgoing {
+        Outgoing {
+            url: url.into(),
+            ..outgoing()
+        }
+    }
+
+    #[test]
+    fn lanes_start_one_attempt_per_url_in_order_and_go_when_empty() {
+        let mut state = State::default();
+        let a1 = state.add(to("http://a/"), true, 100, true);
+        let a2 = state.add(to("http://a/"), true, 100, true);
+        let b1 = state.add(to("http://b/"), true, 100, true);
+        let a3 = state.add(to("http://a/"), true, 100, true);
+        assert_eq!(state.start_first_attempt(), Some((a1, "http://a/".into())));
+        assert_eq!(state.start_first_attempt(), Some((b1, "http://b/".into())));
+        assert_eq!(
+            state.start_first_attempt(),
+            None,
+            "a is busy, b has no more"
+        );
+        assert_eq!(state.waiting(), 2);
+        state.end_first_attempt("http://b/");
+        assert!(!state.lanes.contains_key("http://b/"), "an empty lane goes");
+        state.forget(a2);
+        state.end_first_attempt("http://a/");
+        assert_eq!(state.start_first_attempt(), Some((a3, "http://a/".into())));
+        state.end_first_attempt("http://a/");
+        assert!(state.lanes.is_empty() && state.ready.is_empty());
+        assert_eq!((state.in_flight, state.waiting()), (0, 0));
+    }
+
+    #[test]
+    fn no_more_than_the_bound_of_first_attempts_start_at_once() {
+        let mut state = State::default();
+        for i in 0..MAX_IN_FLIGHT + 1 {
+            state.add(to(&format!("http://{i}/")), true, 1000, true);
+        }
+        for _ in 0..MAX_IN_FLIGHT {
+            assert!(state.start_first_attempt().is_some());
+        }
+        assert_eq!(state.start_first_attempt(), None);
+        state.end_first_attempt("http://0/");
+        assert_eq!(
+            state.start_first_attempt().map(|(_, url)| url),
+            Some(format!("http://{MAX_IN_FLIGHT}/"))
+        );
     }
 
     #[test]

@@ -2,6 +2,8 @@
 
 mod support;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use payments_api::iamport::{
@@ -1836,6 +1838,105 @@ async fn a_server_that_never_answers_times_out_each_attempt() {
         attempts.iter().all(|a| a["error"] == "timed out"),
         "{attempts:?}"
     );
+}
+
+/// An endpoint that accepts connections and answers none until it is opened: then it
+/// answers 200 to each webhook, in turn, and hands on its `imp_uid`.
+struct HeldEndpoint {
+    url: String,
+    open: tokio::sync::watch::Sender<bool>,
+    accepted: Arc<AtomicUsize>,
+    received: tokio::sync::mpsc::UnboundedReceiver<String>,
+}
+
+impl HeldEndpoint {
+    async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let (open, gate) = tokio::sync::watch::channel(false);
+        let (tx, received) = tokio::sync::mpsc::unbounded_channel();
+        let app = axum::Router::new().fallback(move |body: axum::body::Bytes| {
+            let tx = tx.clone();
+            async move {
+                let hook: Value = serde_json::from_slice(&body).unwrap_or_default();
+                let _ = tx.send(hook["imp_uid"].as_str().unwrap_or_default().to_owned());
+                "ok"
+            }
+        });
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counted = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                counted.fetch_add(1, Ordering::SeqCst);
+                let mut gate = gate.clone();
+                let service = hyper_util::service::TowerToHyperService::new(app.clone());
+                tokio::spawn(async move {
+                    // The request waits unread in the socket until the endpoint opens.
+                    if gate.wait_for(|open| *open).await.is_ok() {
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                            .await;
+                    }
+                });
+            }
+        });
+        Self {
+            url,
+            open,
+            accepted,
+            received,
+        }
+    }
+}
+
+/// First attempts go out in one lane per endpoint: while an endpoint holds a webhook
+/// unanswered (the real first attempt waits up to 30 s for the answer, webhook guide
+/// "웹훅 관련 정보"), another merchant's webhook still arrives, and the held endpoint gets
+/// its own webhooks one at a time, in the order they were made, once it answers.
+#[tokio::test]
+async fn an_endpoint_that_never_answers_holds_up_only_its_own_webhooks() {
+    let mut held = HeldEndpoint::start().await;
+    let s = start(IamportConfig {
+        webhook_url: Some(held.url.clone()),
+        webhook_mode: DeliveryMode::Async,
+        ..IamportConfig::default()
+    })
+    .await;
+    let mut made = Vec::new();
+    for _ in 0..3 {
+        made.push(uid(&paid(&s.api, 1000).await));
+    }
+
+    let other = login(&s.anonymous, "imp_other_key", "imp_other_secret").await;
+    let receiver = Receiver::start().await;
+    other
+        .put(
+            "/internal/merchant",
+            Some(json!({"webhook_url": receiver.url})),
+        )
+        .await
+        .ok();
+    let payment = paid(&other, 2000).await;
+    // Well under the 10 s connect and 30 s read timeouts of the held attempt.
+    let (_, hook) = receiver.next(WAIT).await;
+    assert_eq!(hook["imp_uid"], json!(uid(&payment)));
+    assert!(held.received.try_recv().is_err(), "nothing answered yet");
+    assert_eq!(
+        held.accepted.load(Ordering::SeqCst),
+        1,
+        "one attempt at a time to the held endpoint"
+    );
+
+    held.open.send(true).unwrap();
+    let mut arrived = Vec::new();
+    for _ in 0..made.len() {
+        let imp_uid = tokio::time::timeout(WAIT, held.received.recv())
+            .await
+            .expect("a webhook arrives in time")
+            .expect("the endpoint is open");
+        arrived.push(imp_uid);
+    }
+    assert_eq!(arrived, made);
 }
 
 /// The webhook guide's events ("웹훅 발생 이벤트": `paid`, `ready`, a scheduled payment's
