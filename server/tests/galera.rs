@@ -118,9 +118,11 @@ secret_key = "{TOSS_KEY}"
 
 [relay]
 signing_secrets = ["{SIGNING_SECRET}"]
-# A five-second attempt timeout makes the lease on a claimed event 20 s: long enough for a
-# killed node to come back and the instance on it to record what it delivered.
-timeout_seconds = 5
+# A ten-second attempt timeout makes the lease on a claimed event 40 s: long enough for a
+# killed node to come back and the instance on it to record what it delivered. A node's
+# rejoin took 5.6 s in one run and 26.1 s in another (a full state transfer), so a 20 s
+# lease let events be claimed again while their delivery was still unrecorded.
+timeout_seconds = 10
 poll_interval_ms = 100
 initial_backoff_seconds = 0.2
 max_backoff_seconds = 1
