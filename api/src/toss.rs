@@ -395,58 +395,7 @@ pub enum TossPayment {
 }
 
 /// The Payment object's fields that only some methods fill; the others have them `null`.
-/// Each variant writes its own, so it names the ones left for [`Nulls`] to write.
-const NOT_CARD: &[&str] = &[
-    "virtualAccount",
-    "transfer",
-    "mobilePhone",
-    "giftCertificate",
-    "secret",
-];
-const NOT_VIRTUAL_ACCOUNT: &[&str] = &[
-    "card",
-    "transfer",
-    "mobilePhone",
-    "giftCertificate",
-    "easyPay",
-    "discount",
-];
-const NOT_EASY_PAY: &[&str] = &[
-    "virtualAccount",
-    "transfer",
-    "mobilePhone",
-    "giftCertificate",
-    "discount",
-    "secret",
-];
-const NOT_TRANSFER: &[&str] = &[
-    "card",
-    "virtualAccount",
-    "mobilePhone",
-    "giftCertificate",
-    "easyPay",
-    "discount",
-    "secret",
-];
-const NOT_MOBILE_PHONE: &[&str] = &[
-    "card",
-    "virtualAccount",
-    "transfer",
-    "giftCertificate",
-    "easyPay",
-    "discount",
-    "secret",
-];
-const NOT_GIFT_CERTIFICATE: &[&str] = &[
-    "card",
-    "virtualAccount",
-    "transfer",
-    "mobilePhone",
-    "easyPay",
-    "discount",
-    "secret",
-];
-const NO_METHOD: &[&str] = &[
+const METHOD_FIELDS: [&str; 8] = [
     "card",
     "virtualAccount",
     "transfer",
@@ -457,14 +406,15 @@ const NO_METHOD: &[&str] = &[
     "secret",
 ];
 
-/// `null` for each field named, written into the object it is flattened into.
+/// `null` for each of [`METHOD_FIELDS`] but the ones a variant writes itself, written
+/// into the object it is flattened into.
 struct Nulls(&'static [&'static str]);
 
 impl Serialize for Nulls {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for field in self.0 {
+        let mut map = serializer.serialize_map(None)?;
+        for field in METHOD_FIELDS.iter().filter(|f| !self.0.contains(f)) {
             map.serialize_entry(field, &())?;
         }
         map.end()
@@ -485,23 +435,23 @@ impl Serialize for TossPayment {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         fn with<T: Serialize, S: serde::Serializer>(
             payment: &T,
-            nulls: &'static [&'static str],
+            own: &'static [&'static str],
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
             WithNulls {
                 payment,
-                nulls: Nulls(nulls),
+                nulls: Nulls(own),
             }
             .serialize(serializer)
         }
         match self {
-            Self::Card(p) => with(p, NOT_CARD, serializer),
-            Self::VirtualAccount(p) => with(p, NOT_VIRTUAL_ACCOUNT, serializer),
-            Self::Transfer(p) => with(p, NOT_TRANSFER, serializer),
-            Self::MobilePhone(p) => with(p, NOT_MOBILE_PHONE, serializer),
-            Self::GiftCertificate(p) => with(p, NOT_GIFT_CERTIFICATE, serializer),
-            Self::EasyPay(p) => with(p, NOT_EASY_PAY, serializer),
-            Self::Other(base) => with(base, NO_METHOD, serializer),
+            Self::Card(p) => with(p, &["card", "discount", "easyPay"], serializer),
+            Self::VirtualAccount(p) => with(p, &["virtualAccount", "secret"], serializer),
+            Self::Transfer(p) => with(p, &["transfer"], serializer),
+            Self::MobilePhone(p) => with(p, &["mobilePhone"], serializer),
+            Self::GiftCertificate(p) => with(p, &["giftCertificate"], serializer),
+            Self::EasyPay(p) => with(p, &["card", "easyPay"], serializer),
+            Self::Other(base) => with(base, &[], serializer),
         }
     }
 }
