@@ -149,6 +149,7 @@ impl Records {
             updated_at: now,
             version: 0,
             cancels: self.seal_cancels(id, summary),
+            stored_cancels: 0,
         };
         match self.store.insert_history(&row).await {
             Ok(()) => {}

@@ -114,6 +114,11 @@ pub struct HistoryRow {
     /// The cancels, oldest first: read with the row, written with it.
     #[sqlx(skip)]
     pub cancels: Vec<CancelRow>,
+    /// How many cancels the table held for the record when it was read (at `version`):
+    /// the rows an update rewrites in place, each by its key (see [`write_cancels`]).
+    /// Zero for a record not stored yet.
+    #[sqlx(skip)]
+    pub stored_cancels: usize,
 }
 
 impl HistoryRow {
@@ -278,6 +283,7 @@ impl Table for HistoryRow {
             reason: row.try_get("cancel_reason")?,
             created_at: row.try_get("cancel_created_at")?,
         });
+        self.stored_cancels = self.cancels.len();
         Ok(())
     }
 }
@@ -435,7 +441,8 @@ impl Store {
         }
         let mut tx = self.db.pool.begin().await?;
         insert.execute(&mut *tx).await?;
-        insert_cancels(&mut tx, row.identity.id, &row.cancels).await?;
+        // Inserts alone (nothing stored yet): each writes its row or fails.
+        write_cancels(&mut tx, row.identity.id, 0, &row.cancels).await?;
         tx.commit().await
     }
 
@@ -448,10 +455,10 @@ impl Store {
         row: &HistoryRow,
         event: Option<&NewEvent>,
     ) -> Result<bool, sqlx::Error> {
-        // Concurrent updates of different payments can deadlock on MariaDB (the gap locks of
-        // the cancels' delete against the others' inserts), and on Galera two nodes updating
-        // one payment conflict at commit; the database then rolls one back whole, so running
-        // it again is safe. Its version check then tells whether it still applies.
+        // On Galera two nodes updating one payment conflict at commit, and the database
+        // rolls one back whole, so running it again is safe; its version check then tells
+        // whether it still applies. (Updates of different payments on one server do not
+        // deadlock: no statement here locks a range, see `write_cancels`.)
         retry_conflicts(|| self.update_history_once(row, event)).await
     }
 
@@ -478,11 +485,13 @@ impl Store {
             return Ok(false);
         }
         let id = row.identity.id;
-        sqlx::query("DELETE FROM payment_history_cancels WHERE payment_history_id = ?")
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
-        insert_cancels(&mut tx, id, &row.cancels).await?;
+        // The version matched, and every change of the cancels bumps it: the table holds
+        // the `stored_cancels` rows read with the record, and the row lock just taken
+        // keeps it so. Should it not (a row missing), the record is taken as changed.
+        if !write_cancels(&mut tx, id, row.stored_cancels, &row.cancels).await? {
+            tx.rollback().await?;
+            return Ok(false);
+        }
         if let Some(event) = event {
             Outbox::append(&mut tx, id, event).await?;
         }
@@ -577,23 +586,51 @@ impl Store {
     }
 }
 
-async fn insert_cancels(
+/// Writes payment `history_id`'s cancels over the `stored` rows the table holds for it, one
+/// row per statement, each named by its whole primary key: rows `0..stored` rewritten in
+/// place, the rest inserted, any stored beyond removed. Answers `false` when a row to
+/// rewrite is missing (the table does not hold what the caller read).
+///
+/// Why by key: on MariaDB (InnoDB, REPEATABLE READ) a statement on a range of the key, such
+/// as deleting all of a payment's cancels to insert them anew, locks the gap after the
+/// range, even an empty one; two transactions on payments whose ids fall in one gap (any
+/// two, while no payment has a cancel) each held the gap and waited to insert into the
+/// other's: a deadlock, rolled back and retried, and under a burst of cancels retried
+/// until a cancel answered 500. A statement on one existing row by its unique key locks
+/// that row alone, and an insert waits only for gap locks, which nothing here takes.
+async fn write_cancels(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     history_id: Uuid,
+    stored: usize,
     cancels: &[CancelRow],
-) -> Result<(), sqlx::Error> {
+) -> Result<bool, sqlx::Error> {
     for (seq, cancel) in cancels.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO payment_history_cancels (payment_history_id, seq, price, reason, created_at) \
-             VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(history_id.to_string())
-        .bind(seq as i64)
-        .bind(cancel.price)
-        .bind(cancel.reason.clone())
-        .bind(cancel.created_at)
-        .execute(&mut **tx)
-        .await?;
+        let statement = if seq < stored {
+            "UPDATE payment_history_cancels SET price = ?, reason = ?, created_at = ? \
+             WHERE payment_history_id = ? AND seq = ?"
+        } else {
+            "INSERT INTO payment_history_cancels (price, reason, created_at, payment_history_id, seq) \
+             VALUES (?, ?, ?, ?, ?)"
+        };
+        let written = sqlx::query(statement)
+            .bind(cancel.price)
+            .bind(cancel.reason.clone())
+            .bind(cancel.created_at)
+            .bind(history_id.to_string())
+            .bind(seq as i64)
+            .execute(&mut **tx)
+            .await?;
+        // Rows matched, not changed, on both databases (sqlx asks MariaDB for found rows).
+        if written.rows_affected() != 1 {
+            return Ok(false);
+        }
     }
-    Ok(())
+    for seq in cancels.len()..stored {
+        sqlx::query("DELETE FROM payment_history_cancels WHERE payment_history_id = ? AND seq = ?")
+            .bind(history_id.to_string())
+            .bind(seq as i64)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(true)
 }
