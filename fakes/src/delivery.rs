@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::http::{HeaderName, HeaderValue, header};
+use futures_util::StreamExt as _;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
@@ -341,25 +342,53 @@ impl Dispatcher {
         }
     }
 
-    /// Attempts every retry that is due on the fake's clock, oldest first.
+    /// Attempts every retry that is due on the fake's clock: the retries about one payment
+    /// at one URL one after another, oldest first, and the others at the same time (up to
+    /// [`MAX_IN_FLIGHT`] at once), so that moving the clock past many failed webhooks of a
+    /// slow endpoint costs about one attempt's wait, not one per webhook.
     pub async fn run_due(&self) {
         loop {
-            let now = self.clock.now_ms();
-            let next = {
-                let mut state = self.lock();
-                match state.retries.first() {
-                    Some(&(at, id)) if at <= now => {
-                        state.retries.remove(&(at, id));
-                        Some(id)
-                    }
-                    _ => None,
-                }
-            };
-            match next {
-                Some(id) => self.attempt(id).await,
-                None => break,
+            let lanes = self.take_due();
+            if lanes.is_empty() {
+                break;
             }
+            futures_util::stream::iter(lanes)
+                .map(|ids| async move {
+                    for id in ids {
+                        self.attempt(id).await;
+                    }
+                })
+                .buffer_unordered(MAX_IN_FLIGHT)
+                .collect::<()>()
+                .await;
         }
+    }
+
+    /// Takes the retries due now off the schedule, in lanes: each lane the retries about one
+    /// subject at one URL, oldest first.
+    fn take_due(&self) -> Vec<Vec<u64>> {
+        let now = self.clock.now_ms();
+        let mut state = self.lock();
+        let mut lanes: Vec<Vec<u64>> = Vec::new();
+        let mut lane_of: HashMap<(String, String), usize> = HashMap::new();
+        while let Some(&(at, id)) = state.retries.first()
+            && at <= now
+        {
+            state.retries.remove(&(at, id));
+            let Some(delivery) = state.deliveries.get(&id) else {
+                continue;
+            };
+            let key = (
+                delivery.outgoing.url.clone(),
+                delivery.outgoing.subject.clone(),
+            );
+            let lane = *lane_of.entry(key).or_insert_with(|| {
+                lanes.push(Vec::new());
+                lanes.len() - 1
+            });
+            lanes[lane].push(id);
+        }
+        lanes
     }
 
     /// How many webhooks wait for their first attempt by the async worker (the ones it is
