@@ -1,10 +1,13 @@
 //! Webhook delivery with retries on the fake's clock.
 //!
 //! A fake hands each webhook to its [`Dispatcher`]. In [`DeliveryMode::Async`] a background
-//! worker makes first attempts in lanes, one lane per URL: an endpoint gets its webhooks one
-//! at a time, in the order they were made, while other endpoints get theirs at the same
-//! time (up to [`MAX_IN_FLIGHT`] attempts at once), so an endpoint that never answers holds
-//! up only its own webhooks. In [`DeliveryMode::Sync`] the request that
+//! worker makes first attempts in lanes: the webhooks about one payment (one subject) go to
+//! an endpoint one at a time, in the order they were made, while the webhooks about other
+//! payments go at the same time, up to [`PER_ENDPOINT`] attempts at once to one endpoint and
+//! [`MAX_IN_FLIGHT`] in all. The PGs post concurrently and say so: Toss's webhook guide has
+//! the merchant order events by their `createdAt`, not by arrival. So an endpoint that never
+//! answers holds up only its own webhooks, and a busy endpoint is not limited to one round
+//! trip at a time. In [`DeliveryMode::Sync`] the request that
 //! caused them waits until the first attempt of each is done, so a test sees the webhook
 //! before it sees the response. A failed attempt (no answer, or a status other than 2xx) is
 //! retried after each delay of the schedule in turn, measured on the fake's clock: moving
@@ -23,6 +26,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::http::{HeaderName, HeaderValue, header};
+use futures_util::StreamExt as _;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
@@ -194,19 +198,40 @@ struct State {
     pending: BTreeSet<u64>,
     /// Pending ones waiting for their first attempt by the async worker, in order.
     first_attempts: BTreeSet<u64>,
-    /// The async worker's lanes, by URL: only URLs with a first attempt waiting or being
-    /// made have one.
-    lanes: HashMap<String, Lane>,
-    /// The oldest waiting id of each lane that has no attempt being made: the first
+    /// The async worker's lanes, by URL: only endpoints with a first attempt waiting or
+    /// being made have one.
+    endpoints: HashMap<String, Endpoint>,
+    /// The oldest ready id of each endpoint with room for another attempt: the first
     /// attempts that may start now, oldest first.
-    ready: BTreeSet<u64>,
+    startable: BTreeSet<u64>,
     /// First attempts being made by the async worker.
     in_flight: usize,
     /// Due retries: (due at, in ms on the fake's clock; id).
     retries: BTreeSet<(i64, u64)>,
 }
 
-/// The first attempts waiting for one URL, and whether one is being made.
+/// The first attempts waiting for one URL, a lane per subject, and how many are being made.
+#[derive(Debug, Default)]
+struct Endpoint {
+    busy: usize,
+    lanes: HashMap<String, Lane>,
+    /// The oldest waiting id of each lane that has no attempt being made: the ones that may
+    /// start once the endpoint has room.
+    ready: BTreeSet<u64>,
+}
+
+impl Endpoint {
+    /// The attempt this endpoint would start next, if it has room for one.
+    fn next(&self) -> Option<u64> {
+        if self.busy < PER_ENDPOINT {
+            self.ready.first().copied()
+        } else {
+            None
+        }
+    }
+}
+
+/// The first attempts waiting about one subject at one URL, and whether one is being made.
 #[derive(Debug, Default)]
 struct Lane {
     waiting: BTreeSet<u64>,
@@ -214,10 +239,14 @@ struct Lane {
 }
 
 /// How many first attempts the async worker makes at once. Each may wait the whole read
-/// timeout (30 s for I'mport) on an endpoint that never answers; this many such endpoints
-/// are needed to hold up the rest, while a burst of webhooks to many endpoints still
-/// does not open a connection each at once.
-pub const MAX_IN_FLIGHT: usize = 32;
+/// timeout (30 s for I'mport) on an endpoint that never answers; a burst of webhooks to many
+/// endpoints still does not open a connection each at once.
+pub const MAX_IN_FLIGHT: usize = 64;
+
+/// How many first attempts go to one endpoint at once: enough that a merchant's server is
+/// not held to one round trip at a time, few enough that [`MAX_IN_FLIGHT`] takes eight
+/// endpoints that never answer before other endpoints wait.
+pub const PER_ENDPOINT: usize = 8;
 
 #[derive(Debug)]
 struct Delivery {
@@ -313,25 +342,53 @@ impl Dispatcher {
         }
     }
 
-    /// Attempts every retry that is due on the fake's clock, oldest first.
+    /// Attempts every retry that is due on the fake's clock: the retries about one payment
+    /// at one URL one after another, oldest first, and the others at the same time (up to
+    /// [`MAX_IN_FLIGHT`] at once), so that moving the clock past many failed webhooks of a
+    /// slow endpoint costs about one attempt's wait, not one per webhook.
     pub async fn run_due(&self) {
         loop {
-            let now = self.clock.now_ms();
-            let next = {
-                let mut state = self.lock();
-                match state.retries.first() {
-                    Some(&(at, id)) if at <= now => {
-                        state.retries.remove(&(at, id));
-                        Some(id)
-                    }
-                    _ => None,
-                }
-            };
-            match next {
-                Some(id) => self.attempt(id).await,
-                None => break,
+            let lanes = self.take_due();
+            if lanes.is_empty() {
+                break;
             }
+            futures_util::stream::iter(lanes)
+                .map(|ids| async move {
+                    for id in ids {
+                        self.attempt(id).await;
+                    }
+                })
+                .buffer_unordered(MAX_IN_FLIGHT)
+                .collect::<()>()
+                .await;
         }
+    }
+
+    /// Takes the retries due now off the schedule, in lanes: each lane the retries about one
+    /// subject at one URL, oldest first.
+    fn take_due(&self) -> Vec<Vec<u64>> {
+        let now = self.clock.now_ms();
+        let mut state = self.lock();
+        let mut lanes: Vec<Vec<u64>> = Vec::new();
+        let mut lane_of: HashMap<(String, String), usize> = HashMap::new();
+        while let Some(&(at, id)) = state.retries.first()
+            && at <= now
+        {
+            state.retries.remove(&(at, id));
+            let Some(delivery) = state.deliveries.get(&id) else {
+                continue;
+            };
+            let key = (
+                delivery.outgoing.url.clone(),
+                delivery.outgoing.subject.clone(),
+            );
+            let lane = *lane_of.entry(key).or_insert_with(|| {
+                lanes.push(Vec::new());
+                lanes.len() - 1
+            });
+            lanes[lane].push(id);
+        }
+        lanes
     }
 
     /// How many webhooks wait for their first attempt by the async worker (the ones it is
@@ -362,22 +419,7 @@ impl Dispatcher {
     /// Forgets every webhook, pending ones included. Ids go on growing, so that an id
     /// still in hand somewhere never names a new webhook.
     pub fn clear(&self) {
-        let mut state = self.lock();
-        let next_id = state.next_id;
-        let in_flight = state.in_flight;
-        // The lanes with an attempt being made stay (empty) until it ends, so that a lane
-        // still has one attempt at a time and the bound on attempts at once still holds.
-        let mut lanes = std::mem::take(&mut state.lanes);
-        lanes.retain(|_, lane| {
-            lane.waiting.clear();
-            lane.busy
-        });
-        *state = State {
-            next_id,
-            lanes,
-            in_flight,
-            ..State::default()
-        };
+        self.lock().clear();
     }
 
     async fn attempt(&self, id: u64) {
@@ -456,6 +498,29 @@ impl Drop for Dispatcher {
 }
 
 impl State {
+    /// Forgets every webhook; see [`Dispatcher::clear`].
+    fn clear(&mut self) {
+        let next_id = self.next_id;
+        let in_flight = self.in_flight;
+        // The lanes with an attempt being made stay (empty) until it ends, so that a lane
+        // still has one attempt at a time and the bounds on attempts at once still hold.
+        let mut endpoints = std::mem::take(&mut self.endpoints);
+        endpoints.retain(|_, endpoint| {
+            endpoint.ready.clear();
+            endpoint.lanes.retain(|_, lane| {
+                lane.waiting.clear();
+                lane.busy
+            });
+            endpoint.busy > 0
+        });
+        *self = State {
+            next_id,
+            endpoints,
+            in_flight,
+            ..State::default()
+        };
+    }
+
     /// Remembers a new webhook, first forgetting the oldest finished one (or, if all are
     /// pending, the oldest pending one) when full.
     fn add(&mut self, outgoing: Outgoing, retries: bool, capacity: usize, queue: bool) -> u64 {
@@ -485,18 +550,47 @@ impl State {
         self.pending.insert(id);
         if queue {
             self.first_attempts.insert(id);
-            let url = &self.deliveries[&id].outgoing.url;
-            let lane = match self.lanes.get_mut(url) {
-                Some(lane) => lane,
-                None => self.lanes.entry(url.clone()).or_default(),
-            };
-            lane.waiting.insert(id);
-            // The newest id is the lane's oldest only when nothing else waits in it.
-            if !lane.busy && lane.waiting.len() == 1 {
-                self.ready.insert(id);
+            let outgoing = self.deliveries[&id].outgoing.clone();
+            if !self.endpoints.contains_key(&outgoing.url) {
+                self.endpoints
+                    .insert(outgoing.url.clone(), Endpoint::default());
             }
+            self.in_endpoint(&outgoing.url, |endpoint| {
+                let lane = match endpoint.lanes.get_mut(&outgoing.subject) {
+                    Some(lane) => lane,
+                    None => endpoint.lanes.entry(outgoing.subject.clone()).or_default(),
+                };
+                lane.waiting.insert(id);
+                // The newest id is the lane's oldest only when nothing else waits in it.
+                if !lane.busy && lane.waiting.len() == 1 {
+                    endpoint.ready.insert(id);
+                }
+            });
         }
         id
+    }
+
+    /// Changes the lanes of the endpoint at `url`, if it has any, keeping `startable` in
+    /// step with what the endpoint would start next, and removing the endpoint once it has
+    /// nothing waiting and nothing being made.
+    fn in_endpoint(&mut self, url: &str, change: impl FnOnce(&mut Endpoint)) {
+        let Some(endpoint) = self.endpoints.get_mut(url) else {
+            return;
+        };
+        let before = endpoint.next();
+        change(endpoint);
+        let after = endpoint.next();
+        if before != after {
+            if let Some(id) = before {
+                self.startable.remove(&id);
+            }
+            if let Some(id) = after {
+                self.startable.insert(id);
+            }
+        }
+        if endpoint.busy == 0 && endpoint.lanes.is_empty() {
+            self.endpoints.remove(url);
+        }
     }
 
     fn forget(&mut self, id: u64) {
@@ -509,55 +603,68 @@ impl State {
         self.finished.remove(&id);
         self.pending.remove(&id);
         if self.first_attempts.remove(&id) {
-            let url = &delivery.outgoing.url;
-            if let Some(lane) = self.lanes.get_mut(url) {
+            let subject = &delivery.outgoing.subject;
+            self.in_endpoint(&delivery.outgoing.url, |endpoint| {
+                let Some(lane) = endpoint.lanes.get_mut(subject) else {
+                    return;
+                };
                 let oldest = lane.waiting.first() == Some(&id);
                 lane.waiting.remove(&id);
                 if oldest && !lane.busy {
-                    self.ready.remove(&id);
+                    endpoint.ready.remove(&id);
                     if let Some(&next) = lane.waiting.first() {
-                        self.ready.insert(next);
+                        endpoint.ready.insert(next);
                     }
                 }
                 if lane.waiting.is_empty() && !lane.busy {
-                    self.lanes.remove(url);
+                    endpoint.lanes.remove(subject);
                 }
-            }
+            });
         }
     }
 
     /// Starts the oldest first attempt that may start now: its lane becomes busy. Nothing
     /// if none may, or if `MAX_IN_FLIGHT` are being made.
-    fn start_first_attempt(&mut self) -> Option<(u64, String)> {
+    fn start_first_attempt(&mut self) -> Option<(u64, Arc<Outgoing>)> {
         if self.in_flight >= MAX_IN_FLIGHT {
             return None;
         }
-        let id = self.ready.pop_first()?;
+        let id = self.startable.pop_first()?;
         self.first_attempts.remove(&id);
-        // A ready id is always remembered and waiting in its lane (`forget` takes it out).
-        let url = self.deliveries.get(&id)?.outgoing.url.clone();
-        let lane = self.lanes.get_mut(&url)?;
-        lane.waiting.remove(&id);
-        lane.busy = true;
+        // A startable id is always remembered and waiting in its lane (`forget` takes it
+        // out).
+        let outgoing = self.deliveries.get(&id)?.outgoing.clone();
+        self.in_endpoint(&outgoing.url, |endpoint| {
+            endpoint.ready.remove(&id);
+            endpoint.busy += 1;
+            if let Some(lane) = endpoint.lanes.get_mut(&outgoing.subject) {
+                lane.waiting.remove(&id);
+                lane.busy = true;
+            }
+        });
         self.in_flight += 1;
-        Some((id, url))
+        Some((id, outgoing))
     }
 
-    /// Ends a first attempt to `url`: the next one of its lane may start, or the lane goes.
-    fn end_first_attempt(&mut self, url: &str) {
+    /// Ends a first attempt of `outgoing`: the next one of its lane may start, or the lane
+    /// goes.
+    fn end_first_attempt(&mut self, outgoing: &Outgoing) {
         self.in_flight = self.in_flight.saturating_sub(1);
-        let Some(lane) = self.lanes.get_mut(url) else {
-            return;
-        };
-        lane.busy = false;
-        match lane.waiting.first() {
-            Some(&next) => {
-                self.ready.insert(next);
+        self.in_endpoint(&outgoing.url, |endpoint| {
+            endpoint.busy = endpoint.busy.saturating_sub(1);
+            let Some(lane) = endpoint.lanes.get_mut(&outgoing.subject) else {
+                return;
+            };
+            lane.busy = false;
+            match lane.waiting.first() {
+                Some(&next) => {
+                    endpoint.ready.insert(next);
+                }
+                None => {
+                    endpoint.lanes.remove(&outgoing.subject);
+                }
             }
-            None => {
-                self.lanes.remove(url);
-            }
-        }
+        });
     }
 
     #[cfg(test)]
@@ -616,14 +723,14 @@ async fn work(dispatcher: Weak<Dispatcher>, wake: Arc<Notify>) {
             };
             loop {
                 let next = dispatcher.lock().start_first_attempt();
-                let Some((id, url)) = next else {
+                let Some((id, outgoing)) = next else {
                     break;
                 };
                 let dispatcher = dispatcher.clone();
                 let wake = wake.clone();
                 tokio::spawn(async move {
                     dispatcher.attempt(id).await;
-                    dispatcher.lock().end_first_attempt(&url);
+                    dispatcher.lock().end_first_attempt(&outgoing);
                     wake.notify_one();
                 });
             }
@@ -733,35 +840,96 @@ mod tests {
     }
 
     fn to(url: &str) -> Outgoing {
+        about(url, "key")
+    }
+
+    fn about(url: &str, subject: &str) -> Outgoing {
         Outgoing {
             url: url.into(),
+            subject: subject.into(),
             ..outgoing()
         }
     }
 
+    fn started(state: &mut State) -> Option<(u64, String, String)> {
+        let (id, outgoing) = state.start_first_attempt()?;
+        Some((id, outgoing.url.clone(), outgoing.subject.clone()))
+    }
+
     #[test]
-    fn lanes_start_one_attempt_per_url_in_order_and_go_when_empty() {
+    fn lanes_start_one_attempt_per_subject_in_order_and_go_when_empty() {
         let mut state = State::default();
-        let a1 = state.add(to("http://a/"), true, 100, true);
-        let a2 = state.add(to("http://a/"), true, 100, true);
-        let b1 = state.add(to("http://b/"), true, 100, true);
-        let a3 = state.add(to("http://a/"), true, 100, true);
-        assert_eq!(state.start_first_attempt(), Some((a1, "http://a/".into())));
-        assert_eq!(state.start_first_attempt(), Some((b1, "http://b/".into())));
+        let a1 = state.add(about("http://a/", "p1"), true, 100, true);
+        let a2 = state.add(about("http://a/", "p1"), true, 100, true);
+        let b1 = state.add(about("http://b/", "p1"), true, 100, true);
+        let a3 = state.add(about("http://a/", "p1"), true, 100, true);
+        let a_other = state.add(about("http://a/", "p2"), true, 100, true);
+        let start = |state: &mut State| started(state).map(|(id, ..)| id);
+        assert_eq!(start(&mut state), Some(a1));
+        assert_eq!(start(&mut state), Some(b1));
         assert_eq!(
-            state.start_first_attempt(),
-            None,
-            "a is busy, b has no more"
+            start(&mut state),
+            Some(a_other),
+            "another payment's webhook to a goes meanwhile"
         );
+        assert_eq!(start(&mut state), None, "p1 at a is busy, b has no more");
         assert_eq!(state.waiting(), 2);
-        state.end_first_attempt("http://b/");
-        assert!(!state.lanes.contains_key("http://b/"), "an empty lane goes");
+        state.end_first_attempt(&about("http://b/", "p1"));
+        assert!(
+            !state.endpoints.contains_key("http://b/"),
+            "an empty endpoint goes"
+        );
+        state.end_first_attempt(&about("http://a/", "p2"));
         state.forget(a2);
-        state.end_first_attempt("http://a/");
-        assert_eq!(state.start_first_attempt(), Some((a3, "http://a/".into())));
-        state.end_first_attempt("http://a/");
-        assert!(state.lanes.is_empty() && state.ready.is_empty());
+        assert_eq!(start(&mut state), None, "a3 waits for a1");
+        state.end_first_attempt(&about("http://a/", "p1"));
+        assert_eq!(start(&mut state), Some(a3));
+        state.end_first_attempt(&about("http://a/", "p1"));
+        assert!(state.endpoints.is_empty() && state.startable.is_empty());
         assert_eq!((state.in_flight, state.waiting()), (0, 0));
+    }
+
+    #[test]
+    fn one_endpoint_gets_at_most_its_bound_of_attempts_at_once() {
+        let mut state = State::default();
+        let ids: Vec<u64> = (0..PER_ENDPOINT + 2)
+            .map(|i| state.add(about("http://a/", &format!("p{i}")), true, 100, true))
+            .collect();
+        let other = state.add(about("http://b/", "p0"), true, 100, true);
+        let mut begun = Vec::new();
+        while let Some((id, ..)) = started(&mut state) {
+            begun.push(id);
+        }
+        let mut expected = ids[..PER_ENDPOINT].to_vec();
+        expected.push(other);
+        assert_eq!(begun, expected, "a's bound reached, b still goes");
+        state.end_first_attempt(&about("http://a/", "p3"));
+        assert_eq!(
+            started(&mut state),
+            Some((
+                ids[PER_ENDPOINT],
+                "http://a/".into(),
+                format!("p{PER_ENDPOINT}")
+            )),
+            "room again: the oldest waiting one"
+        );
+        assert_eq!(started(&mut state), None);
+    }
+
+    #[test]
+    fn clearing_keeps_the_bounds_of_attempts_being_made() {
+        let mut state = State::default();
+        for i in 0..PER_ENDPOINT {
+            state.add(about("http://a/", &format!("p{i}")), true, 100, true);
+        }
+        while started(&mut state).is_some() {}
+        state.add(about("http://a/", "gone"), true, 100, true);
+        state.clear();
+        assert_eq!(state.waiting(), 0);
+        state.add(about("http://a/", "later"), true, 100, true);
+        assert_eq!(started(&mut state), None, "a is still full");
+        state.end_first_attempt(&about("http://a/", "p0"));
+        assert_eq!(started(&mut state).map(|(_, _, s)| s), Some("later".into()));
     }
 
     #[test]
@@ -773,10 +941,10 @@ mod tests {
         for _ in 0..MAX_IN_FLIGHT {
             assert!(state.start_first_attempt().is_some());
         }
-        assert_eq!(state.start_first_attempt(), None);
-        state.end_first_attempt("http://0/");
+        assert!(state.start_first_attempt().is_none());
+        state.end_first_attempt(&to("http://0/"));
         assert_eq!(
-            state.start_first_attempt().map(|(_, url)| url),
+            started(&mut state).map(|(_, url, _)| url),
             Some(format!("http://{MAX_IN_FLIGHT}/"))
         );
     }

@@ -1552,6 +1552,74 @@ async fn failed_deliveries_retry_on_tosss_schedule_as_the_clock_moves() {
     assert_eq!(deliveries[7]["next_attempt_at"], Value::Null);
 }
 
+/// Retries that fall due together are attempted at the same time, one lane per payment as
+/// for first attempts: moving the clock past the failed webhooks of a slow endpoint waits
+/// about one attempt, not one per webhook. The endpoint here first refuses every webhook
+/// (500), then holds each request until all the retries have arrived, or 5 s, and counts
+/// the most it held at once.
+#[tokio::test]
+async fn retries_due_together_are_attempted_at_the_same_time() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    const PAYMENTS: usize = 4;
+    #[derive(Clone)]
+    struct Gate {
+        refusing: Arc<AtomicBool>,
+        arrived: tokio::sync::watch::Sender<usize>,
+        held: Arc<AtomicUsize>,
+        most: Arc<AtomicUsize>,
+    }
+    let gate = Gate {
+        refusing: Arc::new(AtomicBool::new(true)),
+        arrived: tokio::sync::watch::channel(0).0,
+        held: Arc::new(AtomicUsize::new(0)),
+        most: Arc::new(AtomicUsize::new(0)),
+    };
+    let app = axum::Router::new()
+        .fallback(
+            |axum::extract::State(gate): axum::extract::State<Gate>| async move {
+                if gate.refusing.load(Ordering::SeqCst) {
+                    return axum::http::StatusCode::INTERNAL_SERVER_ERROR;
+                }
+                let mut all_in = gate.arrived.subscribe();
+                gate.arrived.send_modify(|n| *n += 1);
+                let now = gate.held.fetch_add(1, Ordering::SeqCst) + 1;
+                gate.most.fetch_max(now, Ordering::SeqCst);
+                let _ = tokio::time::timeout(WAIT, all_in.wait_for(|n| *n >= PAYMENTS)).await;
+                gate.held.fetch_sub(1, Ordering::SeqCst);
+                axum::http::StatusCode::OK
+            },
+        )
+        .with_state(gate.clone());
+    let url = format!("{}/hook", spawn(app).await);
+    let s = start(TossConfig {
+        webhook_url: Some(url),
+        webhook_mode: DeliveryMode::Sync,
+        ..TossConfig::default()
+    })
+    .await;
+    for _ in 0..PAYMENTS {
+        confirmed_card(&s.api).await;
+    }
+    let webhooks = s.internal.get("/internal/webhooks").await;
+    let webhooks = webhooks.ok().as_array().unwrap().clone();
+    assert_eq!(webhooks.len(), PAYMENTS);
+    assert!(webhooks.iter().all(|w| w["state"] == "pending"));
+
+    gate.refusing.store(false, Ordering::SeqCst);
+    // Toss retries a failed webhook 1 minute later.
+    s.fake.advance(chrono::Duration::minutes(2)).await;
+    assert_eq!(gate.most.load(Ordering::SeqCst), PAYMENTS, "all at once");
+    let webhooks = s.internal.get("/internal/webhooks").await;
+    let webhooks = webhooks.ok().as_array().unwrap().clone();
+    assert!(
+        webhooks
+            .iter()
+            .all(|w| w["state"] == "delivered" && w["attempts"] == 2),
+        "{webhooks:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_retry_that_succeeds_stops_the_schedule() {
     let (s, hooks) = start_with_receiver().await;

@@ -7,6 +7,11 @@ use clap::{Args, Parser, Subcommand};
 use payments_api::codec::{SANDBOX_IV, SANDBOX_KEY};
 use payments_api::{BodyCodec, Scheme};
 
+/// The fakes (and, for `serve`, the server) run in this process; see the dependency's note
+/// in the workspace's `Cargo.toml`. The fakes' benches use it too, to measure what runs here.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod fake;
 mod logs;
 mod run;

@@ -12,7 +12,8 @@ use payments_server::db::Db;
 use payments_server::reload;
 use tokio::signal::unix::{SignalKind, signal};
 
-/// See the dependency's note in `Cargo.toml`; the `at` bench measures what it saves.
+/// See the dependency's note in the workspace's `Cargo.toml`; the `at` bench measures what
+/// it saves.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

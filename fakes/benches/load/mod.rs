@@ -25,6 +25,11 @@ use payments_fakes::Fake;
 use payments_fakes::delivery::Dispatcher;
 use tokio::net::{TcpListener, TcpStream};
 
+/// The allocator of the harness binary, which runs the fakes in `harness serve` and
+/// `harness fake`, so that the figures are those of the fakes as users run them.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Set in the environment of the child process that [`receiver`] starts.
 const RECEIVER_CHILD: &str = "PAYMENTS_BENCH_WEBHOOK_RECEIVER";
 
