@@ -134,6 +134,60 @@ async fn notifications_before_creates_all_answer_are_all_claimed_and_never_deadl
     ctx.finish().await;
 }
 
+/// A kept notification's row locked for a while (here by an open transaction, as a claim
+/// or another server's statement holds it) holds up neither the notifications of other
+/// payments nor the pruning: keeping one locks nothing but its own row, and the weekly
+/// pruning only rows older than a week. (Each once took every row of the table, and waited
+/// here until MariaDB gave up, answering the PG 500.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_pending_notification_holds_up_no_other() {
+    let mut ctx = Ctx::start_on(Backend::MariaDb, Database::PrivateMariaDb).await;
+    // A statement waiting for a row lock gives up after one second instead of fifty
+    // (error 1205, not retried), so a wait shows as a failed notification. The private
+    // server is this test's alone; the restart makes the server's connections anew.
+    let pool = sqlx::AnyPool::connect(ctx.config.database_url.expose())
+        .await
+        .unwrap();
+    sqlx::query("SET GLOBAL innodb_lock_wait_timeout = 1")
+        .execute(&pool)
+        .await
+        .unwrap();
+    ctx.restart().await;
+
+    let day = Duration::from_secs(86_400);
+    // One notification that will be a week old, and, two days later, the one held.
+    let stale = ctx.toss_card(&order("stale"), PRICE).await;
+    notify(&ctx.http, &ctx.url, &stale).await.unwrap();
+    ctx.advance(2 * day);
+    let held = ctx.toss_card(&order("held"), PRICE).await;
+    notify(&ctx.http, &ctx.url, &held).await.unwrap();
+    let id: String =
+        sqlx::query_scalar("SELECT id FROM payment_pending_events WHERE vendor_uid = ?")
+            .bind(held.clone())
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let mut holder = pool.begin().await.unwrap();
+    sqlx::query("SELECT id FROM payment_pending_events WHERE id = ? FOR UPDATE")
+        .bind(id)
+        .fetch_one(&mut *holder)
+        .await
+        .unwrap();
+
+    // While it is held: a notification of another payment; then, six days on, one more,
+    // and with it the server prunes the first notification, eight days old, past the held
+    // row, six days old.
+    let other = ctx.toss_card(&order("other"), PRICE).await;
+    assert_eq!(notify(&ctx.http, &ctx.url, &other).await, Ok(()));
+    ctx.advance(6 * day);
+    let later = ctx.toss_card(&order("later"), PRICE).await;
+    assert_eq!(notify(&ctx.http, &ctx.url, &later).await, Ok(()));
+    assert_eq!(kept(&ctx).await, [held, other, later].into());
+    holder.rollback().await.unwrap();
+    pool.close().await;
+    ctx.finish().await;
+}
+
 on_both!(unclaimed_notifications_are_kept_a_week, |ctx| {
     let day = Duration::from_secs(86_400);
     let first = ctx.toss_card(&order("first"), PRICE).await;
