@@ -287,3 +287,55 @@ async fn latest_deadlock(ctx: &Ctx) -> String {
         .map_or(status.len(), |to| from + to);
     status[from..to].to_owned()
 }
+
+/// A database of the previous schema (migrations up to 0006), holding notifications kept by
+/// the previous version, one expired: the server migrates it on start (the index on
+/// `received_at` built over the rows there), and with the next notification the expired
+/// one goes and the rest stay.
+async fn upgraded(backend: Backend) {
+    let provisioned = payments_testkit::provision(&match backend {
+        Backend::Sqlite => Database::Sqlite,
+        Backend::MariaDb => Database::AnyMariaDb,
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let db = payments_server::db::Db::connect(&provisioned.url)
+        .await
+        .unwrap();
+    let migrator = match backend {
+        Backend::Sqlite => &payments_server::db::SQLITE_MIGRATOR,
+        Backend::MariaDb => &payments_server::db::MARIADB_MIGRATOR,
+    };
+    migrator.run_to(6, &db.pool).await.unwrap();
+    let now = chrono::Utc::now().timestamp_millis();
+    for (uid, age_days) in [("expired", 8), ("recent", 1)] {
+        sqlx::query(
+            "INSERT INTO payment_pending_events (id, vendor_code, vendor_uid, received_at) \
+             VALUES (?, 'toss.payments', ?, ?)",
+        )
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(uid)
+        .bind(now - age_days * 86_400_000)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    }
+    db.pool.close().await;
+
+    let ctx = Ctx::start_on(backend, Database::Url(provisioned.url.clone())).await;
+    let key = ctx.toss_card(&order("after-upgrade"), PRICE).await;
+    notify(&ctx.http, &ctx.url, &key).await.unwrap();
+    assert_eq!(kept(&ctx).await, ["recent".to_owned(), key].into());
+    ctx.finish().await;
+    drop(provisioned);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upgraded_sqlite_database_prunes_what_the_previous_version_kept() {
+    upgraded(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upgraded_mariadb_database_prunes_what_the_previous_version_kept() {
+    upgraded(Backend::MariaDb).await;
+}
