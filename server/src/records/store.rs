@@ -13,6 +13,7 @@
 //! columns existed keep the value in the plain column, and are read from there.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use payments_api::payments::{PaymentSource, PaymentVendor, VendorCode};
 use sqlx::any::AnyRow;
@@ -351,11 +352,29 @@ impl Key<'_> {
 pub struct Store {
     db: Db,
     sealer: Arc<Sealer>,
+    /// When (server clock, ms) this process last began pruning the notifications no
+    /// client claimed; `i64::MIN` before the first time.
+    pending_pruned_at: Arc<AtomicI64>,
 }
+
+/// Notifications for payments not stored yet that no client claims within this long are
+/// forgotten.
+const PENDING_RETENTION_MS: i64 = 7 * 86_400_000;
+/// A process prunes them at most this often: keeping a notification is then one INSERT,
+/// and the table holds at most this much beyond the retention.
+const PENDING_PRUNE_EVERY_MS: u64 = 60_000;
+/// At most this many rows go in one statement of the pruning: each statement locks what it
+/// deletes, so a backlog (after a long stop) goes in short statements, each well within
+/// SQLite's limit of bound values.
+const PENDING_PRUNE_BATCH: u64 = 500;
 
 impl Store {
     pub fn new(db: Db, sealer: Arc<Sealer>) -> Self {
-        Self { db, sealer }
+        Self {
+            db,
+            sealer,
+            pending_pruned_at: Arc::new(AtomicI64::new(i64::MIN)),
+        }
     }
 
     /// Whether the database answers a trivial query in time.
@@ -515,20 +534,14 @@ impl Store {
         records(rows, &self.sealer)
     }
 
-    /// Keeps a notification for a payment not stored yet, unless one is kept already.
+    /// Keeps a notification for a payment not stored yet, unless one is kept already; at
+    /// most once a minute also forgets those older than [`PENDING_RETENTION_MS`].
     pub async fn add_pending(
         &self,
         code: VendorCode,
         uid: &str,
         now: i64,
     ) -> Result<(), sqlx::Error> {
-        // Notifications never claimed within a week are forgotten: the table stays small.
-        retry_conflicts(|| {
-            sqlx::query("DELETE FROM payment_pending_events WHERE received_at < ?")
-                .bind(now - 7 * 86_400_000)
-                .execute(&self.db.pool)
-        })
-        .await?;
         let kept = retry_conflicts(|| {
             sqlx::query(
                 "INSERT INTO payment_pending_events (id, vendor_code, vendor_uid, received_at) \
@@ -543,8 +556,67 @@ impl Store {
         .await;
         match kept {
             // One is kept already: at most one per payment, however many arrive.
-            Err(e) if crate::db::is_duplicate(&e) => Ok(()),
-            other => other.map(drop),
+            Err(e) if crate::db::is_duplicate(&e) => {}
+            other => other.map(drop)?,
+        }
+        if self.pending_prune_due(now) {
+            // The notification is kept; pruning is the table's upkeep, and one that failed
+            // is done by the next, a minute later.
+            if let Err(e) = self.prune_pending(now - PENDING_RETENTION_MS).await {
+                tracing::warn!(error = %e, "pruning unclaimed pending notifications failed");
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether this process should prune the pending notifications at `now`: a minute or
+    /// more since it last began to (or the clock was set back as far), and no concurrent
+    /// call took the turn first.
+    fn pending_prune_due(&self, now: i64) -> bool {
+        let last = self.pending_pruned_at.load(Ordering::Relaxed);
+        now.abs_diff(last) >= PENDING_PRUNE_EVERY_MS
+            && self
+                .pending_pruned_at
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+    }
+
+    /// Deletes the pending notifications received before `before`, at most
+    /// [`PENDING_PRUNE_BATCH`] a statement, each named by its id. Why by id: on MariaDB
+    /// (InnoDB, REPEATABLE READ) a `DELETE … WHERE received_at < ?` locks every row it reads
+    /// until it ends, and reads past its range: without an index on `received_at` that is
+    /// every row and gap of the table, which held up every notification kept and claimed
+    /// meanwhile; with one it is still the first row not expired, a notification perhaps
+    /// being claimed at that moment. A read that locks nothing finds the expired rows
+    /// through the index, and a delete of rows by their primary key locks those alone.
+    async fn prune_pending(&self, before: i64) -> Result<(), sqlx::Error> {
+        loop {
+            let expired: Vec<String> = sqlx::query_scalar(trusted(format!(
+                "SELECT id FROM payment_pending_events WHERE received_at < ? \
+                 ORDER BY received_at LIMIT {PENDING_PRUNE_BATCH}"
+            )))
+            .bind(before)
+            .fetch_all(&self.db.pool)
+            .await?;
+            if expired.is_empty() {
+                return Ok(());
+            }
+            let sql = format!(
+                "DELETE FROM payment_pending_events WHERE id IN ({})",
+                vec!["?"; expired.len()].join(", ")
+            );
+            retry_conflicts(|| {
+                let mut delete = sqlx::query(trusted(sql.clone()));
+                for id in &expired {
+                    delete = delete.bind(id.clone());
+                }
+                delete.execute(&self.db.pool)
+            })
+            .await?;
+            // Fewer than a batch: none were left (later rows are not expired).
+            if (expired.len() as u64) < PENDING_PRUNE_BATCH {
+                return Ok(());
+            }
         }
     }
 
