@@ -753,6 +753,65 @@ impl Payment {
         self.cash_receipt = receipt.map(Box::new);
     }
 
+    /// The payment's transactions as `GET /v1/transactions` lists them: its approval once
+    /// approved (a virtual account once paid), then each cancel; as (transactionKey, unix
+    /// seconds). A handful per payment: the list's index is kept from these.
+    pub fn transactions(&self) -> Vec<(u128, i64)> {
+        let approval = self.approved_at.map(|at| (self.transaction_key, at));
+        approval
+            .into_iter()
+            .chain(self.cancels.iter().map(|c| (c.transaction_key, c.at)))
+            .collect()
+    }
+
+    /// The transaction `transaction_key` of this payment, as Toss's Transaction object;
+    /// `None` if the payment has no such transaction (any longer).
+    pub fn render_transaction(
+        &self,
+        payment_key: &str,
+        transaction_key: u128,
+    ) -> Option<TossTransaction> {
+        let (status, amount, at) = if transaction_key == self.transaction_key {
+            (TossPaymentStatus::Done, self.total, self.approved_at?)
+        } else {
+            let index = self
+                .cancels
+                .iter()
+                .position(|c| c.transaction_key == transaction_key)?;
+            let cancel = &self.cancels[index];
+            // The status the payment had once this cancel went through.
+            let cancelled: f64 = self.cancels[..=index].iter().map(|c| c.amount).sum();
+            let status = if cancelled >= self.total {
+                TossPaymentStatus::Canceled
+            } else {
+                TossPaymentStatus::PartialCanceled
+            };
+            (status, cancel.amount, cancel.at)
+        };
+        Some(TossTransaction {
+            m_id: M_ID.to_owned(),
+            transaction_key: format!("{transaction_key:032X}"),
+            payment_key: payment_key.to_owned(),
+            order_id: self.order_id.to_string(),
+            method: self.method_name().to_owned(),
+            customer_key: None,
+            use_escrow: self.escrow,
+            receipt_url: Some(receipt_url(payment_key)),
+            status,
+            transaction_at: kst_time(at),
+            currency: "KRW".to_owned(),
+            amount,
+        })
+    }
+
+    fn method_name(&self) -> &'static str {
+        match self.method {
+            Method::Card(_) => METHOD_CARD,
+            Method::VirtualAccount(_) => METHOD_VIRTUAL_ACCOUNT,
+            Method::EasyPay(_) => METHOD_EASY_PAY,
+        }
+    }
+
     /// The payment as the API answers it.
     pub fn render(&self, payment_key: &str) -> TossPayment {
         // Korean VAT is 10% of the supplied value: amount = supplied × 1.1 (+ tax-free part).
@@ -781,12 +840,7 @@ impl Payment {
                 .collect()
         });
         let base = TossPaymentBase {
-            method: match self.method {
-                Method::Card(_) => METHOD_CARD,
-                Method::VirtualAccount(_) => METHOD_VIRTUAL_ACCOUNT,
-                Method::EasyPay(_) => METHOD_EASY_PAY,
-            }
-            .to_owned(),
+            method: self.method_name().to_owned(),
             kind: self.kind,
             status: self.status,
             m_id: M_ID.to_owned(),
