@@ -2870,3 +2870,38 @@ async fn cash_receipts_are_listed_by_day_a_page_at_a_time() {
         assert_eq!(s.api.get(bad).await.error(400), "INVALID_REQUEST", "{bad}");
     }
 }
+
+// Toss's guide 결제 승인 및 취소 기록 조회하기: a virtual account's approval is its
+// deposit. A deposit taken back (the fake's control) takes its transaction off the list,
+// and a new deposit lists a new one.
+#[tokio::test]
+async fn a_virtual_accounts_transaction_follows_its_deposit() {
+    let s = start_default().await;
+    let account = s
+        .api
+        .post("/v1/virtual-accounts", virtual_account(&order(), 7000))
+        .await;
+    let key = key_of(account.ok());
+    let (start, end) = ("2000-01-01T00:00:00", "2999-12-31T23:59:59");
+    assert_eq!(transactions(&s.api, start, end, "").await.ok(), &json!([]));
+    let deposit = format!("/internal/{key}/deposit");
+    s.api.put(&deposit, None).await.ok();
+    let listed = transactions(&s.api, start, end, "").await;
+    let listed = listed.ok().as_array().unwrap().clone();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["method"], "가상계좌");
+    assert_eq!(listed[0]["status"], "DONE");
+    assert_eq!(listed[0]["amount"], 7000);
+    s.api.delete(&deposit).await.ok();
+    assert_eq!(transactions(&s.api, start, end, "").await.ok(), &json!([]));
+    s.api.put(&deposit, None).await.ok();
+    assert_eq!(
+        transactions(&s.api, start, end, "")
+            .await
+            .ok()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}

@@ -24,10 +24,13 @@ pub const DEFAULT_LIMIT: usize = 100;
 /// sequence number that orders entries of the same second as they were made.
 type Position = (i64, u64);
 
+/// A transaction in the index: its key, its payment's key, its slot in the payment.
+type Indexed = (u128, Box<str>, u32);
+
 /// A merchant's transactions in time order, and where each one sits by its key.
 #[derive(Debug, Default)]
 pub struct TransactionIndex {
-    by_time: BTreeMap<Position, (u128, Box<str>)>,
+    by_time: BTreeMap<Position, Indexed>,
     by_key: HashMap<u128, Position>,
     next: u64,
 }
@@ -35,16 +38,34 @@ pub struct TransactionIndex {
 impl TransactionIndex {
     /// Brings the index of `payment_key` from its transactions `before` a change to those
     /// `after` it (as [`super::Payment::transactions`] answers them).
-    pub fn sync(&mut self, payment_key: &str, before: &[(u128, i64)], after: &[(u128, i64)]) {
+    pub fn sync(
+        &mut self,
+        payment_key: &str,
+        before: &[(u128, i64, u32)],
+        after: &[(u128, i64, u32)],
+    ) {
+        // A change mostly appends (an approval, a cancel): then only the new ones are
+        // looked at, whatever the number of cancels before.
+        if let Some(added) = after.strip_prefix(before) {
+            for new in added {
+                self.add(payment_key, new);
+            }
+            return;
+        }
         for gone in before.iter().filter(|t| !after.contains(t)) {
             self.remove(gone.0);
         }
         for new in after.iter().filter(|t| !before.contains(t)) {
-            let position = (new.1, self.next);
-            self.next += 1;
-            self.by_time.insert(position, (new.0, payment_key.into()));
-            self.by_key.insert(new.0, position);
+            self.add(payment_key, new);
         }
+    }
+
+    fn add(&mut self, payment_key: &str, &(key, at, slot): &(u128, i64, u32)) {
+        let position = (at, self.next);
+        self.next += 1;
+        self.by_time
+            .insert(position, (key, payment_key.into(), slot));
+        self.by_key.insert(key, position);
     }
 
     /// Drops a transaction, whose payment the store let go.
@@ -177,11 +198,11 @@ impl MerchantData {
             .transactions
             .by_time
             .range((from, to))
-            .filter_map(|(_, (key, payment_key))| {
+            .filter_map(|(_, (key, payment_key, slot))| {
                 // A payment past its TTL reads as gone before the store purges it.
                 self.payments
                     .get(payment_key, now_ms)?
-                    .render_transaction(payment_key, *key)
+                    .render_transaction(payment_key, *key, *slot)
             })
             .take(limit)
             .collect();

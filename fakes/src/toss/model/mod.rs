@@ -129,7 +129,7 @@ impl MerchantData {
         let expiry = payment.due_at_ms();
         let transactions = payment.transactions();
         for (evicted_key, evicted) in self.payments.insert(key.clone(), payment, now_ms) {
-            for (transaction_key, _) in evicted.transactions() {
+            for (transaction_key, _, _) in evicted.transactions() {
                 self.transactions.remove(transaction_key);
             }
             let order_id = evicted.order_id();

@@ -755,38 +755,50 @@ impl Payment {
 
     /// The payment's transactions as `GET /v1/transactions` lists them: its approval once
     /// approved (a virtual account once paid), then each cancel; as (transactionKey, unix
-    /// seconds). A handful per payment: the list's index is kept from these.
-    pub fn transactions(&self) -> Vec<(u128, i64)> {
-        let approval = self.approved_at.map(|at| (self.transaction_key, at));
+    /// seconds, slot), the slot 0 for the approval and `n` for the `n`th cancel, so that
+    /// rendering one finds it at once. A handful per payment: the list's index is kept
+    /// from these.
+    pub fn transactions(&self) -> Vec<(u128, i64, u32)> {
+        let approval = self.approved_at.map(|at| (self.transaction_key, at, 0));
         approval
             .into_iter()
-            .chain(self.cancels.iter().map(|c| (c.transaction_key, c.at)))
+            .chain(
+                self.cancels
+                    .iter()
+                    .zip(1..)
+                    .map(|(c, slot)| (c.transaction_key, c.at, slot)),
+            )
             .collect()
     }
 
-    /// The transaction `transaction_key` of this payment, as Toss's Transaction object;
-    /// `None` if the payment has no such transaction (any longer).
+    /// The transaction `transaction_key` in `slot` (as [`Self::transactions`] gives them)
+    /// of this payment, as Toss's Transaction object; `None` if the payment has no such
+    /// transaction (any longer).
     pub fn render_transaction(
         &self,
         payment_key: &str,
         transaction_key: u128,
+        slot: u32,
     ) -> Option<TossTransaction> {
-        let (status, amount, at) = if transaction_key == self.transaction_key {
-            (TossPaymentStatus::Done, self.total, self.approved_at?)
-        } else {
-            let index = self
-                .cancels
-                .iter()
-                .position(|c| c.transaction_key == transaction_key)?;
-            let cancel = &self.cancels[index];
-            // The status the payment had once this cancel went through.
-            let cancelled: f64 = self.cancels[..=index].iter().map(|c| c.amount).sum();
-            let status = if cancelled >= self.total {
-                TossPaymentStatus::Canceled
-            } else {
-                TossPaymentStatus::PartialCanceled
-            };
-            (status, cancel.amount, cancel.at)
+        let (status, amount, at) = match slot.checked_sub(1) {
+            None if transaction_key == self.transaction_key => {
+                (TossPaymentStatus::Done, self.total, self.approved_at?)
+            }
+            None => return None,
+            Some(index) => {
+                let cancel = self
+                    .cancels
+                    .get(usize::try_from(index).ok()?)
+                    .filter(|c| c.transaction_key == transaction_key)?;
+                // The status the payment had once this cancel went through: nothing left
+                // to cancel is `CANCELED`.
+                let status = if cancel.refundable > 0.0 {
+                    TossPaymentStatus::PartialCanceled
+                } else {
+                    TossPaymentStatus::Canceled
+                };
+                (status, cancel.amount, cancel.at)
+            }
         };
         Some(TossTransaction {
             m_id: M_ID.to_owned(),
