@@ -238,3 +238,59 @@ impl MerchantData {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listed(index: &TransactionIndex) -> Vec<(u128, i64)> {
+        index.by_time.iter().map(|(p, t)| (t.0, p.0)).collect()
+    }
+
+    #[test]
+    fn sync_follows_appends_removals_and_changed_times() {
+        let mut index = TransactionIndex::default();
+        index.sync("p", &[], &[(1, 10, 0)]);
+        index.sync("p", &[(1, 10, 0)], &[(1, 10, 0), (2, 12, 1)]);
+        assert_eq!(listed(&index), [(1, 10), (2, 12)]);
+        // The approval taken back, then made again later: it moves to its new time.
+        index.sync("q", &[], &[(3, 11, 0)]);
+        index.sync("q", &[(3, 11, 0)], &[]);
+        assert_eq!(listed(&index), [(1, 10), (2, 12)]);
+        index.sync("q", &[], &[(3, 20, 0)]);
+        assert_eq!(listed(&index), [(1, 10), (2, 12), (3, 20)]);
+        index.sync("p", &[(1, 10, 0), (2, 12, 1)], &[(1, 15, 0), (2, 12, 1)]);
+        assert_eq!(listed(&index), [(2, 12), (1, 15), (3, 20)]);
+        index.remove(2);
+        index.remove(2);
+        assert_eq!(listed(&index), [(1, 15), (3, 20)]);
+        assert_eq!(index.by_key.len(), 2);
+    }
+
+    #[test]
+    fn parameters_take_tosss_forms_only() {
+        assert_eq!(
+            parse_date_time("startDate", Some("1970-01-01T09:00:01")),
+            Ok(1)
+        );
+        assert_eq!(
+            parse_date_time("startDate", Some("1970-01-01T09:00:01.500")),
+            Ok(1)
+        );
+        for bad in [
+            None,
+            Some(""),
+            Some("1970-01-01"),
+            Some("1970-01-01 09:00:00"),
+        ] {
+            assert!(parse_date_time("startDate", bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_limit(None), Ok(DEFAULT_LIMIT));
+        assert_eq!(parse_limit(Some("10000")), Ok(MAX_LIMIT));
+        for bad in ["0", "10001", "-1", "", "1.5"] {
+            assert!(parse_limit(Some(bad)).is_err(), "{bad}");
+        }
+        assert!(parse_date("requestDate", Some("2024-02-29")).is_ok());
+        assert!(parse_date("requestDate", Some("2023-02-29")).is_err());
+    }
+}
