@@ -159,6 +159,41 @@ pub struct TossCashReceiptHistory {
     pub requested_at: DateTime<FixedOffset>,
 }
 
+/// One transaction of `GET /v1/transactions` (Toss's Transaction object): a payment's
+/// approval, or one of its cancels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TossTransaction {
+    pub m_id: String,
+    pub transaction_key: String,
+    pub payment_key: String,
+    pub order_id: String,
+    /// The payment's method in Korean, as in the payment.
+    pub method: String,
+    pub customer_key: Option<String>,
+    pub use_escrow: bool,
+    pub receipt_url: Option<String>,
+    /// `DONE` for an approval, `CANCELED` or `PARTIAL_CANCELED` for a cancel.
+    pub status: TossPaymentStatus,
+    #[serde(with = "offset_date_time")]
+    pub transaction_at: DateTime<FixedOffset>,
+    pub currency: String,
+    /// What the transaction moved: the approved amount, or the cancelled amount.
+    #[serde(with = "amount")]
+    pub amount: f64,
+}
+
+/// A page of `GET /v1/cash-receipts`: a day's cash-receipt issues and cancels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TossCashReceiptPage {
+    /// Whether a page follows; ask for it with `cursor=lastCursor`.
+    pub has_next: bool,
+    /// The cursor of the page's last entry; `null` on an empty page.
+    pub last_cursor: Option<u64>,
+    pub data: Vec<TossCashReceiptHistory>,
+}
+
 /// The `method` of a card payment.
 pub const METHOD_CARD: &str = "카드";
 /// The `method` of a virtual-account payment.

@@ -162,6 +162,78 @@ async fn virtual_accounts_leave_no_timer_behind_once_gone_or_paid() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lists_indexes_let_go_of_what_the_stores_let_go() {
+    let _one = SERIAL.lock().await;
+    let fake = FakeToss::new(TossConfig {
+        capacity: 50,
+        ..small_journal_toss()
+    });
+    let api = Api::new(&spawn(fake.router()).await, Some(KEY));
+    // Each payment makes two transactions (its approval, a partial cancel) and its cash
+    // receipt two list entries (the issue, the cancel).
+    let pay = |i: usize| {
+        let api = api.clone();
+        async move {
+            let order_id = format!("list-{i}");
+            let payment = api
+                .post(
+                    "/v1/payments/key-in",
+                    json!({"cardNumber": "4330123412341234", "cardExpirationYear": "49",
+                           "cardExpirationMonth": "12", "amount": 2000, "orderId": order_id}),
+                )
+                .await;
+            let key = payment.ok()["paymentKey"].as_str().unwrap().to_owned();
+            // Under load the store may have let the payment go already: 404 then.
+            let cancel = api
+                .post(
+                    &format!("/v1/payments/{key}/cancel"),
+                    json!({"cancelReason": "x", "cancelAmount": 1000}),
+                )
+                .await;
+            assert!(matches!(cancel.status, 200 | 404), "{}", cancel.body);
+            let receipt = api
+                .post(
+                    "/v1/cash-receipts",
+                    json!({"type": "소득공제", "paymentKey": key, "orderId": order_id,
+                           "orderName": "x", "registrationNumber": "01012345678",
+                           "amount": 1000}),
+                )
+                .await;
+            if let Some(receipt_key) = receipt.body["receiptKey"].as_str() {
+                let path = format!("/v1/cash-receipts/{receipt_key}/cancel");
+                let cancel = api.post(&path, json!({})).await;
+                assert!(matches!(cancel.status, 200 | 404), "{}", cancel.body);
+            }
+        }
+    };
+    each(0..500, pay).await;
+    let before = live();
+    each(500..6_500, pay).await;
+    let grown = live() - before;
+    assert!(
+        grown < 128 << 10,
+        "6,000 payments in a store of 50 grew the fake by {} KB",
+        grown >> 10
+    );
+    // The lists show what the stores keep, no more.
+    let listed = api
+        .get("/v1/transactions?startDate=2000-01-01T00:00:00&endDate=2999-12-31T23:59:59&limit=10000")
+        .await;
+    let listed = listed.ok().as_array().unwrap().len();
+    assert!((1..=100).contains(&listed), "{listed} transactions listed");
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono::FixedOffset::east_opt(9 * 3600).unwrap())
+        .date_naive();
+    let receipts = api
+        .get(&format!(
+            "/v1/cash-receipts?requestDate={today}&limit=10000"
+        ))
+        .await;
+    let receipts = receipts.ok()["data"].as_array().unwrap().len();
+    assert!(receipts <= 100, "{receipts} cash-receipt entries listed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn iamport_deadlines_and_schedules_leave_no_timer_behind() {
     let _one = SERIAL.lock().await;
     let fake = FakeIamport::new(IamportConfig {

@@ -216,6 +216,20 @@ async fn toss_answers_are_captured() {
         ),
     )
     .await;
+    // The list routes, which the SDK does not model (the check reports them so).
+    let transactions = r
+        .call(
+            "GET",
+            "/v1/transactions?startDate=2000-01-01T00:00:00&endDate=2999-12-31T23:59:59",
+            None,
+        )
+        .await;
+    assert!(transactions.as_array().unwrap().len() > 5);
+    let day = receipt["approvedAt"].as_str().unwrap()[..10].to_owned();
+    let receipts = r
+        .call("GET", &format!("/v1/cash-receipts?requestDate={day}"), None)
+        .await;
+    assert_eq!(receipts["data"].as_array().unwrap().len(), 2);
     assert!(r.captures.len() > 15);
     r.write();
 }

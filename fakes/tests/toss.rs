@@ -2552,3 +2552,356 @@ async fn easy_pay_payments_come_through_the_window_and_confirm_like_cards() {
     assert_eq!(aborted.ok()["status"], "ABORTED");
     assert_eq!(aborted.body["failure"]["code"], "REJECT_CARD_COMPANY");
 }
+
+/// `GET /v1/transactions` between two times (`yyyy-MM-ddTHH:mm:ss`), with more parameters.
+async fn transactions(api: &Api, start: &str, end: &str, more: &str) -> Answer {
+    api.get(&format!(
+        "/v1/transactions?startDate={start}&endDate={end}{more}"
+    ))
+    .await
+}
+
+/// A transaction's time in the query's form (`yyyy-MM-ddTHH:mm:ss`, KST) moved by `days`.
+fn query_time(transaction: &Value, days: i64, time: &str) -> String {
+    let at = chrono::DateTime::parse_from_rfc3339(transaction["transactionAt"].as_str().unwrap())
+        .unwrap();
+    format!(
+        "{}T{time}",
+        (at + chrono::Duration::days(days)).date_naive()
+    )
+}
+
+fn keys(list: &Value) -> Vec<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["transactionKey"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+// Toss's API reference, 거래 조회 (`GET /v1/transactions`), and its guide 결제 승인 및 취소
+// 기록 조회하기: each approval and each cancel of a payment is one transaction, listed by
+// `transactionAt` between `startDate` and `endDate` (`endDate` taken to its whole second),
+// paged with `startingAfter` (a transactionKey) and `limit`.
+#[tokio::test]
+async fn transactions_list_approvals_and_cancels_in_time_order() {
+    // Records live a week here: the clock moves a day.
+    let s = start(TossConfig {
+        ttl: Duration::from_secs(7 * 24 * 3600),
+        ..TossConfig::default()
+    })
+    .await;
+    let first = paid_card(&s.api, 10_000).await;
+    let second = paid_card(&s.api, 20_000).await;
+    let second_key = key_of(&second);
+    let cancel = format!("/v1/payments/{second_key}/cancel");
+    let partly = s
+        .api
+        .post(
+            &cancel,
+            json!({"cancelReason": "일부 반품", "cancelAmount": 5000}),
+        )
+        .await;
+    let partly = partly.ok().clone();
+    // Payments not approved make no transaction: one waiting for approval, an unpaid
+    // virtual account.
+    s.api
+        .post("/v1/payments/key-in", key_in(&order(), 3000, false))
+        .await
+        .ok();
+    s.api
+        .post("/v1/virtual-accounts", virtual_account(&order(), 4000))
+        .await
+        .ok();
+    s.fake.advance(chrono::Duration::days(1)).await;
+    let fully = s
+        .api
+        .post(&cancel, json!({"cancelReason": "전부 반품"}))
+        .await
+        .ok()
+        .clone();
+
+    let all = transactions(&s.api, "2000-01-01T00:00:00", "2999-12-31T23:59:59", "").await;
+    let list = all.ok().as_array().unwrap().clone();
+    let summary: Vec<_> = list
+        .iter()
+        .map(|t| {
+            (
+                t["paymentKey"].as_str().unwrap().to_owned(),
+                t["status"].as_str().unwrap().to_owned(),
+                t["amount"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    let first_key = key_of(&first);
+    assert_eq!(
+        summary,
+        [
+            (first_key.clone(), "DONE".to_owned(), 10_000.0),
+            (second_key.clone(), "DONE".to_owned(), 20_000.0),
+            (second_key.clone(), "PARTIAL_CANCELED".to_owned(), 5000.0),
+            (second_key.clone(), "CANCELED".to_owned(), 15_000.0),
+        ]
+    );
+    assert_eq!(
+        keys(all.ok()),
+        [
+            first["transactionKey"].as_str().unwrap(),
+            second["transactionKey"].as_str().unwrap(),
+            partly["cancels"][0]["transactionKey"].as_str().unwrap(),
+            fully["cancels"][1]["transactionKey"].as_str().unwrap(),
+        ]
+    );
+    // Toss's Transaction object, field by field.
+    let approval = &list[0];
+    assert_eq!(approval["mId"], first["mId"]);
+    assert_eq!(approval["orderId"], first["orderId"]);
+    assert_eq!(approval["method"], "카드");
+    assert_eq!(approval["currency"], "KRW");
+    assert_eq!(approval["useEscrow"], false);
+    assert_eq!(approval["customerKey"], Value::Null);
+    assert_eq!(approval["receiptUrl"], first["receipt"]["url"]);
+    assert_eq!(approval["transactionAt"], first["approvedAt"]);
+    assert_eq!(list[3]["transactionAt"], fully["cancels"][1]["canceledAt"]);
+
+    // The day of the first three, and the next day, apart.
+    let day_start = query_time(&list[0], 0, "00:00:00");
+    let day_end = query_time(&list[0], 0, "23:59:59");
+    let next_start = query_time(&list[0], 1, "00:00:00");
+    let next_end = query_time(&list[0], 1, "23:59:59");
+    let day = transactions(&s.api, &day_start, &day_end, "").await;
+    assert_eq!(keys(day.ok()), keys(all.ok())[..3]);
+    let next = transactions(&s.api, &next_start, &next_end, "").await;
+    assert_eq!(keys(next.ok()), keys(all.ok())[3..]);
+    // Both ends are included, to the second.
+    let at = list[0]["transactionAt"].as_str().unwrap()[..19].to_owned();
+    let exact = transactions(&s.api, &at, &at, "").await;
+    assert_eq!(keys(exact.ok())[0], keys(all.ok())[0]);
+
+    // Page by page, one at a time: every transaction once, in order, then an empty page.
+    let mut walked = Vec::new();
+    let mut after = String::new();
+    loop {
+        let page = transactions(&s.api, &day_start, &next_end, &format!("&limit=1{after}")).await;
+        let page = keys(page.ok());
+        assert!(page.len() <= 1);
+        let Some(last) = page.last() else { break };
+        after = format!("&startingAfter={last}");
+        walked.extend(page);
+    }
+    assert_eq!(walked, keys(all.ok()));
+    let two = transactions(&s.api, &day_start, &next_end, "&limit=2").await;
+    assert_eq!(keys(two.ok()), keys(all.ok())[..2]);
+    let rest = format!("&limit=2&startingAfter={}", keys(all.ok())[1]);
+    let rest = transactions(&s.api, &day_start, &next_end, &rest).await;
+    assert_eq!(keys(rest.ok()), keys(all.ok())[2..]);
+}
+
+// Toss's API reference, 거래 조회: only the secret key's merchant's transactions; the
+// dates in `yyyy-MM-ddTHH:mm:ss`; `limit` at most 10,000; a `startingAfter` that is no
+// transaction's key is `INVALID_TRANSACTION_KEY` (as Toss answers it, 400).
+#[tokio::test]
+async fn transactions_are_the_merchants_own_and_refuse_bad_parameters() {
+    let s = start_default().await;
+    let mine = paid_card(&s.api, 1000).await;
+    let (start, end) = ("2000-01-01T00:00:00", "2999-12-31T23:59:59");
+    let other = s.api.as_merchant("test_sk_someone_else");
+    assert_eq!(transactions(&other, start, end, "").await.ok(), &json!([]));
+    let after_mine = format!(
+        "&startingAfter={}",
+        mine["transactionKey"].as_str().unwrap()
+    );
+    assert_eq!(
+        transactions(&other, start, end, &after_mine)
+            .await
+            .error(400),
+        "INVALID_TRANSACTION_KEY"
+    );
+    assert_eq!(
+        transactions(&s.api, start, end, &after_mine).await.ok(),
+        &json!([])
+    );
+
+    for bad in [
+        "/v1/transactions",
+        "/v1/transactions?startDate=2024-01-01T00:00:00",
+        "/v1/transactions?endDate=2024-01-01T00:00:00",
+        "/v1/transactions?startDate=2024-01-01&endDate=2024-01-02",
+        "/v1/transactions?startDate=2024-13-01T00:00:00&endDate=2024-12-01T00:00:00",
+        "/v1/transactions?startDate=2024-01-02T00:00:00&endDate=2024-01-01T00:00:00",
+        "/v1/transactions?startDate=2024-01-01T00:00:00&endDate=2024-01-02T00:00:00&limit=0",
+        "/v1/transactions?startDate=2024-01-01T00:00:00&endDate=2024-01-02T00:00:00&limit=10001",
+        "/v1/transactions?startDate=2024-01-01T00:00:00&endDate=2024-01-02T00:00:00&limit=x",
+    ] {
+        let answer = s.api.get(bad).await;
+        assert_eq!(answer.error(400), "INVALID_REQUEST", "{bad}");
+    }
+    for bad in ["nothing", "0", &"F".repeat(32), &"9".repeat(40)] {
+        let answer = transactions(&s.api, start, end, &format!("&startingAfter={bad}")).await;
+        assert_eq!(answer.error(400), "INVALID_TRANSACTION_KEY", "{bad}");
+    }
+    // The largest page is allowed.
+    let most = transactions(&s.api, start, end, "&limit=10000").await;
+    assert_eq!(most.ok().as_array().unwrap().len(), 1);
+}
+
+// Toss's API reference, 현금영수증 조회 (`GET /v1/cash-receipts`): the cash receipts of a
+// `requestDate` (yyyy-MM-dd), `{hasNext, lastCursor, data}`, paged with `cursor` (the
+// previous page's `lastCursor`) and `limit`; an issue is `CONFIRM`, its cancel `CANCEL`.
+#[tokio::test]
+async fn cash_receipts_are_listed_by_day_a_page_at_a_time() {
+    // Records live a week here: the clock moves a day.
+    let s = start(TossConfig {
+        ttl: Duration::from_secs(7 * 24 * 3600),
+        ..TossConfig::default()
+    })
+    .await;
+    let mut receipts = Vec::new();
+    for amount in [1000, 2000, 3000] {
+        let payment = paid_card(&s.api, amount).await;
+        let issued = s
+            .api
+            .post(
+                "/v1/cash-receipts",
+                json!({"type": "소득공제", "paymentKey": key_of(&payment),
+                       "orderId": payment["orderId"], "orderName": "토스 티셔츠",
+                       "registrationNumber": "01012345678", "amount": amount}),
+            )
+            .await;
+        receipts.push(issued.ok().clone());
+    }
+    let key = |r: &Value| r["receiptKey"].as_str().unwrap().to_owned();
+    let day = receipts[0]["approvedAt"].as_str().unwrap()[..10].to_owned();
+    s.fake.advance(chrono::Duration::days(1)).await;
+    let cancelled = s
+        .api
+        .post(
+            &format!("/v1/cash-receipts/{}/cancel", key(&receipts[1])),
+            json!({}),
+        )
+        .await
+        .ok()
+        .clone();
+    let next_day = cancelled["canceledAt"].as_str().unwrap()[..10].to_owned();
+
+    let all = s
+        .api
+        .get(&format!("/v1/cash-receipts?requestDate={day}"))
+        .await;
+    let all = all.ok();
+    assert_eq!(all["hasNext"], false);
+    let data = all["data"].as_array().unwrap();
+    let listed: Vec<_> = data
+        .iter()
+        .map(|r| {
+            (
+                r["receiptKey"].as_str().unwrap().to_owned(),
+                r["amount"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (key(&receipts[0]), 1000.0),
+            (key(&receipts[1]), 2000.0),
+            (key(&receipts[2]), 3000.0)
+        ]
+    );
+    for (entry, receipt) in data.iter().zip(&receipts) {
+        assert_eq!(entry["transactionType"], "CONFIRM");
+        assert_eq!(entry["issueStatus"], "COMPLETED");
+        assert_eq!(entry["issueNumber"], receipt["approvalNumber"]);
+        assert_eq!(entry["orderId"], receipt["orderId"]);
+        assert_eq!(entry["requestedAt"], receipt["approvedAt"]);
+    }
+
+    // The cancel is listed on its own day.
+    let next = s
+        .api
+        .get(&format!("/v1/cash-receipts?requestDate={next_day}"))
+        .await;
+    let next = next.ok();
+    assert_eq!(next["data"].as_array().unwrap().len(), 1);
+    assert_eq!(next["data"][0]["receiptKey"], key(&receipts[1]).as_str());
+    assert_eq!(next["data"][0]["transactionType"], "CANCEL");
+    assert_eq!(next["data"][0]["requestedAt"], cancelled["canceledAt"]);
+
+    // Two at a time: the first page says more follow, the cursor gets the rest.
+    let first = s
+        .api
+        .get(&format!("/v1/cash-receipts?requestDate={day}&limit=2"))
+        .await
+        .ok()
+        .clone();
+    assert_eq!(first["hasNext"], true);
+    assert_eq!(first["data"].as_array().unwrap().len(), 2);
+    let cursor = first["lastCursor"].as_u64().unwrap();
+    let second = s
+        .api
+        .get(&format!(
+            "/v1/cash-receipts?requestDate={day}&limit=2&cursor={cursor}"
+        ))
+        .await
+        .ok()
+        .clone();
+    assert_eq!(second["hasNext"], false);
+    let mut walked: Vec<_> = first["data"].as_array().unwrap().clone();
+    walked.extend(second["data"].as_array().unwrap().iter().cloned());
+    assert_eq!(&walked, data);
+
+    // Another merchant, an empty day, bad parameters.
+    let other = s.api.as_merchant("test_sk_someone_else");
+    let theirs = other
+        .get(&format!("/v1/cash-receipts?requestDate={day}"))
+        .await;
+    assert_eq!(
+        theirs.ok(),
+        &json!({"hasNext": false, "lastCursor": null, "data": []})
+    );
+    for bad in [
+        "/v1/cash-receipts",
+        "/v1/cash-receipts?requestDate=2024-01-01T00:00:00",
+        "/v1/cash-receipts?requestDate=20240101",
+        "/v1/cash-receipts?requestDate=2024-01-01&limit=0",
+        "/v1/cash-receipts?requestDate=2024-01-01&limit=10001",
+        "/v1/cash-receipts?requestDate=2024-01-01&cursor=x",
+    ] {
+        assert_eq!(s.api.get(bad).await.error(400), "INVALID_REQUEST", "{bad}");
+    }
+}
+
+// Toss's guide 결제 승인 및 취소 기록 조회하기: a virtual account's approval is its
+// deposit. A deposit taken back (the fake's control) takes its transaction off the list,
+// and a new deposit lists a new one.
+#[tokio::test]
+async fn a_virtual_accounts_transaction_follows_its_deposit() {
+    let s = start_default().await;
+    let account = s
+        .api
+        .post("/v1/virtual-accounts", virtual_account(&order(), 7000))
+        .await;
+    let key = key_of(account.ok());
+    let (start, end) = ("2000-01-01T00:00:00", "2999-12-31T23:59:59");
+    assert_eq!(transactions(&s.api, start, end, "").await.ok(), &json!([]));
+    let deposit = format!("/internal/{key}/deposit");
+    s.api.put(&deposit, None).await.ok();
+    let listed = transactions(&s.api, start, end, "").await;
+    let listed = listed.ok().as_array().unwrap().clone();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["method"], "가상계좌");
+    assert_eq!(listed[0]["status"], "DONE");
+    assert_eq!(listed[0]["amount"], 7000);
+    s.api.delete(&deposit).await.ok();
+    assert_eq!(transactions(&s.api, start, end, "").await.ok(), &json!([]));
+    s.api.put(&deposit, None).await.ok();
+    assert_eq!(
+        transactions(&s.api, start, end, "")
+            .await
+            .ok()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}

@@ -168,6 +168,7 @@ fn message_for(code: &str) -> &'static str {
             "내부 시스템 처리 작업이 실패했습니다. 잠시 후 다시 시도해주세요."
         }
         "INVALID_REQUEST" => "잘못된 요청입니다.",
+        "INVALID_TRANSACTION_KEY" => "잘못된 페이징 키 입니다.",
         _ => "테스트 코드로 재현한 오류입니다.",
     }
 }

@@ -354,7 +354,11 @@ impl Fake for FakeToss {
                 "/v1/billing/authorizations/{billing_key}",
                 post(routes::billing::lookup),
             )
-            .route("/v1/cash-receipts", post(routes::cash_receipts::issue))
+            .route(
+                "/v1/cash-receipts",
+                post(routes::cash_receipts::issue).get(routes::cash_receipts::list),
+            )
+            .route("/v1/transactions", get(routes::transactions::list))
             .route(
                 "/v1/cash-receipts/{receipt_key}/cancel",
                 post(routes::cash_receipts::cancel),

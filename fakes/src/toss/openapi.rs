@@ -41,6 +41,8 @@ as in Toss's test mode.";
         billing_delete,
         cash_receipt,
         cash_receipt_cancel,
+        cash_receipts,
+        transactions,
         key_in,
         confirm,
         approve,
@@ -58,6 +60,7 @@ as in Toss's test mode.";
         (name = "payments", description = "Toss's payments"),
         (name = "billing", description = "Toss's billing keys (automatic payments)"),
         (name = "cash-receipts", description = "Toss's cash receipts"),
+        (name = "transactions", description = "Toss's transactions (approvals and cancels), for reconciliation"),
         (name = "internal", description = "The customer's actions and the merchant's settings, fake-only"),
     )
 )]
@@ -182,6 +185,34 @@ fn cash_receipt() {}
         (status = "4XX", description = "`NOT_FOUND_RECEIPT`, …", body = TossError),
     ))]
 fn cash_receipt_cancel() {}
+
+/// The cash receipts issued and cancelled on a day (KST), a page at a time.
+#[utoipa::path(get, path = "/v1/cash-receipts", tag = "cash-receipts",
+    params(
+        ("requestDate" = String, Query, description = "The day, `yyyy-MM-dd`"),
+        ("cursor" = Option<u64>, Query, description = "The previous page's `lastCursor`"),
+        ("limit" = Option<u32>, Query, description = "At most this many, 1 to 10000 (default 100)"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = TossCashReceiptPage),
+        (status = "4XX", description = "`INVALID_REQUEST`, …", body = TossError),
+    ))]
+fn cash_receipts() {}
+
+/// The merchant's transactions (each approval and each cancel) from `startDate` to
+/// `endDate`, in time order.
+#[utoipa::path(get, path = "/v1/transactions", tag = "transactions",
+    params(
+        ("startDate" = String, Query, description = "From, `yyyy-MM-ddTHH:mm:ss` (KST)"),
+        ("endDate" = String, Query, description = "To, `yyyy-MM-ddTHH:mm:ss` (KST), included"),
+        ("startingAfter" = Option<String>, Query, description = "The transactionKey after which the page starts"),
+        ("limit" = Option<u32>, Query, description = "At most this many, 1 to 10000 (default 100)"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = Vec<TossTransaction>),
+        (status = "4XX", description = "`INVALID_REQUEST`, `INVALID_TRANSACTION_KEY`, …", body = TossError),
+    ))]
+fn transactions() {}
 
 /// A card payment with card details (key-in).
 #[utoipa::path(post, path = "/v1/payments/key-in", tag = "payments",

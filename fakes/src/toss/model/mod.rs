@@ -6,6 +6,7 @@
 //! - [`receipts`]: cash receipts.
 
 mod billing;
+mod lists;
 mod payment;
 mod receipts;
 
@@ -15,6 +16,7 @@ use chrono::{DateTime, Duration, FixedOffset, Timelike};
 use payments_api::toss::*;
 
 pub use billing::{AuthKeyRecord, BillingRecord, check_customer_key};
+pub use lists::{parse_date, parse_date_time, parse_limit};
 pub use payment::{
     Due, Order, Payment, card_decline, check_cancel_reason, easy_pay_provider, positive,
 };
@@ -57,6 +59,10 @@ pub struct MerchantData {
     /// When payments have something due: a payment window or an unpaid virtual account
     /// expiring, a refund settling.
     deadlines: Deadlines<Box<str>>,
+    /// The payments' transactions in time order, for `GET /v1/transactions`.
+    transactions: lists::TransactionIndex,
+    /// The cash receipts' issues and cancels by day, for `GET /v1/cash-receipts`.
+    receipt_days: lists::ReceiptIndex,
 }
 
 /// A change a webhook reports: the payment as it is after the change.
@@ -99,6 +105,8 @@ impl MerchantData {
                 budget,
             ),
             deadlines: Deadlines::default(),
+            transactions: lists::TransactionIndex::default(),
+            receipt_days: lists::ReceiptIndex::default(),
         }
     }
 
@@ -119,7 +127,11 @@ impl MerchantData {
         let key = random_alnum(50);
         let order: Box<str> = payment.order_id().into();
         let expiry = payment.due_at_ms();
+        let transactions = payment.transactions();
         for (evicted_key, evicted) in self.payments.insert(key.clone(), payment, now_ms) {
+            for (transaction_key, _, _) in evicted.transactions() {
+                self.transactions.remove(transaction_key);
+            }
             let order_id = evicted.order_id();
             if self
                 .orders
@@ -133,6 +145,7 @@ impl MerchantData {
         }
         self.orders.insert(order, key.as_str().into());
         self.deadlines.update(&key.as_str().into(), None, expiry);
+        self.transactions.sync(&key, &[], &transactions);
         key
     }
 
@@ -150,9 +163,24 @@ impl MerchantData {
         now_ms: i64,
         change: impl FnOnce(&mut Payment) -> T,
     ) -> Result<T, TossFault> {
-        self.deadlines
-            .change(&mut self.payments, key, now_ms, Payment::due_at_ms, change)
-            .ok_or_else(TossFault::not_found_payment)
+        let (result, before, after) = self
+            .deadlines
+            .change(
+                &mut self.payments,
+                key,
+                now_ms,
+                Payment::due_at_ms,
+                |payment| {
+                    let before = payment.transactions();
+                    let result = change(payment);
+                    (result, before, payment.transactions())
+                },
+            )
+            .ok_or_else(TossFault::not_found_payment)?;
+        if before != after {
+            self.transactions.sync(key, &before, &after);
+        }
+        Ok(result)
     }
 
     /// Does what is due by `now_ms` (expiries, refunds settling), and answers the events
@@ -196,6 +224,8 @@ impl Records for MerchantData {
         self.receipts.clear();
         self.idempotency.clear();
         self.deadlines.clear();
+        self.transactions.clear();
+        self.receipt_days.clear();
     }
 }
 

@@ -753,6 +753,77 @@ impl Payment {
         self.cash_receipt = receipt.map(Box::new);
     }
 
+    /// The payment's transactions as `GET /v1/transactions` lists them: its approval once
+    /// approved (a virtual account once paid), then each cancel; as (transactionKey, unix
+    /// seconds, slot), the slot 0 for the approval and `n` for the `n`th cancel, so that
+    /// rendering one finds it at once. A handful per payment: the list's index is kept
+    /// from these.
+    pub fn transactions(&self) -> Vec<(u128, i64, u32)> {
+        let approval = self.approved_at.map(|at| (self.transaction_key, at, 0));
+        approval
+            .into_iter()
+            .chain(
+                self.cancels
+                    .iter()
+                    .zip(1..)
+                    .map(|(c, slot)| (c.transaction_key, c.at, slot)),
+            )
+            .collect()
+    }
+
+    /// The transaction `transaction_key` in `slot` (as [`Self::transactions`] gives them)
+    /// of this payment, as Toss's Transaction object; `None` if the payment has no such
+    /// transaction (any longer).
+    pub fn render_transaction(
+        &self,
+        payment_key: &str,
+        transaction_key: u128,
+        slot: u32,
+    ) -> Option<TossTransaction> {
+        let (status, amount, at) = match slot.checked_sub(1) {
+            None if transaction_key == self.transaction_key => {
+                (TossPaymentStatus::Done, self.total, self.approved_at?)
+            }
+            None => return None,
+            Some(index) => {
+                let cancel = self
+                    .cancels
+                    .get(usize::try_from(index).ok()?)
+                    .filter(|c| c.transaction_key == transaction_key)?;
+                // The status the payment had once this cancel went through: nothing left
+                // to cancel is `CANCELED`.
+                let status = if cancel.refundable > 0.0 {
+                    TossPaymentStatus::PartialCanceled
+                } else {
+                    TossPaymentStatus::Canceled
+                };
+                (status, cancel.amount, cancel.at)
+            }
+        };
+        Some(TossTransaction {
+            m_id: M_ID.to_owned(),
+            transaction_key: format!("{transaction_key:032X}"),
+            payment_key: payment_key.to_owned(),
+            order_id: self.order_id.to_string(),
+            method: self.method_name().to_owned(),
+            customer_key: None,
+            use_escrow: self.escrow,
+            receipt_url: Some(receipt_url(payment_key)),
+            status,
+            transaction_at: kst_time(at),
+            currency: "KRW".to_owned(),
+            amount,
+        })
+    }
+
+    fn method_name(&self) -> &'static str {
+        match self.method {
+            Method::Card(_) => METHOD_CARD,
+            Method::VirtualAccount(_) => METHOD_VIRTUAL_ACCOUNT,
+            Method::EasyPay(_) => METHOD_EASY_PAY,
+        }
+    }
+
     /// The payment as the API answers it.
     pub fn render(&self, payment_key: &str) -> TossPayment {
         // Korean VAT is 10% of the supplied value: amount = supplied × 1.1 (+ tax-free part).
@@ -781,12 +852,7 @@ impl Payment {
                 .collect()
         });
         let base = TossPaymentBase {
-            method: match self.method {
-                Method::Card(_) => METHOD_CARD,
-                Method::VirtualAccount(_) => METHOD_VIRTUAL_ACCOUNT,
-                Method::EasyPay(_) => METHOD_EASY_PAY,
-            }
-            .to_owned(),
+            method: self.method_name().to_owned(),
             kind: self.kind,
             status: self.status,
             m_id: M_ID.to_owned(),

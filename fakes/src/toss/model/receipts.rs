@@ -5,6 +5,7 @@ use payments_api::toss::*;
 
 use super::super::error::TossFault;
 use super::MerchantData;
+use super::lists::ReceiptEntry;
 use super::payment::{CashReceipt, positive};
 use crate::ids::{random_alnum, random_digits};
 
@@ -13,6 +14,31 @@ use crate::ids::{random_alnum, random_digits};
 pub struct ReceiptRecord {
     pub receipt: TossCashReceipt,
     pub payment_key: String,
+    /// The issue as `GET /v1/cash-receipts` lists it.
+    history: TossCashReceiptHistory,
+    /// Where the issue, and the cancel once made, sit in the merchant's list by day.
+    issued: ReceiptEntry,
+    canceled: Option<ReceiptEntry>,
+}
+
+impl ReceiptRecord {
+    /// The entry `seq` of the list by day: the issue (`CONFIRM`) or the cancel (`CANCEL`).
+    pub fn entry(&self, seq: u64) -> Option<TossCashReceiptHistory> {
+        if self.issued.1 == seq {
+            return Some(self.history.clone());
+        }
+        let canceled_at = self.receipt.canceled_at?;
+        (self.canceled?.1 == seq).then(|| TossCashReceiptHistory {
+            transaction_type: "CANCEL".to_owned(),
+            requested_at: canceled_at,
+            ..self.history.clone()
+        })
+    }
+
+    /// Its entries in the list by day, to drop when the store lets it go.
+    pub fn entries(&self) -> impl Iterator<Item = ReceiptEntry> {
+        std::iter::once(self.issued).chain(self.canceled)
+    }
 }
 
 impl MerchantData {
@@ -59,17 +85,25 @@ impl MerchantData {
             issue_status: "COMPLETED".to_owned(),
             requested_at: now,
         };
+        let listed = history.clone();
         self.change_payment(&input.payment_key, now_ms, |payment| {
             payment.set_cash_receipt(Some(CashReceipt { summary, history }));
         })?;
-        self.receipts.insert(
+        let issued = self.receipt_days.add(&receipt_key, now);
+        let evicted = self.receipts.insert(
             receipt_key,
             ReceiptRecord {
                 receipt: receipt.clone(),
                 payment_key: input.payment_key.clone(),
+                history: listed,
+                issued,
+                canceled: None,
             },
             now_ms,
         );
+        for (_, gone) in evicted {
+            gone.entries().for_each(|e| self.receipt_days.remove(e));
+        }
         Ok(receipt)
     }
 
@@ -88,6 +122,7 @@ impl MerchantData {
             return Err(TossFault::invalid("this cash receipt is already cancelled"));
         }
         record.receipt.canceled_at = Some(now);
+        record.canceled = Some(self.receipt_days.add(receipt_key, now));
         let (receipt, payment_key) = (record.receipt.clone(), record.payment_key.clone());
         // The payment may be gone meanwhile; the receipt is cancelled all the same.
         let _ = self.change_payment(&payment_key, now_ms, |payment| {

@@ -5,6 +5,7 @@
 pub(super) mod billing;
 pub(super) mod cash_receipts;
 pub(super) mod payments;
+pub(super) mod transactions;
 pub(super) mod virtual_accounts;
 
 use std::sync::Arc;
