@@ -198,7 +198,16 @@ impl Target {
         make: impl Fn(usize) -> Call + Send + Sync + 'static,
         keep: Option<fn(&serde_json::Value) -> Option<String>>,
     ) -> Outcome {
-        let calls: Arc<Vec<Call>> = Arc::new((0..count).map(make).collect());
+        self.run_calls(calls(count, make), keep).await
+    }
+
+    /// Sends `calls` as [`Self::run`] does.
+    pub async fn run_calls(
+        &self,
+        calls: Arc<Vec<Call>>,
+        keep: Option<fn(&serde_json::Value) -> Option<String>>,
+    ) -> Outcome {
+        let count = calls.len();
         let next = Arc::new(AtomicUsize::new(0));
         let mut connections = Vec::new();
         for _ in 0..self.connections.min(count.max(1)) {
@@ -282,6 +291,11 @@ impl Target {
         outcome.latencies.sort();
         outcome
     }
+}
+
+/// The requests `make(i)` makes for `i` in `0..count`.
+pub fn calls(count: usize, make: impl Fn(usize) -> Call) -> Arc<Vec<Call>> {
+    Arc::new((0..count).map(make).collect())
 }
 
 /// Sends requests made by `make(n)` over `connections` for `duration`, each connection
@@ -644,9 +658,13 @@ pub async fn fill_to_capacity(
         refusals.errors, JOURNAL_FILL,
         "the first requests are refused"
     );
+    // Made before the empty store is measured, and kept until the full one is: the requests
+    // are the load generator's, not the store's.
+    let calls = calls(capacity, stored);
     let empty = rss_bytes();
-    report(label, target.run(capacity, stored, None).await);
+    report(label, target.run_calls(calls.clone(), None).await);
     let full = rss_bytes();
+    drop(calls);
     println!(
         "{:<52} {:>8.0} bytes of RSS per stored payment ({:.1} MB for {capacity})",
         "memory",
