@@ -192,7 +192,7 @@ impl PaymentData {
     pub fn from_slice(code: VendorCode, json: &[u8]) -> serde_json::Result<Self> {
         match code {
             VendorCode::Iamport => serde_json::from_slice(json).map(Self::Iamport),
-            VendorCode::TossPayments => serde_json::from_slice(json).map(Self::Toss),
+            VendorCode::TossPayments => TossPayment::from_slice(json).map(Self::Toss),
             VendorCode::PortOne => serde_json::from_slice(json).map(Self::PortOne),
         }
     }
