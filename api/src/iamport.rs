@@ -284,6 +284,71 @@ impl IamportPayment {
             Self::Other(base) => base,
         }
     }
+
+    /// Reads a payment from its JSON text: what every read of a stored payment does, so it
+    /// avoids the `serde_json::Value` tree that the generic [`Deserialize`] builds to
+    /// dispatch on `pay_method` (then the variant's flattened common fields buffered
+    /// again). Two direct passes instead: the common fields, then the methods' own. What
+    /// they cannot read as the generic reading would (a field written twice, another
+    /// method's field that does not parse, a required one missing or `null`) is read by the
+    /// generic [`Deserialize`], so the outcome and its errors are the same.
+    pub fn from_slice(json: &[u8]) -> serde_json::Result<Self> {
+        match Self::read_directly(json) {
+            Some(payment) => Ok(payment),
+            None => serde_json::from_slice(json),
+        }
+    }
+
+    /// The payment of `json`, if the direct passes read it; `None` otherwise.
+    fn read_directly(json: &[u8]) -> Option<Self> {
+        /// A unix time as the variants read it.
+        #[derive(Deserialize)]
+        struct Seconds(#[serde(with = "unix_seconds")] i64);
+        /// Each method's own fields; the rest of the object is skipped.
+        #[derive(Deserialize)]
+        struct Methods {
+            card_code: Option<String>,
+            card_name: Option<String>,
+            card_number: Option<String>,
+            card_quota: Option<u32>,
+            apply_num: Option<String>,
+            bank_code: Option<String>,
+            bank_name: Option<String>,
+            vbank_code: Option<String>,
+            vbank_name: Option<String>,
+            vbank_num: Option<String>,
+            vbank_holder: Option<String>,
+            vbank_date: Option<Seconds>,
+            vbank_issued_at: Option<Seconds>,
+        }
+        let base: IamportPaymentBase = serde_json::from_slice(json).ok()?;
+        let m: Methods = serde_json::from_slice(json).ok()?;
+        Some(match base.pay_method {
+            IamportPayMethod::Card | IamportPayMethod::Samsung => Self::Card(IamportCardPayment {
+                card_code: m.card_code?,
+                card_name: m.card_name?,
+                card_number: m.card_number?,
+                card_quota: m.card_quota?,
+                apply_num: m.apply_num?,
+                base,
+            }),
+            IamportPayMethod::Trans => Self::Transfer(IamportTransferPayment {
+                bank_code: m.bank_code?,
+                bank_name: m.bank_name?,
+                base,
+            }),
+            IamportPayMethod::Vbank => Self::VBank(IamportVBankPayment {
+                vbank_code: m.vbank_code?,
+                vbank_name: m.vbank_name?,
+                vbank_num: m.vbank_num?,
+                vbank_holder: m.vbank_holder?,
+                vbank_date: m.vbank_date?.0,
+                vbank_issued_at: m.vbank_issued_at?.0,
+                base,
+            }),
+            _ => Self::Other(base),
+        })
+    }
 }
 
 impl<'de> Deserialize<'de> for IamportPayment {
@@ -900,4 +965,75 @@ pub struct IamportPaymentBalance {
     pub secondary: IamportBalanceAmounts,
     pub discount: IamportBalanceAmounts,
     pub histories: Vec<IamportBalanceHistory>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every family of method, as the PG writes its payments.
+    const PAYMENTS: [&str; 6] = [
+        include_str!("../tests/fixtures/iamport/payment.card.json"),
+        include_str!("../tests/fixtures/iamport/payment.samsung.json"),
+        include_str!("../tests/fixtures/iamport/payment.trans.json"),
+        include_str!("../tests/fixtures/iamport/payment.vbank.json"),
+        include_str!("../tests/fixtures/iamport/payment.kakaopay.json"),
+        include_str!("../tests/fixtures/iamport/payment.naverpay.json"),
+    ];
+
+    fn generic(json: &str) -> serde_json::Result<IamportPayment> {
+        serde_json::from_str(json)
+    }
+
+    #[test]
+    fn the_direct_reading_reads_every_method_as_the_generic_one_does() {
+        let mut variants = std::collections::HashSet::new();
+        for json in PAYMENTS {
+            let written = serde_json::to_string(&generic(json).unwrap()).unwrap();
+            for text in [json, written.as_str()] {
+                let direct = IamportPayment::read_directly(text.as_bytes());
+                assert_eq!(direct.as_ref(), Some(&generic(text).unwrap()), "{text}");
+                variants.insert(std::mem::discriminant(&direct.unwrap()));
+            }
+        }
+        assert_eq!(variants.len(), 4, "every variant is read");
+    }
+
+    #[test]
+    fn what_the_direct_reading_cannot_read_is_read_as_the_generic_one_does() {
+        let edit = |json: &str, field: &str, value: Option<serde_json::Value>| {
+            let mut payment: serde_json::Value = serde_json::from_str(json).unwrap();
+            let object = payment.as_object_mut().unwrap();
+            match value {
+                Some(value) => object.insert(field.into(), value),
+                None => object.remove(field),
+            };
+            payment.to_string()
+        };
+        let (card, vbank) = (PAYMENTS[0], PAYMENTS[3]);
+        let cases = [
+            // A required field of the method missing, or null: an error naming it.
+            edit(card, "card_number", None),
+            edit(card, "card_number", Some(serde_json::Value::Null)),
+            edit(vbank, "vbank_date", None),
+            // Another method's field that does not parse: ignored, as the generic reading
+            // ignores every field its variant does not have.
+            edit(card, "vbank_date", Some(serde_json::json!("tomorrow"))),
+            edit(vbank, "card_quota", Some(serde_json::json!("three"))),
+            edit(card, "pay_method", None),
+            // A field written twice: the generic reading keeps the last.
+            card.replacen(
+                "\"card_name\":",
+                "\"card_name\": \"first\", \"card_name\":",
+                1,
+            ),
+        ];
+        for text in &cases {
+            let direct = IamportPayment::from_slice(text.as_bytes()).map_err(|e| e.to_string());
+            assert_eq!(direct, generic(text).map_err(|e| e.to_string()), "{text}");
+        }
+        assert!(IamportPayment::read_directly(cases[6].as_bytes()).is_none());
+        assert!(IamportPayment::from_slice(cases[0].as_bytes()).is_err());
+        assert!(IamportPayment::from_slice(cases[3].as_bytes()).is_ok());
+    }
 }

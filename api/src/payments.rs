@@ -191,8 +191,8 @@ impl PaymentData {
     /// `serde_json::Value` in between: what a stored payment's every read does).
     pub fn from_slice(code: VendorCode, json: &[u8]) -> serde_json::Result<Self> {
         match code {
-            VendorCode::Iamport => serde_json::from_slice(json).map(Self::Iamport),
-            VendorCode::TossPayments => serde_json::from_slice(json).map(Self::Toss),
+            VendorCode::Iamport => IamportPayment::from_slice(json).map(Self::Iamport),
+            VendorCode::TossPayments => TossPayment::from_slice(json).map(Self::Toss),
             VendorCode::PortOne => serde_json::from_slice(json).map(Self::PortOne),
         }
     }

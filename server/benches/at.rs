@@ -11,6 +11,10 @@
 //! `PAYMENTS_BENCH_CALLGRIND=DIRECTORY`, the server runs under callgrind (tens of times
 //! slower) and the bench prints the instructions it executed per read, a count that does
 //! not move with the machine's load: the figure to compare one change of the server by.
+//! The reads' line also splits the server's CPU time between user space and the kernel;
+//! with `PAYMENTS_BENCH_STRACE=FILE`, `strace -c -f` counts every system call of the server
+//! during the reads (its summary in FILE) and the bench prints them per read (strace slows
+//! the server down many times: that run's rates and CPU times are not comparable).
 //!
 //! `cargo bench -p payments-server --bench at [-- SECONDS [CONNECTIONS [DATABASE [COUNT]]]]`
 //!
@@ -38,7 +42,7 @@ use payments_api::codec::{SANDBOX_IV, SANDBOX_KEY};
 use payments_api::payments::*;
 use payments_fakes::toss::{FakeToss, TossConfig};
 use payments_testkit::{Database, provision};
-use setup::{Bench, Counting};
+use setup::{Bench, Counting, Usage};
 
 /// The database's own rate is measured with as many client threads as in the issue's
 /// reference runs; sysbench's C client costs far less per query than any HTTP server.
@@ -168,8 +172,11 @@ async fn run(duration: Duration, connections: usize, database: &str, count: usiz
     let before = anchor(database, duration).await;
     let ids = ids_of(&bench, count).await;
     let profile = profile(&bench);
+    let tracing = strace(&bench);
     let counting = Counting::start(&bench).await;
+    let usage = bench.server_usage();
     let (reads, reads_cpu, load) = read(&bench, &codec, &ids, connections, duration).await;
+    let usage = bench.server_usage() - usage;
     let instructions = match counting {
         Some(counting) => counting.stop().await,
         None => None,
@@ -177,8 +184,16 @@ async fn run(duration: Duration, connections: usize, database: &str, count: usiz
     if let Some(profile) = profile {
         profile.stop().await;
     }
+    let traced = match tracing {
+        Some(tracing) => Some(tracing.stop().await),
+        None => None,
+    };
     let reads = report("PATCH /payments/histories/{id} (at)", reads);
     split(reads_cpu, &reads, &load);
+    kernel(usage, &reads);
+    if let Some(file) = traced {
+        syscalls(&file, &reads);
+    }
     if let Some(instructions) = instructions {
         println!(
             "{:<52} {:>7.0} instructions per read in the server process (callgrind)",
@@ -277,6 +292,50 @@ fn split(server_cpu: Duration, outcome: &Outcome, load: &str) {
         "",
         per_request(server_cpu, outcome),
         per_request(outcome.cpu, outcome),
+    );
+}
+
+/// The line under the reads' figures: the server's CPU per read in user space and in the
+/// kernel. Loopback HTTP and the database's protocol cost the kernel on every read; this
+/// says how much.
+fn kernel(usage: Usage, outcome: &Outcome) {
+    println!(
+        "{:<52} {:>4.0} µs user + {:>4.0} µs system per read in the server process",
+        "",
+        per_request(usage.user, outcome),
+        per_request(usage.system, outcome),
+    );
+}
+
+/// The system calls of `strace -c`'s summary in `file`, per request of `outcome`: the total
+/// and each call made at least once in ten requests.
+fn syscalls(file: &std::path::Path, outcome: &Outcome) {
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    let per = |calls: f64| calls / outcome.requests.max(1) as f64;
+    // Rows: % time, seconds, usecs/call, calls, [errors,] name.
+    let rows: Vec<(String, f64)> = text
+        .lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let name = fields.last()?;
+            let calls = fields.get(3)?.parse::<f64>().ok()?;
+            Some((name.to_string(), calls))
+        })
+        .collect();
+    let Some((_, total)) = rows.iter().find(|(name, _)| name == "total") else {
+        println!("no system call count in {}", file.display());
+        return;
+    };
+    let each: Vec<String> = rows
+        .iter()
+        .filter(|(name, calls)| name != "total" && per(*calls) >= 0.1)
+        .map(|(name, calls)| format!("{name} {:.2}", per(*calls)))
+        .collect();
+    println!(
+        "{:<52} {:.1} system calls per read in the server process (strace): {}",
+        "",
+        per(*total),
+        each.join(", ")
     );
 }
 
@@ -383,6 +442,39 @@ impl Profile {
             let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);
         }
         let _ = self.0.wait().await;
+    }
+}
+
+/// `strace -c -f` on the server process, started when `PAYMENTS_BENCH_STRACE` names the
+/// file its summary goes to: every system call of the reads, counted by name.
+struct Strace(tokio::process::Child, std::path::PathBuf);
+
+fn strace(bench: &Bench) -> Option<Strace> {
+    let file = std::env::var_os("PAYMENTS_BENCH_STRACE")?;
+    let pid = bench.server_pid()?;
+    let started = tokio::process::Command::new("strace")
+        .args(["-c", "-f", "-p", &pid.to_string(), "-o"])
+        .arg(&file)
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    match started {
+        Ok(child) => Some(Strace(child, file.into())),
+        Err(e) => {
+            println!("no system call count: strace cannot run ({e})");
+            None
+        }
+    }
+}
+
+impl Strace {
+    /// Detaches (strace writes its summary on SIGINT), waits for it and answers its file.
+    async fn stop(mut self) -> std::path::PathBuf {
+        if let Some(pid) = self.0.id() {
+            let pid = nix::unistd::Pid::from_raw(pid as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);
+        }
+        let _ = self.0.wait().await;
+        self.1
     }
 }
 

@@ -103,7 +103,7 @@ impl App {
         Ok(Self {
             state: http::AppState {
                 records,
-                codec,
+                codec: Arc::new(codec),
                 monitor: Arc::new(http::Monitor::default()),
                 received: Default::default(),
                 throttle: Arc::new(http::throttle::Throttle::new(&config.pg.notifications)),

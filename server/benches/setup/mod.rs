@@ -89,6 +89,11 @@ impl Bench {
         self.server.id().map_or(Duration::ZERO, cpu_time_of)
     }
 
+    /// The CPU time the server process has used so far, user and system apart.
+    pub fn server_usage(&self) -> Usage {
+        self.server.id().map_or(Usage::default(), usage_of)
+    }
+
     /// Stops the server and removes the database.
     pub async fn finish(mut self) {
         if let Some(pid) = self.server.id() {
@@ -270,6 +275,31 @@ async fn callgrind_control(args: &[&str]) {
 
 /// The CPU time process `pid` has used, user and system, from `/proc/PID/stat`.
 pub fn cpu_time_of(pid: u32) -> Duration {
+    let usage = usage_of(pid);
+    usage.user + usage.system
+}
+
+/// The CPU time a process has used, in user space and in the kernel.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Usage {
+    pub user: Duration,
+    pub system: Duration,
+}
+
+impl std::ops::Sub for Usage {
+    type Output = Usage;
+
+    fn sub(self, before: Usage) -> Usage {
+        Usage {
+            user: self.user.saturating_sub(before.user),
+            system: self.system.saturating_sub(before.system),
+        }
+    }
+}
+
+/// The CPU time process `pid` has used so far, from `/proc/PID/stat` (zero where it cannot
+/// be read).
+pub fn usage_of(pid: u32) -> Usage {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // The fields after the command name, which is in parentheses and may hold spaces.
     let fields: Vec<&str> = stat
@@ -277,8 +307,15 @@ pub fn cpu_time_of(pid: u32) -> Duration {
         .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
     // utime and stime are the 12th and 13th fields after the name, in clock ticks (USER_HZ,
     // 100 per second on every architecture Linux runs on).
-    let ticks: u64 = fields
-        .get(11..13)
-        .map_or(0, |t| t.iter().filter_map(|v| v.parse::<u64>().ok()).sum());
-    Duration::from_millis(ticks * 10)
+    let ticks = |i: usize| {
+        let ticks = fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+        Duration::from_millis(ticks * 10)
+    };
+    Usage {
+        user: ticks(11),
+        system: ticks(12),
+    }
 }

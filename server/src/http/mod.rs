@@ -35,7 +35,9 @@ pub use monitors::Monitor;
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub records: Arc<Records>,
-    pub codec: BodyCodec,
+    /// Shared: axum clones the state into every request's services, and a codec holds its
+    /// ciphers' key schedules (about a kilobyte).
+    pub codec: Arc<BodyCodec>,
     pub monitor: Arc<Monitor>,
     /// Client events posted to the test receiver `/payments/internal/webhook`.
     pub received: Arc<std::sync::Mutex<std::collections::VecDeque<PaymentWebhook>>>,

@@ -59,11 +59,9 @@ impl Default for Monitor {
 /// method and status; while draining, closes the connection after the answer.
 pub async fn count(State(monitor): State<Arc<Monitor>>, request: Request, next: Next) -> Response {
     let started = std::time::Instant::now();
-    // The route as declared, not as asked for: a bounded set of label values.
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    // The route as declared, not as asked for: a bounded set of label values (a shared
+    // string, not copied).
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let method = known_method(request.method());
     let http1 = request.version() <= Version::HTTP_11;
     monitor.in_flight.fetch_add(1, Ordering::SeqCst);
@@ -79,7 +77,7 @@ pub async fn count(State(monitor): State<Arc<Monitor>>, request: Request, next: 
         monitor.server_errors.fetch_add(1, Ordering::Relaxed);
     }
     crate::metrics::request(
-        &route,
+        route.as_ref().map_or("unmatched", MatchedPath::as_str),
         method,
         response.status().as_u16(),
         started.elapsed(),

@@ -12,8 +12,8 @@
 //! written, into a `…_sealed` column, and opened as it is read; rows written before those
 //! columns existed keep the value in the plain column, and are read from there.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use payments_api::payments::{PaymentSource, PaymentVendor, VendorCode};
 use sqlx::any::AnyRow;
@@ -179,6 +179,25 @@ pub trait Table: for<'r> sqlx::FromRow<'r, AnyRow> + Send + Unpin {
     fn absorb(&mut self, _row: &AnyRow) -> Result<(), sqlx::Error> {
         Ok(())
     }
+    /// The table's [`Selects`], one per table.
+    fn selects() -> &'static Selects;
+}
+
+/// A table's `SELECT` by each kind of [`Key`], written the first time it is used: every
+/// read runs one, and writing its text (two dozen qualified columns) cost a read about as
+/// much as the password check.
+#[derive(Debug)]
+pub struct Selects([OnceLock<String>; 3]);
+
+impl Selects {
+    const fn new() -> Self {
+        Self([OnceLock::new(), OnceLock::new(), OnceLock::new()])
+    }
+
+    /// The statement of table `T` that finds a record by a key of `kind`.
+    fn get<T: Table>(&'static self, kind: KeyKind) -> &'static str {
+        self.0[kind as usize].get_or_init(|| select::<T>(kind.condition()))
+    }
 }
 
 /// Tables read together with a table of records, in the same statement.
@@ -261,6 +280,10 @@ impl Table for HistoryRow {
         order: ", c.seq",
     };
     const WHAT: &'static str = "payment";
+    fn selects() -> &'static Selects {
+        static SELECTS: Selects = Selects::new();
+        &SELECTS
+    }
     fn identity(&self) -> &Identity {
         &self.identity
     }
@@ -293,6 +316,10 @@ impl Table for ReservationRow {
     const NAME: &'static str = "payment_reservations";
     const COLUMNS: &'static str = "title, title_sealed, data, password_hash, created_at";
     const WHAT: &'static str = "billing key";
+    fn selects() -> &'static Selects {
+        static SELECTS: Selects = Selects::new();
+        &SELECTS
+    }
     fn identity(&self) -> &Identity {
         &self.identity
     }
@@ -330,17 +357,36 @@ pub enum Key<'a> {
     Vendor(VendorCode, &'a str),
 }
 
-impl Key<'_> {
-    /// The condition on the table aliased `t`, and its values.
-    fn condition(&self) -> (&'static str, Vec<String>) {
+/// The kinds of [`Key`]: which condition finds the record.
+#[derive(Debug, Clone, Copy)]
+enum KeyKind {
+    Id = 0,
+    Source = 1,
+    Vendor = 2,
+}
+
+impl KeyKind {
+    /// The condition on the table aliased `t`.
+    fn condition(self) -> &'static str {
         match self {
-            Key::Id(id) => ("t.id = ?", vec![id.to_string()]),
+            KeyKind::Id => "t.id = ?",
+            KeyKind::Source => "t.source_schema = ? AND t.source_table = ? AND t.source_id = ?",
+            KeyKind::Vendor => "t.vendor_code = ? AND t.vendor_uid = ?",
+        }
+    }
+}
+
+impl Key<'_> {
+    /// Which condition finds the record, and its values.
+    fn condition(&self) -> (KeyKind, Vec<String>) {
+        match self {
+            Key::Id(id) => (KeyKind::Id, vec![id.to_string()]),
             Key::Source(s) => (
-                "t.source_schema = ? AND t.source_table = ? AND t.source_id = ?",
+                KeyKind::Source,
                 vec![s.schema.clone(), s.table.clone(), s.id.clone()],
             ),
             Key::Vendor(code, uid) => (
-                "t.vendor_code = ? AND t.vendor_uid = ?",
+                KeyKind::Vendor,
                 vec![code.as_str().to_owned(), (*uid).to_owned()],
             ),
         }
@@ -384,8 +430,8 @@ impl Store {
 
     /// The record of table `T` that `key` names, with what is read with it: one statement.
     pub async fn find<T: Table>(&self, key: Key<'_>) -> Result<Option<T>, sqlx::Error> {
-        let (condition, values) = key.condition();
-        let mut query = sqlx::query(trusted(select::<T>(condition)));
+        let (kind, values) = key.condition();
+        let mut query = sqlx::query(T::selects().get::<T>(kind));
         for value in values {
             query = query.bind(value);
         }
