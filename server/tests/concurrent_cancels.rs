@@ -10,7 +10,6 @@ mod support;
 
 use payments_api::payments::*;
 use payments_testkit::Database;
-use sqlx::Row as _;
 use support::{Backend, Ctx, PASSWORD, source};
 
 /// As many cancels under way at once as the bench's keep-alive connections.
@@ -64,13 +63,13 @@ async fn concurrent_cancels_of_different_payments_all_answer_and_never_deadlock(
     }
     creating.join_all().await;
 
-    let deadlocks_before = deadlocks(&ctx).await;
+    let deadlocks_before = ctx.innodb_counter("INNODB_DEADLOCKS").await;
     // Each payment cancelled in two parts (a partial cancel, Toss's `cancelAmount`:
     // docs.tosspayments.com/reference#결제-취소), all first parts, then all the rest: the
     // second cancel of a payment rewrites its first and adds its own.
     let mut failed = cancel_each(&ctx, &orders, FIRST_PART, FIRST_PART).await;
     failed.extend(cancel_each(&ctx, &orders, PRICE - FIRST_PART, PRICE).await);
-    let deadlocks = deadlocks(&ctx).await - deadlocks_before;
+    let deadlocks = ctx.innodb_counter("INNODB_DEADLOCKS").await - deadlocks_before;
     println!(
         "{} cancels over {TASKS} tasks: {} failed, {deadlocks} deadlocks",
         2 * orders.len(),
@@ -88,7 +87,7 @@ async fn concurrent_cancels_of_different_payments_all_answer_and_never_deadlock(
         deadlocks,
         0,
         "the database rolled back {deadlocks} transactions for deadlocks; the latest:\n{}",
-        latest_deadlock(&ctx).await
+        ctx.latest_deadlock().await
     );
     // Each payment has its two cancels, recorded, and their intents settled as done.
     assert_eq!(
@@ -138,34 +137,4 @@ async fn cancel_each(ctx: &Ctx, orders: &[String], price: u32, refund: u32) -> V
         });
     }
     cancelling.join_all().await.concat()
-}
-
-/// How many deadlocks the database server has detected since it started.
-async fn deadlocks(ctx: &Ctx) -> i64 {
-    let value = ctx
-        .scalars(
-            "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS \
-             WHERE VARIABLE_NAME = 'INNODB_DEADLOCKS'",
-        )
-        .await;
-    value[0].parse().expect("a count")
-}
-
-/// The LATEST DETECTED DEADLOCK section of the InnoDB monitor: the two transactions, their
-/// statements and the locks they held and waited for.
-async fn latest_deadlock(ctx: &Ctx) -> String {
-    let pool = sqlx::AnyPool::connect(ctx.config.database_url.expose())
-        .await
-        .unwrap();
-    let status: String = sqlx::query("SHOW ENGINE INNODB STATUS")
-        .fetch_one(&pool)
-        .await
-        .unwrap()
-        .get(2);
-    pool.close().await;
-    let from = status.find("LATEST DETECTED DEADLOCK").unwrap_or(0);
-    let to = status[from..]
-        .find("\nTRANSACTIONS\n")
-        .map_or(status.len(), |to| from + to);
-    status[from..to].to_owned()
 }

@@ -13,7 +13,6 @@ use std::time::Duration;
 use payments_api::payments::*;
 use payments_testkit::Database;
 use serde_json::json;
-use sqlx::Row as _;
 use support::{Backend, Ctx, PASSWORD, source};
 
 /// As many notifications and creates under way at once as the bench's keep-alive
@@ -67,7 +66,10 @@ async fn notifications_before_creates_all_answer_are_all_claimed_and_never_deadl
         shares.push(share);
     }
 
-    let before = counters(&ctx).await;
+    let before = (
+        ctx.innodb_counter("INNODB_DEADLOCKS").await,
+        ctx.innodb_counter("INNODB_ROW_LOCK_WAITS").await,
+    );
     let mut running = tokio::task::JoinSet::new();
     for share in shares {
         let (client, http, url) = (ctx.client.clone(), ctx.http.clone(), ctx.url.clone());
@@ -98,7 +100,10 @@ async fn notifications_before_creates_all_answer_are_all_claimed_and_never_deadl
         });
     }
     let failed = running.join_all().await.concat();
-    let after = counters(&ctx).await;
+    let after = (
+        ctx.innodb_counter("INNODB_DEADLOCKS").await,
+        ctx.innodb_counter("INNODB_ROW_LOCK_WAITS").await,
+    );
     let (deadlocks, lock_waits) = (after.0 - before.0, after.1 - before.1);
     println!(
         "{} notifications, each followed by its create, over {TASKS} tasks, {UNCLAIMED} unclaimed \
@@ -118,7 +123,7 @@ async fn notifications_before_creates_all_answer_are_all_claimed_and_never_deadl
         deadlocks,
         0,
         "the database rolled back {deadlocks} statements for deadlocks; the latest:\n{}",
-        latest_deadlock(&ctx).await
+        ctx.latest_deadlock().await
     );
     // Every stored payment took its notification; the unclaimed ones are all still kept.
     let kept: BTreeSet<String> = ctx
@@ -254,38 +259,6 @@ async fn kept(ctx: &Ctx) -> BTreeSet<String> {
         .await
         .into_iter()
         .collect()
-}
-
-/// How many deadlocks and row lock waits the database server has seen since it started.
-async fn counters(ctx: &Ctx) -> (i64, i64) {
-    let values = ctx
-        .scalars(
-            "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS \
-             WHERE VARIABLE_NAME IN ('INNODB_DEADLOCKS', 'INNODB_ROW_LOCK_WAITS') \
-             ORDER BY VARIABLE_NAME",
-        )
-        .await;
-    let count = |value: &String| value.parse::<i64>().expect("a count");
-    (count(&values[0]), count(&values[1]))
-}
-
-/// The LATEST DETECTED DEADLOCK section of the InnoDB monitor: the two transactions, their
-/// statements and the locks they held and waited for.
-async fn latest_deadlock(ctx: &Ctx) -> String {
-    let pool = sqlx::AnyPool::connect(ctx.config.database_url.expose())
-        .await
-        .unwrap();
-    let status: String = sqlx::query("SHOW ENGINE INNODB STATUS")
-        .fetch_one(&pool)
-        .await
-        .unwrap()
-        .get(2);
-    pool.close().await;
-    let from = status.find("LATEST DETECTED DEADLOCK").unwrap_or(0);
-    let to = status[from..]
-        .find("\nTRANSACTIONS\n")
-        .map_or(status.len(), |to| from + to);
-    status[from..to].to_owned()
 }
 
 /// A database of the previous schema (migrations up to 0006), holding notifications kept by

@@ -349,6 +349,11 @@ impl Ctx {
 
     /// The first column of every row `sql` selects, as text.
     pub async fn scalars(&self, sql: &str) -> Vec<String> {
+        self.scalars_at(sql, 0).await
+    }
+
+    /// The text in `column` of each row `sql` answers.
+    pub async fn scalars_at(&self, sql: &str, column: usize) -> Vec<String> {
         sqlx::any::install_default_drivers();
         let pool = sqlx::AnyPool::connect(self.config.database_url.expose())
             .await
@@ -358,7 +363,33 @@ impl Ctx {
             .await
             .unwrap();
         pool.close().await;
-        rows.iter().map(|row| row.get::<String, _>(0)).collect()
+        rows.iter()
+            .map(|row| row.get::<String, _>(column))
+            .collect()
+    }
+
+    /// A counter of the MariaDB server's `GLOBAL_STATUS` (`INNODB_DEADLOCKS`, …): what it
+    /// has counted since it started.
+    pub async fn innodb_counter(&self, name: &str) -> i64 {
+        let value = self
+            .scalars(&format!(
+                "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS \
+                 WHERE VARIABLE_NAME = '{name}'"
+            ))
+            .await;
+        value[0].parse().expect("a count")
+    }
+
+    /// The LATEST DETECTED DEADLOCK section of the InnoDB monitor: the two transactions,
+    /// their statements and the locks they held and waited for.
+    pub async fn latest_deadlock(&self) -> String {
+        let status = self.scalars_at("SHOW ENGINE INNODB STATUS", 2).await;
+        let status = status.into_iter().next().unwrap_or_default();
+        let from = status.find("LATEST DETECTED DEADLOCK").unwrap_or(0);
+        let to = status[from..]
+            .find("\nTRANSACTIONS\n")
+            .map_or(status.len(), |to| from + to);
+        status[from..to].to_owned()
     }
 
     // --- the fakes, as the customer and the merchant's own code would use them ---
