@@ -1,4 +1,11 @@
 //! Random identifiers in the shapes the PGs use.
+//!
+//! The randomness is the thread's ChaCha generator (`rand::rng()`), seeded and reseeded
+//! from the operating system: as unpredictable as the system's own (some of these are
+//! access tokens and billing keys), without a system call per id, which a UUID v4 cost
+//! (a webhook-heavy request made several).
+
+use rand::Rng as _;
 
 /// Random letters and digits.
 pub fn random_alnum(len: usize) -> String {
@@ -11,24 +18,19 @@ pub fn random_digits(len: usize) -> String {
     random_from(b"0123456789", len)
 }
 
-/// A random number below `bound` (which must not be 0), for ids kept as numbers.
+/// A random number below `bound`, for ids kept as numbers; 0 for a `bound` of 0.
 pub fn random_below(bound: u128) -> u128 {
-    uuid::Uuid::new_v4().as_u128() % bound
+    if bound == 0 {
+        return 0;
+    }
+    rand::rng().random_range(0..bound)
 }
 
 fn random_from(alphabet: &[u8], len: usize) -> String {
-    // UUID v4 bytes are the randomness: no extra dependency, and good enough for ids that
-    // only need to be unique, not secret.
-    let mut out = String::with_capacity(len);
-    while out.len() < len {
-        for byte in uuid::Uuid::new_v4().as_bytes() {
-            if out.len() == len {
-                break;
-            }
-            out.push(alphabet[*byte as usize % alphabet.len()] as char);
-        }
-    }
-    out
+    let mut rng = rand::rng();
+    (0..len)
+        .map(|_| alphabet[rng.random_range(0..alphabet.len())] as char)
+        .collect()
 }
 
 #[cfg(test)]
@@ -45,5 +47,9 @@ mod tests {
         assert!(digits.bytes().all(|b| b.is_ascii_digit()));
         assert_ne!(random_alnum(20), random_alnum(20));
         assert!((0..1000).all(|_| random_below(10) < 10));
+        assert_eq!(random_below(0), 0);
+        // Every symbol of the alphabet turns up: no part of it is out of reach.
+        let many = random_digits(2000);
+        assert!((b'0'..=b'9').all(|d| many.as_bytes().contains(&d)));
     }
 }
