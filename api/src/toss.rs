@@ -430,7 +430,7 @@ pub enum TossPayment {
 }
 
 /// The Payment object's fields that only some methods fill; the others have them `null`.
-const METHOD_FIELDS: [&str; 8] = [
+pub const METHOD_FIELDS: [&str; 8] = [
     "card",
     "virtualAccount",
     "transfer",

@@ -567,16 +567,6 @@ fn passwords_never_show_in_debug_output() {
 /// hide a field written twice, so the keys are read off the text as written.
 #[test]
 fn a_toss_payment_writes_every_method_field_once() {
-    const METHOD_FIELDS: [&str; 8] = [
-        "card",
-        "virtualAccount",
-        "transfer",
-        "mobilePhone",
-        "giftCertificate",
-        "easyPay",
-        "discount",
-        "secret",
-    ];
     let mut seen = 0;
     for entry in std::fs::read_dir(fixtures_dir().join("toss")).unwrap() {
         let path = entry.unwrap().path();

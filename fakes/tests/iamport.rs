@@ -434,17 +434,21 @@ async fn bad_cards_are_refused_and_magic_numbers_are_declined() {
     );
 }
 
-#[tokio::test]
-async fn business_errors_can_come_as_http_200_like_the_real_api() {
-    let s = start_default().await;
-    let settings = s
-        .api
+/// Has the merchant's business errors answered with HTTP 200 (`business_errors_as_200`).
+async fn business_errors_as_200(api: &Api) {
+    let settings = api
         .put(
             "/internal/merchant",
             Some(json!({"business_errors_as_200": true})),
         )
         .await;
     assert_eq!(response(&settings)["business_errors_as_200"], true);
+}
+
+#[tokio::test]
+async fn business_errors_can_come_as_http_200_like_the_real_api() {
+    let s = start_default().await;
+    business_errors_as_200(&s.api).await;
     let answer = s
         .api
         .post(
@@ -2786,14 +2790,7 @@ async fn refusals_as_200_keep_to_the_statuses_the_schema_documents() {
         400,
     );
 
-    let settings = s
-        .api
-        .put(
-            "/internal/merchant",
-            Some(json!({"business_errors_as_200": true})),
-        )
-        .await;
-    assert_eq!(response(&settings)["business_errors_as_200"], true);
+    business_errors_as_200(&s.api).await;
     let prepared = s.api.get(&unknown).await;
     assert_eq!(prepared.status, 200, "{}", prepared.body);
     assert_eq!(prepared.body["code"], 1);

@@ -682,16 +682,7 @@ async fn magic_card_numbers_decline_with_tosss_codes_and_abort_the_payment() {
 #[tokio::test]
 async fn payments_carry_every_methods_field() {
     let s = start_default().await;
-    let fields = [
-        "card",
-        "virtualAccount",
-        "transfer",
-        "mobilePhone",
-        "giftCertificate",
-        "easyPay",
-        "discount",
-        "secret",
-    ];
+    let fields = payments_api::toss::METHOD_FIELDS;
     let card = paid_card(&s.api, 1000).await;
     let account = s
         .api
