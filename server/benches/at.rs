@@ -42,7 +42,7 @@ use payments_api::codec::{SANDBOX_IV, SANDBOX_KEY};
 use payments_api::payments::*;
 use payments_fakes::toss::{FakeToss, TossConfig};
 use payments_testkit::{Database, provision};
-use setup::{Bench, Counting, Usage};
+use setup::{Bench, Counting, Machine, Usage};
 
 /// The database's own rate is measured with as many client threads as in the issue's
 /// reference runs; sysbench's C client costs far less per query than any HTTP server.
@@ -175,8 +175,15 @@ async fn run(duration: Duration, connections: usize, database: &str, count: usiz
     let tracing = strace(&bench);
     let counting = Counting::start(&bench).await;
     let usage = bench.server_usage();
+    let database_pid = setup::database_pid();
+    let database_usage = database_pid.map(setup::usage_of);
+    let machine = Machine::now();
     let (reads, reads_cpu, load) = read(&bench, &codec, &ids, connections, duration).await;
     let usage = bench.server_usage() - usage;
+    let machine = Machine::now().busy_since(machine);
+    let database_cpu = database_pid
+        .zip(database_usage)
+        .map(|(pid, before)| setup::usage_of(pid) - before);
     let instructions = match counting {
         Some(counting) => counting.stop().await,
         None => None,
@@ -191,6 +198,7 @@ async fn run(duration: Duration, connections: usize, database: &str, count: usiz
     let reads = report("PATCH /payments/histories/{id} (at)", reads);
     split(reads_cpu, &reads, &load);
     kernel(usage, &reads);
+    whole_machine(database_cpu, machine, &reads);
     if let Some(file) = traced {
         syscalls(&file, &reads);
     }
@@ -305,6 +313,20 @@ fn kernel(usage: Usage, outcome: &Outcome) {
         per_request(usage.user, outcome),
         per_request(usage.system, outcome),
     );
+}
+
+/// The line under that: the database server's CPU per read when it runs on this machine,
+/// and how busy the machine's cores were during the reads. Below 100 % busy, the reads wait
+/// on something other than the processor.
+fn whole_machine(database: Option<Usage>, busy: f64, outcome: &Outcome) {
+    let database = match database {
+        Some(usage) => format!(
+            "{:>4.0} µs CPU per read in the database server process, ",
+            per_request(usage.user + usage.system, outcome)
+        ),
+        None => "the database server's process is not on this machine; ".into(),
+    };
+    println!("{:<52} {database}the cores {:.0} % busy", "", busy * 100.0);
 }
 
 /// The system calls of `strace -c`'s summary in `file`, per request of `outcome`: the total

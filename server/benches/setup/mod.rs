@@ -319,3 +319,53 @@ pub fn usage_of(pid: u32) -> Usage {
         system: ticks(12),
     }
 }
+
+/// The local database server's process (`mariadbd`, or `mysqld` on older installs), when
+/// the database runs on this machine: its CPU time is then part of what a read costs.
+pub fn database_pid() -> Option<u32> {
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+            matches!(name.trim(), "mariadbd" | "mysqld").then_some(pid)
+        })
+}
+
+/// The machine's CPU time so far, busy and in all, summed over its cores (`/proc/stat`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Machine {
+    pub busy: Duration,
+    pub total: Duration,
+}
+
+impl Machine {
+    pub fn now() -> Machine {
+        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+        // cpu user nice system idle iowait irq softirq steal …, in clock ticks (USER_HZ).
+        let ticks: Vec<u64> = stat
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .skip(1)
+            .take(8)
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        let sum = |fields: &[usize]| {
+            let ticks: u64 = fields.iter().filter_map(|&i| ticks.get(i)).sum();
+            Duration::from_millis(ticks * 10)
+        };
+        Machine {
+            busy: sum(&[0, 1, 2, 5, 6, 7]),
+            total: sum(&[0, 1, 2, 3, 4, 5, 6, 7]),
+        }
+    }
+
+    /// The share of the machine's CPU time that was busy since `before`.
+    pub fn busy_since(&self, before: Machine) -> f64 {
+        let total = self.total.saturating_sub(before.total).as_secs_f64();
+        self.busy.saturating_sub(before.busy).as_secs_f64() / total.max(f64::EPSILON)
+    }
+}
