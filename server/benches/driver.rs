@@ -106,7 +106,7 @@ async fn run(duration: Duration, connections: u32) {
         mysql / any
     );
     native.close().await;
-    db.pool.close().await;
+    db.close().await;
     database.release().await;
 }
 

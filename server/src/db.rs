@@ -3,10 +3,12 @@
 //! tables' queries live with their owners: `records::store` and `outbox`.
 
 use std::str::FromStr;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use sqlx::AnyPool;
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::any::{AnyArguments, AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyPool};
 
 /// The schema's migrations for MariaDB, embedded in the binary.
 pub static MARIADB_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/mariadb");
@@ -34,6 +36,89 @@ pub enum Backend {
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
+    held: Arc<Held>,
+}
+
+/// Connections that single-statement reads keep checked out of the pool between reads.
+///
+/// sqlx pings every connection that goes back into its pool (`return_to_pool`, not
+/// configurable in 0.9) in a task of its own: for a read by id that is a second round trip,
+/// half of the database's commands and a good share of the server's system calls. A read
+/// whose statement completed leaves its connection in a state fit for the next one, so it
+/// keeps the connection here instead; one that failed or was cancelled midway gives it
+/// back to the pool, whose ping then tests it. These connections count against the pool's
+/// maximum, so at most half of it waits here between reads, and what no read used for a
+/// moment goes back: writes, transactions and the relay are never short of connections
+/// for long.
+struct Held {
+    idle: Mutex<Vec<(PoolConnection<Any>, Instant)>>,
+    max: usize,
+}
+
+impl std::fmt::Debug for Held {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Held")
+            .field("idle", &self.len())
+            .field("max", &self.max)
+            .finish()
+    }
+}
+
+impl Held {
+    fn new(max: usize) -> Self {
+        Self {
+            idle: Mutex::new(Vec::with_capacity(max)),
+            max,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.idle.lock().map_or(0, |idle| idle.len())
+    }
+
+    /// The connection put back last, if it was used within [`CHECK_IDLE_AFTER`]. Held
+    /// connections are taken last in, first out, so when that one is older, all are: they
+    /// go back to the pool, which pings a connection idle that long before handing it out.
+    fn take(&self) -> Option<PoolConnection<Any>> {
+        let stale = {
+            let mut idle = self.idle.lock().ok()?;
+            let (connection, since) = idle.pop()?;
+            if since.elapsed() <= CHECK_IDLE_AFTER {
+                return Some(connection);
+            }
+            idle.push((connection, since));
+            std::mem::take(&mut *idle)
+        };
+        drop(stale);
+        None
+    }
+
+    /// Keeps `connection` for the next read, or gives it back to the pool when enough are
+    /// held already.
+    fn put(&self, connection: PoolConnection<Any>) {
+        let Ok(mut idle) = self.idle.lock() else {
+            return;
+        };
+        if idle.len() < self.max {
+            idle.push((connection, Instant::now()));
+        }
+    }
+
+    /// Gives back to the pool the connections no read used within [`CHECK_IDLE_AFTER`]:
+    /// when reads stop, the pool has its whole size again for writes.
+    fn release_stale(&self) {
+        let stale: Vec<_> = {
+            let Ok(mut idle) = self.idle.lock() else {
+                return;
+            };
+            let fresh = idle
+                .iter()
+                .position(|(_, since)| since.elapsed() <= CHECK_IDLE_AFTER)
+                .unwrap_or(idle.len());
+            idle.drain(..fresh).collect()
+        };
+        drop(stale);
+    }
 }
 
 /// Why the database cannot be used.
@@ -93,7 +178,66 @@ impl Db {
             pool = pool.after_connect(|connection, _| Box::pin(read_own_writes(connection)));
         }
         let pool = pool.connect_with(options).await.map_err(DbError::Connect)?;
-        Ok(Self { pool, backend })
+        let held = Arc::new(Held::new(max as usize / 2));
+        let weak = Arc::downgrade(&held);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(CHECK_IDLE_AFTER);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(held) = weak.upgrade() else { break };
+                held.release_stale();
+            }
+        });
+        Ok(Self {
+            pool,
+            backend,
+            held,
+        })
+    }
+
+    /// The rows of a single-statement read (no transaction, nothing left open) that
+    /// `query` makes, run on a held connection ([`Held`]) when one was used within
+    /// [`CHECK_IDLE_AFTER`], else on one from the pool. When the database dropped the held
+    /// connection meanwhile (it restarted, or the connection was killed), the read is made
+    /// again on one from the pool: a read changes nothing, so running it twice is safe.
+    pub async fn fetch_all<'q>(
+        &self,
+        query: impl Fn() -> sqlx::query::Query<'q, Any, AnyArguments>,
+    ) -> Result<Vec<AnyRow>, sqlx::Error> {
+        if let Some(mut connection) = self.held.take() {
+            match query().fetch_all(&mut *connection).await {
+                Ok(rows) => {
+                    self.held.put(connection);
+                    return Ok(rows);
+                }
+                Err(e) if is_unavailable(&e) => {
+                    tracing::debug!(error = %e, "a held connection was lost; reading again");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let mut connection = self.pool.acquire().await?;
+        let rows = query().fetch_all(&mut *connection).await?;
+        self.held.put(connection);
+        Ok(rows)
+    }
+
+    /// Closes every connection: the held ones first, since the pool's `close` waits for
+    /// every connection checked out of it.
+    pub async fn close(&self) {
+        let held = self
+            .held
+            .idle
+            .lock()
+            .map(|mut idle| std::mem::take(&mut *idle));
+        drop(held);
+        self.pool.close().await;
+    }
+
+    /// How many connections are held for reads, idle between them.
+    pub fn held_idle(&self) -> usize {
+        self.held.len()
     }
 
     /// Applies pending migrations.

@@ -180,7 +180,8 @@ pub fn relay_attempt(outcome: &'static str, elapsed: Duration) {
 /// read now.
 pub async fn render(db: &Db, now_ms: i64) -> String {
     let pool = &db.pool;
-    let idle = pool.num_idle() as f64;
+    // Connections held for reads between them are idle too, though checked out of the pool.
+    let idle = (pool.num_idle() + db.held_idle()) as f64;
     let size = f64::from(pool.size());
     metrics::gauge!("payments_db_pool_connections", "state" => "idle").set(idle);
     metrics::gauge!("payments_db_pool_connections", "state" => "in_use").set(size - idle);

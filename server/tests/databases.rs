@@ -232,6 +232,97 @@ async fn a_real_deadlock_is_run_again_and_both_transactions_commit() {
         .await
         .unwrap();
     assert_eq!(values, [2, 2]);
-    db.pool.close().await;
+    db.close().await;
+    database.release().await;
+}
+
+/// The connection a read ran on and how many pings that connection has answered, as the
+/// database counts them for its own session (MariaDB counts `COM_PING` among its
+/// `Com_admin_commands`).
+async fn connection_and_pings(db: &payments_server::db::Db) -> (String, String) {
+    let rows = db
+        .fetch_all(|| {
+            sqlx::query(
+                "SELECT CAST(CONNECTION_ID() AS CHAR), VARIABLE_VALUE \
+                 FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'COM_ADMIN_COMMANDS'",
+            )
+        })
+        .await
+        .unwrap();
+    let row = &rows[0];
+    (sqlx::Row::get(row, 0), sqlx::Row::get(row, 1))
+}
+
+/// A read keeps its connection for the next one instead of handing it back to sqlx's pool,
+/// which pings every connection it takes back: a second round trip per read. Reads one
+/// after another then run on one connection that answers no ping; when reads stop, the
+/// connection goes back to the pool; one the database dropped meanwhile costs no read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_keep_their_connection_without_a_ping_between_them() {
+    let database = payments_testkit::provision(&Database::AnyMariaDb)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let db = payments_server::db::Db::connect(&database.url)
+        .await
+        .unwrap();
+
+    let (connection, pings) = connection_and_pings(&db).await;
+    for _ in 0..20 {
+        assert_eq!(
+            connection_and_pings(&db).await,
+            (connection.clone(), pings.clone())
+        );
+    }
+    assert_eq!(db.held_idle(), 1);
+
+    // The same reads through the pool itself: each return costs its connection a ping, so
+    // the count above would have moved had it been pinged.
+    let through_pool = || async {
+        let row = sqlx::query(
+            "SELECT CAST(CONNECTION_ID() AS CHAR), VARIABLE_VALUE \
+             FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'COM_ADMIN_COMMANDS'",
+        )
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+        let (id, pings): (String, String) = (sqlx::Row::get(&row, 0), sqlx::Row::get(&row, 1));
+        (id, pings.parse::<u64>().unwrap())
+    };
+    let (pooled, first) = through_pool().await;
+    assert_ne!(
+        pooled, connection,
+        "the held connection stays out of the pool"
+    );
+    let mut last = (pooled.clone(), first);
+    for _ in 0..5 {
+        // The pool pings in a task of its own after the connection is dropped.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        last = through_pool().await;
+    }
+    assert_eq!(last.0, pooled, "one idle connection in the pool");
+    assert!(
+        last.1 >= first + 5,
+        "pings through the pool: {first} → {}",
+        last.1
+    );
+
+    // Once no read used it for a moment, the held connection goes back to the pool.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(db.held_idle(), 0);
+    assert_eq!(db.pool.num_idle() as u32, db.pool.size());
+
+    // A held connection the database killed: the read runs again on a fresh connection.
+    let (held, _) = connection_and_pings(&db).await;
+    let admin = sqlx::AnyPool::connect(&database.url).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("KILL CONNECTION {held}")))
+        .execute(&admin)
+        .await
+        .unwrap();
+    admin.close().await;
+    let (after, _) = connection_and_pings(&db).await;
+    assert_ne!(after, held);
+    assert_eq!(connection_and_pings(&db).await.0, after);
+
+    db.close().await;
     database.release().await;
 }

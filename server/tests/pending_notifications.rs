@@ -293,7 +293,7 @@ async fn upgraded(backend: Backend) {
         .await
         .unwrap();
     }
-    db.pool.close().await;
+    db.close().await;
 
     let ctx = Ctx::start_on(backend, Database::Url(provisioned.url.clone())).await;
     let key = ctx.toss_card(&order("after-upgrade"), PRICE).await;
