@@ -213,6 +213,10 @@ struct State {
 /// The first attempts waiting for one URL, a lane per subject, and how many are being made.
 #[derive(Debug, Default)]
 struct Endpoint {
+    /// The URL, parsed once for all the attempts made while the endpoint has any waiting
+    /// (reqwest would parse the text again for each); `None` when it does not parse, and
+    /// each attempt then fails with reqwest's own error.
+    url: Option<reqwest::Url>,
     busy: usize,
     lanes: HashMap<String, Lane>,
     /// The oldest waiting id of each lane that has no attempt being made: the ones that may
@@ -423,20 +427,30 @@ impl Dispatcher {
     }
 
     async fn attempt(&self, id: u64) {
-        let Some((outgoing, retries, first)) = ({
+        let Some((outgoing, retries, first, url)) = ({
             let state = self.lock();
             state
                 .deliveries
                 .get(&id)
                 .filter(|d| d.state == DeliveryState::Pending)
-                .map(|d| (d.outgoing.clone(), d.retries, d.attempts == 0))
+                .map(|d| {
+                    let url = state
+                        .endpoints
+                        .get(&d.outgoing.url)
+                        .and_then(|endpoint| endpoint.url.clone());
+                    (d.outgoing.clone(), d.retries, d.attempts == 0, url)
+                })
         }) else {
             return;
         };
+        let post = |client: &reqwest::Client| match url {
+            Some(url) => client.post(url),
+            None => client.post(&outgoing.url),
+        };
         let mut request = match self.split.get() {
-            Some(split) if first => split.client.post(&outgoing.url),
-            Some(split) => split.client.post(&outgoing.url).timeout(split.retry),
-            None => self.client.post(&outgoing.url),
+            Some(split) if first => post(&split.client),
+            Some(split) => post(&split.client).timeout(split.retry),
+            None => post(&self.client),
         }
         .header(header::CONTENT_TYPE, outgoing.body.content_type());
         if let Some(signing) = &outgoing.signing {
@@ -552,8 +566,11 @@ impl State {
             self.first_attempts.insert(id);
             let outgoing = self.deliveries[&id].outgoing.clone();
             if !self.endpoints.contains_key(&outgoing.url) {
-                self.endpoints
-                    .insert(outgoing.url.clone(), Endpoint::default());
+                let endpoint = Endpoint {
+                    url: reqwest::Url::parse(&outgoing.url).ok(),
+                    ..Endpoint::default()
+                };
+                self.endpoints.insert(outgoing.url.clone(), endpoint);
             }
             self.in_endpoint(&outgoing.url, |endpoint| {
                 let lane = match endpoint.lanes.get_mut(&outgoing.subject) {
