@@ -777,27 +777,9 @@ fn describe(error: &reqwest::Error) -> Cow<'static, str> {
 
 /// Encodes pairs as `application/x-www-form-urlencoded`.
 pub fn form_encode(pairs: &[(&str, &str)]) -> String {
-    fn encode(text: &str, out: &mut String) {
-        for byte in text.bytes() {
-            match byte {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
-                    out.push(byte as char)
-                }
-                b' ' => out.push('+'),
-                other => out.push_str(&format!("%{other:02X}")),
-            }
-        }
-    }
-    let mut out = String::new();
-    for (i, (key, value)) in pairs.iter().enumerate() {
-        if i > 0 {
-            out.push('&');
-        }
-        encode(key, &mut out);
-        out.push('=');
-        encode(value, &mut out);
-    }
-    out
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
 }
 
 #[cfg(test)]

@@ -559,6 +559,16 @@ on_both!(errors_have_their_statuses_and_codes, |ctx| {
     let mut negative = create(VendorCode::TossPayments, "x", &uuid(), -1.0);
     negative.price = -1.0;
     assert_eq!(status_of(ctx.client.create_history(&negative).await).0, 400);
+    // A PG id is a path segment of the PG's URL; the two dot segments would name another
+    // path there.
+    for dots in [".", ".."] {
+        let dotted = create(VendorCode::TossPayments, dots, &uuid(), 1000.0);
+        assert_eq!(
+            status_of(ctx.client.create_history(&dotted).await).0,
+            400,
+            "{dots}"
+        );
+    }
     let (status, _) = ctx
         .raw(
             reqwest::Method::PATCH,

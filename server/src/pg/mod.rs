@@ -463,18 +463,16 @@ impl Gateways {
     }
 }
 
+/// What stays as it is in a path segment: RFC 3986's unreserved characters.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// Percent-encodes a path segment.
 pub(crate) fn encode(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len());
-    for byte in segment.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(byte as char)
-            }
-            other => out.push_str(&format!("%{other:02X}")),
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(segment, SEGMENT).to_string()
 }
 
 /// A PG's cancels, oldest first, from each one's reason, amount as the PG wrote it, and
@@ -509,5 +507,17 @@ mod tests {
         }
         let paths: std::collections::BTreeSet<_> = VENDORS.iter().map(|v| v.webhook_path).collect();
         assert_eq!(paths.len(), VENDORS.len(), "one notification path each");
+    }
+
+    #[test]
+    fn a_client_s_key_stays_one_path_segment() {
+        // RFC 3986's unreserved characters stay; everything else, UTF-8 included, is
+        // escaped, so a key cannot add a segment or a query (the records refuse the two
+        // dot segments, which URLs resolve even escaped).
+        assert_eq!(encode("tgen_20240101-ab.c_~9"), "tgen_20240101-ab.c_~9");
+        assert_eq!(
+            encode("../a/b?c=d#e f+주문"),
+            "..%2Fa%2Fb%3Fc%3Dd%23e%20f%2B%EC%A3%BC%EB%AC%B8"
+        );
     }
 }

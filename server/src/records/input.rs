@@ -82,7 +82,13 @@ fn source(source: &PaymentSource) -> Result<(), RecordError> {
 
 fn vendor(vendor: &PaymentVendor) -> Result<(), RecordError> {
     text("vendor.store_id", &vendor.store_id, 255)?;
-    text("vendor.uid", &vendor.uid, 255)
+    text("vendor.uid", &vendor.uid, 255)?;
+    // The uid is a path segment of the PG's URL, and URLs resolve `.` and `..` (escaped or
+    // not) to other paths: no PG's id is one.
+    if matches!(vendor.uid.as_str(), "." | "..") {
+        return Err(RecordError::invalid("vendor.uid must not be . or .."));
+    }
+    Ok(())
 }
 
 fn password(password: &str) -> Result<(), RecordError> {
