@@ -173,6 +173,17 @@ on_both!(source_ids_are_compared_exactly, |ctx| {
     assert_eq!(ctx.rows("payment_histories").await, ids.len() as i64);
 });
 
+/// A fresh database on the MariaDB server, with the server's own pool on it.
+async fn fresh_mariadb() -> (payments_testkit::Provisioned, payments_server::db::Db) {
+    let database = payments_testkit::provision(&Database::AnyMariaDb)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let db = payments_server::db::Db::connect(&database.url)
+        .await
+        .unwrap();
+    (database, db)
+}
+
 /// Two transactions that lock two rows in opposite orders on MariaDB: InnoDB rolls one back
 /// as a deadlock (1213), and `retry_conflicts` runs it again, so both end committed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -180,12 +191,7 @@ async fn a_real_deadlock_is_run_again_and_both_transactions_commit() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU32, Ordering};
 
-    let database = payments_testkit::provision(&Database::AnyMariaDb)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let db = payments_server::db::Db::connect(&database.url)
-        .await
-        .unwrap();
+    let (database, db) = fresh_mariadb().await;
     sqlx::query("CREATE TABLE deadlock_probe (id BIGINT PRIMARY KEY, v BIGINT NOT NULL)")
         .execute(&db.pool)
         .await
@@ -236,19 +242,15 @@ async fn a_real_deadlock_is_run_again_and_both_transactions_commit() {
     database.release().await;
 }
 
+/// The connection a statement runs on and how many pings it has answered.
+const PINGS: &str = "SELECT CAST(CONNECTION_ID() AS CHAR), VARIABLE_VALUE \
+     FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'COM_ADMIN_COMMANDS'";
+
 /// The connection a read ran on and how many pings that connection has answered, as the
 /// database counts them for its own session (MariaDB counts `COM_PING` among its
 /// `Com_admin_commands`).
 async fn connection_and_pings(db: &payments_server::db::Db) -> (String, String) {
-    let rows = db
-        .fetch_all(|| {
-            sqlx::query(
-                "SELECT CAST(CONNECTION_ID() AS CHAR), VARIABLE_VALUE \
-                 FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'COM_ADMIN_COMMANDS'",
-            )
-        })
-        .await
-        .unwrap();
+    let rows = db.fetch_all(|| sqlx::query(PINGS)).await.unwrap();
     let row = &rows[0];
     (sqlx::Row::get(row, 0), sqlx::Row::get(row, 1))
 }
@@ -259,12 +261,7 @@ async fn connection_and_pings(db: &payments_server::db::Db) -> (String, String) 
 /// connection goes back to the pool; one the database dropped meanwhile costs no read.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_keep_their_connection_without_a_ping_between_them() {
-    let database = payments_testkit::provision(&Database::AnyMariaDb)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let db = payments_server::db::Db::connect(&database.url)
-        .await
-        .unwrap();
+    let (database, db) = fresh_mariadb().await;
 
     let (connection, pings) = connection_and_pings(&db).await;
     for _ in 0..20 {
@@ -278,13 +275,7 @@ async fn reads_keep_their_connection_without_a_ping_between_them() {
     // The same reads through the pool itself: each return costs its connection a ping, so
     // the count above would have moved had it been pinged.
     let through_pool = || async {
-        let row = sqlx::query(
-            "SELECT CAST(CONNECTION_ID() AS CHAR), VARIABLE_VALUE \
-             FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'COM_ADMIN_COMMANDS'",
-        )
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
+        let row = sqlx::query(PINGS).fetch_one(&db.pool).await.unwrap();
         let (id, pings): (String, String) = (sqlx::Row::get(&row, 0), sqlx::Row::get(&row, 1));
         (id, pings.parse::<u64>().unwrap())
     };
