@@ -222,8 +222,8 @@ impl Joined {
 /// The `SELECT` of table `T`'s records (each with its joined rows) that meet `condition`,
 /// whose columns are qualified with `t.`. It has no `ORDER BY`: MariaDB cannot take the
 /// order of an outer join's inner table from its index, and sorted every read in a
-/// temporary table (on disk, for the blob columns) that cost it ten times the lookups
-/// themselves; [`records`] puts the rows in order instead.
+/// temporary table (on disk, for the blob columns): three to five times the CPU the read
+/// costs it without; [`records`] puts the rows in order instead.
 fn select<T: Table>(condition: &str) -> String {
     let columns: Vec<String> = IDENTITY_COLUMNS
         .split(", ")
