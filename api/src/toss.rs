@@ -1095,6 +1095,24 @@ impl<'de> Deserialize<'de> for TossWebhook {
     }
 }
 
+/// The JSON body of a `PAYMENT_STATUS_CHANGED` event around a payment already written as
+/// JSON (`payment_json`): the bytes [`TossWebhook::PaymentStatusChanged`] serialises to, for
+/// a sender that writes the payment once for its answer and for its webhook.
+pub fn payment_status_changed_json(created_at: NaiveDateTime, payment_json: &[u8]) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct At(#[serde(with = "local_micros")] NaiveDateTime);
+    let mut body = Vec::with_capacity(payment_json.len() + 80);
+    body.extend_from_slice(br#"{"eventType":""#);
+    body.extend_from_slice(EVENT_PAYMENT_STATUS_CHANGED.as_bytes());
+    body.extend_from_slice(br#"","createdAt":"#);
+    // A date-time always serialises (it is a string).
+    let _ = serde_json::to_writer(&mut body, &At(created_at));
+    body.extend_from_slice(br#","data":"#);
+    body.extend_from_slice(payment_json);
+    body.push(b'}');
+    body
+}
+
 /// The body of a `PAYMENT_STATUS_CHANGED` event (without its `eventType`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -1207,5 +1225,29 @@ mod tests {
         assert!(TossPayment::read_directly(cases[6].as_bytes()).is_none());
         assert!(TossPayment::from_slice(cases[0].as_bytes()).is_err());
         assert!(TossPayment::from_slice(cases[1].as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn a_status_change_around_a_written_payment_is_the_event_serialised() {
+        let created_at = NaiveDate::from_ymd_opt(2026, 12, 2)
+            .unwrap()
+            .and_hms_micro_opt(9, 30, 1, 250)
+            .unwrap();
+        for text in PAYMENTS {
+            let payment: TossPayment = serde_json::from_str(text).unwrap();
+            let whole = serde_json::to_vec(&TossWebhook::PaymentStatusChanged(Box::new(
+                TossPaymentStatusChanged {
+                    created_at,
+                    data: payment.clone(),
+                },
+            )))
+            .unwrap();
+            let around =
+                payment_status_changed_json(created_at, &serde_json::to_vec(&payment).unwrap());
+            assert_eq!(
+                String::from_utf8(around).unwrap(),
+                String::from_utf8(whole).unwrap()
+            );
+        }
     }
 }

@@ -6,8 +6,8 @@ use payments_api::toss::*;
 use serde::{Deserialize, Serialize};
 
 use super::error::TossFault;
-use super::model::{self, Event, Order, Payment};
-use super::routes::{Merchant, TossJson, change_payment, window_ms};
+use super::model::{self, Order, Payment};
+use super::routes::{Merchant, PaymentJson, TossJson, answer_change, change_payment, window_ms};
 use super::{FakeToss, MerchantHandle};
 use crate::compat::Compat;
 
@@ -16,7 +16,7 @@ pub(super) async fn deposit(
     State(fake): State<FakeToss>,
     Extension(merchant): Merchant,
     Path(payment_key): Path<String>,
-) -> Result<Json<TossPayment>, TossFault> {
+) -> Result<PaymentJson, TossFault> {
     change_deposit(&fake, &merchant, &payment_key, |payment, now| {
         payment.deposit(now)
     })
@@ -29,7 +29,7 @@ pub(super) async fn cancel_deposit(
     State(fake): State<FakeToss>,
     Extension(merchant): Merchant,
     Path(payment_key): Path<String>,
-) -> Result<Json<TossPayment>, TossFault> {
+) -> Result<PaymentJson, TossFault> {
     change_deposit(&fake, &merchant, &payment_key, |payment, _| {
         payment.cancel_deposit()
     })
@@ -43,10 +43,9 @@ async fn change_deposit(
     merchant: &MerchantHandle,
     payment_key: &str,
     change: impl FnOnce(&mut Payment, i64) -> Result<(), TossFault>,
-) -> Result<Json<TossPayment>, TossFault> {
+) -> Result<PaymentJson, TossFault> {
     let payment = change_payment(fake, merchant, payment_key, change)?;
-    fake.notify(merchant, Event::of_change(&payment)).await;
-    Ok(Json(payment))
+    answer_change(fake, merchant, payment).await
 }
 
 /// How the bank settles a virtual account's pending refunds.

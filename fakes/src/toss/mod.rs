@@ -39,7 +39,10 @@ use axum::routing::{get, post, put};
 use base64::Engine as _;
 use chrono::Timelike;
 use http_body_util::BodyExt as _;
-use payments_api::toss::{TossDepositCallback, TossPayment, TossPaymentStatusChanged, TossWebhook};
+use payments_api::toss::{
+    EVENT_DEPOSIT_CALLBACK, EVENT_PAYMENT_STATUS_CHANGED, TossDepositCallback, TossPayment,
+    TossPaymentStatusChanged, TossWebhook, payment_status_changed_json,
+};
 
 pub use error::TossFault;
 
@@ -242,6 +245,16 @@ impl FakeToss {
                             }));
                         (webhook, subject)
                     }
+                    Event::StatusChangedJson { payment_key, json } => {
+                        let body = payment_status_changed_json(created_at, &json);
+                        return Outgoing {
+                            url: url.clone(),
+                            event: EVENT_PAYMENT_STATUS_CHANGED.to_owned(),
+                            subject: payment_key,
+                            body: crate::delivery::Body::Json(body.into()),
+                            signing: None,
+                        };
+                    }
                     Event::Deposit(payment) => {
                         let base = payment.base();
                         let secret = match &payment {
@@ -265,8 +278,8 @@ impl FakeToss {
                     }
                 };
                 let event = match webhook {
-                    TossWebhook::PaymentStatusChanged(_) => "PAYMENT_STATUS_CHANGED",
-                    TossWebhook::DepositCallback(_) => "DEPOSIT_CALLBACK",
+                    TossWebhook::PaymentStatusChanged(_) => EVENT_PAYMENT_STATUS_CHANGED,
+                    TossWebhook::DepositCallback(_) => EVENT_DEPOSIT_CALLBACK,
                 };
                 Outgoing {
                     url: url.clone(),

@@ -69,6 +69,12 @@ pub struct MerchantData {
 #[derive(Debug, Clone)]
 pub enum Event {
     StatusChanged(TossPayment),
+    /// A status change of a payment already written as JSON for the request's answer: the
+    /// webhook carries those bytes instead of writing the payment again.
+    StatusChangedJson {
+        payment_key: String,
+        json: axum::body::Bytes,
+    },
     /// A change of a virtual account's payment (issue, deposit, deposit taken back,
     /// cancel), told with the account's secret.
     Deposit(TossPayment),
@@ -77,7 +83,20 @@ pub enum Event {
 impl Event {
     /// What Toss tells of a payment whose status changed: `PAYMENT_STATUS_CHANGED`, and
     /// for a virtual account `DEPOSIT_CALLBACK` too (its webhook-events reference: a
-    /// merchant registered for both hears of each change twice).
+    /// merchant registered for both hears of each change twice). `json` is the payment
+    /// written as JSON, for the request's answer.
+    pub fn of_change_json(payment: &TossPayment, json: axum::body::Bytes) -> Vec<Event> {
+        let mut events = vec![Event::StatusChangedJson {
+            payment_key: payment.base().payment_key.clone(),
+            json,
+        }];
+        if matches!(payment, TossPayment::VirtualAccount(_)) {
+            events.push(Event::Deposit(payment.clone()));
+        }
+        events
+    }
+
+    /// [`Event::of_change_json`] for a payment not written as JSON.
     pub fn of_change(payment: &TossPayment) -> Vec<Event> {
         let mut events = vec![Event::StatusChanged(payment.clone())];
         if matches!(payment, TossPayment::VirtualAccount(_)) {

@@ -10,7 +10,10 @@ use payments_api::toss::*;
 use super::super::error::TossFault;
 use super::super::model::{self, Event, Order, Payment};
 use super::super::{FakeToss, MerchantHandle, forced_code};
-use super::{Merchant, Reply, TossJson, change_payment, refund_delay_ms, window_ms};
+use super::{
+    Merchant, PaymentJson, Reply, TossJson, answer_change, change_payment, refund_delay_ms,
+    window_ms,
+};
 
 /// `GET /v1/payments/{paymentKey}`.
 pub(in super::super) async fn one(
@@ -193,14 +196,13 @@ pub(in super::super) async fn cancel(
     Extension(merchant): Merchant,
     Path(payment_key): Path<String>,
     TossJson(input): TossJson<TossPaymentCancelCreate>,
-) -> Reply<TossPayment> {
+) -> Result<PaymentJson, TossFault> {
     model::check_cancel_reason(&input.cancel_reason)?;
     let refund_delay_ms = refund_delay_ms(&fake);
     let payment = change_payment(&fake, &merchant, &payment_key, |payment, now| {
         payment.cancel(&input, now, refund_delay_ms)
     })?;
-    fake.notify(&merchant, Event::of_change(&payment)).await;
-    Ok(Json(payment))
+    answer_change(&fake, &merchant, payment).await
 }
 
 fn tax_free(value: Option<f64>, amount: f64) -> Result<f64, TossFault> {

@@ -1,20 +1,19 @@
 //! `POST /v1/virtual-accounts`: virtual accounts issued through the API.
 
-use axum::Json;
 use axum::extract::{Extension, State};
 use payments_api::toss::*;
 
 use super::super::FakeToss;
 use super::super::error::TossFault;
-use super::super::model::{self, Event, Order, Payment};
-use super::{Merchant, Reply, TossJson};
+use super::super::model::{self, Order, Payment};
+use super::{Merchant, PaymentJson, TossJson, answer_change};
 
 /// Issues a virtual account that waits for its deposit until its due date.
 pub(in super::super) async fn issue(
     State(fake): State<FakeToss>,
     Extension(merchant): Merchant,
     TossJson(input): TossJson<TossVirtualAccountCreate>,
-) -> Reply<TossPayment> {
+) -> Result<PaymentJson, TossFault> {
     let now = fake.inner.core.clock.now_kst();
     let now_ms = fake.now_ms();
     let amount = model::positive("amount", input.amount)?;
@@ -53,6 +52,5 @@ pub(in super::super) async fn issue(
     };
     // Toss's webhook-events reference (DEPOSIT_CALLBACK): an issued account is told as a
     // status change and as a deposit callback, `WAITING_FOR_DEPOSIT`.
-    fake.notify(&merchant, Event::of_change(&payment)).await;
-    Ok(Json(payment))
+    answer_change(&fake, &merchant, payment).await
 }
