@@ -37,6 +37,10 @@ pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
     held: Arc<Held>,
+    /// Reads under way at once ([`Db::fetch_all`]): at most three quarters of the pool, so
+    /// that a burst of reads on a slow database leaves writes, transactions and the relay
+    /// a quarter of it.
+    reads: Arc<tokio::sync::Semaphore>,
 }
 
 /// Connections that single-statement reads keep checked out of the pool between reads.
@@ -189,10 +193,12 @@ impl Db {
                 held.release_stale();
             }
         });
+        let max = max as usize;
         Ok(Self {
             pool,
             backend,
             held,
+            reads: Arc::new(tokio::sync::Semaphore::new(max - max / 4)),
         })
     }
 
@@ -200,11 +206,17 @@ impl Db {
     /// `query` makes, run on a held connection ([`Held`]) when one was used within
     /// [`CHECK_IDLE_AFTER`], else on one from the pool. When the database dropped the held
     /// connection meanwhile (it restarted, or the connection was killed), the read is made
-    /// again on one from the pool: a read changes nothing, so running it twice is safe.
+    /// again on one from the pool: a read changes nothing, so running it twice is safe. A
+    /// read waits its turn when three quarters of the pool are reading already.
     pub async fn fetch_all<'q>(
         &self,
         query: impl Fn() -> sqlx::query::Query<'q, Any, AnyArguments>,
     ) -> Result<Vec<AnyRow>, sqlx::Error> {
+        let _turn = match tokio::time::timeout(ACQUIRE_TIMEOUT, self.reads.acquire()).await {
+            Ok(Ok(permit)) => permit,
+            Ok(Err(_)) => return Err(sqlx::Error::PoolClosed),
+            Err(_) => return Err(sqlx::Error::PoolTimedOut),
+        };
         if let Some(mut connection) = self.held.take() {
             match query().fetch_all(&mut *connection).await {
                 Ok(rows) => {

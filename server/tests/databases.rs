@@ -317,3 +317,50 @@ async fn reads_keep_their_connection_without_a_ping_between_them() {
     db.close().await;
     database.release().await;
 }
+
+/// Reads alone cannot take every connection: with more slow reads under way than the pool
+/// (32 on MariaDB) has connections, 24 of them run, the rest wait their turn, and a write
+/// gets a connection while they all still run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_reads_leave_a_quarter_of_the_pool_to_writes() {
+    let (database, db) = fresh_mariadb().await;
+    let mut reads = tokio::task::JoinSet::new();
+    for _ in 0..30 {
+        let db = db.clone();
+        reads.spawn(async move {
+            db.fetch_all(|| sqlx::query("SELECT SLEEP(1)"))
+                .await
+                .map(|rows| rows.len())
+        });
+    }
+    // A write's transaction, on a connection no read may take.
+    let mut tx = db.pool.begin().await.unwrap();
+    let sleeping = || {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM information_schema.PROCESSLIST \
+             WHERE DB = DATABASE() AND INFO LIKE 'SELECT SLEEP%'",
+        )
+    };
+    // Until 24 sleep, and a while after: the most ever seen at once.
+    let (mut most, mut after) = (0, 0);
+    while after < 20 && reads.len() == 30 {
+        most = most.max(sleeping().fetch_one(&mut *tx).await.unwrap());
+        if most >= 24 {
+            after += 1;
+        }
+    }
+    assert_eq!(most, 24, "reads under way at once");
+    assert!(
+        reads.try_join_next().is_none(),
+        "the write had its connection while the first reads still ran"
+    );
+    tx.commit().await.unwrap();
+    let mut done = 0;
+    while let Some(read) = reads.join_next().await {
+        assert_eq!(read.unwrap().unwrap(), 1);
+        done += 1;
+    }
+    assert_eq!(done, 30);
+    db.close().await;
+    database.release().await;
+}
