@@ -293,10 +293,7 @@ impl IamportPayment {
     /// method's field that does not parse, a required one missing or `null`) is read by the
     /// generic [`Deserialize`], so the outcome and its errors are the same.
     pub fn from_slice(json: &[u8]) -> serde_json::Result<Self> {
-        match Self::read_directly(json) {
-            Some(payment) => Ok(payment),
-            None => serde_json::from_slice(json),
-        }
+        crate::wire::read_or_generic(json, Self::read_directly)
     }
 
     /// The payment of `json`, if the direct passes read it; `None` otherwise.
@@ -970,6 +967,7 @@ pub struct IamportPaymentBalance {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::direct_reading::{falls_back_to_generic, reads_as_generic};
 
     /// Every family of method, as the PG writes its payments.
     const PAYMENTS: [&str; 6] = [
@@ -981,22 +979,10 @@ mod tests {
         include_str!("../tests/fixtures/iamport/payment.naverpay.json"),
     ];
 
-    fn generic(json: &str) -> serde_json::Result<IamportPayment> {
-        serde_json::from_str(json)
-    }
-
     #[test]
     fn the_direct_reading_reads_every_method_as_the_generic_one_does() {
-        let mut variants = std::collections::HashSet::new();
-        for json in PAYMENTS {
-            let written = serde_json::to_string(&generic(json).unwrap()).unwrap();
-            for text in [json, written.as_str()] {
-                let direct = IamportPayment::read_directly(text.as_bytes());
-                assert_eq!(direct.as_ref(), Some(&generic(text).unwrap()), "{text}");
-                variants.insert(std::mem::discriminant(&direct.unwrap()));
-            }
-        }
-        assert_eq!(variants.len(), 4, "every variant is read");
+        let variants = reads_as_generic(&PAYMENTS, IamportPayment::read_directly);
+        assert_eq!(variants, 4, "every variant is read");
     }
 
     #[test]
@@ -1028,10 +1014,7 @@ mod tests {
                 1,
             ),
         ];
-        for text in &cases {
-            let direct = IamportPayment::from_slice(text.as_bytes()).map_err(|e| e.to_string());
-            assert_eq!(direct, generic(text).map_err(|e| e.to_string()), "{text}");
-        }
+        falls_back_to_generic(&cases, IamportPayment::from_slice);
         assert!(IamportPayment::read_directly(cases[6].as_bytes()).is_none());
         assert!(IamportPayment::from_slice(cases[0].as_bytes()).is_err());
         assert!(IamportPayment::from_slice(cases[3].as_bytes()).is_ok());

@@ -238,6 +238,60 @@ pub mod offset_date_time {
     }
 }
 
+/// A PG's payment read from its JSON text by `direct` (plain passes over the text, no
+/// `serde_json::Value` tree), or by the type's generic [`Deserialize`] where `direct`
+/// cannot read it as that would: the outcome and its errors are the generic reading's.
+pub(crate) fn read_or_generic<T: serde::de::DeserializeOwned>(
+    json: &[u8],
+    direct: impl FnOnce(&[u8]) -> Option<T>,
+) -> serde_json::Result<T> {
+    match direct(json) {
+        Some(value) => Ok(value),
+        None => serde_json::from_slice(json),
+    }
+}
+
+/// Checks of a payment type's direct reading ([`read_or_generic`]) against its generic one.
+#[cfg(test)]
+pub(crate) mod direct_reading {
+    use serde::Serialize;
+    use serde::de::DeserializeOwned;
+
+    /// Each of `payments`, as the PG writes it and as the type writes it back, is read
+    /// directly into what the generic reading gives; answers how many variants were read.
+    pub fn reads_as_generic<T>(payments: &[&str], direct: fn(&[u8]) -> Option<T>) -> usize
+    where
+        T: DeserializeOwned + Serialize + PartialEq + std::fmt::Debug,
+    {
+        let mut variants = std::collections::HashSet::new();
+        for json in payments {
+            let generic = |text: &str| serde_json::from_str::<T>(text).unwrap();
+            let written = serde_json::to_string(&generic(json)).unwrap();
+            for text in [*json, written.as_str()] {
+                let read = direct(text.as_bytes());
+                assert_eq!(read.as_ref(), Some(&generic(text)), "{text}");
+                variants.insert(std::mem::discriminant(&read.unwrap()));
+            }
+        }
+        variants.len()
+    }
+
+    /// `from_slice` answers each of `cases` (its value or its error) as the generic
+    /// reading does.
+    pub fn falls_back_to_generic<T>(
+        cases: &[String],
+        from_slice: fn(&[u8]) -> serde_json::Result<T>,
+    ) where
+        T: DeserializeOwned + PartialEq + std::fmt::Debug,
+    {
+        for text in cases {
+            let read = from_slice(text.as_bytes()).map_err(|e| e.to_string());
+            let generic = serde_json::from_str::<T>(text).map_err(|e| e.to_string());
+            assert_eq!(read, generic, "{text}");
+        }
+    }
+}
+
 /// Writes `value` as `YYYY-MM-DD` into `text` (10 bytes) when its year has four digits;
 /// `None` for the years chrono writes with a sign.
 fn write_date(text: &mut [u8], value: &NaiveDate) -> Option<()> {
