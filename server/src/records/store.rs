@@ -183,20 +183,39 @@ pub trait Table: for<'r> sqlx::FromRow<'r, AnyRow> + Send + Unpin {
     fn selects() -> &'static Selects;
 }
 
-/// A table's `SELECT` by each kind of [`Key`], written the first time it is used: every
-/// read runs one, and writing its text (two dozen qualified columns) cost a read about as
-/// much as the password check.
+/// A table's `SELECT` by each kind of [`Key`], and its check for taken keys, each written
+/// the first time it is used: every read runs one, every create the other, and writing
+/// their text (two dozen qualified columns) cost a read about as much as the password check.
 #[derive(Debug)]
-pub struct Selects([OnceLock<String>; 3]);
+pub struct Selects {
+    by_key: [OnceLock<String>; 3],
+    taken: OnceLock<String>,
+}
 
 impl Selects {
     const fn new() -> Self {
-        Self([OnceLock::new(), OnceLock::new(), OnceLock::new()])
+        Self {
+            by_key: [OnceLock::new(), OnceLock::new(), OnceLock::new()],
+            taken: OnceLock::new(),
+        }
     }
 
     /// The statement of table `T` that finds a record by a key of `kind`.
     fn get<T: Table>(&'static self, kind: KeyKind) -> &'static str {
-        self.0[kind as usize].get_or_init(|| select::<T>(kind.condition()))
+        self.by_key[kind as usize].get_or_init(|| select::<T>(kind.condition()))
+    }
+
+    /// The statement of table `T` that tells which of a new record's unique keys a stored
+    /// record holds: one lookup in each unique index, nothing read but the answer.
+    fn taken<T: Table>(&'static self) -> &'static str {
+        self.taken.get_or_init(|| {
+            format!(
+                "SELECT 'vendor' FROM {table} WHERE vendor_code = ? AND vendor_uid = ? \
+                 UNION ALL SELECT 'source' FROM {table} \
+                 WHERE source_schema = ? AND source_table = ? AND source_id = ?",
+                table = T::NAME
+            )
+        })
     }
 }
 
@@ -469,14 +488,9 @@ impl Store {
         vendor: &PaymentVendor,
         source: &PaymentSource,
     ) -> Result<Option<Taken>, sqlx::Error> {
-        let select = format!(
-            "SELECT 'vendor' FROM {table} WHERE vendor_code = ? AND vendor_uid = ? \
-             UNION ALL SELECT 'source' FROM {table} \
-             WHERE source_schema = ? AND source_table = ? AND source_id = ?",
-            table = T::NAME
-        );
+        let select = T::selects().taken::<T>();
         let query = || {
-            sqlx::query(trusted(select.clone()))
+            sqlx::query(select)
                 .bind(vendor.code.as_str())
                 .bind(vendor.uid.clone())
                 .bind(source.schema.clone())
