@@ -156,10 +156,12 @@ pub trait Fake: Clone + Send + Sync + 'static {
             .layer(from_fn_with_state(faults, crate::faults::inject))
             .merge(self.controls())
             .merge(self.browser())
+            // Inside the journal: a request to a path the PG does not have is one a test
+            // wants to find there.
+            .fallback(|| async { Self::reject(StatusCode::NOT_FOUND, "") })
             .layer(from_fn_with_state(journal, crate::http::record));
         let app = recorded
             .merge(crate::controls::routes::<Self>())
-            .fallback(|| async { Self::reject(StatusCode::NOT_FOUND, "") })
             .layer(DefaultBodyLimit::max(MAX_BODY))
             .layer(from_fn(crate::http::in_pg_shape::<Self>));
         crate::http::traced(app, Self::NAME).with_state(self.clone())

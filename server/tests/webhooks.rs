@@ -253,6 +253,37 @@ on_both!(
             !ctx.dump().await.contains("imp_000000000000"),
             "a forged notification leaves nothing behind"
         );
+        // Ids that would name another path at the PG (`GET /payments/..` is `GET /`) are
+        // acknowledged like any unknown payment, and no call reaches the PG for them.
+        let last = |journal: &payments_fakes::journal::Journal| {
+            journal.snapshot(0, 1).requests.last().map_or(0, |r| r.seq)
+        };
+        let (iamport_seen, toss_seen) = (last(ctx.iamport.journal()), last(ctx.toss.journal()));
+        for id in ["..", ".", ""] {
+            let iamport = ctx
+                .http
+                .post(format!("{}/payments/webhooks/iamport", ctx.url))
+                .json(&json!({"imp_uid": id, "merchant_uid": "x", "status": "paid"}))
+                .send()
+                .await
+                .unwrap();
+            // I'mport's reader refuses an empty imp_uid before anything else.
+            let expected = if id.is_empty() { 400 } else { 200 };
+            assert_eq!(iamport.status(), expected, "{id:?}");
+            let toss = ctx
+                .http
+                .post(format!("{}/payments/webhooks/toss", ctx.url))
+                .json(&json!({"eventType": "PAYMENT_STATUS_CHANGED",
+                    "createdAt": "2026-11-24T10:00:00.000000", "data": {"paymentKey": id}}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(toss.status(), 200, "{id:?}");
+        }
+        let iamport_calls = ctx.iamport.journal().snapshot(iamport_seen, 100).requests;
+        assert!(iamport_calls.is_empty(), "{iamport_calls:?}");
+        let toss_calls = ctx.toss.journal().snapshot(toss_seen, 100).requests;
+        assert!(toss_calls.is_empty(), "{toss_calls:?}");
         let malformed = ctx
             .http
             .post(format!("{}/payments/webhooks/toss", ctx.url))

@@ -14,7 +14,7 @@ use tokio::sync::Mutex;
 
 use super::{
     BadNotice, BillingKey, CancelOrder, Claim, Connector, Notice, Payment, PgError, Summary,
-    amount, cancels, encode,
+    amount, cancels, segment,
 };
 use crate::config::IamportAccount;
 
@@ -46,7 +46,7 @@ impl Iamport {
     }
 
     async fn fetch(&self, imp_uid: &str) -> Result<(IamportPayment, serde_json::Value), PgError> {
-        let path = format!("/payments/{}", encode(imp_uid));
+        let path = format!("/payments/{}", segment(imp_uid)?);
         self.call::<(), _>(Method::GET, &path, None).await
     }
 
@@ -204,7 +204,7 @@ impl Connector for Iamport {
     /// I'mport's billing keys are named by the merchant (`customer_uid`); there is no
     /// separate customer to check.
     async fn verify_billing_key(&self, uid: &str, _customer: &str) -> Result<BillingKey, PgError> {
-        let path = format!("/subscribe/customers/{}", encode(uid));
+        let path = format!("/subscribe/customers/{}", segment(uid)?);
         let (key, raw) = self
             .call::<(), IamportSubscription>(Method::GET, &path, None)
             .await?;
@@ -254,14 +254,9 @@ fn summary(payment: &IamportPayment) -> Result<Summary, PgError> {
 pub fn read_notice(content_type: Option<&str>, body: &[u8]) -> Result<Notice, BadNotice> {
     let form = content_type.is_some_and(|v| v.contains("x-www-form-urlencoded"));
     let imp_uid = if form {
-        let text = String::from_utf8_lossy(body);
-        reqwest::Url::parse(&format!("http://form/?{text}"))
-            .ok()
-            .and_then(|u| {
-                u.query_pairs()
-                    .find(|(k, _)| k == "imp_uid")
-                    .map(|(_, v)| v.into_owned())
-            })
+        form_urlencoded::parse(body)
+            .find(|(k, _)| k == "imp_uid")
+            .map(|(_, v)| v.into_owned())
     } else {
         serde_json::from_slice::<serde_json::Value>(body)
             .ok()

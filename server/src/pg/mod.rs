@@ -470,9 +470,24 @@ const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
-/// Percent-encodes a path segment.
-pub(crate) fn encode(segment: &str) -> String {
-    percent_encoding::utf8_percent_encode(segment, SEGMENT).to_string()
+/// Percent-encodes a path segment or a query value.
+pub(crate) fn encode(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, SEGMENT).to_string()
+}
+
+/// `id` as one path segment of a call to a PG. Escaping keeps it one segment, but an empty
+/// id and the dot segments `.` and `..` (which URLs resolve even escaped) would name another
+/// path at the PG: no PG gives such an id, so the call is refused as the PG would refuse an
+/// id it does not know, without being made. Notifications are unauthenticated, and their
+/// ids reach these calls as they came.
+pub(crate) fn segment(id: &str) -> Result<String, PgError> {
+    if matches!(id, "" | "." | "..") {
+        return Err(PgError::Refused {
+            code: "invalid_id".into(),
+            message: format!("{id:?} is not an id the PG can have"),
+        });
+    }
+    Ok(encode(id))
 }
 
 /// A PG's cancels, oldest first, from each one's reason, amount as the PG wrote it, and
@@ -513,11 +528,18 @@ mod tests {
     fn a_client_s_key_stays_one_path_segment() {
         // RFC 3986's unreserved characters stay; everything else, UTF-8 included, is
         // escaped, so a key cannot add a segment or a query (the records refuse the two
-        // dot segments, which URLs resolve even escaped).
+        // dot segments, which URLs resolve even escaped, and so does `segment`).
         assert_eq!(encode("tgen_20240101-ab.c_~9"), "tgen_20240101-ab.c_~9");
         assert_eq!(
             encode("../a/b?c=d#e f+주문"),
             "..%2Fa%2Fb%3Fc%3Dd%23e%20f%2B%EC%A3%BC%EB%AC%B8"
         );
+        assert_eq!(segment("a..b").ok().as_deref(), Some("a..b"));
+        for id in ["", ".", ".."] {
+            assert!(
+                matches!(segment(id), Err(PgError::Refused { ref code, .. }) if code == "invalid_id"),
+                "{id:?}"
+            );
+        }
     }
 }

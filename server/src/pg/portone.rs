@@ -18,7 +18,7 @@ use serde::de::DeserializeOwned;
 
 use super::{
     BadNotice, BillingKey, CancelOrder, Claim, Connector, Notice, Payment, PgError, Summary,
-    amount, cancels, encode,
+    amount, cancels, encode, segment,
 };
 use crate::config::{PortOneAccount, Secret};
 
@@ -48,7 +48,7 @@ impl PortOne {
 
     /// `GET /payments/{paymentId}`.
     async fn fetch(&self, payment_id: &str) -> Result<(V2Payment, serde_json::Value), PgError> {
-        let mut path = format!("/payments/{}", encode(payment_id));
+        let mut path = format!("/payments/{}", segment(payment_id)?);
         if let Some(store) = &self.store_id {
             path.push_str(&format!("?storeId={}", encode(store)));
         }
@@ -61,7 +61,7 @@ impl PortOne {
         payment_id: &str,
         body: &CancelPaymentBody,
     ) -> Result<Payment, PgError> {
-        let path = format!("/payments/{}/cancel", encode(payment_id));
+        let path = format!("/payments/{}/cancel", segment(payment_id)?);
         let _: (CancelPaymentResponse, _) = self.call(Method::POST, &path, Some(body)).await?;
         let (payment, raw) = self.fetch(payment_id).await?;
         payment_of(payment, raw)
@@ -189,7 +189,7 @@ impl Connector for PortOne {
     /// PortOne does not tie a billing key to a customer the caller names: the key must
     /// exist and not be deleted.
     async fn verify_billing_key(&self, uid: &str, _customer: &str) -> Result<BillingKey, PgError> {
-        let mut path = format!("/billing-keys/{}", encode(uid));
+        let mut path = format!("/billing-keys/{}", segment(uid)?);
         if let Some(store) = &self.store_id {
             path.push_str(&format!("?storeId={}", encode(store)));
         }

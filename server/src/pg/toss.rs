@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 
 use super::{
     BadNotice, BillingKey, CancelOrder, Claim, Connector, Notice, Payment, PgError, Summary,
-    amount, cancels, encode,
+    amount, cancels, segment,
 };
 use crate::config::TossAccount;
 
@@ -65,7 +65,7 @@ impl Toss {
     }
 
     async fn fetch(&self, payment_key: &str) -> Result<(TossPayment, serde_json::Value), PgError> {
-        let path = format!("/v1/payments/{}", encode(payment_key));
+        let path = format!("/v1/payments/{}", segment(payment_key)?);
         self.call::<(), _>(Method::GET, &path, None, None).await
     }
 
@@ -167,7 +167,7 @@ impl Connector for Toss {
             }),
             ..Default::default()
         };
-        let path = format!("/v1/payments/{}/cancel", encode(order.uid));
+        let path = format!("/v1/payments/{}/cancel", segment(order.uid)?);
         let (payment, raw) = self
             .call(Method::POST, &path, Some(&request), Some(order.guard.key))
             .await?;
@@ -176,7 +176,7 @@ impl Connector for Toss {
 
     /// Toss checks a billing key against its customer: the record's source id.
     async fn verify_billing_key(&self, uid: &str, customer: &str) -> Result<BillingKey, PgError> {
-        let path = format!("/v1/billing/authorizations/{}", encode(uid));
+        let path = format!("/v1/billing/authorizations/{}", segment(uid)?);
         let body = TossCustomerKey {
             customer_key: customer.to_owned(),
         };
