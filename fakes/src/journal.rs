@@ -406,14 +406,9 @@ impl Inner {
 
 /// A form-encoded body as a JSON object of its fields.
 pub fn form_to_json(text: &str) -> Value {
-    let url = format!("http://sink/?{}", text.trim());
-    let pairs = reqwest::Url::parse(&url)
-        .map(|u| {
-            u.query_pairs()
-                .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
-                .collect()
-        })
-        .unwrap_or_default();
+    let pairs = form_urlencoded::parse(text.trim().as_bytes())
+        .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+        .collect();
     Value::Object(pairs)
 }
 

@@ -20,10 +20,8 @@ pub(in super::super) async fn many(
     Extension(merchant): Merchant,
     RawQuery(query): RawQuery,
 ) -> Result<(StatusCode, Json<IamportResponse<Vec<IamportSubscription>>>), IamportFault> {
-    let url = reqwest::Url::parse(&format!("http://q/?{}", query.unwrap_or_default()))
-        .map_err(|e| IamportFault::invalid(e.to_string()))?;
-    let asked: Vec<String> = url
-        .query_pairs()
+    let query = query.unwrap_or_default();
+    let asked: Vec<String> = form_urlencoded::parse(query.as_bytes())
         .filter(|(key, _)| key == "customer_uid[]" || key == "customer_uid")
         .map(|(_, value)| value.into_owned())
         .collect();

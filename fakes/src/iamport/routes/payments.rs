@@ -81,10 +81,9 @@ pub(in super::super) async fn many(
     Extension(merchant): Merchant,
     RawQuery(query): RawQuery,
 ) -> Result<(StatusCode, Json<IamportResponse<Vec<IamportPayment>>>), IamportFault> {
-    let url = reqwest::Url::parse(&format!("http://q/?{}", query.unwrap_or_default()))
-        .map_err(|e| IamportFault::invalid(e.to_string()))?;
+    let query = query.unwrap_or_default();
     let (mut by_imp, mut by_merchant) = (Vec::new(), Vec::new());
-    for (key, value) in url.query_pairs() {
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
         match key.as_ref() {
             "imp_uid[]" | "imp_uid" => by_imp.push(value.into_owned()),
             "merchant_uid[]" | "merchant_uid" => by_merchant.push(value.into_owned()),
