@@ -25,8 +25,12 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::http::{HeaderName, HeaderValue, Request, Uri, header};
 use futures_util::StreamExt as _;
+use http_body_util::Full;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::{self, connect::HttpConnector};
+use hyper_util::rt::TokioExecutor;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
@@ -164,7 +168,7 @@ pub struct DeliveryConfig {
 #[derive(Debug)]
 pub struct Dispatcher {
     config: DeliveryConfig,
-    client: reqwest::Client,
+    client: HttpClient,
     clock: Arc<Clock>,
     journal: Arc<Journal>,
     state: Mutex<State>,
@@ -183,9 +187,41 @@ pub struct Dispatcher {
 /// attempt's timeout in all.
 #[derive(Debug)]
 struct SplitTimeouts {
-    client: reqwest::Client,
+    /// Connects within the connect timeout.
+    client: HttpClient,
+    /// Counted from the attempt's start: connecting is part of it, as it is a moment on any
+    /// endpoint that answers at all.
+    read: Duration,
     retry: Duration,
 }
+
+/// The HTTP client of webhook attempts: hyper's pooled client (keep-alive connections, one
+/// pool per dispatcher), HTTPS by rustls with the platform's verifier. Not reqwest, whose
+/// layers cost as much as the rest of an attempt and do nothing a PG does here: a PG neither
+/// follows a redirect from the merchant's endpoint nor retries but on its own schedule, and
+/// it posts to the merchant's server directly, through no proxy.
+type HttpClient = legacy::Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// A client that gives up connecting after `connect`.
+fn http_client(connect: Duration) -> HttpClient {
+    use rustls_platform_verifier::ConfigVerifierExt as _;
+    crate::tls::install_provider();
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_connect_timeout(Some(connect));
+    http.set_nodelay(true);
+    let tls = rustls::ClientConfig::with_platform_verifier()
+        .expect("a TLS provider is installed, so the verifier builds");
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+    legacy::Client::builder(TokioExecutor::new()).build(https)
+}
+
+/// The `User-Agent` of every attempt.
+const USER_AGENT: &str = concat!("payments-fakes/", env!("CARGO_PKG_VERSION"));
 
 #[derive(Debug, Default)]
 struct State {
@@ -211,12 +247,11 @@ struct State {
 }
 
 /// The first attempts waiting for one URL, a lane per subject, and how many are being made.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Endpoint {
-    /// The URL, parsed once for all the attempts made while the endpoint has any waiting
-    /// (reqwest would parse the text again for each); `None` when it does not parse, and
-    /// each attempt then fails with reqwest's own error.
-    url: Option<reqwest::Url>,
+    /// The URL, parsed once for all the attempts made while the endpoint has any waiting;
+    /// what does not parse fails each attempt.
+    url: Result<Uri, Cow<'static, str>>,
     busy: usize,
     lanes: HashMap<String, Lane>,
     /// The oldest waiting id of each lane that has no attempt being made: the ones that may
@@ -266,13 +301,7 @@ struct Delivery {
 impl Dispatcher {
     /// A dispatcher posting with its own HTTP client.
     pub fn new(config: DeliveryConfig, clock: Arc<Clock>, journal: Arc<Journal>) -> Self {
-        crate::tls::install_provider();
-        let client = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout)
-            .user_agent(concat!("payments-fakes/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("a TLS provider is installed, so the client builds");
+        let client = http_client(config.timeout);
         Self {
             config,
             client,
@@ -291,12 +320,8 @@ impl Dispatcher {
     /// `timeout` (I'mport's rule). Only the first call counts.
     pub fn split_timeouts(&self, connect: Duration, read: Duration, retry: Duration) {
         self.split.get_or_init(|| SplitTimeouts {
-            client: reqwest::Client::builder()
-                .connect_timeout(connect)
-                .read_timeout(read)
-                .user_agent(concat!("payments-fakes/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .expect("a TLS provider is installed, so the client builds"),
+            client: http_client(connect),
+            read,
             retry,
         });
     }
@@ -437,40 +462,15 @@ impl Dispatcher {
                     let url = state
                         .endpoints
                         .get(&d.outgoing.url)
-                        .and_then(|endpoint| endpoint.url.clone());
+                        .map(|endpoint| endpoint.url.clone());
                     (d.outgoing.clone(), d.retries, d.attempts == 0, url)
                 })
         }) else {
             return;
         };
-        let post = |client: &reqwest::Client| match url {
-            Some(url) => client.post(url),
-            None => client.post(&outgoing.url),
-        };
-        let mut request = match self.split.get() {
-            Some(split) if first => post(&split.client),
-            Some(split) => post(&split.client).timeout(split.retry),
-            None => post(&self.client),
-        }
-        .header(header::CONTENT_TYPE, outgoing.body.content_type());
-        if let Some(signing) = &outgoing.signing {
-            let timestamp = self.clock.now().timestamp();
-            let body = outgoing.body.bytes();
-            let signature = payments_api::signature::sign(
-                &signing.key,
-                &signing.id,
-                timestamp,
-                &String::from_utf8_lossy(&body),
-            );
-            request = request
-                .header(WEBHOOK_ID, &signing.id)
-                .header(WEBHOOK_TIMESTAMP, timestamp.to_string())
-                .header(WEBHOOK_SIGNATURE, signature);
-        }
-        let request = request.body(outgoing.body.bytes());
-        let (status, error) = match request.send().await {
-            Ok(response) => (Some(response.status().as_u16()), None),
-            Err(e) => (None, Some(describe(&e))),
+        let (status, error) = match self.post(&outgoing, first, url).await {
+            Ok(status) => (Some(status), None),
+            Err(error) => (None, Some(error)),
         };
         let delivered = status.is_some_and(|s| (200..300).contains(&s));
         let retryable =
@@ -499,9 +499,67 @@ impl Dispatcher {
         });
     }
 
+    /// Posts `outgoing` once to `url` (its endpoint's, parsed): the answer's status, or
+    /// why there is none.
+    async fn post(
+        &self,
+        outgoing: &Outgoing,
+        first: bool,
+        url: Option<Result<Uri, Cow<'static, str>>>,
+    ) -> Result<u16, Cow<'static, str>> {
+        let uri = match url {
+            Some(parsed) => parsed?,
+            // Only an attempt whose endpoint has nothing waiting (a retry) parses here.
+            None => parse_url(&outgoing.url)?,
+        };
+        let mut request = Request::post(uri)
+            .header(header::USER_AGENT, HeaderValue::from_static(USER_AGENT))
+            .header(header::CONTENT_TYPE, outgoing.body.content_type());
+        if let Some(signing) = &outgoing.signing {
+            let timestamp = self.clock.now().timestamp();
+            let body = outgoing.body.bytes();
+            let signature = payments_api::signature::sign(
+                &signing.key,
+                &signing.id,
+                timestamp,
+                &String::from_utf8_lossy(&body),
+            );
+            request = request
+                .header(WEBHOOK_ID, &signing.id)
+                .header(WEBHOOK_TIMESTAMP, timestamp.to_string())
+                .header(WEBHOOK_SIGNATURE, signature);
+        }
+        let request = request
+            .body(Full::new(outgoing.body.bytes()))
+            .map_err(|e| Cow::Owned(format!("invalid request: {e}")))?;
+        // The bound of the whole attempt, from before it connects until the answer's head.
+        let (client, bound) = match self.split.get() {
+            Some(split) if first => (&split.client, split.read),
+            Some(split) => (&split.client, split.retry),
+            None => (&self.client, self.config.timeout),
+        };
+        match tokio::time::timeout(bound, client.request(request)).await {
+            Ok(Ok(response)) => Ok(response.status().as_u16()),
+            Ok(Err(error)) => Err(describe(&error)),
+            Err(_) => Err("timed out".into()),
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// A webhook URL as the HTTP client takes it; the error says why it cannot be posted to.
+fn parse_url(text: &str) -> Result<Uri, Cow<'static, str>> {
+    let mut url = reqwest::Url::parse(text).map_err(|e| format!("invalid URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("invalid URL: {} is not http or https", url.scheme()).into());
+    }
+    // Never sent; and `Uri` has no place for it.
+    url.set_fragment(None);
+    // `Url` writes an international host name in its ASCII form, which `Uri` takes.
+    Uri::try_from(url.as_str()).map_err(|e| format!("invalid URL: {e}").into())
 }
 
 impl Drop for Dispatcher {
@@ -567,8 +625,10 @@ impl State {
             let outgoing = self.deliveries[&id].outgoing.clone();
             if !self.endpoints.contains_key(&outgoing.url) {
                 let endpoint = Endpoint {
-                    url: reqwest::Url::parse(&outgoing.url).ok(),
-                    ..Endpoint::default()
+                    url: parse_url(&outgoing.url),
+                    busy: 0,
+                    lanes: HashMap::new(),
+                    ready: BTreeSet::new(),
                 };
                 self.endpoints.insert(outgoing.url.clone(), endpoint);
             }
@@ -760,8 +820,13 @@ const WEBHOOK_ID: HeaderName = HeaderName::from_static("webhook-id");
 const WEBHOOK_TIMESTAMP: HeaderName = HeaderName::from_static("webhook-timestamp");
 const WEBHOOK_SIGNATURE: HeaderName = HeaderName::from_static("webhook-signature");
 
-fn describe(error: &reqwest::Error) -> Cow<'static, str> {
-    if error.is_timeout() {
+fn describe(error: &legacy::Error) -> Cow<'static, str> {
+    let mut causes = std::iter::successors(Some(error as &dyn std::error::Error), |e| e.source());
+    if causes.any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+    }) {
+        // The connector's own timeout.
         "timed out".into()
     } else if error.is_connect() {
         "could not connect".into()

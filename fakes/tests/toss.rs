@@ -1646,6 +1646,118 @@ async fn an_unreachable_webhook_url_is_retried_too() {
     assert!(delivery["next_attempt_at"].is_string());
 }
 
+/// Toss's webhook guide asks the merchant's endpoint for a 200 within 10 s, and retries
+/// otherwise: a redirect is an answer like any other but a 2xx, so the attempt fails and is
+/// retried at the same URL, and nothing is posted where the redirect points.
+#[tokio::test]
+async fn a_redirect_from_the_endpoint_is_not_followed() {
+    use axum::http::{HeaderMap, StatusCode, header::LOCATION};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let moved = Arc::new(AtomicUsize::new(0));
+    let elsewhere = {
+        let moved = moved.clone();
+        spawn(axum::Router::new().route(
+            "/moved",
+            axum::routing::post(move || async move {
+                moved.fetch_add(1, Ordering::SeqCst);
+                StatusCode::OK
+            }),
+        ))
+        .await
+    };
+    let redirect = spawn(axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || async move {
+            let mut headers = HeaderMap::new();
+            headers.insert(LOCATION, format!("{elsewhere}/moved").parse().unwrap());
+            (StatusCode::TEMPORARY_REDIRECT, headers)
+        }),
+    ))
+    .await;
+    let s = start(TossConfig {
+        webhook_url: Some(format!("{redirect}/hook")),
+        webhook_mode: DeliveryMode::Sync,
+        ..TossConfig::default()
+    })
+    .await;
+    s.api
+        .post("/v1/virtual-accounts", virtual_account(&order(), 5000))
+        .await
+        .ok();
+    let journal = s.internal.get("/internal/journal").await;
+    let delivery = &journal.ok()["deliveries"][0];
+    assert_eq!(delivery["status"], 307, "{delivery}");
+    assert_eq!(delivery["delivered"], false, "{delivery}");
+    assert!(delivery["next_attempt_at"].is_string(), "{delivery}");
+    assert_eq!(
+        moved.load(Ordering::SeqCst),
+        0,
+        "nothing went where it pointed"
+    );
+}
+
+/// An `https` endpoint gets TLS: the first bytes on the connection are a TLS handshake
+/// record. This endpoint then hangs up, so the attempt fails as a connection that could not
+/// be made.
+#[tokio::test]
+async fn an_https_endpoint_is_spoken_to_in_tls() {
+    use tokio::io::AsyncReadExt as _;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://{}/hook", listener.local_addr().unwrap());
+    let first_bytes = tokio::spawn(async move {
+        let (mut connection, _) = listener.accept().await.unwrap();
+        let mut head = [0u8; 3];
+        connection.read_exact(&mut head).await.unwrap();
+        head
+    });
+    let s = start(TossConfig {
+        webhook_url: Some(url),
+        webhook_mode: DeliveryMode::Sync,
+        ..TossConfig::default()
+    })
+    .await;
+    s.api
+        .post("/v1/virtual-accounts", virtual_account(&order(), 5000))
+        .await
+        .ok();
+    // A handshake record (22) of TLS 1.x (3, x).
+    assert_eq!(first_bytes.await.unwrap()[..2], [22, 3]);
+    let journal = s.internal.get("/internal/journal").await;
+    assert_eq!(journal.ok()["deliveries"][0]["error"], "could not connect");
+}
+
+/// A URL the fake cannot post to fails each attempt with the reason, and is retried on the
+/// schedule like any failure (the merchant may fix it in the console meanwhile).
+#[tokio::test]
+async fn a_webhook_url_that_cannot_be_posted_to_fails_with_its_reason() {
+    for (url, reason) in [
+        (
+            "ftp://127.0.0.1/hook",
+            "invalid URL: ftp is not http or https",
+        ),
+        (
+            "http://exa mple.com/hook",
+            "invalid URL: invalid international domain name",
+        ),
+    ] {
+        let s = start(TossConfig {
+            webhook_url: Some(url.into()),
+            webhook_mode: DeliveryMode::Sync,
+            ..TossConfig::default()
+        })
+        .await;
+        s.api
+            .post("/v1/virtual-accounts", virtual_account(&order(), 5000))
+            .await
+            .ok();
+        let journal = s.internal.get("/internal/journal").await;
+        let delivery = &journal.ok()["deliveries"][0];
+        assert_eq!(delivery["error"], reason, "{delivery}");
+        assert!(delivery["next_attempt_at"].is_string(), "{delivery}");
+    }
+}
+
 #[tokio::test]
 async fn fault_rules_fail_delay_or_drop_the_next_matching_requests() {
     let s = start_default().await;
@@ -1858,6 +1970,15 @@ async fn unknown_routes_answer_in_tosss_shape() {
     let s = start_default().await;
     let answer = s.api.get("/v2/nothing").await;
     assert_eq!(answer.error(404), "NOT_FOUND");
+    // The journal has it too: a client calling a wrong path finds its call there.
+    let journal = s.internal.get("/internal/journal").await;
+    let requests = journal.ok()["requests"].as_array().unwrap().clone();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r["path"] == "/v2/nothing" && r["status"] == 404),
+        "{requests:?}"
+    );
 }
 
 #[tokio::test]
