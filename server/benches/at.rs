@@ -28,6 +28,11 @@
 //! database of its own on the same server. The machine is shared, so absolute figures move
 //! with the neighbours; the ratio of the server's reads to the database's point selects is
 //! the figure to compare between runs. The load average is printed beside every figure.
+//! A second anchor, right after, is the database running the server's own read statement
+//! alone (sysbench's C client, 8 threads, the same payments): what a read costs the
+//! database, apart from what it costs the server. Both print the bytes MariaDB sent per
+//! read or statement (`Bytes_sent`): sqlx gets a statement's column definitions with every
+//! result, sysbench's client only with the first.
 
 #[path = "../../fakes/benches/load/mod.rs"]
 mod load;
@@ -178,10 +183,15 @@ async fn run(duration: Duration, connections: usize, database: &str, count: usiz
     // SQLite runs inside the server process; a MariaDB elsewhere is not measured.
     let database_pid = (database == "mariadb").then(setup::database_pid).flatten();
     let database_usage = database_pid.map(setup::usage_of);
+    let sent = bytes_sent(bench.database_url()).await;
     let machine = Machine::now();
     let (reads, reads_cpu, load) = read(&bench, &codec, &ids, connections, duration).await;
     let usage = bench.server_usage() - usage;
     let machine = Machine::now().busy_since(machine);
+    let sent = match (sent, bytes_sent(bench.database_url()).await) {
+        (Some(before), Some(after)) => Some(after.saturating_sub(before)),
+        _ => None,
+    };
     let database_cpu = database_pid
         .zip(database_usage)
         .map(|(pid, before)| setup::usage_of(pid) - before);
@@ -200,6 +210,13 @@ async fn run(duration: Duration, connections: usize, database: &str, count: usiz
     split(reads_cpu, &reads, &load);
     kernel(usage, &reads);
     whole_machine(database_cpu, machine, &reads);
+    if let Some(sent) = sent {
+        println!(
+            "{:<52} {:>7.0} bytes sent by MariaDB per read",
+            "",
+            sent as f64 / reads.requests.max(1) as f64
+        );
+    }
     if let Some(file) = traced {
         syscalls(&file, &reads);
     }
@@ -211,6 +228,7 @@ async fn run(duration: Duration, connections: usize, database: &str, count: usiz
         );
     }
     let after = anchor(database, duration).await;
+    let statement = statement_anchor(&bench, &ids, duration).await;
 
     // Cancelling each payment in full at the PG, recorded with its client event.
     let cancels: Arc<Vec<String>> = Arc::new(
@@ -282,6 +300,13 @@ async fn run(duration: Duration, connections: usize, database: &str, count: usiz
             met(p99 <= TARGET_P99_MS),
             per_request(reads_cpu, &reads),
         ),
+    }
+    if let Some(statement) = statement {
+        println!(
+            "at against MariaDB running the read's statement alone ({:.0} per s): {:.2}",
+            statement.rate,
+            reads.rate() / statement.rate
+        );
     }
     bench.finish().await;
 }
@@ -504,8 +529,10 @@ impl Strace {
 /// What sysbench measured.
 #[derive(Debug, Clone, Copy)]
 struct Anchor {
-    /// Point selects per second.
+    /// Queries per second.
     rate: f64,
+    /// Queries in all.
+    queries: u64,
 }
 
 /// The database's raw point-select rate (MariaDB only): `sysbench oltp_point_select` on a
@@ -520,68 +547,19 @@ async fn anchor(database: &str, duration: Duration) -> Option<Anchor> {
     let provisioned = provision(&Database::MariaDb(server))
         .await
         .expect("a database for sysbench");
-    let url = reqwest::Url::parse(&provisioned.url).expect("a database URL");
-    let common = vec![
-        "oltp_point_select".to_owned(),
-        "--db-driver=mysql".into(),
-        format!("--mysql-host={}", url.host_str().unwrap_or("127.0.0.1")),
-        format!("--mysql-port={}", url.port().unwrap_or(3306)),
-        format!("--mysql-user={}", url.username()),
-        format!("--mysql-password={}", url.password().unwrap_or("")),
-        format!("--mysql-db={}", url.path().trim_start_matches('/')),
-        "--tables=1".into(),
-        "--table-size=10000".into(),
-    ];
-    let sysbench = |extra: &[String]| {
-        let mut command = tokio::process::Command::new("sysbench");
-        command.args(&common).args(extra);
-        async move { command.output().await }
-    };
-    let measured = match sysbench(&["prepare".into()]).await {
+    let mut test = vec!["oltp_point_select".to_owned()];
+    test.extend(sysbench_connection(&provisioned.url));
+    test.extend(["--tables=1".into(), "--table-size=10000".into()]);
+    let measured = match sysbench(&test, &["prepare"], &[]).await {
         Ok(done) if done.status.success() => {
-            let load = load_average();
-            let run = sysbench(&[
-                format!("--threads={SYSBENCH_THREADS}"),
-                format!("--time={}", duration.as_secs().max(1)),
-                "--percentile=99".into(),
-                "run".into(),
-            ])
-            .await;
-            match run {
-                Ok(done) if done.status.success() => {
-                    let text = String::from_utf8_lossy(&done.stdout);
-                    let rate = text
-                        .lines()
-                        .find_map(|l| l.trim().strip_prefix("queries:"))
-                        .and_then(|l| l.split('(').nth(1))
-                        .and_then(|l| l.split_whitespace().next())
-                        .and_then(|n| n.parse::<f64>().ok());
-                    let p99 = text
-                        .lines()
-                        .find_map(|l| l.trim().strip_prefix("99th percentile:"))
-                        .map(|l| l.trim().to_owned())
-                        .unwrap_or_default();
-                    if let Some(rate) = rate {
-                        println!(
-                            "{:<52} {rate:>7.0} q/s   p99 {p99:>5} ms per 10 selects   \
-                             ({SYSBENCH_THREADS} threads)   load average {load}",
-                            "MariaDB alone: sysbench oltp_point_select"
-                        );
-                    }
-                    rate.map(|rate| Anchor { rate })
-                }
-                Ok(done) => {
-                    println!(
-                        "sysbench run failed: {}",
-                        String::from_utf8_lossy(&done.stderr).trim()
-                    );
-                    None
-                }
-                Err(e) => {
-                    println!("sysbench run failed: {e}");
-                    None
-                }
-            }
+            sysbench_rate(
+                "MariaDB alone: sysbench oltp_point_select",
+                "per 10 selects",
+                &test,
+                &[],
+                duration,
+            )
+            .await
         }
         Ok(done) => {
             println!(
@@ -597,6 +575,167 @@ async fn anchor(database: &str, duration: Duration) -> Option<Anchor> {
     };
     provisioned.release().await;
     measured
+}
+
+/// The rate of the server's own read statement with MariaDB alone (sysbench's C client, the
+/// statement prepared once per thread, a random payment of `ids` each time) on the bench's
+/// database, for `duration`: what a read costs the database, apart from what it costs the
+/// server. `None` on SQLite or when sysbench cannot run.
+async fn statement_anchor(bench: &Bench, ids: &[uuid::Uuid], duration: Duration) -> Option<Anchor> {
+    if !bench.database_url().starts_with("mysql:") {
+        return None;
+    }
+    let files = tempfile::tempdir().ok()?;
+    let script = files.path().join("read_by_id.lua");
+    let listed = files.path().join("ids");
+    let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    std::fs::write(&script, READ_BY_ID).ok()?;
+    std::fs::write(&listed, ids.join("\n")).ok()?;
+    let mut test = vec![script.to_string_lossy().into_owned()];
+    test.extend(sysbench_connection(bench.database_url()));
+    let sent = bytes_sent(bench.database_url()).await;
+    let measured = sysbench_rate(
+        "MariaDB alone: the read's statement",
+        "per statement",
+        &test,
+        &[
+            (
+                "PAYMENTS_BENCH_STATEMENT",
+                payments_server::records::store::payment_by_id(),
+            ),
+            ("PAYMENTS_BENCH_IDS", &listed.to_string_lossy()),
+        ],
+        duration,
+    )
+    .await?;
+    if let (Some(before), Some(after)) = (sent, bytes_sent(bench.database_url()).await) {
+        println!(
+            "{:<52} {:>7.0} bytes sent by MariaDB per statement",
+            "",
+            after.saturating_sub(before) as f64 / measured.queries.max(1) as f64
+        );
+    }
+    Some(measured)
+}
+
+/// MariaDB's count of the bytes it has sent to its clients, all sessions together
+/// (`Bytes_sent`); `None` on SQLite or when it cannot be read.
+async fn bytes_sent(url: &str) -> Option<u64> {
+    use sqlx::Connection as _;
+    if !url.starts_with("mysql:") {
+        return None;
+    }
+    let mut connection = sqlx::MySqlConnection::connect(url).await.ok()?;
+    let (_, value): (String, String) = sqlx::query_as("SHOW GLOBAL STATUS LIKE 'Bytes_sent'")
+        .fetch_one(&mut connection)
+        .await
+        .ok()?;
+    value.parse().ok()
+}
+
+/// A sysbench test that runs the server's read by id: the statement and the file of ids
+/// come in the environment.
+const READ_BY_ID: &str = r#"
+local ids = {}
+function thread_init()
+  for line in io.lines(os.getenv("PAYMENTS_BENCH_IDS")) do ids[#ids + 1] = line end
+  con = sysbench.sql.driver():connect()
+  stmt = con:prepare(os.getenv("PAYMENTS_BENCH_STATEMENT"))
+  id = stmt:bind_create(sysbench.sql.type.CHAR, 36)
+  stmt:bind_param(id)
+end
+function event()
+  id:set(ids[math.random(#ids)])
+  local rows = stmt:execute()
+  if rows then rows:free() end
+end
+function thread_done()
+  stmt:close()
+  con:disconnect()
+end
+"#;
+
+/// sysbench's options to connect to the MariaDB database at `url`.
+fn sysbench_connection(url: &str) -> Vec<String> {
+    let url = reqwest::Url::parse(url).expect("a database URL");
+    vec![
+        "--db-driver=mysql".into(),
+        format!("--mysql-host={}", url.host_str().unwrap_or("127.0.0.1")),
+        format!("--mysql-port={}", url.port().unwrap_or(3306)),
+        format!("--mysql-user={}", url.username()),
+        format!("--mysql-password={}", url.password().unwrap_or("")),
+        format!("--mysql-db={}", url.path().trim_start_matches('/')),
+    ]
+}
+
+/// `sysbench TEST… COMMAND…` with `env`.
+async fn sysbench(
+    test: &[String],
+    command: &[&str],
+    env: &[(&str, &str)],
+) -> std::io::Result<std::process::Output> {
+    tokio::process::Command::new("sysbench")
+        .args(test)
+        .args(command)
+        .envs(env.iter().copied())
+        .output()
+        .await
+}
+
+/// Runs `test` for `duration` over [`SYSBENCH_THREADS`] threads and prints its rate under
+/// `label` (with its p99 of one event, `event` saying what that is): the queries per
+/// second, or `None` and a line saying why.
+async fn sysbench_rate(
+    label: &str,
+    event: &str,
+    test: &[String],
+    env: &[(&str, &str)],
+    duration: Duration,
+) -> Option<Anchor> {
+    let load = load_average();
+    let options = [
+        format!("--threads={SYSBENCH_THREADS}"),
+        format!("--time={}", duration.as_secs().max(1)),
+        "--percentile=99".into(),
+    ];
+    let test: Vec<String> = test.iter().cloned().chain(options).collect();
+    match sysbench(&test, &["run"], env).await {
+        Ok(done) if done.status.success() => {
+            let text = String::from_utf8_lossy(&done.stdout);
+            let queries = text.lines().find_map(|l| l.trim().strip_prefix("queries:"));
+            let rate = queries
+                .and_then(|l| l.split('(').nth(1))
+                .and_then(|l| l.split_whitespace().next())
+                .and_then(|n| n.parse::<f64>().ok());
+            let queries = queries
+                .and_then(|l| l.split_whitespace().next())
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or_default();
+            let p99 = text
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("99th percentile:"))
+                .map(|l| l.trim().to_owned())
+                .unwrap_or_default();
+            if let Some(rate) = rate {
+                println!(
+                    "{label:<52} {rate:>7.0} q/s   p99 {p99:>5} ms {event}   \
+                     ({SYSBENCH_THREADS} threads)   load average {load}",
+                );
+            }
+            rate.map(|rate| Anchor { rate, queries })
+        }
+        Ok(done) => {
+            println!(
+                "sysbench run failed: {}",
+                String::from_utf8_lossy(&done.stderr).trim()
+            );
+            None
+        }
+        Err(e) => {
+            println!("sysbench run failed: {e}");
+            None
+        }
+    }
 }
 
 /// The 1, 5 and 15 minute load averages.

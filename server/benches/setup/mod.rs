@@ -84,6 +84,11 @@ impl Bench {
         self.server.id()
     }
 
+    /// The URL of the server's database.
+    pub fn database_url(&self) -> &str {
+        &self.database.url
+    }
+
     /// The CPU time the server process has used so far, user and system.
     pub fn server_cpu(&self) -> Duration {
         self.server.id().map_or(Duration::ZERO, cpu_time_of)

@@ -183,6 +183,13 @@ pub trait Table: for<'r> sqlx::FromRow<'r, AnyRow> + Send + Unpin {
     fn selects() -> &'static Selects;
 }
 
+/// The statement a read of a payment by id runs; its one parameter is the id. The `at`
+/// bench has the database run it alone, to tell what a read costs the database from what it
+/// costs the server.
+pub fn payment_by_id() -> &'static str {
+    HistoryRow::selects().get::<HistoryRow>(KeyKind::Id)
+}
+
 /// A table's `SELECT` by each kind of [`Key`], and its check for taken keys, each written
 /// the first time it is used: every read runs one, every create the other, and writing
 /// their text (two dozen qualified columns) cost a read about as much as the password check.
