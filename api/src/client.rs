@@ -77,12 +77,9 @@ pub struct PaymentsClient {
 impl PaymentsClient {
     /// A client of the server at `base_url` using the given body key and IV.
     pub fn new(base_url: &str, key: &str, iv: &str) -> Result<Self, ClientError> {
-        static PROVIDER: std::sync::Once = std::sync::Once::new();
-        PROVIDER.call_once(|| {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-        });
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
+            .tls_backend_preconfigured(crate::tls::client_config())
             .build()?;
         Ok(Self::with_http(base_url, BodyCodec::new(key, iv)?, http))
     }

@@ -20,6 +20,8 @@ pub mod monitors;
 pub mod payments;
 pub mod portone;
 pub mod signature;
+#[cfg(feature = "tls")]
+pub mod tls;
 pub mod toss;
 pub mod wire;
 

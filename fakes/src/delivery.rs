@@ -204,16 +204,12 @@ type HttpClient = legacy::Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 /// A client that gives up connecting after `connect`.
 fn http_client(connect: Duration) -> HttpClient {
-    use rustls_platform_verifier::ConfigVerifierExt as _;
-    crate::tls::install_provider();
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_connect_timeout(Some(connect));
     http.set_nodelay(true);
-    let tls = rustls::ClientConfig::with_platform_verifier()
-        .expect("a TLS provider is installed, so the verifier builds");
     let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls)
+        .with_tls_config(crate::tls::client_config())
         .https_or_http()
         .enable_http1()
         .wrap_connector(http);

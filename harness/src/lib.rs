@@ -422,9 +422,9 @@ impl HarnessBuilder {
                     .await;
             }));
         }
-        payments_fakes::tls::install_provider();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
+            .tls_backend_preconfigured(payments_api::tls::client_config())
             .build()?;
         Ok(Harness {
             client: PaymentsClient::with_http(&payments_url, codec, http.clone()),

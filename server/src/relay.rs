@@ -127,6 +127,7 @@ impl Relay {
         // No redirect and no proxy: either would take a delivery somewhere the egress
         // rule did not check.
         let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(payments_api::tls::client_config())
             .timeout(timeout)
             .connect_timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())

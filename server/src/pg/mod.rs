@@ -361,11 +361,8 @@ pub struct Gateways {
 impl Gateways {
     /// One connector per configured account, sharing one HTTP client.
     pub fn new(config: &Pgs) -> Result<Self, reqwest::Error> {
-        static PROVIDER: std::sync::Once = std::sync::Once::new();
-        PROVIDER.call_once(|| {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-        });
         let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(payments_api::tls::client_config())
             .timeout(config.timeout())
             .connect_timeout(config.timeout())
             .user_agent(concat!("payments-server/", env!("CARGO_PKG_VERSION")))
