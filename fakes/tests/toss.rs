@@ -1627,10 +1627,11 @@ async fn a_retry_that_succeeds_stops_the_schedule() {
     assert!(hooks.try_next().await.is_none());
 }
 
-#[tokio::test]
-async fn an_unreachable_webhook_url_is_retried_too() {
+/// The journal's record of the first webhook attempt of a virtual account issued by a fake
+/// whose merchant's webhook URL is `url`, made before the answer (sync mode).
+async fn first_delivery(url: &str) -> Value {
     let s = start(TossConfig {
-        webhook_url: Some("http://127.0.0.1:9/unreachable".into()),
+        webhook_url: Some(url.into()),
         webhook_mode: DeliveryMode::Sync,
         ..TossConfig::default()
     })
@@ -1640,7 +1641,12 @@ async fn an_unreachable_webhook_url_is_retried_too() {
         .await
         .ok();
     let journal = s.internal.get("/internal/journal").await;
-    let delivery = &journal.ok()["deliveries"][0];
+    journal.ok()["deliveries"][0].clone()
+}
+
+#[tokio::test]
+async fn an_unreachable_webhook_url_is_retried_too() {
+    let delivery = first_delivery("http://127.0.0.1:9/unreachable").await;
     assert_eq!(delivery["status"], Value::Null);
     assert_eq!(delivery["error"], "could not connect");
     assert!(delivery["next_attempt_at"].is_string());
@@ -1675,18 +1681,7 @@ async fn a_redirect_from_the_endpoint_is_not_followed() {
         }),
     ))
     .await;
-    let s = start(TossConfig {
-        webhook_url: Some(format!("{redirect}/hook")),
-        webhook_mode: DeliveryMode::Sync,
-        ..TossConfig::default()
-    })
-    .await;
-    s.api
-        .post("/v1/virtual-accounts", virtual_account(&order(), 5000))
-        .await
-        .ok();
-    let journal = s.internal.get("/internal/journal").await;
-    let delivery = &journal.ok()["deliveries"][0];
+    let delivery = first_delivery(&format!("{redirect}/hook")).await;
     assert_eq!(delivery["status"], 307, "{delivery}");
     assert_eq!(delivery["delivered"], false, "{delivery}");
     assert!(delivery["next_attempt_at"].is_string(), "{delivery}");
@@ -1711,20 +1706,10 @@ async fn an_https_endpoint_is_spoken_to_in_tls() {
         connection.read_exact(&mut head).await.unwrap();
         head
     });
-    let s = start(TossConfig {
-        webhook_url: Some(url),
-        webhook_mode: DeliveryMode::Sync,
-        ..TossConfig::default()
-    })
-    .await;
-    s.api
-        .post("/v1/virtual-accounts", virtual_account(&order(), 5000))
-        .await
-        .ok();
+    let delivery = first_delivery(&url).await;
     // A handshake record (22) of TLS 1.x (3, x).
     assert_eq!(first_bytes.await.unwrap()[..2], [22, 3]);
-    let journal = s.internal.get("/internal/journal").await;
-    assert_eq!(journal.ok()["deliveries"][0]["error"], "could not connect");
+    assert_eq!(delivery["error"], "could not connect");
 }
 
 /// A URL the fake cannot post to fails each attempt with the reason, and is retried on the
@@ -1741,18 +1726,7 @@ async fn a_webhook_url_that_cannot_be_posted_to_fails_with_its_reason() {
             "invalid URL: invalid international domain name",
         ),
     ] {
-        let s = start(TossConfig {
-            webhook_url: Some(url.into()),
-            webhook_mode: DeliveryMode::Sync,
-            ..TossConfig::default()
-        })
-        .await;
-        s.api
-            .post("/v1/virtual-accounts", virtual_account(&order(), 5000))
-            .await
-            .ok();
-        let journal = s.internal.get("/internal/journal").await;
-        let delivery = &journal.ok()["deliveries"][0];
+        let delivery = first_delivery(url).await;
         assert_eq!(delivery["error"], reason, "{delivery}");
         assert!(delivery["next_attempt_at"].is_string(), "{delivery}");
     }
