@@ -9,7 +9,11 @@
 //! answers holds up only its own webhooks, and a busy endpoint is not limited to one round
 //! trip at a time. In [`DeliveryMode::Sync`] the request that
 //! caused them waits until the first attempt of each is done, so a test sees the webhook
-//! before it sees the response. A failed attempt (no answer, or a status other than 2xx) is
+//! before it sees the response. When an endpoint refuses a connection (nothing listens
+//! there), the first attempts that were waiting for it fail at that moment with the same
+//! reason, each recorded and retried on its own schedule, instead of each opening a
+//! connection that would be refused too: a merchant's server that is down costs the fake
+//! about one refused connection per burst, not one per webhook. A failed attempt (no answer, or a status other than 2xx) is
 //! retried after each delay of the schedule in turn, measured on the fake's clock: moving
 //! the clock forward makes due retries run. A webhook sent without retries gets one
 //! attempt.
@@ -447,8 +451,10 @@ impl Dispatcher {
         self.lock().clear();
     }
 
-    async fn attempt(&self, id: u64) {
-        let Some((outgoing, retries, first, url)) = ({
+    /// Makes one attempt of the webhook `id`, if it is still pending. Answers why not, if
+    /// its endpoint refused the connection.
+    async fn attempt(&self, id: u64) -> Option<Cow<'static, str>> {
+        let (outgoing, retries, first, url) = {
             let state = self.lock();
             state
                 .deliveries
@@ -461,13 +467,29 @@ impl Dispatcher {
                         .map(|endpoint| endpoint.url.clone());
                     (d.outgoing.clone(), d.retries, d.attempts == 0, url)
                 })
-        }) else {
-            return;
-        };
-        let (status, error) = match self.post(&outgoing, first, url).await {
+        }?;
+        let (status, failure) = match self.post(&outgoing, first, url).await {
             Ok(status) => (Some(status), None),
-            Err(error) => (None, Some(error)),
+            Err(failure) => (None, Some(failure)),
         };
+        let refused = failure
+            .as_ref()
+            .filter(|f| f.refused)
+            .map(|f| f.reason.clone());
+        self.record(id, outgoing, retries, status, failure.map(|f| f.reason));
+        refused
+    }
+
+    /// Records the attempt of webhook `id` that answered `status` or failed with `error`,
+    /// and schedules its retry, if it gets one.
+    fn record(
+        &self,
+        id: u64,
+        outgoing: Arc<Outgoing>,
+        retries: bool,
+        status: Option<u16>,
+        error: Option<Cow<'static, str>>,
+    ) {
         let delivered = status.is_some_and(|s| (200..300).contains(&s));
         let retryable =
             status.is_none_or(|s| s >= 500) || !self.server_errors_only.load(Ordering::Relaxed);
@@ -495,6 +517,25 @@ impl Dispatcher {
         });
     }
 
+    /// Fails the first attempts in `ids`, which waited for an endpoint that has just
+    /// refused a connection, with the refusal's `reason`, as if each had been refused in
+    /// turn.
+    fn share_refusal(&self, ids: Vec<u64>, reason: Cow<'static, str>) {
+        for id in ids {
+            let delivery = {
+                let state = self.lock();
+                state
+                    .deliveries
+                    .get(&id)
+                    .filter(|d| d.state == DeliveryState::Pending)
+                    .map(|d| (d.outgoing.clone(), d.retries))
+            };
+            if let Some((outgoing, retries)) = delivery {
+                self.record(id, outgoing, retries, None, Some(reason.clone()));
+            }
+        }
+    }
+
     /// Posts `outgoing` once to `url` (its endpoint's, parsed): the answer's status, or
     /// why there is none.
     async fn post(
@@ -502,12 +543,13 @@ impl Dispatcher {
         outgoing: &Outgoing,
         first: bool,
         url: Option<Result<Uri, Cow<'static, str>>>,
-    ) -> Result<u16, Cow<'static, str>> {
+    ) -> Result<u16, Failure> {
         let uri = match url {
-            Some(parsed) => parsed?,
+            Some(parsed) => parsed,
             // Only an attempt whose endpoint has nothing waiting (a retry) parses here.
-            None => parse_url(&outgoing.url)?,
-        };
+            None => parse_url(&outgoing.url),
+        }
+        .map_err(Failure::other)?;
         let mut request = Request::post(uri)
             .header(header::USER_AGENT, HeaderValue::from_static(USER_AGENT))
             .header(header::CONTENT_TYPE, outgoing.body.content_type());
@@ -527,7 +569,7 @@ impl Dispatcher {
         }
         let request = request
             .body(Full::new(outgoing.body.bytes()))
-            .map_err(|e| Cow::Owned(format!("invalid request: {e}")))?;
+            .map_err(|e| Failure::other(format!("invalid request: {e}").into()))?;
         // The bound of the whole attempt, from before it connects until the answer's head.
         let (client, bound) = match self.split.get() {
             Some(split) if first => (&split.client, split.read),
@@ -537,12 +579,29 @@ impl Dispatcher {
         match tokio::time::timeout(bound, client.request(request)).await {
             Ok(Ok(response)) => Ok(response.status().as_u16()),
             Ok(Err(error)) => Err(describe(&error)),
-            Err(_) => Err("timed out".into()),
+            Err(_) => Err(Failure::other("timed out".into())),
         }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Why an attempt got no answer.
+#[derive(Debug)]
+struct Failure {
+    reason: Cow<'static, str>,
+    /// Whether the endpoint refused the connection: nothing listens there now.
+    refused: bool,
+}
+
+impl Failure {
+    fn other(reason: Cow<'static, str>) -> Self {
+        Self {
+            reason,
+            refused: false,
+        }
     }
 }
 
@@ -740,6 +799,28 @@ impl State {
         });
     }
 
+    /// Takes every first attempt waiting for the endpoint at `url` in a lane that has no
+    /// attempt being made (those must wait for theirs to end), oldest first.
+    fn take_waiting(&mut self, url: &str) -> Vec<u64> {
+        let mut taken = Vec::new();
+        self.in_endpoint(url, |endpoint| {
+            endpoint.lanes.retain(|_, lane| {
+                if lane.busy {
+                    return true;
+                }
+                taken.extend(std::mem::take(&mut lane.waiting));
+                false
+            });
+            // It held the oldest waiting id of each of those lanes, and of no other.
+            endpoint.ready.clear();
+        });
+        for id in &taken {
+            self.first_attempts.remove(id);
+        }
+        taken.sort_unstable();
+        taken
+    }
+
     #[cfg(test)]
     fn waiting(&self) -> usize {
         self.first_attempts.len()
@@ -802,8 +883,18 @@ async fn work(dispatcher: Weak<Dispatcher>, wake: Arc<Notify>) {
                 let dispatcher = dispatcher.clone();
                 let wake = wake.clone();
                 tokio::spawn(async move {
-                    dispatcher.attempt(id).await;
-                    dispatcher.lock().end_first_attempt(&outgoing);
+                    let refused = dispatcher.attempt(id).await;
+                    let waiting = {
+                        let mut state = dispatcher.lock();
+                        state.end_first_attempt(&outgoing);
+                        match refused {
+                            Some(_) => state.take_waiting(&outgoing.url),
+                            None => Vec::new(),
+                        }
+                    };
+                    if let Some(reason) = refused {
+                        dispatcher.share_refusal(waiting, reason);
+                    }
                     wake.notify_one();
                 });
             }
@@ -816,23 +907,28 @@ const WEBHOOK_ID: HeaderName = HeaderName::from_static("webhook-id");
 const WEBHOOK_TIMESTAMP: HeaderName = HeaderName::from_static("webhook-timestamp");
 const WEBHOOK_SIGNATURE: HeaderName = HeaderName::from_static("webhook-signature");
 
-fn describe(error: &legacy::Error) -> Cow<'static, str> {
-    let mut causes = std::iter::successors(Some(error as &dyn std::error::Error), |e| e.source());
-    if causes.any(|e| {
-        e.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
-    }) {
+fn describe(error: &legacy::Error) -> Failure {
+    let io_error = |kind| {
+        std::iter::successors(Some(error as &dyn std::error::Error), |e| e.source()).any(|e| {
+            e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == kind)
+        })
+    };
+    if io_error(std::io::ErrorKind::TimedOut) {
         // The connector's own timeout.
-        "timed out".into()
+        Failure::other("timed out".into())
     } else if error.is_connect() {
-        "could not connect".into()
+        Failure {
+            reason: "could not connect".into(),
+            refused: io_error(std::io::ErrorKind::ConnectionRefused),
+        }
     } else {
         // The innermost cause says the most ("connection closed before message completed").
         let mut source: &dyn std::error::Error = error;
         while let Some(next) = source.source() {
             source = next;
         }
-        source.to_string().into()
+        Failure::other(source.to_string().into())
     }
 }
 
@@ -945,6 +1041,39 @@ mod tests {
         state.end_first_attempt(&about("http://a/", "p1"));
         assert_eq!(start(&mut state), Some(a3));
         state.end_first_attempt(&about("http://a/", "p1"));
+        assert!(state.endpoints.is_empty() && state.startable.is_empty());
+        assert_eq!((state.in_flight, state.waiting()), (0, 0));
+    }
+
+    #[test]
+    fn a_refusal_takes_the_waiting_lanes_of_its_endpoint_but_not_the_busy_ones() {
+        let mut state = State::default();
+        let p1 = state.add(about("http://a/", "p1"), true, 100, true);
+        let p1_next = state.add(about("http://a/", "p1"), true, 100, true);
+        let p2 = state.add(about("http://a/", "p2"), true, 100, true);
+        let p2_next = state.add(about("http://a/", "p2"), true, 100, true);
+        let elsewhere = state.add(about("http://b/", "p1"), true, 100, true);
+        assert_eq!(started(&mut state).map(|(id, ..)| id), Some(p1));
+        assert_eq!(started(&mut state).map(|(id, ..)| id), Some(p2));
+        let p3 = state.add(about("http://a/", "p3"), true, 100, true);
+        let p3_next = state.add(about("http://a/", "p3"), true, 100, true);
+        // p1's attempt was refused and has ended; p2's is still being made.
+        state.end_first_attempt(&about("http://a/", "p1"));
+        assert_eq!(
+            state.take_waiting("http://a/"),
+            [p1_next, p3, p3_next],
+            "oldest first, p2's lane waiting for its attempt"
+        );
+        assert_eq!(
+            started(&mut state).map(|(id, ..)| id),
+            Some(elsewhere),
+            "another endpoint's are left"
+        );
+        assert_eq!(started(&mut state), None);
+        state.end_first_attempt(&about("http://a/", "p2"));
+        assert_eq!(started(&mut state).map(|(id, ..)| id), Some(p2_next));
+        state.end_first_attempt(&about("http://a/", "p2"));
+        state.end_first_attempt(&about("http://b/", "p1"));
         assert!(state.endpoints.is_empty() && state.startable.is_empty());
         assert_eq!((state.in_flight, state.waiting()), (0, 0));
     }

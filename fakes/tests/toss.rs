@@ -1463,6 +1463,103 @@ async fn async_webhooks_arrive_in_order_after_the_response() {
     assert!(matches!(parsed, TossWebhook::PaymentStatusChanged(_)));
 }
 
+/// A merchant's server that is down (nothing listens on its port): Toss's webhook guide
+/// retries a webhook that got no 200, up to 7 times on its schedule. Every webhook of a
+/// burst gets its own failed first attempt and its own retry, those of one payment in the
+/// order they were made, although the fake connects once for the webhooks that were
+/// waiting when a connection was refused; once the server is up, the retries deliver each.
+#[tokio::test]
+async fn webhooks_to_a_server_that_is_down_each_fail_and_are_retried_in_order() {
+    use futures_util::future::join_all;
+    const PAYMENTS: usize = 30;
+    let address = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    let s = start(TossConfig {
+        webhook_url: Some(format!("http://{address}/hook")),
+        ..TossConfig::default()
+    })
+    .await;
+    let issued = join_all((0..PAYMENTS).map(|_| {
+        let api = &s.api;
+        async move {
+            let order_id = order();
+            let answer = api
+                .post("/v1/virtual-accounts", virtual_account(&order_id, 5000))
+                .await;
+            (order_id, key_of(answer.ok()))
+        }
+    }))
+    .await;
+    let key_of_order: std::collections::HashMap<String, String> = issued.into_iter().collect();
+
+    let webhooks_when = |done: fn(&Value) -> bool| {
+        let internal = &s.internal;
+        async move {
+            let deadline = Instant::now() + WAIT;
+            loop {
+                let list = internal.get("/internal/webhooks").await.ok().clone();
+                let list = list.as_array().unwrap().clone();
+                if list.len() == 2 * PAYMENTS && list.iter().all(done) {
+                    return list;
+                }
+                assert!(Instant::now() < deadline, "{list:?}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    let failed = webhooks_when(|w| w["attempts"] == 1).await;
+    assert!(
+        failed
+            .iter()
+            .all(|w| w["state"] == "pending" && w["next_attempt_at"].is_string()),
+        "{failed:?}"
+    );
+    let journal = s.internal.get("/internal/journal").await;
+    let attempts = journal.ok()["deliveries"].as_array().unwrap().clone();
+    assert_eq!(attempts.len(), 2 * PAYMENTS, "one attempt each");
+    assert!(
+        attempts
+            .iter()
+            .all(|a| a["error"] == "could not connect" && a["status"].is_null()),
+        "{attempts:?}"
+    );
+
+    // The merchant's server comes up on its port; the retries are due a minute later.
+    let (tx, mut arrived) = tokio::sync::mpsc::unbounded_channel::<Value>();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |body: axum::Json<Value>| async move {
+            let _ = tx.send(body.0);
+            axum::http::StatusCode::OK
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind(address).await.unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    s.fake.advance(chrono::Duration::minutes(2)).await;
+    let delivered = webhooks_when(|w| w["state"] == "delivered" && w["attempts"] == 2).await;
+
+    // Per payment, the events arrived in the order they were made.
+    let mut made: std::collections::HashMap<String, Vec<String>> = Default::default();
+    for webhook in &delivered {
+        made.entry(webhook["subject"].as_str().unwrap().into())
+            .or_default()
+            .push(webhook["event"].as_str().unwrap().into());
+    }
+    let mut got: std::collections::HashMap<String, Vec<String>> = Default::default();
+    while let Ok(body) = arrived.try_recv() {
+        let (order_id, event) = match body["eventType"].as_str() {
+            Some(event) => (body["data"]["orderId"].clone(), event.to_owned()),
+            None => (body["orderId"].clone(), "DEPOSIT_CALLBACK".to_owned()),
+        };
+        let key = key_of_order[order_id.as_str().unwrap()].clone();
+        got.entry(key).or_default().push(event);
+    }
+    assert_eq!(got, made);
+    assert!(made.values().all(|events| events.len() == 2));
+}
+
 #[tokio::test]
 async fn a_merchant_can_set_its_own_webhook_url() {
     let receiver = Receiver::start().await;
