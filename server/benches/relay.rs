@@ -119,7 +119,7 @@ async fn run(events: usize, database: &str) {
     for key in &keys[..events] {
         let started = Instant::now();
         deposit(key).await.expect("a deposit");
-        let arrived = arrivals.recv().await.expect("an event");
+        let arrived = next_arrival(&mut arrivals).await;
         latencies.push(arrived - started);
     }
     latencies.sort();
@@ -156,11 +156,16 @@ async fn run(events: usize, database: &str) {
             })
             .collect();
         for send in sends {
-            send.await.expect("a task").expect("the server answers");
+            let answer = send.await.expect("a task").expect("the server answers");
+            assert!(
+                answer.status().is_success(),
+                "the server answered a notification {}",
+                answer.status()
+            );
         }
     }
     for _ in 0..burst.len() {
-        arrivals.recv().await.expect("an event");
+        next_arrival(&mut arrivals).await;
     }
     let elapsed = started.elapsed();
     println!(
@@ -171,4 +176,13 @@ async fn run(events: usize, database: &str) {
     );
 
     bench.finish().await;
+}
+
+/// When the next event reached the client's endpoint. An event that does not come within
+/// 10 s is lost, not late: the bench stops and says so.
+async fn next_arrival(arrivals: &mut mpsc::UnboundedReceiver<Instant>) -> Instant {
+    tokio::time::timeout(std::time::Duration::from_secs(10), arrivals.recv())
+        .await
+        .expect("an event reaches the client within 10 s")
+        .expect("the client's endpoint is open")
 }
