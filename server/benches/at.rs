@@ -183,12 +183,15 @@ async fn run(duration: Duration, connections: usize, database: &str, count: usiz
     // SQLite runs inside the server process; a MariaDB elsewhere is not measured.
     let database_pid = (database == "mariadb").then(setup::database_pid).flatten();
     let database_usage = database_pid.map(setup::usage_of);
-    let sent = bytes_sent(bench.database_url()).await;
+    let sent = setup::global_status(bench.database_url(), "Bytes_sent").await;
     let machine = Machine::now();
     let (reads, reads_cpu, load) = read(&bench, &codec, &ids, connections, duration).await;
     let usage = bench.server_usage() - usage;
     let machine = Machine::now().busy_since(machine);
-    let sent = match (sent, bytes_sent(bench.database_url()).await) {
+    let sent = match (
+        sent,
+        setup::global_status(bench.database_url(), "Bytes_sent").await,
+    ) {
         (Some(before), Some(after)) => Some(after.saturating_sub(before)),
         _ => None,
     };
@@ -593,7 +596,7 @@ async fn statement_anchor(bench: &Bench, ids: &[uuid::Uuid], duration: Duration)
     std::fs::write(&listed, ids.join("\n")).ok()?;
     let mut test = vec![script.to_string_lossy().into_owned()];
     test.extend(sysbench_connection(bench.database_url()));
-    let sent = bytes_sent(bench.database_url()).await;
+    let sent = setup::global_status(bench.database_url(), "Bytes_sent").await;
     let measured = sysbench_rate(
         "MariaDB alone: the read's statement",
         "per statement",
@@ -608,7 +611,10 @@ async fn statement_anchor(bench: &Bench, ids: &[uuid::Uuid], duration: Duration)
         duration,
     )
     .await?;
-    if let (Some(before), Some(after)) = (sent, bytes_sent(bench.database_url()).await) {
+    if let (Some(before), Some(after)) = (
+        sent,
+        setup::global_status(bench.database_url(), "Bytes_sent").await,
+    ) {
         println!(
             "{:<52} {:>7.0} bytes sent by MariaDB per statement",
             "",
@@ -616,21 +622,6 @@ async fn statement_anchor(bench: &Bench, ids: &[uuid::Uuid], duration: Duration)
         );
     }
     Some(measured)
-}
-
-/// MariaDB's count of the bytes it has sent to its clients, all sessions together
-/// (`Bytes_sent`); `None` on SQLite or when it cannot be read.
-async fn bytes_sent(url: &str) -> Option<u64> {
-    use sqlx::Connection as _;
-    if !url.starts_with("mysql:") {
-        return None;
-    }
-    let mut connection = sqlx::MySqlConnection::connect(url).await.ok()?;
-    let (_, value): (String, String) = sqlx::query_as("SHOW GLOBAL STATUS LIKE 'Bytes_sent'")
-        .fetch_one(&mut connection)
-        .await
-        .ok()?;
-    value.parse().ok()
 }
 
 /// A sysbench test that runs the server's read by id: the statement and the file of ids

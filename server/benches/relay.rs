@@ -4,7 +4,9 @@
 //! `cargo bench -p payments-server --bench relay [-- EVENTS [DATABASE]]`
 //!
 //! Latency: deposits one at a time, each timed until its event arrives. Throughput: a burst
-//! of deposits (32 at a time), timed until the last event arrives. DATABASE is `mariadb`
+//! of deposits (32 at a time), timed until the last event arrives. With
+//! `PAYMENTS_BENCH_CLIENT_MS`, the client's endpoint answers each event that many
+//! milliseconds after it arrived, as a slow client does. DATABASE is `mariadb`
 //! (default, a fresh database on `PAYMENTS_BENCH_DATABASE_URL`, default
 //! `mysql://root@127.0.0.1:3306`, dropped after) or `sqlite`.
 
@@ -36,12 +38,21 @@ fn main() {
 async fn run(events: usize, database: &str) {
     // The client's endpoint: it notes when each event arrives.
     let (tx, mut arrivals) = mpsc::unbounded_channel::<Instant>();
+    let answer_after = std::time::Duration::from_millis(
+        std::env::var("PAYMENTS_BENCH_CLIENT_MS")
+            .ok()
+            .and_then(|ms| ms.parse().ok())
+            .unwrap_or(0),
+    );
     let inbox = serve(axum::Router::new().route(
         "/hook",
         post(move |_body: String| {
             let tx = tx.clone();
             async move {
                 let _ = tx.send(Instant::now());
+                if !answer_after.is_zero() {
+                    tokio::time::sleep(answer_after).await;
+                }
                 axum::http::StatusCode::OK
             }
         }),
@@ -144,6 +155,11 @@ async fn run(events: usize, database: &str) {
         deposit(key).await.expect("a deposit");
     }
     let intake = format!("{server_url}/payments/webhooks/toss");
+    let counters = ["Questions", "Handler_update", "Handler_write"];
+    let mut before = Vec::new();
+    for name in counters {
+        before.push(setup::global_status(bench.database_url(), name).await);
+    }
     let started = Instant::now();
     for chunk in burst.chunks(32) {
         let sends: Vec<_> = chunk
@@ -174,6 +190,26 @@ async fn run(events: usize, database: &str) {
         burst.len() as f64 / elapsed.as_secs_f64(),
         elapsed.as_secs_f64()
     );
+    // What the database did per event, whoever asked (the server's intake and its relay):
+    // statements, rows updated and rows written (temporary tables' included).
+    let mut per_event = Vec::new();
+    for (name, before) in counters.iter().zip(before) {
+        let after = setup::global_status(bench.database_url(), name).await;
+        if let (Some(before), Some(after)) = (before, after) {
+            per_event.push(format!(
+                "{:.1} {}",
+                after.saturating_sub(before) as f64 / burst.len() as f64,
+                match *name {
+                    "Questions" => "statements",
+                    "Handler_update" => "rows updated",
+                    _ => "rows written",
+                }
+            ));
+        }
+    }
+    if !per_event.is_empty() {
+        println!("  MariaDB per event of the burst: {}", per_event.join(", "));
+    }
 
     bench.finish().await;
 }

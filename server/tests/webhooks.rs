@@ -562,6 +562,66 @@ on_both!(
     }
 );
 
+/// An endpoint that answers, slowly: the relay makes up to 8 attempts at once to it and puts
+/// back the events it has no room for. Those are due again as soon as attempts end, not at
+/// the end of the timeout of an attempt, set here beyond the test's wait.
+async fn a_busy_endpoint_gets_its_events_as_it_has_room(backend: support::Backend) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    const EVENTS: usize = 24;
+    let ctx = support::Ctx::start_with(backend, |config| {
+        config.relay.timeout_seconds = 600.0;
+    })
+    .await;
+    // 200 ms over each event, counting how many it holds at once.
+    let (now, most, arrived) = (
+        Arc::new(AtomicUsize::new(0)),
+        Arc::new(AtomicUsize::new(0)),
+        Arc::new(AtomicUsize::new(0)),
+    );
+    let app = {
+        let (now, most, arrived) = (now.clone(), most.clone(), arrived.clone());
+        axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move || async move {
+                most.fetch_max(now.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                now.fetch_sub(1, Ordering::SeqCst);
+                arrived.fetch_add(1, Ordering::SeqCst);
+                axum::http::StatusCode::OK
+            }),
+        )
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let mut uids = Vec::new();
+    for _ in 0..EVENTS {
+        let order = uuid();
+        uids.push(stored_virtual_account(&ctx, VendorCode::TossPayments, &order, &hook).await);
+    }
+    // All at once, so that the endpoint is busy when most of them are due.
+    futures_util::future::join_all(
+        uids.iter()
+            .map(|uid| deposit(&ctx, VendorCode::TossPayments, uid)),
+    )
+    .await;
+    wait_until(|| async { arrived.load(Ordering::SeqCst) == EVENTS }).await;
+    let most = most.load(Ordering::SeqCst);
+    assert!((2..=8).contains(&most), "{most} at once");
+    ctx.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_endpoint_gets_its_events_as_it_has_room_sqlite() {
+    a_busy_endpoint_gets_its_events_as_it_has_room(support::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_endpoint_gets_its_events_as_it_has_room_mariadb() {
+    a_busy_endpoint_gets_its_events_as_it_has_room(support::Backend::MariaDb).await;
+}
+
 on_both!(events_survive_a_restart_between_attempts, |ctx| {
     let inbox = Inbox::start().await;
     inbox.answer(500);

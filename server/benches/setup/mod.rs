@@ -284,6 +284,24 @@ async fn callgrind_control(args: &[&str]) {
     }
 }
 
+/// A counter of MariaDB's, all sessions together (`SHOW GLOBAL STATUS`, e.g. `Bytes_sent`);
+/// `None` on SQLite or when it cannot be read.
+pub async fn global_status(url: &str, name: &str) -> Option<u64> {
+    use sqlx::Connection as _;
+    if !url.starts_with("mysql:") {
+        return None;
+    }
+    // A name, never a pattern or anything else: SHOW takes no parameters.
+    assert!(name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+    let mut connection = sqlx::MySqlConnection::connect(url).await.ok()?;
+    let show = format!("SHOW GLOBAL STATUS LIKE '{name}'");
+    let (_, value): (String, String) = sqlx::query_as(sqlx::AssertSqlSafe(show))
+        .fetch_one(&mut connection)
+        .await
+        .ok()?;
+    value.parse().ok()
+}
+
 /// The CPU time process `pid` has used, user and system, from `/proc/PID/stat`.
 pub fn cpu_time_of(pid: u32) -> Duration {
     let usage = usage_of(pid);
