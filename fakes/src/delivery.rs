@@ -13,9 +13,9 @@
 //! there), the first attempts that were waiting for it fail at that moment with the same
 //! reason, each recorded and retried on its own schedule, instead of each opening a
 //! connection that would be refused too: a merchant's server that is down costs the fake
-//! about one refused connection per burst, not one per webhook. A failed attempt (no answer, or a status other than 2xx) is
-//! retried after each delay of the schedule in turn, measured on the fake's clock: moving
-//! the clock forward makes due retries run. A webhook sent without retries gets one
+//! about one refused connection per burst, not one per webhook. A failed attempt (no
+//! answer, or a status other than 2xx) is retried after each delay of the schedule in turn,
+//! measured on the fake's clock: moving the clock forward makes due retries run. A webhook sent without retries gets one
 //! attempt.
 //!
 //! At most `capacity` webhooks are remembered, delivered and failed ones forgotten first.
@@ -517,22 +517,12 @@ impl Dispatcher {
         });
     }
 
-    /// Fails the first attempts in `ids`, which waited for an endpoint that has just
-    /// refused a connection, with the refusal's `reason`, as if each had been refused in
-    /// turn.
-    fn share_refusal(&self, ids: Vec<u64>, reason: Cow<'static, str>) {
-        for id in ids {
-            let delivery = {
-                let state = self.lock();
-                state
-                    .deliveries
-                    .get(&id)
-                    .filter(|d| d.state == DeliveryState::Pending)
-                    .map(|d| (d.outgoing.clone(), d.retries))
-            };
-            if let Some((outgoing, retries)) = delivery {
-                self.record(id, outgoing, retries, None, Some(reason.clone()));
-            }
+    /// Fails the first attempts in `waiting` (each a webhook's id, what it is and whether it
+    /// may be retried), which waited for an endpoint that has just refused a connection,
+    /// with the refusal's `reason`, as if each had been refused in turn.
+    fn share_refusal(&self, waiting: Vec<(u64, Arc<Outgoing>, bool)>, reason: Cow<'static, str>) {
+        for (id, outgoing, retries) in waiting {
+            self.record(id, outgoing, retries, None, Some(reason.clone()));
         }
     }
 
@@ -888,7 +878,15 @@ async fn work(dispatcher: Weak<Dispatcher>, wake: Arc<Notify>) {
                         let mut state = dispatcher.lock();
                         state.end_first_attempt(&outgoing);
                         match refused {
-                            Some(_) => state.take_waiting(&outgoing.url),
+                            // Waiting first attempts are pending: each is remembered.
+                            Some(_) => state
+                                .take_waiting(&outgoing.url)
+                                .into_iter()
+                                .filter_map(|id| {
+                                    let delivery = state.deliveries.get(&id)?;
+                                    Some((id, delivery.outgoing.clone(), delivery.retries))
+                                })
+                                .collect(),
                             None => Vec::new(),
                         }
                     };
